@@ -1,0 +1,1 @@
+//! Sources metadata to builds metadata (to be written).

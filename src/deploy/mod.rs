@@ -1,0 +1,1 @@
+//! Deploy: input normalization, the plan, the scheduler (to be written).

@@ -1,0 +1,1 @@
+//! jq-exact JSON printer (to be written).

@@ -1,0 +1,1 @@
+//! The registry client (to be written).
