@@ -1,0 +1,115 @@
+//! Narrowing a synthesized image index to one bashbrew arch.
+
+use serde_json::Value;
+
+use super::reference::check_digest;
+
+/// The annotation `lookup` computes on every manifest (never trusted from the
+/// registry), attestations carrying their subject's arch: filtering on it
+/// keeps an image together with its attestation.
+pub const ARCH_ANNOTATION: &str = "com.docker.official-images.bashbrew.arch";
+
+/// An index narrowed to one arch, known to hold at least one manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NarrowedIndex {
+    /// The index with every other key kept, in place and in order.
+    pub index: Value,
+    /// The digest of its first manifest: what the build id pins.
+    pub first_digest: String,
+}
+
+/// Keeps the manifests annotated with `arch`; `Ok(None)` when none is left
+/// (the image exists, but not for this arch, so nothing can be built on it
+/// yet). `Err` names what is wrong with the index itself.
+pub fn narrow(index: &Value, arch: &str) -> Result<Option<NarrowedIndex>, String> {
+    let Some(object) = index.as_object() else {
+        return Err("is not a JSON object".to_string());
+    };
+    let Some(manifests) = object.get("manifests").and_then(Value::as_array) else {
+        return Err("has no \"manifests\" array".to_string());
+    };
+    let kept: Vec<Value> = manifests
+        .iter()
+        .filter(|manifest| {
+            manifest
+                .get("annotations")
+                .and_then(|annotations| annotations.get(ARCH_ANNOTATION))
+                .and_then(Value::as_str)
+                == Some(arch)
+        })
+        .cloned()
+        .collect();
+    let Some(first) = kept.first() else {
+        return Ok(None);
+    };
+    let first_digest = match first.get("digest").and_then(Value::as_str) {
+        Some(digest) => {
+            check_digest(digest).map_err(|problem| format!("manifest for {arch}: {problem}"))?;
+            digest.to_string()
+        }
+        None => return Err(format!("manifest for {arch} has no \"digest\" string")),
+    };
+    let mut narrowed = object.clone();
+    narrowed.insert("manifests".to_string(), Value::Array(kept));
+    Ok(Some(NarrowedIndex {
+        index: Value::Object(narrowed),
+        first_digest,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn digest(character: char) -> String {
+        format!("sha256:{}", character.to_string().repeat(64))
+    }
+
+    fn manifest(arch: &str, character: char) -> Value {
+        json!({"digest": digest(character), "annotations": {ARCH_ANNOTATION: arch}})
+    }
+
+    #[test]
+    fn keeps_only_this_arch_in_order_and_key_positions() {
+        let index = json!({
+            "schemaVersion": 2,
+            "manifests": [manifest("amd64", 'a'), manifest("arm64v8", 'b'), manifest("amd64", 'c')],
+            "annotations": {"x": "y"}
+        });
+        let narrowed = narrow(&index, "amd64").unwrap().unwrap();
+        assert_eq!(narrowed.first_digest, digest('a'));
+        let keys: Vec<&String> = narrowed.index.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["schemaVersion", "manifests", "annotations"]);
+        assert_eq!(
+            narrowed.index["manifests"],
+            json!([manifest("amd64", 'a'), manifest("amd64", 'c')])
+        );
+    }
+
+    #[test]
+    fn nothing_for_this_arch_is_none() {
+        let index = json!({"manifests": [manifest("amd64", 'a')]});
+        assert_eq!(narrow(&index, "s390x").unwrap(), None);
+    }
+
+    #[test]
+    fn platform_is_not_used_only_the_annotation() {
+        let index = json!({"manifests": [{"digest": digest('a'), "platform": {"architecture": "amd64", "os": "linux"}}]});
+        assert_eq!(narrow(&index, "amd64").unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_indexes_are_errors() {
+        assert!(narrow(&json!([]), "amd64").unwrap_err().contains("object"));
+        assert!(narrow(&json!({}), "amd64")
+            .unwrap_err()
+            .contains("manifests"));
+        let no_digest = json!({"manifests": [{"annotations": {ARCH_ANNOTATION: "amd64"}}]});
+        assert!(narrow(&no_digest, "amd64").unwrap_err().contains("digest"));
+        let bad_digest = json!({"manifests": [{"digest": "sha256:00", "annotations": {ARCH_ANNOTATION: "amd64"}}]});
+        assert!(narrow(&bad_digest, "amd64")
+            .unwrap_err()
+            .contains("invalid digest"));
+    }
+}
