@@ -1,0 +1,96 @@
+# Sort keys for `sort_by(...)`.
+#
+# Why this module exists: jq only sorts by its own value order, which puts
+# "v10" before "v9", cannot sort descending inside a multi-part key, and has
+# no notion of "these values first". Deploy planning needs all three to order
+# platforms the way the published indexes list them (linux/amd64 first, newer
+# variants and OS versions first), and the order must be the same on jq 1.6,
+# jq 1.7 and our embedded engine, so everything here is built from plain
+# comparisons of strings, numbers and arrays (no floats, no locale).
+#
+# Key shapes are an implementation detail: compare them, do not print them.
+
+# Natural ordering: a string is split into alternating text and digit runs,
+# always starting with a text run (possibly ""), so that digit runs compare
+# numerically ("v9" < "v10").  A digit run becomes [significant-digit count,
+# digits without leading zeros] rather than a number, so arbitrarily long runs
+# (dates, build numbers, hex-ish ids) never lose precision and every jq
+# implementation orders them the same way.  Non-strings are returned as-is.
+def sort_split_natural:
+  if type == "string" then
+    reduce scan("[0-9]+|[^0-9]+") as $segment ([];
+      if $segment | test("^[0-9]") then
+        (if length % 2 == 0 then . + [""] else . end)
+        + [ $segment | sub("^0+"; "") | [length, .] ]
+      else
+        . + [$segment]
+      end
+    )
+    | if length == 0 then [""] else . end
+  else
+    .
+  end
+;
+
+# Inverts the order of one key element: strings become their negated code
+# points plus a terminator that is greater than any of them (so "abc" sorts
+# before "ab", as descending requires), numbers are negated, arrays are
+# inverted element by element, and null/false/true swap ends.
+def _sort_invert:
+  if type == "string" then
+    (explode | map(0 - .)) + [1]
+  elif type == "number" then
+    0 - .
+  elif type == "array" then
+    map(_sort_invert)
+  elif . == null then
+    true
+  elif . == true then
+    null
+  else
+    .
+  end
+;
+
+# Descending order: strings are split naturally and then every part is
+# inverted, so "v10" > "v9" and "10.0.20348" sorts before "10.0.17763".
+# Arrays (for example a key from sort_split_natural) are inverted part by
+# part.  Note the deliberate "prefix first" rule that this gives: a key that
+# is a strict prefix of another still sorts first ("v9" before "v9.5" before
+# "v9.0"), which is the order the reference tool publishes platform variants
+# in.  The empty string (a missing value) sorts after every non-empty string.
+def sort_split_desc:
+  if type == "string" then
+    sort_split_natural | _sort_invert
+  else
+    _sort_invert
+  end
+;
+
+# Preference lists: values yielded by `preferred` sort first, in the order
+# they are yielded; values yielded by `last` sort at the very end, in the
+# order they are yielded; every other value sorts in between, in natural
+# order (see sort_split_natural).  Both arguments are generators, e.g.
+#   sort_by(.architecture | sort_split_pref("amd64", "arm64"))
+#   sort_by(.os | sort_split_pref("linux"; "unknown"))
+# (to pass an array, expand it: sort_split_pref($list[])).
+def sort_split_pref(preferred; last):
+  . as $value
+  | [preferred] as $first
+  | (first(range($first | length) | select($first[.] == $value)) // null) as $first_index
+  | if $first_index != null then
+      [0, $first_index]
+    else
+      [last] as $final
+      | (first(range($final | length) | select($final[.] == $value)) // null) as $final_index
+      | if $final_index != null then
+          [2, $final_index]
+        else
+          [1, ($value | sort_split_natural)]
+        end
+    end
+;
+
+def sort_split_pref(preferred):
+  sort_split_pref(preferred; empty)
+;
