@@ -1,0 +1,288 @@
+//! Every wire rule of the OCI distribution API that this crate relies on,
+//! in one place: media types, endpoint paths, headers, and which answers
+//! are worth retrying.
+//!
+//! Sources: the OCI distribution-spec ("Pulling manifests", "Pushing blobs",
+//! "Mounting a blob from another repository", "Error codes") and the
+//! behaviour of the distribution registry (`docker-registry`) that the spec
+//! leaves open, noted where it matters.
+
+use super::digest::Digest;
+
+/// OCI image index (multi-platform).
+pub const MEDIA_TYPE_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// OCI image manifest (one platform).
+pub const MEDIA_TYPE_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// Docker manifest list (Docker's multi-platform index).
+pub const MEDIA_TYPE_DOCKER_MANIFEST_LIST: &str =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+/// Docker image manifest, schema 2.
+pub const MEDIA_TYPE_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// OCI image config.
+pub const MEDIA_TYPE_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// Docker image config.
+pub const MEDIA_TYPE_DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+/// OCI layer, gzip-compressed tar.
+pub const MEDIA_TYPE_OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// OCI layer, uncompressed tar.
+pub const MEDIA_TYPE_OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+/// Docker layer, gzip-compressed tar.
+pub const MEDIA_TYPE_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// What registries (and we) call a blob whose type the request did not say.
+pub const MEDIA_TYPE_OCTET_STREAM: &str = "application/octet-stream";
+
+/// The four manifest media types, in the order we list them in `Accept`.
+pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
+    MEDIA_TYPE_OCI_INDEX,
+    MEDIA_TYPE_OCI_MANIFEST,
+    MEDIA_TYPE_DOCKER_MANIFEST_LIST,
+    MEDIA_TYPE_DOCKER_MANIFEST,
+];
+
+/// `Accept` for every manifest GET and HEAD. All four types, always: the
+/// distribution registry answers 404 (not 406) for a manifest whose type
+/// was not accepted, which would look like "not found".
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// Whether `media_type` is one of the two index types.
+pub fn is_index_media_type(media_type: &str) -> bool {
+    media_type == MEDIA_TYPE_OCI_INDEX || media_type == MEDIA_TYPE_DOCKER_MANIFEST_LIST
+}
+
+/// Whether `media_type` is one of the two single-image manifest types.
+pub fn is_image_manifest_media_type(media_type: &str) -> bool {
+    media_type == MEDIA_TYPE_OCI_MANIFEST || media_type == MEDIA_TYPE_DOCKER_MANIFEST
+}
+
+/// Whether `media_type` is any manifest type we accept.
+pub fn is_manifest_media_type(media_type: &str) -> bool {
+    MANIFEST_MEDIA_TYPES.contains(&media_type)
+}
+
+/// Header names (lowercase: HTTP/1.1 header names are case-insensitive and
+/// ureq compares them so).
+pub mod header {
+    pub const ACCEPT: &str = "accept";
+    pub const AUTHORIZATION: &str = "authorization";
+    pub const CONTENT_LENGTH: &str = "content-length";
+    pub const CONTENT_TYPE: &str = "content-type";
+    /// The registry's digest of what it stored or serves (distribution-spec).
+    pub const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
+    pub const LOCATION: &str = "location";
+    pub const RETRY_AFTER: &str = "retry-after";
+    pub const USER_AGENT: &str = "user-agent";
+    pub const WWW_AUTHENTICATE: &str = "www-authenticate";
+}
+
+/// HTTP methods we use, named once so request counters and errors agree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    Head,
+    Get,
+    Put,
+    Post,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Head => "HEAD",
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// `scheme://host` for a registry host (see
+/// [`super::reference::host_uses_plain_http`] for the scheme rule).
+pub fn base_url(host: &str) -> String {
+    let scheme = if super::reference::host_uses_plain_http(host) {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{host}")
+}
+
+/// `GET/HEAD/PUT {base}/v2/{repository}/manifests/{tag-or-digest}`.
+/// Tags and digests need no escaping (their grammar is URL-safe).
+pub fn manifest_url(base: &str, repository: &str, tag_or_digest: &str) -> String {
+    format!("{base}/v2/{repository}/manifests/{tag_or_digest}")
+}
+
+/// `GET/HEAD {base}/v2/{repository}/blobs/{digest}`.
+pub fn blob_url(base: &str, repository: &str, digest: &Digest) -> String {
+    format!("{base}/v2/{repository}/blobs/{digest}")
+}
+
+/// `POST {base}/v2/{repository}/blobs/uploads/`: opens an upload session
+/// (202 with `Location`). The trailing slash is part of the spec's path.
+pub fn upload_start_url(base: &str, repository: &str) -> String {
+    format!("{base}/v2/{repository}/blobs/uploads/")
+}
+
+/// `POST {base}/v2/{repository}/blobs/uploads/?mount={digest}&from={source}`:
+/// asks the registry to link a blob from another repository it holds.
+/// 201 means mounted; 202 means it did not (the source lacks the blob, or
+/// the registry declines) and hands us an upload session instead.
+pub fn mount_url(base: &str, repository: &str, digest: &Digest, from_repository: &str) -> String {
+    format!("{base}/v2/{repository}/blobs/uploads/?mount={digest}&from={from_repository}")
+}
+
+/// The URL of the final `PUT` of a monolithic upload: the session's
+/// `Location` plus `digest=`. The distribution registry answers an absolute
+/// `Location` that already carries a query (`?_state=...`), so the digest
+/// is appended with `&`; a relative one is resolved against `base`.
+pub fn upload_finish_url(base: &str, location: &str, digest: &Digest) -> String {
+    let absolute = resolve_location(base, location);
+    let separator = if absolute.contains('?') { '&' } else { '?' };
+    format!("{absolute}{separator}digest={digest}")
+}
+
+/// Resolves a `Location` header against `base` (`scheme://host`): absolute
+/// URLs are kept, absolute paths get the base, anything else is taken as
+/// relative to the root (registries only send the first two).
+pub fn resolve_location(base: &str, location: &str) -> String {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        location.to_string()
+    } else if location.starts_with('/') {
+        format!("{base}{location}")
+    } else {
+        format!("{base}/{location}")
+    }
+}
+
+/// The `host[:port]` of an absolute URL (used to decide whether credentials
+/// may follow a redirect or a `Location`).
+pub fn url_host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    // Never treat userinfo as part of the host.
+    Some(
+        authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host),
+    )
+}
+
+/// Answers that mean "try again later": 429 (rate limited) and the four
+/// gateway/server statuses that are usually temporary.
+pub fn is_retryable_status(status: u16) -> bool {
+    status == 429 || is_retryable_server_status(status)
+}
+
+/// The server statuses that are retried a bounded number of times.
+pub fn is_retryable_server_status(status: u16) -> bool {
+    matches!(status, 500 | 502 | 503 | 504)
+}
+
+/// How many times a request is tried in all when it keeps getting one of
+/// [`is_retryable_server_status`]; the last answer becomes the error.
+pub const MAX_SERVER_ERROR_TRIES: u32 = 3;
+
+/// How many times a request answered 429 is tried in all before giving up
+/// (Docker Hub can rate-limit for a long time; we must not loop forever).
+pub const MAX_RATE_LIMITED_TRIES: u32 = 10;
+
+/// Manifests and blobs up to this size are kept in memory with their bytes
+/// by the per-process cache; bigger blobs are streamed and only their
+/// descriptor is kept.
+pub const MAX_CACHED_BODY_SIZE: u64 = 4 * 1024 * 1024;
+
+/// Registries cap manifest size (the distribution registry at 4 MiB); we
+/// refuse to read a larger one rather than buffer something unbounded.
+pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn urls_follow_the_distribution_spec() {
+        let digest: Digest = DIGEST.parse().unwrap();
+        let base = base_url("localhost:5000");
+        assert_eq!(base, "http://localhost:5000");
+        assert_eq!(
+            base_url("registry-1.docker.io"),
+            "https://registry-1.docker.io"
+        );
+        assert_eq!(
+            manifest_url(&base, "foo/bar", "latest"),
+            "http://localhost:5000/v2/foo/bar/manifests/latest"
+        );
+        assert_eq!(
+            blob_url(&base, "foo", &digest),
+            format!("http://localhost:5000/v2/foo/blobs/{DIGEST}")
+        );
+        assert_eq!(
+            upload_start_url(&base, "foo"),
+            "http://localhost:5000/v2/foo/blobs/uploads/"
+        );
+        assert_eq!(
+            mount_url(&base, "dest", &digest, "src/repo"),
+            format!("http://localhost:5000/v2/dest/blobs/uploads/?mount={DIGEST}&from=src/repo")
+        );
+    }
+
+    #[test]
+    fn upload_location_with_a_query_gets_the_digest_appended() {
+        let digest: Digest = DIGEST.parse().unwrap();
+        let base = "http://localhost:5000";
+        assert_eq!(
+            upload_finish_url(
+                base,
+                "http://localhost:5000/v2/foo/blobs/uploads/uuid?_state=abc",
+                &digest
+            ),
+            format!("http://localhost:5000/v2/foo/blobs/uploads/uuid?_state=abc&digest={DIGEST}")
+        );
+        assert_eq!(
+            upload_finish_url(base, "/v2/foo/blobs/uploads/uuid", &digest),
+            format!("http://localhost:5000/v2/foo/blobs/uploads/uuid?digest={DIGEST}")
+        );
+    }
+
+    #[test]
+    fn url_host_ignores_userinfo_path_and_query() {
+        assert_eq!(
+            url_host("https://user:pw@blob.example.com/x?y"),
+            Some("blob.example.com")
+        );
+        assert_eq!(url_host("http://127.0.0.1:5000"), Some("127.0.0.1:5000"));
+        assert_eq!(url_host("/v2/x"), None);
+    }
+
+    #[test]
+    fn retried_statuses() {
+        for status in [429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(status), "{status}");
+        }
+        for status in [200, 400, 401, 403, 404, 501, 505] {
+            assert!(!is_retryable_status(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn media_type_classes() {
+        assert!(is_index_media_type(MEDIA_TYPE_DOCKER_MANIFEST_LIST));
+        assert!(is_image_manifest_media_type(MEDIA_TYPE_DOCKER_MANIFEST));
+        assert!(!is_manifest_media_type(MEDIA_TYPE_OCI_CONFIG));
+        assert_eq!(MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES.join(", "));
+    }
+}
