@@ -1,0 +1,116 @@
+# Deploy planning: which index goes to which tags.
+#
+# Why this module exists: every build of an official image is pushed to a
+# staging repository first; publishing means pushing, for every public tag,
+# an index listing the right per-architecture manifests from those builds.
+# This turns builds metadata into that plan, deduplicated so that tags that
+# end up with the same manifests share one pushed index (one object, many
+# refs), and with a `lookup` so the pusher knows where each manifest lives.
+# Linear in the size of the builds metadata: planning runs over thousands of
+# builds, so everything is one pass with object lookups.
+# Written for the common subset of jq 1.6, jq 1.7 and our embedded engine.
+
+include "oci";
+
+# tagged_manifests(builds_selector; tags_extractor): input is builds
+# metadata (an object buildId -> build).  Output is an object tag ->
+# [descriptors], tags in first-seen order, descriptors in build order.
+# A build takes part when `.build.resolved` is set and `builds_selector`
+# (given the build) yields a truthy value; every string `tags_extractor`
+# (given the build) yields, at any depth, is a tag of that build.  A tag gets
+# the build's resolved manifests whose bashbrew.arch annotation is the
+# build's own architecture, so one architecture's image can never be
+# published under another's tags.
+def tagged_manifests(builds_selector; tags_extractor):
+  reduce (
+    .[]
+    | select(type == "object" and (.build | type) == "object" and .build.resolved)
+    | select(any(builds_selector; .))
+  ) as $build ({};
+    $build.build.arch as $arch
+    | [
+        $build.build.resolved.manifests
+        | arrays[]
+        | select(
+            ($arch | type) == "string"
+            and (.annotations | type) == "object"
+            and .annotations["com.docker.official-images.bashbrew.arch"] == $arch
+          )
+      ] as $manifests
+    | (reduce ($build | tags_extractor | .. | strings) as $tag ({}; .[$tag] = true) | keys_unsorted) as $tags
+    | reduce $tags[] as $tag (.; .[$tag] += $manifests)
+  )
+;
+
+# arch_tagged_manifests($arch): the architecture-specific repositories
+# (amd64/docker, arm64v8/busybox, ...): only builds for $arch, tagged with
+# their archTags.
+def arch_tagged_manifests($arch):
+  tagged_manifests(.build.arch == $arch; .source.arches[.build.arch].archTags)
+;
+
+# The registry reference a manifest was staged under, without its own
+# "@digest" (the digest is the lookup key already), or null.
+def _deploy_lookup_reference:
+  .digest as $digest
+  | if ($digest | type) == "string" and (.annotations | type) == "object" and (.annotations["org.opencontainers.image.ref.name"] | type) == "string" then
+      .annotations["org.opencontainers.image.ref.name"] | rtrimstr("@" + $digest)
+    else
+      null
+    end
+;
+
+# deploy_objects: input is the output of tagged_manifests.  Output is an
+# array of deploy objects, in first-seen tag order:
+#   {type: "manifest", refs: [tags], lookup: {digest: reference},
+#    data: {schemaVersion: 2, mediaType, manifests: [descriptors]}}
+# Each tag's descriptors are normalized and put in the published order
+# (sort_manifests); tags whose sorted digest lists are equal share one object.
+# The index is a Docker manifest list when its first manifest is a Docker v2
+# image manifest (clients that only know Docker media types must keep working),
+# else an OCI index.  The ref.name annotation only says where the manifest was
+# staged, so it moves from the data to `lookup`.
+def deploy_objects:
+  . as $tagged
+  | reduce ($tagged | keys_unsorted[]) as $tag ({};
+      ($tagged[$tag] | map(normalize_descriptor) | sort_manifests) as $manifests
+      | ($manifests | map(.digest) | tojson) as $group
+      | if .[$group] != null then
+          .[$group].refs += [$tag]
+        else
+          .[$group] = {
+            type: "manifest",
+            refs: [$tag],
+            lookup: (
+              reduce $manifests[] as $manifest ({};
+                ($manifest | _deploy_lookup_reference) as $reference
+                | if $reference != null then
+                    .[$manifest.digest] = $reference
+                  else
+                    .
+                  end
+              )
+            ),
+            data: {
+              schemaVersion: 2,
+              mediaType: (
+                if $manifests[0].mediaType == media_type_dockerv2_image then
+                  media_type_dockerv2_list
+                else
+                  media_type_oci_index
+                end
+              ),
+              manifests: [
+                $manifests[]
+                | if (.annotations | type) == "object" then
+                    .annotations |= del(.["org.opencontainers.image.ref.name"])
+                  else
+                    .
+                  end
+              ]
+            }
+          }
+        end
+    )
+  | [.[]]
+;
