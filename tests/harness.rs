@@ -1,0 +1,581 @@
+//! Proves the registry test harness (tests/support) works against the real
+//! registry, so that registry, lookup, deploy and builds tests can trust it.
+//! Each test skips (or, with env CI set, fails) when a tool is missing.
+
+mod support;
+
+use std::io;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::http::{basic_authorization, challenge_parameters, fetch_token, RawConnection};
+use support::registry::{TOKEN_PASSWORD, TOKEN_USER};
+use support::seed::{OCI_INDEX, OCI_MANIFEST};
+use support::{request, request_with_auth, Fault, FaultProxy, Match, Registry, RegistryAuth};
+
+fn registry_tools() -> bool {
+    support::require_registry()
+}
+
+#[test]
+fn plain_registry_seeds_and_serves_exact_bytes() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let version = request("GET", &format!("{}/v2/", registry.url()), &[], b"").unwrap();
+    assert_eq!(version.status, 200);
+
+    let image = registry.seed_image("library/busybox", "latest");
+    let (media_type, bytes) = registry
+        .fetch_manifest("library/busybox", "latest")
+        .expect("tag exists");
+    assert_eq!(media_type, OCI_INDEX);
+    assert_eq!(bytes, image.index_bytes);
+    assert_eq!(support::sha256_digest(&bytes), image.index_digest);
+    for manifest in &image.manifests {
+        let (media_type, bytes) = registry
+            .fetch_manifest("library/busybox", &manifest.manifest_digest)
+            .expect("manifest exists");
+        assert_eq!(media_type, OCI_MANIFEST);
+        assert_eq!(bytes, manifest.manifest_bytes);
+        assert_eq!(
+            registry.fetch_blob("library/busybox", &manifest.layer_digest),
+            Some(manifest.layer_bytes.clone())
+        );
+        assert_eq!(
+            registry.fetch_blob("library/busybox", &manifest.config_digest),
+            Some(manifest.config_bytes.clone())
+        );
+    }
+    assert_eq!(registry.tags("library/busybox"), vec!["latest".to_string()]);
+    assert!(registry.tags("library/absent").is_empty());
+    assert_eq!(registry.fetch_manifest("library/busybox", "absent"), None);
+}
+
+#[test]
+fn seeded_image_bytes_depend_only_on_repository_and_tag() {
+    if !registry_tools() {
+        return;
+    }
+    let first = Registry::start(RegistryAuth::None);
+    let second = Registry::start(RegistryAuth::None);
+    assert_ne!(first.port(), second.port());
+    let one = first.seed_image("library/hello", "1");
+    let two = second.seed_image("library/hello", "1");
+    assert_eq!(one.index_bytes, two.index_bytes);
+}
+
+#[test]
+fn registries_start_in_parallel_on_distinct_ports_and_stop_on_drop() {
+    if !registry_tools() {
+        return;
+    }
+    let started = Instant::now();
+    let registries: Vec<Registry> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| scope.spawn(|| Registry::start(RegistryAuth::None)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("registry start"))
+            .collect()
+    });
+    let mut ports: Vec<u16> = registries.iter().map(Registry::port).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), 6);
+    eprintln!("6 registries started in {:?}", started.elapsed());
+    let urls: Vec<String> = registries.iter().map(Registry::url).collect();
+    let directories: Vec<_> = registries
+        .iter()
+        .map(|registry| registry.directory().to_path_buf())
+        .collect();
+    drop(registries);
+    for (url, directory) in urls.iter().zip(&directories) {
+        let error = request("GET", &format!("{url}/v2/"), &[], b"");
+        assert!(error.is_err(), "{url} still answers after drop");
+        assert!(!directory.exists(), "{} not removed", directory.display());
+    }
+}
+
+#[test]
+fn basic_auth_refuses_anonymous_and_accepts_credentials() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::basic("alice", "s3cret"));
+    let url = format!("{}/v2/", registry.url());
+    let anonymous = request("GET", &url, &[], b"").unwrap();
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous
+        .header("WWW-Authenticate")
+        .unwrap_or_default()
+        .starts_with("Basic"));
+    let wrong = basic_authorization("alice", "wrong");
+    let refused = request("GET", &url, &[("Authorization", &wrong)], b"").unwrap();
+    assert_eq!(refused.status, 401);
+    let right = basic_authorization("alice", "s3cret");
+    let accepted = request("GET", &url, &[("Authorization", &right)], b"").unwrap();
+    assert_eq!(accepted.status, 200);
+
+    assert_eq!(registry.credentials(), Some(("alice", "s3cret")));
+    let image = registry.seed_image("library/secret", "v1");
+    let (_, bytes) = registry.fetch_manifest("library/secret", "v1").unwrap();
+    assert_eq!(bytes, image.index_bytes);
+}
+
+#[test]
+fn token_auth_full_flow() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::Token);
+    let tokens = registry
+        .token_server()
+        .expect("token registry has a token server");
+    let url = format!("{}/v2/library/app/tags/list", registry.url());
+
+    // 1. Challenge.
+    let challenged = request("GET", &url, &[], b"").unwrap();
+    assert_eq!(challenged.status, 401);
+    let challenge = challenged.header("WWW-Authenticate").unwrap().to_string();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    let parameters = challenge_parameters(&challenge);
+    let get = |name: &str| {
+        parameters
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    assert_eq!(get("realm"), Some(tokens.realm()));
+    assert_eq!(get("service").as_deref(), Some(tokens.service()));
+    assert_eq!(get("scope").as_deref(), Some("repository:library/app:pull"));
+
+    // 2. Token with credentials; 3. retry.
+    let token = fetch_token(&challenge, Some((TOKEN_USER, TOKEN_PASSWORD))).unwrap();
+    let bearer = format!("Bearer {token}");
+    let retried = request("GET", &url, &[("Authorization", &bearer)], b"").unwrap();
+    // Unknown repository: authorized, so 404 NAME_UNKNOWN rather than 401.
+    assert_eq!(retried.status, 404, "{}", retried.text());
+
+    // Seeding through the challenge flow (push scopes) works too.
+    let image = registry.seed_image("library/app", "1.0");
+    let (_, bytes) = registry.fetch_manifest("library/app", "1.0").unwrap();
+    assert_eq!(bytes, image.index_bytes);
+
+    let requests = tokens.requests();
+    assert_eq!(requests[0].user.as_deref(), Some(TOKEN_USER));
+    assert_eq!(requests[0].scopes, vec!["repository:library/app:pull"]);
+    assert!(tokens
+        .scopes()
+        .contains(&"repository:library/app:pull,push".to_string()));
+    assert_eq!(tokens.request_count(), requests.len());
+
+    // A token for another repository does not open this one.
+    let other = tokens.issue(&["repository:library/other:pull"]);
+    let other = format!("Bearer {other}");
+    let refused = request("GET", &url, &[("Authorization", &other)], b"").unwrap();
+    assert_eq!(refused.status, 401);
+}
+
+#[test]
+fn token_server_refuses_wrong_credentials_and_can_require_them() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::Token);
+    let tokens = registry.token_server().unwrap();
+    let challenge = format!(
+        "Bearer realm=\"{}\",service=\"{}\",scope=\"repository:a/b:pull\"",
+        tokens.realm(),
+        tokens.service()
+    );
+    let wrong = fetch_token(&challenge, Some((TOKEN_USER, "nope"))).unwrap_err();
+    assert_eq!(wrong.kind(), io::ErrorKind::PermissionDenied);
+    assert!(
+        fetch_token(&challenge, None).is_ok(),
+        "anonymous allowed by default"
+    );
+    tokens.require_credentials(true);
+    assert!(fetch_token(&challenge, None).is_err());
+    assert!(fetch_token(&challenge, Some((TOKEN_USER, TOKEN_PASSWORD))).is_ok());
+    let statuses: Vec<u16> = tokens
+        .requests()
+        .iter()
+        .map(|request| request.status)
+        .collect();
+    assert_eq!(statuses, vec![401, 200, 401, 200]);
+    tokens.reset();
+    assert_eq!(tokens.request_count(), 0);
+
+    // The POST (OAuth2 password grant) form.
+    let form = format!(
+        "grant_type=password&service={}&scope=repository%3Aa%2Fb%3Apull&username={TOKEN_USER}&password={TOKEN_PASSWORD}&client_id=test",
+        tokens.service()
+    );
+    let posted = request(
+        "POST",
+        &tokens.realm(),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(posted.status, 200, "{}", posted.text());
+    assert!(posted.text().contains("\"access_token\""));
+}
+
+#[test]
+fn proxy_forwards_unchanged_and_counts() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    // Seeding through the proxy: Location headers must point at the proxy.
+    let image = support::seed_image(&proxy.url(), "library/proxied", "latest");
+    let uploads = proxy.count_matching(&Match::new("POST", "/blobs/uploads/"));
+    assert_eq!(uploads, 4, "{}", proxy.log());
+    let puts = proxy.count_matching(&Match::method("PUT"));
+    assert_eq!(puts, 4 + 3);
+    assert!(proxy
+        .requests()
+        .iter()
+        .all(|(method, path)| !method.is_empty() && path.starts_with("/v2/")));
+    proxy.reset_counts();
+    assert_eq!(proxy.count(), 0);
+
+    let (_, bytes) = support::fetch_manifest(&proxy.url(), "library/proxied", "latest").unwrap();
+    assert_eq!(bytes, image.index_bytes);
+    let head = request(
+        "HEAD",
+        &format!("{}/v2/library/proxied/manifests/latest", proxy.url()),
+        &[("Accept", support::seed::MANIFEST_ACCEPT)],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.header("Content-Length"),
+        Some(&*image.index_bytes.len().to_string())
+    );
+    assert!(head.body.is_empty());
+    assert_eq!(proxy.count(), 2);
+    assert_eq!(
+        proxy.requests(),
+        vec![
+            (
+                "GET".to_string(),
+                "/v2/library/proxied/manifests/latest".to_string()
+            ),
+            (
+                "HEAD".to_string(),
+                "/v2/library/proxied/manifests/latest".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn proxy_keeps_connections_alive_and_streams_large_bodies() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    // 24 MiB of non-repeating bytes, pushed and pulled through the proxy.
+    let mut large = Vec::with_capacity(24 << 20);
+    let mut state: u32 = 0x1234_5678;
+    while large.len() < 24 << 20 {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        large.extend_from_slice(&state.to_le_bytes());
+    }
+    let digest = support::seed_blob(&proxy.url(), "big/blob", &large);
+    let mut connection = RawConnection::open(&proxy.host()).unwrap();
+    for _ in 0..3 {
+        let response = connection
+            .send("GET", &format!("/v2/big/blob/blobs/{digest}"), &[], b"")
+            .unwrap();
+        assert_eq!(response.status, 200);
+        assert!(response.body == large, "large blob changed in transit");
+    }
+    // Chunked request body, on the same connection.
+    let started = connection
+        .send("POST", "/v2/big/chunked/blobs/uploads/", &[], b"")
+        .unwrap();
+    assert_eq!(started.status, 202);
+    let location = started.header("Location").unwrap().to_string();
+    let path = location
+        .strip_prefix(&proxy.url())
+        .expect("Location points at the proxy")
+        .to_string();
+    let small = b"chunked body bytes";
+    let mut chunked = format!("{:x}\r\n", 7).into_bytes();
+    chunked.extend_from_slice(&small[..7]);
+    chunked.extend_from_slice(format!("\r\n{:x}\r\n", small.len() - 7).as_bytes());
+    chunked.extend_from_slice(&small[7..]);
+    chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+    let digest = support::sha256_digest(small);
+    let finished = connection
+        .send(
+            "PUT",
+            &format!("{path}&digest={digest}"),
+            &[("Transfer-Encoding", "chunked")],
+            &chunked,
+        )
+        .unwrap();
+    assert_eq!(finished.status, 201, "{}", finished.text());
+    assert_eq!(
+        support::fetch_blob(&registry.url(), "big/chunked", &digest),
+        Some(small.to_vec())
+    );
+}
+
+#[test]
+fn proxy_status_faults_answer_without_forwarding() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    registry.seed_image("library/faulty", "latest");
+    let proxy = FaultProxy::start(&registry.host());
+    let url = format!("{}/v2/library/faulty/manifests/latest", proxy.url());
+    let accept = [("Accept", support::seed::MANIFEST_ACCEPT)];
+
+    proxy.inject(
+        Match::path("/manifests/"),
+        Fault::too_many_requests(Some(7)),
+        1,
+    );
+    for code in [500, 502, 503, 504] {
+        proxy.inject(Match::method("GET"), Fault::status(code), 1);
+    }
+    assert_eq!(proxy.pending_faults(), 5);
+    let limited = request("GET", &url, &accept, b"").unwrap();
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("Retry-After"), Some("7"));
+    assert!(limited.text().contains("TOOMANYREQUESTS"));
+    // Keep-alive survives a status fault.
+    let mut connection = RawConnection::open(&proxy.host()).unwrap();
+    for code in [500, 502, 503, 504] {
+        let response = connection
+            .send("GET", "/v2/library/faulty/manifests/latest", &accept, b"")
+            .unwrap();
+        assert_eq!(response.status, code);
+        assert!(response.header("Retry-After").is_none());
+        let _: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    }
+    let healthy = connection
+        .send("GET", "/v2/library/faulty/manifests/latest", &accept, b"")
+        .unwrap();
+    assert_eq!(healthy.status, 200);
+    assert_eq!(proxy.pending_faults(), 0);
+    assert_eq!(proxy.count(), 6);
+    assert_eq!(proxy.faulted_count(), 5);
+    let log = proxy.log();
+    assert!(log.contains("FAULT status 429 (Retry-After 7)"), "{log}");
+    assert!(
+        log.lines()
+            .last()
+            .is_some_and(|line| !line.contains("FAULT")),
+        "{log}"
+    );
+
+    // A faulted PUT with a body does not desynchronise the connection.
+    proxy.inject(Match::method("PUT"), Fault::status(503), 1);
+    let refused = connection
+        .send(
+            "PUT",
+            "/v2/library/faulty/manifests/x",
+            &[("Content-Type", OCI_INDEX)],
+            b"{}",
+        )
+        .unwrap();
+    assert_eq!(refused.status, 503);
+    let after = connection
+        .send("GET", "/v2/library/faulty/manifests/latest", &accept, b"")
+        .unwrap();
+    assert_eq!(after.status, 200);
+}
+
+#[test]
+fn proxy_body_faults_are_visible_to_a_raw_client() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let blob: Vec<u8> = (0..100_000u32).map(|index| (index % 251) as u8).collect();
+    let digest = registry.seed_blob("library/bodies", &blob);
+    let proxy = FaultProxy::start(&registry.host());
+    let url = format!("{}/v2/library/bodies/blobs/{digest}", proxy.url());
+
+    proxy.inject(Match::path("/blobs/"), Fault::ResetMidBody, 1);
+    let reset = request("GET", &url, &[], b"").unwrap_err();
+    assert!(
+        matches!(
+            reset.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+        ),
+        "{reset:?}"
+    );
+
+    proxy.inject(Match::path("/blobs/"), Fault::Truncate, 1);
+    let truncated = request("GET", &url, &[], b"").unwrap_err();
+    assert_eq!(
+        truncated.kind(),
+        io::ErrorKind::UnexpectedEof,
+        "{truncated:?}"
+    );
+    assert!(
+        truncated.to_string().contains("50000 of 100000"),
+        "{truncated}"
+    );
+
+    proxy.inject(Match::path("/blobs/"), Fault::WrongBytes, 1);
+    let wrong = request("GET", &url, &[], b"").unwrap();
+    assert_eq!(wrong.status, 200);
+    assert_eq!(wrong.body.len(), blob.len());
+    assert_ne!(wrong.body, blob);
+    assert_eq!(wrong.header("Docker-Content-Digest"), Some(digest.as_str()));
+    assert_ne!(support::sha256_digest(&wrong.body), digest);
+    let differing = wrong
+        .body
+        .iter()
+        .zip(&blob)
+        .filter(|(left, right)| left != right)
+        .count();
+    assert_eq!(differing, 1);
+
+    proxy.inject(
+        Match::path("/blobs/"),
+        Fault::Slow(Duration::from_millis(400)),
+        1,
+    );
+    let started = Instant::now();
+    let slow = request("GET", &url, &[], b"").unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(slow.body, blob);
+
+    let clean = request("GET", &url, &[], b"").unwrap();
+    assert_eq!(clean.body, blob);
+    let faults: Vec<Option<Fault>> = proxy
+        .records()
+        .into_iter()
+        .map(|record| record.fault)
+        .collect();
+    assert_eq!(
+        faults,
+        vec![
+            Some(Fault::ResetMidBody),
+            Some(Fault::Truncate),
+            Some(Fault::WrongBytes),
+            Some(Fault::Slow(Duration::from_millis(400))),
+            None
+        ]
+    );
+}
+
+#[test]
+fn proxy_reset_on_bodyless_response_closes_before_answering() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    proxy.inject(Match::method("HEAD"), Fault::ResetMidBody, 1);
+    let error = request("HEAD", &format!("{}/v2/", proxy.url()), &[], b"").unwrap_err();
+    assert!(
+        matches!(
+            error.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn proxy_keeps_up_with_many_requests() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    let started = Instant::now();
+    let mut direct = RawConnection::open(&registry.host()).unwrap();
+    for _ in 0..500 {
+        assert_eq!(direct.send("GET", "/v2/", &[], b"").unwrap().status, 200);
+    }
+    let direct_time = started.elapsed();
+    let started = Instant::now();
+    let mut proxied = RawConnection::open(&proxy.host()).unwrap();
+    for _ in 0..500 {
+        assert_eq!(proxied.send("GET", "/v2/", &[], b"").unwrap().status, 200);
+    }
+    let proxied_time = started.elapsed();
+    eprintln!("500 requests: direct {direct_time:?}, proxied {proxied_time:?}");
+    assert_eq!(proxy.count(), 500);
+    // 1,500 requests/s is the budget; allow generous slack for a busy box.
+    assert!(proxied_time < Duration::from_secs(3), "{proxied_time:?}");
+}
+
+#[test]
+fn auth_through_proxy_uses_the_registry_challenge() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::Token);
+    let proxy = FaultProxy::start(&registry.host());
+    let url = format!("{}/v2/library/x/tags/list", proxy.url());
+    let response =
+        request_with_auth("GET", &url, Some((TOKEN_USER, TOKEN_PASSWORD)), &[], b"").unwrap();
+    assert_eq!(response.status, 404);
+    assert_eq!(proxy.count(), 2);
+    assert_eq!(registry.token_server().unwrap().request_count(), 1);
+}
+
+fn skopeo_inspect_raw(registry: &Registry, reference: &str) -> Vec<u8> {
+    let mut command = Command::new("skopeo");
+    command.args(["inspect", "--raw", "--tls-verify=false"]);
+    if let Some(creds) = registry.skopeo_creds() {
+        command.arg("--creds").arg(creds);
+    }
+    command.arg(format!("docker://{}/{reference}", registry.host()));
+    let output = command.output().expect("skopeo runs");
+    assert!(
+        output.status.success(),
+        "skopeo failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+#[test]
+fn skopeo_reads_seeded_manifests_exactly() {
+    if !support::require_tools(&["docker-registry", "htpasswd", "openssl", "skopeo"]) {
+        return;
+    }
+    for auth in [
+        RegistryAuth::None,
+        RegistryAuth::basic("bob", "pa55"),
+        RegistryAuth::Token,
+    ] {
+        let registry = Registry::start(auth.clone());
+        let image = registry.seed_image("library/skopeo", "1.2");
+        assert_eq!(
+            skopeo_inspect_raw(&registry, "library/skopeo:1.2"),
+            image.index_bytes,
+            "{auth:?}"
+        );
+        let platform = &image.manifests[1];
+        assert_eq!(
+            skopeo_inspect_raw(
+                &registry,
+                &format!("library/skopeo@{}", platform.manifest_digest)
+            ),
+            platform.manifest_bytes,
+            "{auth:?}"
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! Shared harness for registry integration tests and benchmarks.
+//!
+//! Tests run against a REAL registry (Debian's `docker-registry`, CNCF
+//! distribution 2.8), never a fake one: faults come from [`FaultProxy`], a
+//! small proxy of ours in front of it. Everything binds 127.0.0.1 only.
+//!
+//! Typical use:
+//!
+//! ```ignore
+//! mod support;
+//! use support::{FaultProxy, Fault, Match, Registry, RegistryAuth};
+//!
+//! #[test]
+//! fn retries_on_503() {
+//!     if !support::require_tools(&["docker-registry"]) {
+//!         return;
+//!     }
+//!     let registry = Registry::start(RegistryAuth::None);
+//!     let image = registry.seed_image("library/busybox", "latest");
+//!     let proxy = FaultProxy::start(&registry.host());
+//!     proxy.inject(Match::new("GET", "/manifests/"), Fault::status(503), 1);
+//!     // ... point the client at proxy.host() ...
+//! }
+//! ```
+//!
+//! Benchmarks include this file with
+//! `#[path = "../tests/support/mod.rs"] mod support;`.
+//!
+//! Self-tests of the harness live in `tests/harness.rs`, not in
+//! `#[cfg(test)]` modules here: every test binary compiles this module, so
+//! such tests would run once per binary.
+#![allow(dead_code, unused_imports)]
+
+pub mod http;
+pub mod proxy;
+pub mod registry;
+pub mod seed;
+pub mod token;
+pub mod wire;
+
+pub use http::{request, request_with_auth, RawConnection, RawResponse};
+pub use proxy::{Fault, FaultProxy, Match, RequestRecord};
+pub use registry::{Registry, RegistryAuth};
+pub use seed::{
+    fetch_blob, fetch_manifest, list_tags, seed_blob, seed_image, seed_manifest, sha256_digest,
+    SeededImage, SeededManifest,
+};
+pub use token::{TokenRequest, TokenServer};
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+/// A port on 127.0.0.1 that was free a moment ago, never the same one twice
+/// in this process (so parallel tests cannot be handed one port). Another
+/// process can still grab it before use; `Registry::start` retries on that.
+pub fn free_port() -> u16 {
+    static HANDED_OUT: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    let handed_out = HANDED_OUT.get_or_init(|| Mutex::new(HashSet::new()));
+    loop {
+        let listener = match std::net::TcpListener::bind("127.0.0.1:0") {
+            Ok(listener) => listener,
+            Err(error) => panic!("free_port: cannot bind 127.0.0.1:0: {error}"),
+        };
+        let port = match listener.local_addr() {
+            Ok(address) => address.port(),
+            Err(error) => panic!("free_port: no local address: {error}"),
+        };
+        let fresh = handed_out
+            .lock()
+            .map(|mut ports| ports.insert(port))
+            .unwrap_or(true);
+        if fresh {
+            return port;
+        }
+    }
+}
+
+/// Whether `name` is an executable file on `PATH`.
+pub fn tool_available(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|directory| {
+        std::fs::metadata(directory.join(name))
+            .map(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    })
+}
+
+/// Whether every tool is installed. When one is missing: panics if env `CI`
+/// is set (CI must install them, see `.ci/install-test-deps.sh`, so a skip
+/// there would hide a broken setup), else prints why the test is skipped and
+/// returns false. Use as `if !support::require_tools(&[..]) { return; }`.
+pub fn require_tools(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|tool| !tool_available(tool))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "missing test tools: {} (install them with .ci/install-test-deps.sh)",
+        missing.join(", ")
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}; CI is set, so this is a failure, not a skip");
+    }
+    eprintln!("SKIPPED: {message}");
+    false
+}
+
+/// [`require_tools`] for what a registry test needs: `docker-registry`,
+/// `htpasswd` (Basic auth) and `openssl` (token auth).
+pub fn require_registry() -> bool {
+    require_tools(&["docker-registry", "htpasswd", "openssl"])
+}
