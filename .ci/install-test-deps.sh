@@ -1,0 +1,56 @@
+#!/bin/sh
+# Installs the tools the integration tests run for real (tests/support):
+# docker-registry (CNCF distribution 2.8), skopeo (independent reader),
+# htpasswd from apache2-utils (bcrypt users for Basic auth), openssl (token
+# server key and JWT signatures) and jq (reference behaviour).
+# Idempotent: prints nothing and changes nothing when all are present, runs
+# `apt-get update` at most once, and only when something is missing.
+set -eu
+
+missing=""
+need() { # need COMMAND PACKAGE
+	command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
+}
+need docker-registry docker-registry
+need skopeo skopeo
+need htpasswd apache2-utils
+need jq jq
+need openssl openssl
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		sudo=sudo
+	else
+		echo "install-test-deps: need root (or sudo) to install:$missing" >&2
+		exit 1
+	fi
+else
+	sudo=
+fi
+
+echo "install-test-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# Only update the package lists when they were never fetched or an install
+# from the current ones fails (stale mirror), so a warm runner stays offline.
+# shellcheck disable=SC2086 # word splitting of $missing is intended
+if ! $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1; then
+	$sudo apt-get update -qq
+	$sudo apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# Distribution's Debian service would hold port 5000 and a storage dir for
+# nothing; tests start their own registries.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+	$sudo systemctl disable --now docker-registry >/dev/null 2>&1 || true
+fi
+
+still=""
+for tool in docker-registry skopeo htpasswd jq openssl; do
+	command -v "$tool" >/dev/null 2>&1 || still="$still $tool"
+done
+if [ -n "$still" ]; then
+	echo "install-test-deps: still missing after install:$still" >&2
+	exit 1
+fi
