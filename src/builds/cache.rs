@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::output::tab_json;
-use super::reference::ImageReference;
+use super::reference;
 use super::BuildsError;
 
 /// Synthesized image indexes by reference (in the printed short form).
@@ -58,7 +58,7 @@ impl LookupCache {
         };
         let mut cache = Self::new();
         for (key, index) in indexes {
-            let reference = ImageReference::parse(key)
+            let reference = reference::parse(key)
                 .map_err(|problem| corrupt(format!("key {key:?}: {problem}")))?;
             let is_index = index
                 .as_object()

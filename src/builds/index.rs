@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::reference::check_digest;
+use super::reference::parse_digest;
 
 /// The annotation `lookup` computes on every manifest (never trusted from the
 /// registry), attestations carrying their subject's arch: filtering on it
@@ -44,10 +44,15 @@ pub fn narrow(index: &Value, arch: &str) -> Result<Option<NarrowedIndex>, String
     };
     let first_digest = match first.get("digest").and_then(Value::as_str) {
         Some(digest) => {
-            check_digest(digest).map_err(|problem| format!("manifest for {arch}: {problem}"))?;
+            parse_digest(digest)
+                .map_err(|problem| format!("has a manifest for {arch:?} with an {problem}"))?;
             digest.to_string()
         }
-        None => return Err(format!("manifest for {arch} has no \"digest\" string")),
+        None => {
+            return Err(format!(
+                "has a manifest for {arch:?} without a \"digest\" string"
+            ))
+        }
     };
     let mut narrowed = object.clone();
     narrowed.insert("manifests".to_string(), Value::Array(kept));

@@ -31,7 +31,6 @@ pub use template::{StagingTemplate, TEMPLATE_VARIABLE};
 
 use index::{narrow, NarrowedIndex};
 use lookup::Lookups;
-use reference::ImageReference;
 use sources::{ParentKind, Sources};
 
 /// How many lookups run at once by default: enough to hide a registry's
@@ -235,7 +234,7 @@ pub fn run(
                     let arch = sources.sources[source].arches[arch].name;
                     let build_id = build_id(source_id, arch, &parents);
                     let image = template.image(arch, &build_id);
-                    let image_key = ImageReference::parse(&image)
+                    let image_key = reference::parse(&image)
                         .map_err(|problem| {
                             BuildsError::new(format!(
                                 "{}: {}: staging image from {TEMPLATE_VARIABLE} {:?}: {problem}",
@@ -454,4 +453,463 @@ fn assemble(
     object.insert("build".to_string(), Value::Object(build));
     object.insert("source".to_string(), Value::Object(narrowed_source));
     Value::Object(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    /// A registry in memory that records what it was asked, optionally
+    /// answering in a scrambled order to show timing never shows.
+    #[derive(Default)]
+    struct FakeRegistry {
+        indexes: HashMap<String, Value>,
+        asked: Mutex<Vec<String>>,
+        scramble: bool,
+    }
+
+    impl IndexLookup for FakeRegistry {
+        fn lookup_index(&self, reference: &str) -> Result<Option<Value>, String> {
+            if self.scramble {
+                let delay = reference.bytes().map(u64::from).sum::<u64>() % 7;
+                std::thread::sleep(std::time::Duration::from_millis(delay));
+            }
+            self.asked.lock().unwrap().push(reference.to_string());
+            Ok(self.indexes.get(reference).cloned())
+        }
+    }
+
+    impl FakeRegistry {
+        fn with(mut self, reference: &str, manifests: &[(&str, char)]) -> Self {
+            self.indexes
+                .insert(reference.to_string(), index(reference, manifests));
+            self
+        }
+
+        fn asked(&self) -> Vec<String> {
+            let mut asked = self.asked.lock().unwrap().clone();
+            asked.sort();
+            asked
+        }
+    }
+
+    fn digest(character: char) -> String {
+        format!("sha256:{}", character.to_string().repeat(64))
+    }
+
+    fn index(reference: &str, manifests: &[(&str, char)]) -> Value {
+        let manifests: Vec<Value> = manifests
+            .iter()
+            .map(|(arch, character)| {
+                json!({
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest(*character),
+                    "size": 1,
+                    "annotations": {ARCH_ANNOTATION: arch, "org.opencontainers.image.ref.name": format!("{reference}@{}", digest(*character))}
+                })
+            })
+            .collect();
+        json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})
+    }
+
+    fn source(id: &str, arches: Value) -> (String, Value) {
+        (
+            id.to_string(),
+            json!({"sourceId": id, "reproducibleGitChecksum": "x", "entries": [], "arches": arches}),
+        )
+    }
+
+    fn arch(parents: Value) -> Value {
+        json!({"tags": ["t:1"], "parents": parents})
+    }
+
+    fn document(sources: Vec<(String, Value)>) -> Value {
+        Value::Object(sources.into_iter().collect())
+    }
+
+    fn template() -> StagingTemplate {
+        StagingTemplate::new("staging/ARCH:BUILD").unwrap()
+    }
+
+    fn run_with(
+        document: &Value,
+        cache: &LookupCache,
+        registry: &FakeRegistry,
+    ) -> Result<BuildsRun, BuildsError> {
+        run(
+            document,
+            &template(),
+            cache,
+            registry,
+            &BuildsOptions::default(),
+        )
+    }
+
+    /// The build id of source `s` on amd64 with no parents, for the tests
+    /// that need to push its staging image.
+    const PARENTLESS_ID: &str = "c3c25ed2889443fd97555ba1dfbd2e3a1056ed5f205dfc3b79c6fc670b880bdf";
+
+    #[test]
+    fn build_id_hashes_the_compact_identity_with_a_newline() {
+        assert_eq!(build_id("s", "amd64", &Map::new()), PARENTLESS_ID);
+        let mut parents = Map::new();
+        parents.insert("alpine:3.18".to_string(), Value::String(digest('a')));
+        assert_eq!(
+            build_id("s", "amd64", &parents),
+            "3b51662421e7f5c9f4d25599dbef389a108fdc9fa91a9cff2fdda2ddd6b38886"
+        );
+    }
+
+    #[test]
+    fn one_build_per_arch_with_the_source_narrowed_and_fields_in_order() {
+        let document = document(vec![source(
+            "s",
+            json!({"amd64": arch(json!({"scratch": {"sourceId": null, "pin": null}})), "i386": arch(json!({}))}),
+        )]);
+        let result = run_with(&document, &LookupCache::new(), &FakeRegistry::default()).unwrap();
+        assert_eq!(result.builds.len(), 2);
+        let build = &result.builds[PARENTLESS_ID];
+        let keys: Vec<&String> = build.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["buildId", "build", "source"]);
+        let keys: Vec<&String> = build["build"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "img",
+                "resolved",
+                "sourceId",
+                "arch",
+                "parents",
+                "resolvedParents"
+            ]
+        );
+        assert_eq!(
+            build["build"]["img"],
+            format!("staging/amd64:{PARENTLESS_ID}")
+        );
+        assert_eq!(build["build"]["resolved"], Value::Null);
+        assert_eq!(
+            build["build"]["parents"],
+            json!({}),
+            "scratch is not a parent"
+        );
+        let keys: Vec<&String> = build["source"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["sourceId", "reproducibleGitChecksum", "entries", "arches"]
+        );
+        assert_eq!(
+            build["source"]["arches"],
+            json!({"amd64": arch(json!({"scratch": {"sourceId": null, "pin": null}}))})
+        );
+        let second: Vec<&str> = result
+            .builds
+            .values()
+            .map(|build| build["build"]["arch"].as_str().unwrap())
+            .collect();
+        assert_eq!(second, ["amd64", "i386"]);
+        assert!(
+            result.cache.is_empty(),
+            "staging images not pushed are not cached"
+        );
+    }
+
+    #[test]
+    fn image_parents_are_narrowed_and_pinned_to_their_first_manifest() {
+        let pinned_reference = format!("alpine@{}", digest('0'));
+        let registry = FakeRegistry::default()
+            .with(
+                &pinned_reference,
+                &[("amd64", 'a'), ("arm64v8", 'b'), ("amd64", 'c')],
+            )
+            .with("golang:1.19", &[("arm64v8", 'd'), ("amd64", 'e')]);
+        let document = document(vec![source(
+            "s",
+            json!({"amd64": arch(json!({
+                "golang:1.19": {"sourceId": null, "pin": null},
+                "alpine:3.18": {"sourceId": null, "pin": digest('0')}
+            }))}),
+        )]);
+        let result = run_with(&document, &LookupCache::new(), &registry).unwrap();
+        let build = result.builds.values().next().unwrap();
+        assert_eq!(
+            build["build"]["parents"],
+            json!({"golang:1.19": digest('e'), "alpine:3.18": digest('a')})
+        );
+        assert_eq!(
+            build["build"]["resolvedParents"]["golang:1.19"],
+            index("golang:1.19", &[("amd64", 'e')])
+        );
+        assert_eq!(
+            build["build"]["resolvedParents"]["alpine:3.18"],
+            index(&pinned_reference, &[("amd64", 'a'), ("amd64", 'c')])
+        );
+        let staging = build["build"]["img"].as_str().unwrap().to_string();
+        assert_eq!(
+            registry.asked(),
+            [
+                pinned_reference.clone(),
+                "golang:1.19".to_string(),
+                staging.clone()
+            ]
+        );
+        // Kept across runs: the by-digest lookup (whole, not narrowed) only;
+        // golang:1.19 may move and the staging image does not exist yet.
+        assert_eq!(
+            result.cache.references().collect::<Vec<_>>(),
+            [pinned_reference.as_str()]
+        );
+        assert_eq!(
+            result.cache.get(&pinned_reference),
+            registry.indexes.get(&pinned_reference)
+        );
+        assert_eq!(result.registry_lookups, 3);
+    }
+
+    #[test]
+    fn source_parents_use_the_parent_build_staging_image() {
+        let parent_image = format!("staging/amd64:{PARENTLESS_ID}");
+        let registry = FakeRegistry::default().with(&parent_image, &[("amd64", 'd')]);
+        // The child comes first in the file: waves, not file order, decide.
+        let document = document(vec![
+            source(
+                "child",
+                json!({"amd64": arch(json!({"parent:1": {"sourceId": "s", "pin": null}}))}),
+            ),
+            source("s", json!({"amd64": arch(json!({}))})),
+        ]);
+        let result = run_with(&document, &LookupCache::new(), &registry).unwrap();
+        let order: Vec<&str> = result
+            .builds
+            .values()
+            .map(|build| build["build"]["sourceId"].as_str().unwrap())
+            .collect();
+        assert_eq!(order, ["child", "s"], "output keeps file order");
+        let child = result.builds.values().next().unwrap();
+        assert_eq!(child["build"]["parents"], json!({"parent:1": digest('d')}));
+        assert_eq!(
+            child["build"]["resolvedParents"]["parent:1"],
+            result.builds[PARENTLESS_ID]["build"]["resolved"]
+        );
+        assert!(
+            result.cache.get(&parent_image).is_some(),
+            "staging images are kept"
+        );
+        assert!(result.notes.is_empty());
+    }
+
+    #[test]
+    fn unresolvable_parents_drop_the_build_and_its_dependants_with_notes() {
+        let registry = FakeRegistry::default().with("only-arm:1", &[("arm64v8", 'a')]);
+        let document = document(vec![
+            source(
+                "missing",
+                json!({"amd64": arch(json!({"nope:1": {"sourceId": null, "pin": null}}))}),
+            ),
+            source(
+                "wrong-arch",
+                json!({"amd64": arch(json!({"only-arm:1": {"sourceId": null, "pin": null}}))}),
+            ),
+            source(
+                "on-missing",
+                json!({"amd64": arch(json!({"x:1": {"sourceId": "missing", "pin": null}}))}),
+            ),
+            source(
+                "on-dependant",
+                json!({"amd64": arch(json!({"y:1": {"sourceId": "on-missing", "pin": null}}))}),
+            ),
+            source("unpushed", json!({"amd64": arch(json!({}))})),
+            source(
+                "on-unpushed",
+                json!({"amd64": arch(json!({"z:1": {"sourceId": "unpushed", "pin": null}}))}),
+            ),
+            source(
+                "other-arch",
+                json!({"amd64": arch(json!({"w:1": {"sourceId": "arm-only", "pin": null}}))}),
+            ),
+            source("arm-only", json!({"arm64v8": arch(json!({}))})),
+        ]);
+        let result = run_with(&document, &LookupCache::new(), &registry).unwrap();
+        let built: Vec<&str> = result
+            .builds
+            .values()
+            .map(|build| build["build"]["sourceId"].as_str().unwrap())
+            .collect();
+        assert_eq!(built, ["unpushed", "arm-only"]);
+        let unpushed = result.builds.values().next().unwrap()["build"]["img"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            result.notes,
+            [
+                "skipping source \"missing\" arch \"amd64\": parent \"nope:1\" (nope:1) does not exist yet".to_string(),
+                "skipping source \"wrong-arch\" arch \"amd64\": parent \"only-arm:1\" (only-arm:1) has nothing for \"amd64\" yet".to_string(),
+                "skipping source \"other-arch\" arch \"amd64\": parent \"w:1\" (source \"arm-only\") has no \"amd64\" build".to_string(),
+                "skipping source \"on-missing\" arch \"amd64\": parent \"x:1\" (source \"missing\") was skipped".to_string(),
+                format!("skipping source \"on-unpushed\" arch \"amd64\": parent \"z:1\" (source \"unpushed\") is not pushed yet ({unpushed})"),
+                "skipping source \"on-dependant\" arch \"amd64\": parent \"y:1\" (source \"on-missing\") was skipped".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn cycles_are_an_error() {
+        let document = document(vec![
+            source(
+                "a",
+                json!({"amd64": arch(json!({"b:1": {"sourceId": "b", "pin": null}}))}),
+            ),
+            source(
+                "b",
+                json!({"amd64": arch(json!({"a:1": {"sourceId": "a", "pin": null}}))}),
+            ),
+        ]);
+        let error = run_with(&document, &LookupCache::new(), &FakeRegistry::default()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "sources: source \"a\" arch \"amd64\": field \"parents\": its sourceId parents form a cycle"
+        );
+    }
+
+    #[test]
+    fn cache_answers_first_and_by_tag_entries_are_not_kept() {
+        let mut cache = LookupCache::new();
+        cache.insert(
+            "golang:1.19".to_string(),
+            index("golang:1.19", &[("amd64", 'f')]),
+        );
+        cache.insert(
+            "unrelated@".to_string() + &digest('9'),
+            index("unrelated", &[]),
+        );
+        let registry = FakeRegistry::default();
+        let document = document(vec![source(
+            "s",
+            json!({"amd64": arch(json!({"golang:1.19": {"sourceId": null, "pin": null}}))}),
+        )]);
+        let result = run_with(&document, &cache, &registry).unwrap();
+        let build = result.builds.values().next().unwrap();
+        assert_eq!(
+            build["build"]["parents"],
+            json!({"golang:1.19": digest('f')})
+        );
+        let staging = build["build"]["img"].as_str().unwrap().to_string();
+        assert_eq!(
+            registry.asked(),
+            [staging],
+            "only the staging image was not cached"
+        );
+        assert!(
+            result.cache.is_empty(),
+            "neither the by-tag parent nor unused entries are kept"
+        );
+    }
+
+    #[test]
+    fn staging_images_are_asked_by_short_name_and_narrowed() {
+        let image = format!("staging/amd64:{PARENTLESS_ID}");
+        let registry = FakeRegistry::default().with(&image, &[("amd64", 'a'), ("i386", 'b')]);
+        let document = document(vec![source("s", json!({"amd64": arch(json!({}))}))]);
+        let template = StagingTemplate::new("docker.io/staging/ARCH:BUILD").unwrap();
+        let result = run(
+            &document,
+            &template,
+            &LookupCache::new(),
+            &registry,
+            &BuildsOptions::default(),
+        )
+        .unwrap();
+        let build = &result.builds[PARENTLESS_ID]["build"];
+        assert_eq!(
+            build["img"],
+            format!("docker.io/{image}"),
+            "img is the template as written"
+        );
+        assert_eq!(build["resolved"], index(&image, &[("amd64", 'a')]));
+        assert_eq!(
+            result.cache.get(&image),
+            registry.indexes.get(&image),
+            "cached whole"
+        );
+    }
+
+    #[test]
+    fn a_template_yielding_a_bad_reference_is_an_error() {
+        let document = document(vec![source("s", json!({"amd64": arch(json!({}))}))]);
+        let template = StagingTemplate::new("staging/Upper-ARCH:BUILD").unwrap();
+        let error = run(
+            &document,
+            &template,
+            &LookupCache::new(),
+            &FakeRegistry::default(),
+            &BuildsOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("sources: source \"s\" arch \"amd64\": staging image from BASHBREW_STAGING_TEMPLATE \"staging/Upper-ARCH:BUILD\": invalid reference"), "{error}");
+    }
+
+    #[test]
+    fn a_malformed_parent_index_is_an_error_naming_the_parent() {
+        let mut registry = FakeRegistry::default();
+        registry
+            .indexes
+            .insert("bad:1".to_string(), json!({"schemaVersion": 2}));
+        let document = document(vec![source(
+            "s",
+            json!({"amd64": arch(json!({"bad:1": {"sourceId": null, "pin": null}}))}),
+        )]);
+        let error = run_with(&document, &LookupCache::new(), &registry)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "source \"s\" arch \"amd64\" parent \"bad:1\": the index of bad:1 has no \"manifests\" array");
+    }
+
+    /// Holds down order depending on timing: lookups answered in a scrambled
+    /// order on many threads give the same bytes as one thread.
+    #[test]
+    fn output_does_not_depend_on_timing() {
+        let mut sources = Vec::new();
+        let mut registry = FakeRegistry {
+            scramble: true,
+            ..FakeRegistry::default()
+        };
+        for number in 0..40 {
+            let parent = format!("parent{number}:1");
+            registry = registry.with(&parent, &[("amd64", 'a'), ("i386", 'b')]);
+            sources.push(source(
+                &format!("s{number}"),
+                json!({"amd64": arch(json!({parent.clone(): {"sourceId": null, "pin": null}})), "i386": arch(json!({parent: {"sourceId": null, "pin": null}}))}),
+            ));
+        }
+        let document = document(sources);
+        let serial = run(
+            &document,
+            &template(),
+            &LookupCache::new(),
+            &registry,
+            &BuildsOptions {
+                jobs: 1,
+                ..BuildsOptions::default()
+            },
+        )
+        .unwrap();
+        let parallel = run(
+            &document,
+            &template(),
+            &LookupCache::new(),
+            &registry,
+            &BuildsOptions {
+                jobs: 16,
+                ..BuildsOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(serial.to_bytes(), parallel.to_bytes());
+        assert_eq!(serial.builds.len(), 80);
+    }
 }

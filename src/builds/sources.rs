@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::reference::{check_digest, ImageReference};
+use super::reference;
 use super::BuildsError;
 
 /// The `FROM` that has no image behind it; it is never looked up and never
@@ -94,9 +94,8 @@ impl<'input> Sources<'input> {
                 arches: Vec::new(),
             });
         }
-        for position in 0..sources.len() {
-            let arches = parse_arches(&sources[position], &positions, origin)?;
-            sources[position].arches = arches;
+        for source in &mut sources {
+            source.arches = parse_arches(source, &positions, origin)?;
         }
         Ok(Self { sources })
     }
@@ -194,21 +193,16 @@ fn parse_parent(
             ))),
         };
     }
-    let reference = ImageReference::parse(from)
-        .map_err(|problem| BuildsError::new(format!("{item}: {problem}")))?;
-    let reference = match pin {
-        Some(pin) => {
-            check_digest(pin)
-                .map_err(|problem| BuildsError::new(format!("{item}: field \"pin\": {problem}")))?;
-            reference
-                .pinned(pin)
-                .map_err(|problem| BuildsError::new(format!("{item}: field \"pin\": {problem}")))?
-        }
-        None => reference,
+    let parsed =
+        reference::parse(from).map_err(|problem| BuildsError::new(format!("{item}: {problem}")))?;
+    let parsed = match pin {
+        Some(pin) => reference::pinned(&parsed, pin)
+            .map_err(|problem| BuildsError::new(format!("{item}: field \"pin\": {problem}")))?,
+        None => parsed,
     };
     Ok(ParentKind::Image {
-        by_digest: reference.is_by_digest(),
-        reference: reference.to_string(),
+        by_digest: parsed.digest().is_some(),
+        reference: parsed.to_string(),
     })
 }
 
@@ -349,7 +343,7 @@ mod tests {
             ),
             (
                 json!({"a": {"sourceId": "a", "arches": {"amd64": {"parents": {"Not A Ref": {}}}}}}),
-                "parent \"Not A Ref\": invalid image reference \"Not A Ref\"",
+                "parent \"Not A Ref\": invalid reference \"Not A Ref\"",
             ),
         ];
         for (document, expected) in cases {

@@ -1,0 +1,231 @@
+//! The `builds` command line: the conformance proof and every bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CONFORMANCE: &str = "../shared/conformance/meta-scripts";
+const TEMPLATE: &str = "oisupport/staging-ARCH:BUILD";
+
+fn conformance() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(CONFORMANCE);
+    if path.is_dir() {
+        Some(path)
+    } else {
+        println!("SKIP: {CONFORMANCE} is absent (conformance data lives outside the crate)");
+        None
+    }
+}
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/builds")
+        .join(name)
+}
+
+fn builds(template: Option<&str>, arguments: &[&std::ffi::OsStr]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_builds"));
+    command
+        .args(arguments)
+        .env_remove("BASHBREW_STAGING_TEMPLATE");
+    if let Some(template) = template {
+        command.env("BASHBREW_STAGING_TEMPLATE", template);
+    }
+    command.output().expect("the builds binary runs")
+}
+
+/// Asserts a failure with exactly one line on stderr containing `expected`.
+fn assert_error(output: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "should fail: {stderr}");
+    assert!(output.stdout.is_empty(), "nothing on stdout on error");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(stderr.starts_with("builds: error: "), "{stderr:?}");
+    assert!(stderr.contains(expected), "{stderr:?} lacks {expected:?}");
+}
+
+/// The central proof of issue 6: with the offline cache, `builds` prints
+/// `builds.json` byte for byte, and rewrites the cache to exactly what the
+/// reference wrote (`cache-builds.json`: the by-tag parent lookup dropped).
+#[test]
+fn conformance_builds_json_byte_for_byte_from_the_offline_cache() {
+    let Some(data) = conformance() else { return };
+    for offline in [false, true] {
+        let directory = tempfile::tempdir().unwrap();
+        let cache = directory.path().join("cache.json");
+        std::fs::copy(data.join("cache-builds-offline.json"), &cache).unwrap();
+        let sources = data.join("sources.json");
+        let mut arguments = vec![
+            std::ffi::OsStr::new("--cache"),
+            cache.as_os_str(),
+            sources.as_os_str(),
+        ];
+        if offline {
+            arguments.insert(0, std::ffi::OsStr::new("--offline"));
+        }
+        let output = builds(Some(TEMPLATE), &arguments);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.stderr.is_empty(),
+            "no notes: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let expected = std::fs::read(data.join("builds.json")).unwrap();
+        assert!(
+            output.stdout == expected,
+            "stdout differs from builds.json (offline: {offline})"
+        );
+        let rewritten = std::fs::read(&cache).unwrap();
+        let reference_cache = std::fs::read(data.join("cache-builds.json")).unwrap();
+        assert!(
+            rewritten == reference_cache,
+            "rewritten cache differs from cache-builds.json"
+        );
+    }
+}
+
+/// The rewritten cache no longer holds the by-tag parent, so a run that may
+/// not ask a registry fails, naming what is missing and who needed it.
+#[test]
+fn conformance_rewritten_cache_lacks_the_by_tag_parent() {
+    let Some(data) = conformance() else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let cache = directory.path().join("cache.json");
+    std::fs::copy(data.join("cache-builds.json"), &cache).unwrap();
+    let sources = data.join("sources.json");
+    let output = builds(
+        Some(TEMPLATE),
+        &[
+            "--offline".as_ref(),
+            "--cache".as_ref(),
+            cache.as_os_str(),
+            sources.as_os_str(),
+        ],
+    );
+    assert_error(&output, "parent \"golang:1.19-alpine3.16\": looking up golang:1.19-alpine3.16 failed: golang:1.19-alpine3.16 is not in the cache");
+    let after = std::fs::read(&cache).unwrap();
+    assert!(
+        after == std::fs::read(data.join("cache-builds.json")).unwrap(),
+        "a failed run writes nothing"
+    );
+}
+
+#[test]
+fn a_missing_cache_file_is_created() {
+    let directory = tempfile::tempdir().unwrap();
+    let cache = directory.path().join("new-cache.json");
+    let sources = directory.path().join("sources.json");
+    std::fs::write(
+        &sources,
+        r#"{"s": {"sourceId": "s", "arches": {"amd64": {"parents": {"scratch": {}}}}}}"#,
+    )
+    .unwrap();
+    let output = builds(
+        Some(TEMPLATE),
+        &[
+            "--offline".as_ref(),
+            "--cache".as_ref(),
+            cache.as_os_str(),
+            sources.as_os_str(),
+        ],
+    );
+    // The staging image is not in the (empty) cache and no registry may be asked.
+    assert_error(
+        &output,
+        "source \"s\" arch \"amd64\" staging image: looking up oisupport/staging-amd64:",
+    );
+    assert!(!cache.exists(), "a failed run creates nothing");
+    let equals_form = format!("--cache={}", cache.display());
+    std::fs::write(&sources, r#"{}"#).unwrap();
+    let output = builds(
+        Some(TEMPLATE),
+        &[
+            "--offline".as_ref(),
+            equals_form.as_ref(),
+            sources.as_os_str(),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.stdout, b"{}\n");
+    assert_eq!(
+        std::fs::read_to_string(&cache).unwrap(),
+        "{\n\t\"indexes\": {}\n}\n"
+    );
+}
+
+#[test]
+fn template_must_be_set_and_contain_build() {
+    let sources = testdata("unknown-parent.json");
+    assert_error(
+        &builds(None, &[sources.as_os_str()]),
+        "BASHBREW_STAGING_TEMPLATE is not set",
+    );
+    assert_error(
+        &builds(
+            Some("oisupport/staging-ARCH:latest"),
+            &[sources.as_os_str()],
+        ),
+        "BASHBREW_STAGING_TEMPLATE \"oisupport/staging-ARCH:latest\" does not contain BUILD",
+    );
+}
+
+#[test]
+fn unknown_parent_source_id_is_an_error() {
+    let sources = testdata("unknown-parent.json");
+    assert_error(
+        &builds(Some(TEMPLATE), &["--offline".as_ref(), sources.as_os_str()]),
+        "source \"child\" arch \"amd64\" parent \"example:parent\": field \"sourceId\": unknown parent sourceId \"not-in-this-file\"",
+    );
+}
+
+#[test]
+fn malformed_sources_are_errors() {
+    let sources = testdata("wrong-parents.json");
+    assert_error(
+        &builds(Some(TEMPLATE), &[sources.as_os_str()]),
+        "wrong-parents.json: source \"child\" arch \"amd64\": field \"parents\": expected an object, found an array",
+    );
+    let directory = tempfile::tempdir().unwrap();
+    let not_json = directory.path().join("sources.json");
+    std::fs::write(&not_json, "{\"a\": ").unwrap();
+    assert_error(
+        &builds(Some(TEMPLATE), &[not_json.as_os_str()]),
+        "sources.json: not JSON: EOF while parsing",
+    );
+    let missing = directory.path().join("absent.json");
+    assert_error(
+        &builds(Some(TEMPLATE), &[missing.as_os_str()]),
+        "cannot read",
+    );
+}
+
+#[test]
+fn a_corrupt_cache_is_an_error_and_left_untouched() {
+    let directory = tempfile::tempdir().unwrap();
+    let cache = directory.path().join("cache.json");
+    let corrupt = b"{\"indexes\": {\"alpine:3\": [\"not an index\"]}}".to_vec();
+    std::fs::write(&cache, &corrupt).unwrap();
+    let sources = directory.path().join("sources.json");
+    std::fs::write(&sources, "{}").unwrap();
+    assert_error(
+        &builds(Some(TEMPLATE), &["--cache".as_ref(), cache.as_os_str(), sources.as_os_str()]),
+        "is corrupt (indexes[\"alpine:3\"] is not an image index with a \"manifests\" array); it was left untouched",
+    );
+    assert_eq!(std::fs::read(&cache).unwrap(), corrupt);
+    std::fs::write(&cache, b"\x00garbage").unwrap();
+    assert_error(
+        &builds(
+            Some(TEMPLATE),
+            &["--cache".as_ref(), cache.as_os_str(), sources.as_os_str()],
+        ),
+        "is corrupt (not JSON",
+    );
+    assert_eq!(std::fs::read(&cache).unwrap(), b"\x00garbage");
+}
