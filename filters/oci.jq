@@ -5,7 +5,8 @@
 # manifest order) or every run would push "new" indexes and churn tags. It
 # also holds the spec's rules, so a malformed document is rejected with the
 # path of the bad field before anything reaches a registry.
-# Written for the common subset of jq 1.6, jq 1.7 and our embedded engine.
+# Written for the common subset of jq 1.6, jq 1.7 and our embedded engine;
+# no `+=`/`|=`/`//` on accumulators (jq 1.6 copies the whole value each time).
 
 include "sort";
 include "validate";
@@ -39,11 +40,9 @@ def media_types_layer:
 # every other key in code point order, then the keys named in $last.
 def _oci_order_keys($first; $last):
   . as $object
-  | reduce (
-      ($first[] | select(. as $key | $object | has($key))),
-      ((keys - $first - $last)[]),
-      ($last[] | select(. as $key | $object | has($key)))
-    ) as $key ({}; .[$key] = $object[$key])
+  | reduce ($first[], (keys - $first - $last)[], $last[]) as $key ({};
+      if $object | has($key) then .[$key] = $object[$key] else . end
+    )
 ;
 
 # Annotations and other string maps: keys in code point order.
@@ -59,20 +58,19 @@ def normalize_platform:
   if type != "object" then
     .
   else
-    . as $platform
-    | reduce (keys_unsorted[] | select($platform[.] != null and $platform[.] != false)) as $key ({};
-        .[$key] = $platform[$key]
+    (
+      . + {
+        variant: (
+          .variant
+          // if .architecture == "arm" then "v7" elif .architecture == "arm64" then "v8" else null end
+        )
+      }
+    ) as $platform
+    | ["os", "architecture", "variant", "os.version"] as $first
+    | reduce ($first[], (keys - $first)[]) as $key ({};
+        $platform[$key] as $value
+        | if $value == null or $value == false then . else .[$key] = $value end
       )
-    | if has("variant") then
-        .
-      elif .architecture == "arm" then
-        .variant = "v7"
-      elif .architecture == "arm64" then
-        .variant = "v8"
-      else
-        .
-      end
-    | _oci_order_keys(["os", "architecture", "variant", "os.version"]; [])
   end
 ;
 
@@ -82,8 +80,8 @@ def normalize_descriptor:
   if type != "object" then
     .
   else
-    (if .platform | type == "object" then .platform |= normalize_platform else . end)
-    | (if .annotations | type == "object" then .annotations |= _oci_sort_keys else . end)
+    (if .platform | type == "object" then .platform = (.platform | normalize_platform) else . end)
+    | (if .annotations | type == "object" then .annotations = (.annotations | _oci_sort_keys) else . end)
     | _oci_order_keys(
         ["mediaType", "artifactType", "digest", "size", "platform", "annotations"];
         ["urls", "data"]
@@ -99,11 +97,11 @@ def normalize_manifest:
   if type != "object" then
     .
   else
-    (if .config | type == "object" then .config |= normalize_descriptor else . end)
-    | (if .layers | type == "array" then .layers |= map(normalize_descriptor) else . end)
-    | (if .manifests | type == "array" then .manifests |= map(normalize_descriptor) else . end)
-    | (if .subject | type == "object" then .subject |= normalize_descriptor else . end)
-    | (if .annotations | type == "object" then .annotations |= _oci_sort_keys else . end)
+    (if .config | type == "object" then .config = (.config | normalize_descriptor) else . end)
+    | (if .layers | type == "array" then .layers = (.layers | map(normalize_descriptor)) else . end)
+    | (if .manifests | type == "array" then .manifests = (.manifests | map(normalize_descriptor)) else . end)
+    | (if .subject | type == "object" then .subject = (.subject | normalize_descriptor) else . end)
+    | (if .annotations | type == "object" then .annotations = (.annotations | _oci_sort_keys) else . end)
     | _oci_order_keys(
         ["schemaVersion", "mediaType", "artifactType", "config", "layers", "manifests", "subject", "annotations"];
         []
@@ -143,11 +141,11 @@ def _oci_attestation_subject:
 # is ever dropped, even for a (content-addressing-impossible) cycle.
 def sort_attestations:
   def place($descriptor):
-    .out += [$descriptor]
+    .out = .out + [$descriptor]
     | ($descriptor.digest) as $digest
     | if ($digest | type) == "string" and .attached[$digest] != null then
         .attached[$digest] as $attached
-        | .attached |= del(.[$digest])
+        | .attached = (.attached | del(.[$digest]))
         | reduce $attached[] as $attestation (.; place($attestation))
       else
         .
@@ -157,7 +155,7 @@ def sort_attestations:
   | (reduce ($descriptors[] | .digest | strings) as $digest ({}; .[$digest] = true)) as $present
   | (reduce $descriptors[] as $descriptor ({};
       ($descriptor | _oci_attestation_subject) as $subject
-      | if $subject != null and $present[$subject] then .[$subject] += [$descriptor] else . end
+      | if $subject != null and $present[$subject] then .[$subject] = (if has($subject) then .[$subject] + [$descriptor] else [$descriptor] end) else . end
     )) as $attached
   | reduce $descriptors[] as $descriptor ({out: [], attached: $attached};
       ($descriptor | _oci_attestation_subject) as $subject

@@ -17,18 +17,20 @@
 # (dates, build numbers, hex-ish ids) never lose precision and every jq
 # implementation orders them the same way.  Non-strings are returned as-is.
 def sort_split_natural:
-  if type == "string" then
+  if type != "string" then
+    .
+  elif . == "" or (test("[0-9]") | not) then
+    # fast paths (most keys: "", "linux", a missing variant)
+    [.]
+  else
     reduce scan("[0-9]+|[^0-9]+") as $segment ([];
-      if $segment | test("^[0-9]") then
+      if $segment[0:1] | . >= "0" and . <= "9" then
         (if length % 2 == 0 then . + [""] else . end)
-        + [ $segment | sub("^0+"; "") | [length, .] ]
+        + [ $segment | until(startswith("0") | not; .[1:]) | [length, .] ]
       else
         . + [$segment]
       end
     )
-    | if length == 0 then [""] else . end
-  else
-    .
   end
 ;
 
@@ -76,13 +78,13 @@ def sort_split_desc:
 # (to pass an array, expand it: sort_split_pref($list[])).
 def sort_split_pref(preferred; last):
   . as $value
-  | [preferred] as $first
-  | (first(range($first | length) | select($first[.] == $value)) // null) as $first_index
+  # indices([x]) finds the element x in every jq (indices(x) would search
+  # for a sub-array when x is itself an array)
+  | ([preferred] | indices([$value]) | .[0]) as $first_index
   | if $first_index != null then
       [0, $first_index]
     else
-      [last] as $final
-      | (first(range($final | length) | select($final[.] == $value)) // null) as $final_index
+      ([last] | indices([$value]) | .[0]) as $final_index
       | if $final_index != null then
           [2, $final_index]
         else
