@@ -9,3 +9,4 @@
 
 pub mod input;
 pub mod scheduler;
+pub mod dry_run;
