@@ -579,3 +579,227 @@ fn skopeo_reads_seeded_manifests_exactly() {
         );
     }
 }
+
+#[test]
+fn proxy_answers_expect_continue_itself() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    let mut connection = RawConnection::open(&proxy.host()).unwrap();
+    let started = connection
+        .send("POST", "/v2/expect/it/blobs/uploads/", &[], b"")
+        .unwrap();
+    let location = started.header("Location").unwrap().to_string();
+    let path = location.strip_prefix(&proxy.url()).unwrap().to_string();
+    let body = b"expect continue body";
+    let digest = support::sha256_digest(body);
+    let finished = connection
+        .send(
+            "PUT",
+            &format!("{path}&digest={digest}"),
+            &[("Expect", "100-continue")],
+            body,
+        )
+        .unwrap();
+    assert_eq!(finished.status, 201, "{}", finished.text());
+    // The connection is still in step after the interim response.
+    assert_eq!(
+        connection.send("GET", "/v2/", &[], b"").unwrap().status,
+        200
+    );
+
+    // A status fault on an Expect request answers at once and closes.
+    proxy.inject(Match::method("PUT"), Fault::status(503), 1);
+    let mut connection = RawConnection::open(&proxy.host()).unwrap();
+    let refused = connection
+        .send(
+            "PUT",
+            "/v2/expect/it/manifests/x",
+            &[("Expect", "100-continue")],
+            b"{}",
+        )
+        .unwrap();
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.header("Connection"), Some("close"));
+}
+
+#[test]
+fn proxy_counts_concurrent_clients_exactly() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    proxy.inject(Match::path("/v2/"), Fault::status(502), 40);
+    let started = Instant::now();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut connection = RawConnection::open(&proxy.host()).unwrap();
+                    (0..200)
+                        .map(|_| connection.send("GET", "/v2/", &[], b"").unwrap().status)
+                        .collect::<Vec<u16>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap())
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    eprintln!("1600 concurrent requests through the proxy in {elapsed:?}");
+    assert_eq!(statuses.iter().filter(|status| **status == 502).count(), 40);
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 200).count(),
+        1560
+    );
+    assert_eq!(proxy.count(), 1600);
+    assert_eq!(proxy.faulted_count(), 40);
+    assert_eq!(proxy.count_matching(&Match::new("GET", "/v2/")), 1600);
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+}
+
+// Pure helpers of tests/support, checked here (not in #[cfg(test)] modules
+// there, which every test binary would run again).
+
+#[test]
+fn wire_decodes_and_relays_chunked_bodies() {
+    use support::wire::{read_body, relay_body, Framing};
+    use tokio::io::AsyncReadExt;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let wire = b"4\r\nabcd\r\n3;ext=1\r\nefg\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT".to_vec();
+        let mut reader = tokio::io::BufReader::new(&wire[..]);
+        let body = read_body(&mut reader, Framing::Chunked).await.unwrap();
+        assert_eq!(body, b"abcdefg");
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"NEXT");
+
+        let mut reader = tokio::io::BufReader::new(&wire[..]);
+        let mut relayed = Vec::new();
+        relay_body(&mut reader, &mut relayed, Framing::Chunked)
+            .await
+            .unwrap();
+        assert_eq!(relayed, &wire[..wire.len() - 4]);
+
+        let short = b"abc".to_vec();
+        let mut reader = tokio::io::BufReader::new(&short[..]);
+        let error = read_body(&mut reader, Framing::Length(10))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+        let mut reader = tokio::io::BufReader::new(&b"zz\r\n"[..]);
+        let error = read_body(&mut reader, Framing::Chunked).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    });
+}
+
+#[test]
+fn wire_framing_follows_rfc_9112() {
+    use support::wire::{read_head, request_framing, response_framing, Framing};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n".to_vec();
+        let head = read_head(&mut &raw[..]).await.unwrap().unwrap();
+        assert_eq!(head.raw, raw);
+        assert_eq!(head.status(), 200);
+        assert_eq!(response_framing("GET", &head).unwrap(), Framing::Length(5));
+        assert_eq!(response_framing("HEAD", &head).unwrap(), Framing::Empty);
+        let raw = b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n".to_vec();
+        let head = read_head(&mut &raw[..]).await.unwrap().unwrap();
+        assert_eq!(response_framing("GET", &head).unwrap(), Framing::UntilClose);
+        let raw = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n".to_vec();
+        let head = read_head(&mut &raw[..]).await.unwrap().unwrap();
+        assert_eq!(request_framing(&head).unwrap(), Framing::Empty);
+        let raw = b"PUT / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n".to_vec();
+        let head = read_head(&mut &raw[..]).await.unwrap().unwrap();
+        assert_eq!(request_framing(&head).unwrap(), Framing::Chunked);
+        let raw = b"PUT / HTTP/1.1\r\nContent-Length: x\r\n\r\n".to_vec();
+        let head = read_head(&mut &raw[..]).await.unwrap().unwrap();
+        assert!(request_framing(&head).is_err());
+        assert!(read_head(&mut &b""[..]).await.unwrap().is_none());
+        assert!(read_head(&mut &b"GET / HTTP/1.1\r\n"[..]).await.is_err());
+    });
+}
+
+#[test]
+fn http_helpers_parse_urls_and_challenges() {
+    use support::http::{percent_decode, percent_encode, HttpUrl};
+    let parsed = HttpUrl::parse("http://u:p@127.0.0.1:5000/v2/?n=1").unwrap();
+    assert_eq!(parsed.host, "127.0.0.1:5000");
+    assert_eq!(parsed.target, "/v2/?n=1");
+    assert_eq!(parsed.credentials, Some(("u".into(), "p".into())));
+    assert_eq!(
+        HttpUrl::parse("http://localhost").unwrap().host,
+        "localhost:80"
+    );
+    assert!(HttpUrl::parse("https://127.0.0.1/").is_err());
+    assert_eq!(
+        percent_encode("repository:a/b:pull,push"),
+        "repository%3Aa%2Fb%3Apull%2Cpush"
+    );
+    assert_eq!(
+        percent_decode("repository%3Aa%2Fb%3Apull+x%zz"),
+        "repository:a/b:pull x%zz"
+    );
+    let parameters = challenge_parameters(
+        r#"Bearer realm="http://127.0.0.1:1/token",service="svc",scope="repository:a:pull,push" , error=insufficient_scope"#,
+    );
+    assert_eq!(
+        parameters,
+        vec![
+            ("realm".to_string(), "http://127.0.0.1:1/token".to_string()),
+            ("service".to_string(), "svc".to_string()),
+            ("scope".to_string(), "repository:a:pull,push".to_string()),
+            ("error".to_string(), "insufficient_scope".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn token_helpers_format_times_and_access() {
+    use support::token::{access_claim, rfc3339};
+    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    assert_eq!(rfc3339(1_798_761_599), "2026-12-31T23:59:59Z");
+    let access = access_claim(&[
+        "repository:127.0.0.1:5000/a:pull".to_string(),
+        "repository:127.0.0.1:5000/a:push,pull".to_string(),
+        "registry:catalog:*".to_string(),
+        "malformed".to_string(),
+    ]);
+    assert_eq!(
+        access,
+        serde_json::json!([
+            { "type": "repository", "name": "127.0.0.1:5000/a", "actions": ["pull", "push"] },
+            { "type": "registry", "name": "catalog", "actions": ["*"] },
+        ])
+    );
+}
+
+#[test]
+fn matchers_select_by_method_and_path() {
+    assert!(Match::any().matches("GET", "/v2/"));
+    assert!(Match::method("get").matches("GET", "/v2/"));
+    assert!(!Match::method("PUT").matches("GET", "/v2/"));
+    assert!(Match::path("/blobs/").matches("HEAD", "/v2/a/blobs/sha256:1"));
+    assert!(!Match::new("HEAD", "/blobs/").matches("GET", "/v2/a/blobs/sha256:1"));
+}
+
+#[test]
+fn tool_lookup_finds_sh_and_not_nonsense() {
+    assert!(support::tool_available("sh"));
+    assert!(!support::tool_available("doi-no-such-tool-anywhere"));
+    let first = support::free_port();
+    let second = support::free_port();
+    assert_ne!(first, second);
+}

@@ -340,24 +340,32 @@ async fn serve_client(
         let client_wants_close = request.header_has_token("Connection", "close");
         let fault = shared.admit(&method, &path);
 
+        let expects_continue = request.header_has_token("Expect", "100-continue");
         if let Some(Fault::Status(code, retry_after)) = &fault {
-            // Drain the body so the next request on this connection parses.
-            wire::read_body(&mut client, request_framing).await?;
-            write_status_fault(
-                client.get_mut(),
-                &method,
-                *code,
-                *retry_after,
-                client_wants_close,
-            )
-            .await?;
-            if client_wants_close {
+            // A client waiting for 100 Continue never sends its body: answer
+            // at once and close (RFC 9110 10.1.1). Otherwise drain the body
+            // so the next request on this connection parses.
+            let close = client_wants_close || expects_continue;
+            if !expects_continue {
+                wire::read_body(&mut client, request_framing).await?;
+            }
+            write_status_fault(client.get_mut(), &method, *code, *retry_after, close).await?;
+            if close {
                 return Ok(());
             }
             continue;
         }
         if let Some(Fault::Slow(duration)) = &fault {
             tokio::time::sleep(*duration).await;
+        }
+        if expects_continue && request_framing != Framing::Empty {
+            // Tell the client to send its body ourselves, as the body is
+            // relayed before the upstream's answer is read; the upstream's
+            // own interim 100 is then dropped in `exchange`.
+            client
+                .get_mut()
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await?;
         }
 
         let response = match exchange(
@@ -457,12 +465,19 @@ async fn exchange(
         };
         let attempt = async {
             forward_request(client, &mut connection, request, framing).await?;
-            wire::read_head(&mut connection).await?.ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "upstream closed without answering",
-                )
-            })
+            loop {
+                let head = wire::read_head(&mut connection).await?.ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "upstream closed without answering",
+                    )
+                })?;
+                // Interim responses (100 Continue) are not relayed; 101 would
+                // be a protocol switch, which registries never do.
+                if !(100..200).contains(&head.status()) {
+                    return Ok::<_, io::Error>(head);
+                }
+            }
         }
         .await;
         match attempt {

@@ -416,7 +416,7 @@ fn decode_basic(value: &str) -> Option<(String, String)> {
 /// into the JWT `access` claim, merging repeated resources. The name is
 /// everything between the first and the last colon, since repository names
 /// may carry a `host:port/` prefix.
-fn access_claim(scopes: &[String]) -> serde_json::Value {
+pub fn access_claim(scopes: &[String]) -> serde_json::Value {
     let mut entries: Vec<(String, String, Vec<String>)> = Vec::new();
     for scope in scopes {
         let Some((kind, rest)) = scope.split_once(':') else {
