@@ -5,7 +5,6 @@
 mod support;
 
 use std::io;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::http::{basic_authorization, challenge_parameters, fetch_token, RawConnection};
@@ -535,22 +534,6 @@ fn auth_through_proxy_uses_the_registry_challenge() {
     assert_eq!(registry.token_server().unwrap().request_count(), 1);
 }
 
-fn skopeo_inspect_raw(registry: &Registry, reference: &str) -> Vec<u8> {
-    let mut command = Command::new("skopeo");
-    command.args(["inspect", "--raw", "--tls-verify=false"]);
-    if let Some(creds) = registry.skopeo_creds() {
-        command.arg("--creds").arg(creds);
-    }
-    command.arg(format!("docker://{}/{reference}", registry.host()));
-    let output = command.output().expect("skopeo runs");
-    assert!(
-        output.status.success(),
-        "skopeo failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
-
 #[test]
 fn skopeo_reads_seeded_manifests_exactly() {
     if !support::require_tools(&["docker-registry", "htpasswd", "openssl", "skopeo"]) {
@@ -564,16 +547,13 @@ fn skopeo_reads_seeded_manifests_exactly() {
         let registry = Registry::start(auth.clone());
         let image = registry.seed_image("library/skopeo", "1.2");
         assert_eq!(
-            skopeo_inspect_raw(&registry, "library/skopeo:1.2"),
+            registry.skopeo_inspect_raw("library/skopeo:1.2"),
             image.index_bytes,
             "{auth:?}"
         );
         let platform = &image.manifests[1];
         assert_eq!(
-            skopeo_inspect_raw(
-                &registry,
-                &format!("library/skopeo@{}", platform.manifest_digest)
-            ),
+            registry.skopeo_inspect_raw(&format!("library/skopeo@{}", platform.manifest_digest)),
             platform.manifest_bytes,
             "{auth:?}"
         );

@@ -23,6 +23,29 @@
 //! }
 //! ```
 //!
+//! API at a glance (details on each item):
+//!
+//! - [`Registry::start`]`(RegistryAuth::None | RegistryAuth::basic(u, p) |
+//!   RegistryAuth::Token) -> Registry`; `host()` (`127.0.0.1:PORT`), `url()`,
+//!   `authenticated_url()`, `credentials() -> Option<(&str, &str)>`,
+//!   `skopeo_creds()`, `token_server() -> Option<&TokenServer>`, `log()`,
+//!   and the seed/fetch helpers as methods (`seed_blob`, `seed_manifest`,
+//!   `seed_image`, `fetch_manifest`, `fetch_blob`, `tags`,
+//!   `skopeo_inspect_raw`). Dropping it kills the registry.
+//! - [`FaultProxy::start`]`(upstream_host) -> FaultProxy`; `host()`, `url()`,
+//!   `inject(Match, Fault, times)`, `count()`, `count_matching(&Match)`,
+//!   `faulted_count()`, `requests() -> Vec<(method, path)>`, `records()`,
+//!   `log()`, `reset_counts()`, `clear_faults()`, `pending_faults()`.
+//! - [`TokenServer`] (behind `RegistryAuth::Token`): `request_count()`,
+//!   `requests() -> Vec<TokenRequest>`, `scopes()`, `reset()`,
+//!   `require_credentials(bool)`, `set_credentials(..)`,
+//!   `set_expires_in(secs)`, `issue(&[scope]) -> String`, `realm()`.
+//! - Free functions: [`free_port`], [`tool_available`], [`require_tools`],
+//!   [`require_registry`], [`seed_blob`], [`seed_manifest`], [`seed_image`],
+//!   [`fetch_manifest`], [`fetch_blob`], [`list_tags`], [`sha256_digest`],
+//!   [`skopeo_inspect_raw`], and the raw client [`request`],
+//!   [`request_with_auth`], [`RawConnection`].
+//!
 //! Benchmarks include this file with
 //! `#[path = "../tests/support/mod.rs"] mod support;`.
 //!
@@ -116,4 +139,27 @@ pub fn require_tools(tools: &[&str]) -> bool {
 /// `htpasswd` (Basic auth) and `openssl` (token auth).
 pub fn require_registry() -> bool {
     require_tools(&["docker-registry", "htpasswd", "openssl"])
+}
+
+/// `skopeo inspect --raw` of `docker://HOST/REFERENCE` (plain HTTP): the
+/// manifest bytes exactly as an independent client reads them. `creds` is
+/// `user:password`. Panics with skopeo's stderr when it fails.
+pub fn skopeo_inspect_raw(host: &str, reference: &str, creds: Option<&str>) -> Vec<u8> {
+    let mut command = std::process::Command::new("skopeo");
+    command.args(["inspect", "--raw", "--tls-verify=false"]);
+    if let Some(creds) = creds {
+        command.arg("--creds").arg(creds);
+    }
+    command.arg(format!("docker://{host}/{reference}"));
+    let output = match command.output() {
+        Ok(output) => output,
+        Err(error) => panic!("cannot run skopeo: {error}"),
+    };
+    if !output.status.success() {
+        panic!(
+            "skopeo inspect --raw docker://{host}/{reference} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    output.stdout
 }

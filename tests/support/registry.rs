@@ -320,6 +320,12 @@ wait "$registry"
         seed::fetch_blob(&self.authenticated_url(), repository, digest)
     }
 
+    /// `skopeo inspect --raw` of `REFERENCE` (`repo:tag` or `repo@digest`)
+    /// on this registry, with its credentials.
+    pub fn skopeo_inspect_raw(&self, reference: &str) -> Vec<u8> {
+        super::skopeo_inspect_raw(&self.host(), reference, self.skopeo_creds().as_deref())
+    }
+
     /// Lists a repository's tags (empty when the repository is unknown).
     pub fn tags(&self, repository: &str) -> Vec<String> {
         seed::list_tags(&self.authenticated_url(), repository)
