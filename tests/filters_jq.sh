@@ -5,6 +5,8 @@
 # every jq, because the same filters run on Debian's jq and in our binary.
 #
 # Usage: bash tests/filters_jq.sh   (from anywhere; exits non-zero on failure)
+#        JQ=target/debug/doi-jq bash tests/filters_jq.sh   (another jq-compatible
+#        binary with -L; the jq 1.7 part always uses the Python binding)
 # Conformance checks are skipped, with a message, when ../shared/conformance
 # (relative to the crate root) is absent.
 set -u
@@ -12,8 +14,9 @@ set -u
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 
-if ! command -v jq > /dev/null; then
-	echo "SKIP: filters_jq: no jq on PATH"
+JQ="${JQ:-jq}"
+if ! command -v "$JQ" > /dev/null; then
+	echo "SKIP: filters_jq: no $JQ on PATH"
 	exit 0
 fi
 
@@ -30,7 +33,7 @@ fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 expect_bytes() {
 	local name="$1" expected="$2"
 	shift 2
-	if jq "$@" > "$scratch/out" 2> "$scratch/err" && cmp -s "$scratch/out" "$expected"; then
+	if "$JQ" "$@" > "$scratch/out" 2> "$scratch/err" && cmp -s "$scratch/out" "$expected"; then
 		pass "$name"
 	else
 		fail "$name"
@@ -44,7 +47,7 @@ expect_bytes() {
 expect_output() {
 	local name="$1" expected="$2" program="$3" input="${4:-null}"
 	local actual
-	actual="$(printf '%s' "$input" | jq -c -L filters "$program" 2>&1)"
+	actual="$(printf '%s' "$input" | "$JQ" -c -L filters "$program" 2>&1)"
 	if [ "$actual" = "$expected" ]; then
 		pass "$name"
 	else
@@ -58,7 +61,7 @@ expect_output() {
 expect_error() {
 	local name="$1" expected="$2" program="$3" input="${4:-null}"
 	local actual status
-	actual="$(printf '%s' "$input" | jq -c -L filters "$program" 2>&1)"
+	actual="$(printf '%s' "$input" | "$JQ" -c -L filters "$program" 2>&1)"
 	status=$?
 	if [ "$status" -ne 0 ] && [[ "$actual" == *"$expected"* ]]; then
 		pass "$name"
@@ -88,13 +91,13 @@ def expand:
 ({"os.version": ("12.1", "13.1"), architecture: ("amd64", "arm64"), os: "freebsd"} | expand),
 {architecture: "unknown", os: "unknown"}
 '
-jq -n -c "$platform_matrix" > "$scratch/platforms.lines"
+"$JQ" -n -c "$platform_matrix" > "$scratch/platforms.lines"
 if command -v shuf > /dev/null; then
-	shuf "$scratch/platforms.lines" | jq -s . > "$scratch/platforms.shuffled.json"
+	shuf "$scratch/platforms.lines" | "$JQ" -s . > "$scratch/platforms.shuffled.json"
 else
-	sort -R "$scratch/platforms.lines" | jq -s . > "$scratch/platforms.shuffled.json"
+	sort -R "$scratch/platforms.lines" | "$JQ" -s . > "$scratch/platforms.shuffled.json"
 fi
-tac "$scratch/platforms.lines" | jq -s . > "$scratch/platforms.reversed.json"
+tac "$scratch/platforms.lines" | "$JQ" -s . > "$scratch/platforms.reversed.json"
 
 deploy_all='include "deploy"; tagged_manifests(true; .source.arches[.build.arch].tags, .source.arches[.build.arch].archTags) | deploy_objects'
 deploy_amd64='include "deploy"; arch_tagged_manifests("amd64") | deploy_objects'
