@@ -515,7 +515,12 @@ fn write_string(out: &mut Vec<u8>, text: &str, ascii: bool) {
             0x00..=0x7F => write_unicode_escape(out, u32::from(byte)),
             _ => {
                 // Non-ASCII in ASCII mode: escape the whole character.
-                let character = text[index..].chars().next().unwrap_or('\u{FFFD}');
+                // `index` is always at a character boundary here: ASCII bytes
+                // are stepped over one by one and other characters whole.
+                let character = text
+                    .get(index..)
+                    .and_then(|rest| rest.chars().next())
+                    .unwrap_or('\u{FFFD}');
                 let mut units = [0u16; 2];
                 for unit in character.encode_utf16(&mut units) {
                     write_unicode_escape(out, u32::from(*unit));
@@ -627,7 +632,10 @@ fn write_double(out: &mut Vec<u8>, float: f64) {
     // Rust's fixed-precision formatting rounds exactly, ties to even: use it
     // whenever it gives a string that still reads back as the same double.
     let significant = shortest.as_bytes().iter().take_while(|&&byte| byte != b'e');
-    let precision = significant.filter(|byte| byte.is_ascii_digit()).count() - 1;
+    let precision = significant
+        .filter(|byte| byte.is_ascii_digit())
+        .count()
+        .saturating_sub(1);
     let mut rounded = DigitBuffer::new();
     let formatted = if precision > 0
         && write!(rounded, "{magnitude:.precision$e}").is_ok()
@@ -646,22 +654,25 @@ fn write_double(out: &mut Vec<u8>, float: f64) {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(0);
-    let mut digits = [0u8; 32];
-    let mut count = 0;
-    for &byte in mantissa.iter().filter(|byte| byte.is_ascii_digit()) {
-        digits[count] = byte;
-        count += 1;
-    }
-    let digits = &digits[..count];
+    // `{:e}` writes the mantissa as `d` or `d.ddd`.
+    let (first, rest): (u8, &[u8]) = match mantissa {
+        [first, b'.', rest @ ..] => (*first, rest),
+        [first] => (*first, &[]),
+        _ => {
+            // Not reachable for a finite double; print something valid anyway.
+            write_display(out, &magnitude);
+            return;
+        }
+    };
+    let digit_count = 1 + rest.len() as i32;
     // Position of the decimal point relative to the first digit, as dtoa's
     // `decpt`: 0.001 has decpt -2, 123.0 has decpt 3.
     let point = exponent + 1;
-    let digit_count = count as i32;
     if point <= -4 || point > digit_count + 15 {
-        out.push(digits[0]);
-        if digits.len() > 1 {
+        out.push(first);
+        if !rest.is_empty() {
             out.push(b'.');
-            out.extend_from_slice(&digits[1..]);
+            out.extend_from_slice(rest);
         }
         out.push(b'e');
         let shown = point - 1;
@@ -674,16 +685,19 @@ fn write_double(out: &mut Vec<u8>, float: f64) {
     } else if point <= 0 {
         out.extend_from_slice(b"0.");
         out.resize(out.len() + point.unsigned_abs() as usize, b'0');
-        out.extend_from_slice(digits);
+        out.push(first);
+        out.extend_from_slice(rest);
     } else {
-        let point = point as usize;
-        if point < digits.len() {
-            out.extend_from_slice(&digits[..point]);
+        // Digits after the first that come before the decimal point.
+        let before = point as usize - 1;
+        out.push(first);
+        if before < rest.len() {
+            out.extend_from_slice(&rest[..before]);
             out.push(b'.');
-            out.extend_from_slice(&digits[point..]);
+            out.extend_from_slice(&rest[before..]);
         } else {
-            out.extend_from_slice(digits);
-            out.resize(out.len() + point - digits.len(), b'0');
+            out.extend_from_slice(rest);
+            out.resize(out.len() + before - rest.len(), b'0');
         }
     }
 }
