@@ -783,3 +783,66 @@ fn tool_lookup_finds_sh_and_not_nonsense() {
     let second = support::free_port();
     assert_ne!(first, second);
 }
+
+/// Serves `GET /chunked` as a chunked body and `GET /until-close` without
+/// any length: framings the registry itself rarely produces, which the proxy
+/// must still relay and fault. A canned upstream, not a fake registry: it
+/// tests the proxy's HTTP handling only.
+fn canned_upstream() -> support::wire::BackgroundServer {
+    use tokio::io::AsyncWriteExt;
+    support::wire::BackgroundServer::start("canned-upstream", |stream| async move {
+        let mut reader = tokio::io::BufReader::new(stream);
+        while let Ok(Some(head)) = support::wire::read_head(&mut reader).await {
+            let stream = reader.get_mut();
+            let answer: &[u8] = if head.second == "/until-close" {
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until close"
+            } else {
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+            };
+            if stream.write_all(answer).await.is_err() || head.second == "/until-close" {
+                return;
+            }
+        }
+    })
+    .unwrap()
+}
+
+#[test]
+fn proxy_relays_and_faults_chunked_and_unframed_bodies() {
+    let upstream = canned_upstream();
+    let proxy = FaultProxy::start(&format!("127.0.0.1:{}", upstream.port()));
+    let mut connection = RawConnection::open(&proxy.host()).unwrap();
+    for _ in 0..2 {
+        let chunked = connection.send("GET", "/chunked", &[], b"").unwrap();
+        assert_eq!(chunked.body, b"hello world");
+        assert_eq!(chunked.header("Transfer-Encoding"), Some("chunked"));
+    }
+    proxy.inject(Match::path("/chunked"), Fault::WrongBytes, 1);
+    let wrong = connection.send("GET", "/chunked", &[], b"").unwrap();
+    assert_eq!(wrong.header("Content-Length"), Some("11"));
+    assert_eq!(wrong.body, b"hello!world");
+    proxy.inject(Match::path("/chunked"), Fault::Truncate, 1);
+    let truncated = connection.send("GET", "/chunked", &[], b"").unwrap_err();
+    assert_eq!(truncated.kind(), io::ErrorKind::UnexpectedEof);
+
+    let unframed = request("GET", &format!("{}/until-close", proxy.url()), &[], b"").unwrap();
+    assert_eq!(unframed.body, b"body until close");
+    proxy.inject(Match::path("/until-close"), Fault::ResetMidBody, 1);
+    let reset = request("GET", &format!("{}/until-close", proxy.url()), &[], b"").unwrap_err();
+    assert!(
+        matches!(
+            reset.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+        ),
+        "{reset:?}"
+    );
+}
+
+#[test]
+fn proxy_answers_502_when_the_upstream_is_gone() {
+    let port = support::free_port();
+    let proxy = FaultProxy::start(&format!("127.0.0.1:{port}"));
+    let response = request("GET", &format!("{}/v2/", proxy.url()), &[], b"").unwrap();
+    assert_eq!(response.status, 502);
+    assert_eq!(proxy.count(), 1);
+}

@@ -17,7 +17,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::wire::{self, BackgroundServer, Framing};
@@ -390,8 +390,23 @@ async fn serve_client(
         let upstream_closes = response.header_has_token("Connection", "close")
             || response_framing == Framing::UntilClose;
 
-        match fault {
-            Some(Fault::ResetMidBody) => {
+        // A body of known length is faulted while streaming, so a fault on a
+        // multi-gigabyte blob costs no memory; other framings are buffered.
+        let streamed_length = match response_framing {
+            Framing::Length(length) => Some(length),
+            _ => None,
+        };
+        match (fault, streamed_length) {
+            (Some(Fault::ResetMidBody), Some(length)) => {
+                let stream = client.get_mut();
+                stream.write_all(&response.raw).await?;
+                wire::copy_exact(&mut connection, stream, length / 2).await?;
+                stream.flush().await?;
+                // SO_LINGER 0: close() sends RST instead of FIN.
+                let _ = stream.set_zero_linger();
+                return Ok(());
+            }
+            (Some(Fault::ResetMidBody), None) => {
                 let body = wire::read_body(&mut connection, response_framing).await?;
                 let stream = client.get_mut();
                 if !body.is_empty() {
@@ -401,11 +416,18 @@ async fn serve_client(
                     stream.write_all(&body[..body.len() / 2]).await?;
                     stream.flush().await?;
                 }
-                // SO_LINGER 0: close() sends RST instead of FIN.
                 let _ = stream.set_zero_linger();
                 return Ok(());
             }
-            Some(Fault::Truncate) => {
+            (Some(Fault::Truncate), Some(length)) => {
+                let stream = client.get_mut();
+                stream.write_all(&response.raw).await?;
+                wire::copy_exact(&mut connection, stream, length / 2).await?;
+                stream.flush().await?;
+                stream.shutdown().await?;
+                return Ok(());
+            }
+            (Some(Fault::Truncate), None) => {
                 let body = wire::read_body(&mut connection, response_framing).await?;
                 let stream = client.get_mut();
                 stream
@@ -416,13 +438,22 @@ async fn serve_client(
                 stream.shutdown().await?;
                 return Ok(());
             }
-            Some(Fault::WrongBytes) => {
+            (Some(Fault::WrongBytes), Some(length)) => {
+                let stream = client.get_mut();
+                stream.write_all(&response.raw).await?;
+                let middle = length / 2;
+                wire::copy_exact(&mut connection, stream, middle).await?;
+                let mut byte = [0u8; 1];
+                connection.read_exact(&mut byte).await?;
+                stream.write_all(&[flip(byte[0])]).await?;
+                wire::copy_exact(&mut connection, stream, length - middle - 1).await?;
+                stream.flush().await?;
+            }
+            (Some(Fault::WrongBytes), None) => {
                 let mut body = wire::read_body(&mut connection, response_framing).await?;
                 let middle = body.len() / 2;
                 if let Some(byte) = body.get_mut(middle) {
-                    // One bit: the body stays plausible (often still valid
-                    // JSON), so only a digest check can catch it.
-                    *byte ^= 0x01;
+                    *byte = flip(*byte);
                 }
                 let stream = client.get_mut();
                 stream
@@ -501,6 +532,12 @@ async fn forward_request(
     stream.write_all(&request.raw).await?;
     wire::relay_body(client, stream, framing).await?;
     stream.flush().await
+}
+
+/// One bit: the body stays plausible (often still valid JSON), so only a
+/// digest check can catch the change.
+fn flip(byte: u8) -> u8 {
+    byte ^ 0x01
 }
 
 /// The response head with its framing replaced by `Content-Length: length`.

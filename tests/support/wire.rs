@@ -253,7 +253,8 @@ pub async fn read_body<R: AsyncBufRead + Unpin>(
     Ok(body)
 }
 
-async fn copy_exact<R, W>(reader: &mut R, writer: &mut W, length: u64) -> io::Result<()>
+/// Copies exactly `length` bytes; fewer (the peer closed) is `UnexpectedEof`.
+pub async fn copy_exact<R, W>(reader: &mut R, writer: &mut W, length: u64) -> io::Result<()>
 where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
