@@ -8,11 +8,29 @@
 //! off instead of adding load during an outage. [`reference`] and [`digest`]
 //! are the names, [`protocol`] holds every wire rule (paths, media types,
 //! headers, retried statuses), and the client is layered one concern per
-//! file so each rule lives in exactly one place.
+//! file (see [`transport`]) so each rule lives in exactly one place.
 
+pub mod auth;
+pub mod cache;
+pub mod client;
+pub mod credentials;
 pub mod digest;
+pub mod error;
+pub mod lookup;
 pub mod protocol;
 pub mod reference;
+pub mod stats;
+pub mod transport;
+pub mod write;
 
+pub use client::{Client, ClientConfig, Descriptor, Object, ObjectType, DOCKERHUB_PUBLIC_PROXY};
+pub use credentials::Credentials;
 pub use digest::{Digest, DigestAlgorithm, DigestError, DigestMismatch};
+pub use error::{ErrorDetail, ErrorKind, RegistryError};
+pub use lookup::Platform;
 pub use reference::{Reference, ReferenceError};
+pub use stats::{RequestKind, RequestStats};
+pub use transport::rate_limit::RateLimit;
+pub use transport::retry::RetryPolicy;
+pub use transport::{BodySource, RequestBody};
+pub use write::{BlobReader, MountOutcome, UploadSession};

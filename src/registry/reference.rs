@@ -458,8 +458,9 @@ mod tests {
 
     #[test]
     fn valid_references_normalize_and_print_short() {
-        // (input, host, repository, tag, digest, printed)
-        let cases: &[(&str, &str, &str, Option<&str>, bool, &str)] = &[
+        // (input, host, repository, tag, unused, printed)
+        type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, bool, &'a str);
+        let cases: &[Case] = &[
             (
                 "hello-world",
                 "docker.io",
