@@ -156,8 +156,7 @@ pub fn to_serde(value: &Val) -> serde_json::Value {
     match value {
         Val::Null => Value::Null,
         Val::Bool(bool) => Value::Bool(*bool),
-        Val::Num(Num::Float(float)) if float.is_nan() => Value::Null,
-        Val::Num(number) => Value::Number(serde_number(number)),
+        Val::Num(number) => serde_number(number).map_or(Value::Null, Value::Number),
         Val::TStr(bytes) | Val::BStr(bytes) => Value::String(jq_text(bytes).into_owned()),
         Val::Arr(items) => Value::Array(items.iter().map(to_serde).collect()),
         Val::Obj(map) => Value::Object(
@@ -175,19 +174,18 @@ pub fn to_serde(value: &Val) -> serde_json::Value {
     }
 }
 
-fn serde_number(number: &Num) -> serde_json::Number {
-    let text = match number {
+/// None where jq prints `null` for the number (NaN, or literal text that is
+/// no number at all).
+fn serde_number(number: &Num) -> Option<serde_json::Number> {
+    if let Num::Dec(literal) = number {
         // Keep a literal's own text (serde_json only respells its exponent,
         // which keeps its decNumber form); jq's text is the fallback for a
         // literal serde_json does not accept (jaq admits `1.` and `.5`).
-        Num::Dec(literal) => match literal.parse() {
-            Ok(parsed) => return parsed,
-            Err(_) => number_text(number),
-        },
-        _ => number_text(number),
-    };
-    // Every text number_text produces is valid JSON number syntax.
-    text.parse().unwrap_or_else(|_| serde_json::Number::from(0))
+        if let Ok(parsed) = literal.parse() {
+            return Some(parsed);
+        }
+    }
+    number_text(number).parse().ok()
 }
 
 /// jq 1.7.1's text for a number, exactly as it prints it:
@@ -1121,6 +1119,8 @@ mod tests {
         assert_eq!(literal("-"), "null");
         assert_eq!(literal("1e"), "null");
         assert_eq!(literal(""), "null");
+        let not_a_number = Val::Num(Num::Dec(Rc::new("-".to_owned())));
+        assert_eq!(to_serde(&not_a_number), serde_json::Value::Null);
     }
 
     #[test]
