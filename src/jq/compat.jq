@@ -1,0 +1,137 @@
+# jq 1.7 builtins that jaq lacks or defines differently. Each definition
+# here shadows jaq's (later definitions win), and each is held down by a
+# case in testdata/jq-compat (run by tests/jq_compat.rs) naming the jq
+# behaviour it proves. Natives named `_jq_*` live in compat.rs.
+
+# Membership and indexing helpers (jq 1.5+, missing from jaq).
+def IN(s): any(s == .; .);
+def IN(source; s): any(source == s; .);
+def INDEX(stream; idx_expr):
+  reduce stream as $row ({}; .[$row | idx_expr | if type == "string" then . else tojson end] |= $row);
+def INDEX(idx_expr): INDEX(.[]; idx_expr);
+
+# jq's getpath: an object indexed by a non-string is an error (jaq
+# answers null). Written as a path expression so setpath/paths work.
+def getpath($path):
+  reduce $path[] as $key (.;
+    if type == "object" and ($key | type) != "string" then error("Cannot index object with \($key | type)")
+    else .[$key] end);
+
+# pick builds arrays for numeric paths, as jq does.
+def pick(pathexps): . as $top | reduce path(pathexps) as $p (null; setpath($p; $top | getpath($p)));
+
+# Non-strings pass through ltrimstr/rtrimstr unchanged.
+def ltrimstr($prefix):
+  if type == "string" and ($prefix | type) == "string" and startswith($prefix) then .[($prefix | length):] else . end;
+def rtrimstr($suffix):
+  if type == "string" and ($suffix | type) == "string" and endswith($suffix) and ($suffix | length) > 0
+  then .[:length - ($suffix | length)] else . end;
+
+# A negative limit emits everything (jq 1.7).
+def limit($n; f):
+  if $n > 0 then label $out | foreach f as $item (0; . + 1; $item, if . >= $n then break $out else empty end)
+  elif $n == 0 then empty
+  else f end;
+
+# Post-order walk that rebuilds objects in key order.
+def walk(f): def w: if type == "object" then map_values(w) elif type == "array" then map(w) else . end | f; w;
+
+# Deletion keeps the remaining keys in order and removes array elements
+# from the end first (jq sorts the paths).
+def delpaths($paths): _jq_delpaths($paths);
+def del(f): delpaths([path(f)]);
+
+# jq 1.7 takes key from .key, else k/name/Name/K/Key, and refuses
+# non-string keys.
+def from_entries:
+  reduce .[] as $entry ({};
+    ($entry | if .key == null then .k // .name // .Name // .K // .Key else .key end) as $key
+    | if ($key | type) == "string" then . + {($key): ($entry | if has("value") then .value else .v end)}
+      else error("Cannot use \($key | type) (\($key | tojson)) as object key") end);
+def with_entries(f): to_entries | map(f) | from_entries;
+
+# join turns null into "" and other scalars into their JSON text.
+def join($separator):
+  reduce .[] as $item (null;
+    (if . == null then "" else . + $separator end)
+    + ($item | if . == null then "" elif type == "string" then . elif type == "number" or type == "boolean" then tojson
+               else error("Cannot join with \(type)") end)) // "";
+
+# Text conversions use our jq-exact printer (tojson is native).
+def tostring: if type == "string" then . else tojson end;
+def @text: tostring;
+def @json: tojson;
+def @base64d: tostring | _jq_base64_decode;
+def @csv:
+  if type != "array" then error("\(type) (\(tojson)) cannot be csv-formatted, only an array can be") else
+  map(if type == "string" then "\"" + (. / "\"" | join("\"\"")) + "\""
+      elif type == "number" or type == "boolean" then tojson
+      elif . == null then ""
+      else error("\(type) (\(tojson)) is not valid in a csv row") end)
+  | join(",") end;
+def @tsv:
+  if type != "array" then error("\(type) (\(tojson)) cannot be tsv-formatted, only an array can be") else
+  map(if type == "string" then (. / "\\" | join("\\\\")) / "\t" | join("\\t") | . / "\n" | join("\\n") | . / "\r" | join("\\r")
+      elif type == "number" or type == "boolean" then tojson
+      elif . == null then ""
+      else error("\(type) (\(tojson)) is not valid in a tsv row") end)
+  | join("\t") end;
+
+# Streaming forms (jq 1.5+).
+def tostream:
+  path(def r: (.[]? | r), .; r) as $p
+  | getpath($p)
+  | reduce path(.[]?) as $q ([$p, .]; [$p + $q]);
+def fromstream(f):
+  { x: null, e: false } as $init
+  | foreach f as $i ($init;
+      if .e then $init else . end
+      | if $i | length == 2
+        then setpath(["e"]; $i[0] | length == 0) | setpath(["x"] + $i[0]; $i[1])
+        else setpath(["e"]; $i[0] | length == 1) end;
+      if .e then .x else empty end);
+def truncate_stream(stream): . as $n | null | stream | . as $input | if (.[0] | length) > $n then setpath([0]; .[0][$n:]) else empty end;
+def leaf_paths: paths(scalars);
+
+# Regex flags mean what Oniguruma gives jq: `s` is single-line anchors
+# (already jaq's default), `p` lets `.` match newlines (jaq's `s`), `l`
+# (longest) has no jaq counterpart and is accepted.
+def _jq_regex_flags:
+  if . == null then "" else
+  explode | map(select(. != 115 and . != 108) | if . == 112 then 115 else . end) | implode end;
+def test(re; flags): matches(re; flags | _jq_regex_flags) | any;
+def match(re; flags): matches(re; flags | _jq_regex_flags)[] | .[0] + { captures: .[1:] };
+def capture(re; flags): matches(re; flags | _jq_regex_flags)[] | capture_of_match;
+def scan(re; flags): matches(re; "g" + (flags | _jq_regex_flags))[] | [.[].string] | if length > 1 then .[1:] else .[0] end;
+def scan(re): scan(re; null);
+def split(re; flags): split_(re; (flags | _jq_regex_flags) + "g");
+def splits(re; flags): split(re; flags)[];
+def splits(re): splits(re; null);
+def sub(re; f; flags):
+  def handle: if type == "array" then capture_of_match | f end;
+  reduce split_matches(re; flags | _jq_regex_flags)[] as $x (""; . + ($x | handle));
+def sub(re; f): sub(re; f; "");
+def gsub(re; f; flags): sub(re; f; "g" + (flags | _jq_regex_flags));
+def gsub(re; f): sub(re; f; "g");
+
+# Diagnostics print as jq does: `debug` as ["DEBUG:",v], `stderr` as
+# compact JSON, `halt_error` strings raw.
+def debug: _jq_debug;
+def debug(message): (message | _jq_debug | empty), .;
+def stderr: _jq_stderr;
+def halt_error($exit_code): _jq_halt_error($exit_code);
+def halt_error: halt_error(5);
+def input_filename: null;
+def input_line_number: 0;
+# jq 1.7 refuses to divide by zero, so these cannot be 1/0 and 0/0.
+def infinite: 1e1000 - 0;
+def nan: infinite - infinite;
+def logb: if . == 0 then -infinite else frexp[1] - 1 end;
+def significand: if . == 0 then 0 else frexp[0] * 2 end;
+def have_decnum: true;
+def have_literal_numbers: true;
+def abs: if type == "number" and . < 0 then - . else . end;
+def toarray: if type == "array" then . else [.] end;
+def ascii: [.] | implode;
+def builtins: _jq_builtins;
+def get_search_list: [];

@@ -1,0 +1,774 @@
+//! What makes jaq behave like jq 1.7.
+//!
+//! jaq's prelude and natives come first; our definitions (`compat.jq`) and
+//! natives are layered over them, since jaq resolves a name to the last
+//! definition and then to the first native that matches.
+
+use super::value::{compact_text, describe, type_name, Value};
+use super::{CompileOptions, Data, ModulePath, Val};
+use jaq_core::load::parse::Def;
+use jaq_core::native::Fun;
+
+/// Every jq-defined builtin, ours last so they win.
+pub(super) fn defs() -> impl Iterator<Item = Def<&'static str>> {
+    let ours = jaq_core::load::parse(include_str!("compat.jq"), |p| p.defs()).unwrap_or_default();
+    jaq_core::defs()
+        .chain(jaq_std::defs())
+        .chain(jaq_json::defs())
+        .chain(ours)
+}
+
+/// Every native builtin, ours first so they win.
+pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
+    natives()
+        .into_iter()
+        .chain(
+            jaq_std::input::funs::<Data>()
+                .into_vec()
+                .into_iter()
+                .map(jaq_core::native::run::<Data>),
+        )
+        .chain(jaq_core::funs())
+        .chain(jaq_std::funs())
+}
+
+fn natives() -> Vec<Fun<Data>> {
+    use jaq_core::native::{bome, run, v};
+    use jaq_core::RunPtr;
+    type Native = (&'static str, Box<[jaq_core::Bind]>, RunPtr<Data>);
+    /// A native of one value argument: `input | name($argument)`.
+    fn binary(
+        mut cv: jaq_core::Cv<'_, Data>,
+        f: fn(&Val, &Val) -> Result<Val, String>,
+    ) -> jaq_core::ValXs<'_, Value> {
+        let argument = cv.0.pop_var();
+        bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
+    }
+    let natives: [Native; 13] = [
+        // jq's compact text, numbers and escapes included (jaq's differs).
+        ("tojson", v(0), |cv| {
+            bome(Ok(Value(Val::from(compact_text(&cv.1 .0)))))
+        }),
+        ("fromjson", v(0), |cv| {
+            bome(from_json(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("length", v(0), |cv| {
+            bome(length(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("contains", v(1), |cv| {
+            binary(cv, |a, b| contains(a, b).map(Val::from))
+        }),
+        ("has", v(1), |cv| binary(cv, has)),
+        ("indices", v(1), |cv| binary(cv, indices)),
+        ("bsearch", v(1), |cv| binary(cv, bsearch)),
+        ("_jq_delpaths", v(1), |cv| {
+            binary(cv, |value, paths| {
+                delete_paths(value.clone(), paths.clone())
+            })
+        }),
+        ("_jq_base64_decode", v(0), |cv| {
+            bome(base64_decode(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("_jq_debug", v(0), |cv| {
+            eprintln!("[\"DEBUG:\",{}]", compact_text(&cv.1 .0));
+            bome(Ok(cv.1))
+        }),
+        ("_jq_stderr", v(0), |cv| {
+            eprint!("{}", compact_text(&cv.1 .0));
+            bome(Ok(cv.1))
+        }),
+        ("_jq_halt_error", v(1), |mut cv| {
+            let code = cv.0.pop_var().0;
+            let code = match &code {
+                Val::Num(number) => number.as_isize().and_then(|n| i32::try_from(n).ok()),
+                _ => None,
+            };
+            let Some(code) = code else {
+                return bome(Err(jaq_error("halt_error/1: number required".to_string())));
+            };
+            match &cv.1 .0 {
+                Val::TStr(text) | Val::BStr(text) => eprint!("{}", String::from_utf8_lossy(text)),
+                other => eprintln!("{}", compact_text(other)),
+            }
+            Box::new(std::iter::once(Err(jaq_core::Exn::halt(code))))
+        }),
+        ("_jq_builtins", v(0), |_cv| {
+            bome(Ok(BUILTINS
+                .iter()
+                .map(|name| Value(Val::from(name.to_string())))
+                .collect()))
+        }),
+    ];
+    natives.into_iter().map(run::<Data>).collect()
+}
+
+/// The builtins of jq 1.7.1's manual, as `builtins` lists them.
+const BUILTINS: &[&str] = &[
+    "IN/1",
+    "IN/2",
+    "INDEX/1",
+    "INDEX/2",
+    "add/0",
+    "all/0",
+    "all/1",
+    "all/2",
+    "any/0",
+    "any/1",
+    "any/2",
+    "arrays/0",
+    "ascii_downcase/0",
+    "ascii_upcase/0",
+    "booleans/0",
+    "bsearch/1",
+    "builtins/0",
+    "capture/1",
+    "capture/2",
+    "combinations/0",
+    "combinations/1",
+    "contains/1",
+    "debug/0",
+    "debug/1",
+    "del/1",
+    "delpaths/1",
+    "empty/0",
+    "endswith/1",
+    "env/0",
+    "error/0",
+    "error/1",
+    "explode/0",
+    "first/0",
+    "first/1",
+    "flatten/0",
+    "flatten/1",
+    "floor/0",
+    "from_entries/0",
+    "fromdate/0",
+    "fromdateiso8601/0",
+    "fromjson/0",
+    "fromstream/1",
+    "getpath/1",
+    "gmtime/0",
+    "group_by/1",
+    "gsub/2",
+    "gsub/3",
+    "halt/0",
+    "halt_error/0",
+    "halt_error/1",
+    "has/1",
+    "implode/0",
+    "in/1",
+    "index/1",
+    "indices/1",
+    "infinite/0",
+    "input/0",
+    "input_filename/0",
+    "input_line_number/0",
+    "inputs/0",
+    "inside/1",
+    "isinfinite/0",
+    "isnan/0",
+    "isnormal/0",
+    "isvalid/1",
+    "iterables/0",
+    "join/1",
+    "keys/0",
+    "keys_unsorted/0",
+    "last/0",
+    "last/1",
+    "leaf_paths/0",
+    "length/0",
+    "limit/2",
+    "localtime/0",
+    "ltrimstr/1",
+    "map/1",
+    "map_values/1",
+    "match/1",
+    "match/2",
+    "max/0",
+    "max_by/1",
+    "min/0",
+    "min_by/1",
+    "mktime/0",
+    "nan/0",
+    "not/0",
+    "now/0",
+    "nth/1",
+    "nth/2",
+    "nulls/0",
+    "numbers/0",
+    "objects/0",
+    "path/1",
+    "paths/0",
+    "paths/1",
+    "pick/1",
+    "range/1",
+    "range/2",
+    "range/3",
+    "recurse/0",
+    "recurse/1",
+    "recurse/2",
+    "reduce/0",
+    "repeat/1",
+    "reverse/0",
+    "rindex/1",
+    "rtrimstr/1",
+    "scalars/0",
+    "scan/1",
+    "scan/2",
+    "select/1",
+    "setpath/2",
+    "sort/0",
+    "sort_by/1",
+    "split/1",
+    "split/2",
+    "splits/1",
+    "splits/2",
+    "sqrt/0",
+    "startswith/1",
+    "stderr/0",
+    "strftime/1",
+    "strings/0",
+    "strptime/1",
+    "sub/2",
+    "sub/3",
+    "test/1",
+    "test/2",
+    "to_entries/0",
+    "todate/0",
+    "todateiso8601/0",
+    "tojson/0",
+    "tonumber/0",
+    "tostream/0",
+    "tostring/0",
+    "transpose/0",
+    "truncate_stream/1",
+    "type/0",
+    "unique/0",
+    "unique_by/1",
+    "until/2",
+    "utf8bytelength/0",
+    "values/0",
+    "walk/1",
+    "while/2",
+    "with_entries/1",
+];
+
+fn jaq_error(message: String) -> jaq_core::Error<Value> {
+    jaq_core::Error::new(Value(Val::from(message)))
+}
+
+/// jq's `length`: null is 0, numbers their absolute value, strings count
+/// code points, booleans have none.
+fn length(value: &Val) -> Result<Val, String> {
+    Ok(match value {
+        Val::Null => Val::from(0isize),
+        Val::Bool(_) => return Err(format!("{} has no length", describe(value))),
+        Val::Num(_) => match jaq_std::ValT::as_f64(value) {
+            Some(number) if number < 0.0 => (-value.clone()).map_err(|error| error.to_string())?,
+            _ => value.clone(),
+        },
+        Val::TStr(text) | Val::BStr(text) => {
+            Val::from(String::from_utf8_lossy(text).chars().count())
+        }
+        Val::Arr(items) => Val::from(items.len()),
+        Val::Obj(entries) => Val::from(entries.len()),
+    })
+}
+
+/// jq's `contains`: substrings, sub-arrays (any order), sub-objects.
+fn contains(haystack: &Val, needle: &Val) -> Result<bool, String> {
+    match (haystack, needle) {
+        (Val::Obj(outer), Val::Obj(inner)) => {
+            for (key, wanted) in inner.iter() {
+                match outer.get(key) {
+                    Some(found) if contains(found, wanted)? => {}
+                    _ => return Ok(false),
+                }
+            }
+            Ok(true)
+        }
+        (Val::Arr(outer), Val::Arr(inner)) => {
+            for wanted in inner.iter() {
+                let mut any = false;
+                for found in outer.iter() {
+                    if type_name(found) == type_name(wanted) && contains(found, wanted)? {
+                        any = true;
+                        break;
+                    }
+                }
+                if !any {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        (Val::TStr(outer) | Val::BStr(outer), Val::TStr(inner) | Val::BStr(inner)) => Ok(inner
+            .is_empty()
+            || outer
+                .windows(inner.len())
+                .any(|window| window == inner.as_ref())),
+        _ if type_name(haystack) == type_name(needle) => Ok(haystack == needle),
+        _ => Err(format!(
+            "{} and {} cannot have their containment checked",
+            describe(haystack),
+            describe(needle)
+        )),
+    }
+}
+
+fn has(container: &Val, key: &Val) -> Result<Val, String> {
+    match (container, key) {
+        (Val::Obj(entries), Val::TStr(_)) => Ok(Val::from(entries.contains_key(key))),
+        (Val::Null, _) => Ok(Val::from(false)),
+        (Val::Arr(items), Val::Num(_)) => {
+            let index = jaq_std::ValT::as_f64(key).unwrap_or(-1.0);
+            Ok(Val::from(index >= 0.0 && index < items.len() as f64))
+        }
+        _ => Err(format!(
+            "Cannot check whether {} has a {} key",
+            type_name(container),
+            type_name(key)
+        )),
+    }
+}
+
+/// jq's `indices`: byte offsets in strings (as jq 1.7 reports them),
+/// positions of a sub-array or of an element in arrays.
+fn indices(input: &Val, wanted: &Val) -> Result<Val, String> {
+    let positions: Vec<usize> = match (input, wanted) {
+        (Val::Null, _) | (_, Val::Null) => return Ok(Val::Null),
+        (Val::TStr(text) | Val::BStr(text), Val::TStr(part) | Val::BStr(part)) => {
+            if part.is_empty() {
+                return Ok(Val::Null);
+            }
+            text.windows(part.len())
+                .enumerate()
+                .filter(|(_, window)| *window == part.as_ref())
+                .map(|(position, _)| position)
+                .collect()
+        }
+        (Val::Arr(items), Val::Arr(part)) => {
+            if part.is_empty() {
+                return Ok(Val::Null);
+            }
+            items
+                .windows(part.len())
+                .enumerate()
+                .filter(|(_, window)| *window == part.as_slice())
+                .map(|(position, _)| position)
+                .collect()
+        }
+        (Val::Arr(items), element) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| *item == element)
+            .map(|(position, _)| position)
+            .collect(),
+        _ => {
+            return Err(format!(
+                "Cannot determine indices of {} in {}",
+                describe(wanted),
+                describe(input)
+            ))
+        }
+    };
+    Ok(positions.into_iter().map(Val::from).collect())
+}
+
+fn bsearch(input: &Val, wanted: &Val) -> Result<Val, String> {
+    let Val::Arr(items) = input else {
+        return Err(format!("{} cannot be searched from", describe(input)));
+    };
+    let position = match items.binary_search(wanted) {
+        Ok(found) => found as isize,
+        Err(insert) => -1 - insert as isize,
+    };
+    Ok(Val::from(position))
+}
+
+fn from_json(value: &Val) -> Result<Val, String> {
+    let (Val::TStr(text) | Val::BStr(text)) = value else {
+        return Err(format!("{} cannot be parsed as JSON", describe(value)));
+    };
+    jaq_json::read::parse_single(text).map_err(|error| {
+        format!(
+            "{} (while parsing '{}')",
+            error,
+            String::from_utf8_lossy(text)
+        )
+    })
+}
+
+/// jq decodes base64 with or without padding.
+fn base64_decode(value: &Val) -> Result<Val, String> {
+    use base64::engine::{
+        general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig,
+    };
+    use base64::Engine;
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let (Val::TStr(text) | Val::BStr(text)) = value else {
+        return Err(format!("{} cannot be base64-decoded", compact_text(value)));
+    };
+    let decoded = LENIENT
+        .decode(text.as_ref())
+        .map_err(|_| format!("{} is not valid base64 data", compact_text(value)))?;
+    Ok(Val::from(String::from_utf8_lossy(&decoded).into_owned()))
+}
+
+/// jq's `delpaths`: the paths are sorted and deleted from the last one,
+/// so earlier array indices stay valid; objects keep their key order.
+fn delete_paths(mut value: Val, paths: Val) -> Result<Val, String> {
+    let Val::Arr(paths) = paths else {
+        return Err("Paths must be specified as an array".to_string());
+    };
+    let mut paths: Vec<Val> = paths.as_ref().clone();
+    paths.sort();
+    for path in paths.iter().rev() {
+        let Val::Arr(keys) = path else {
+            return Err("Path must be specified as an array".to_string());
+        };
+        value = delete_path(value, keys)?;
+    }
+    Ok(value)
+}
+
+fn delete_path(value: Val, keys: &[Val]) -> Result<Val, String> {
+    let Some((key, rest)) = keys.split_first() else {
+        return Ok(Val::Null);
+    };
+    if let Val::Null = value {
+        return Ok(Val::Null);
+    }
+    if rest.is_empty() {
+        return delete_key(value, key);
+    }
+    match (value, key) {
+        (Val::Obj(mut object), Val::TStr(_)) => {
+            let map = jaq_json::Rc::make_mut(&mut object);
+            if let Some(child) = map.get_mut(key) {
+                *child = delete_path(std::mem::take(child), rest)?;
+            }
+            Ok(Val::Obj(object))
+        }
+        (Val::Arr(mut array), Val::Num(number)) => {
+            let items = jaq_json::Rc::make_mut(&mut array);
+            if let Some(index) = array_index(number.as_isize(), items.len()) {
+                items[index] = delete_path(std::mem::take(&mut items[index]), rest)?;
+            }
+            Ok(Val::Arr(array))
+        }
+        (Val::Arr(array), Val::Obj(_)) => {
+            // A path through a slice: delete inside the sliced part.
+            let items: Vec<Val> = array.as_ref().clone();
+            let (start, end) = slice_bounds(key, items.len())?;
+            let slice: Val = items[start..end].iter().cloned().collect();
+            let Val::Arr(replaced) = delete_path(slice, rest)? else {
+                return Err("Cannot update a slice with a non-array".to_string());
+            };
+            let mut rebuilt = items[..start].to_vec();
+            rebuilt.extend(replaced.iter().cloned());
+            rebuilt.extend_from_slice(&items[end..]);
+            Ok(rebuilt.into_iter().collect())
+        }
+        (value, key) => Err(cannot_delete(&value, key)),
+    }
+}
+
+fn delete_key(value: Val, key: &Val) -> Result<Val, String> {
+    match (value, key) {
+        (Val::Obj(mut object), Val::TStr(_)) => {
+            jaq_json::Rc::make_mut(&mut object).shift_remove(key);
+            Ok(Val::Obj(object))
+        }
+        (Val::Arr(mut array), Val::Num(number)) => {
+            let items = jaq_json::Rc::make_mut(&mut array);
+            if let Some(index) = array_index(number.as_isize(), items.len()) {
+                items.remove(index);
+            }
+            Ok(Val::Arr(array))
+        }
+        (Val::Arr(mut array), Val::Obj(_)) => {
+            let items = jaq_json::Rc::make_mut(&mut array);
+            let (start, end) = slice_bounds(key, items.len())?;
+            items.drain(start..end);
+            Ok(Val::Arr(array))
+        }
+        (value, key) => Err(cannot_delete(&value, key)),
+    }
+}
+
+fn cannot_delete(value: &Val, key: &Val) -> String {
+    format!(
+        "Cannot delete field at {} index of {}",
+        type_name(key),
+        type_name(value)
+    )
+}
+
+/// jq counts negative indices from the end; out of range is a no-op.
+fn array_index(index: Option<isize>, length: usize) -> Option<usize> {
+    let index = index?;
+    let index = if index < 0 {
+        length as isize + index
+    } else {
+        index
+    };
+    (0..length as isize)
+        .contains(&index)
+        .then_some(index as usize)
+}
+
+/// `{"start": s, "end": e}` as jq's path() gives it for `.[s:e]`.
+fn slice_bounds(slice: &Val, length: usize) -> Result<(usize, usize), String> {
+    let bound = |name: &str, default: isize| -> Result<usize, String> {
+        let Val::Obj(object) = slice else {
+            return Err("Invalid slice".to_string());
+        };
+        let raw = match object.get(&Val::from(name.to_string())) {
+            None | Some(Val::Null) => default,
+            Some(Val::Num(number)) => number
+                .as_isize()
+                .ok_or_else(|| format!("Slice {name} must be an integer"))?,
+            Some(_) => return Err(format!("Slice {name} must be a number")),
+        };
+        let clamped = if raw < 0 { length as isize + raw } else { raw };
+        Ok(clamped.clamp(0, length as isize) as usize)
+    };
+    let start = bound("start", 0)?;
+    let end = bound("end", length as isize)?.max(start);
+    Ok((start, end))
+}
+
+/// The names and values of jq's global variables: `$ENV`, `$__prog_args`
+/// style `$ARGS`, and one per `--arg`-like option.
+pub(super) fn global_variables(options: &CompileOptions) -> (Vec<String>, Vec<Val>) {
+    let environment: jaq_json::Map = std::env::vars_os()
+        .map(|(key, value)| {
+            (
+                Val::from(key.to_string_lossy().into_owned()),
+                Val::from(value.to_string_lossy().into_owned()),
+            )
+        })
+        .collect();
+    let named: jaq_json::Map = options
+        .named
+        .iter()
+        .map(|(name, value)| (Val::from(name.clone()), value.clone()))
+        .collect();
+    let args: jaq_json::Map = [
+        (
+            Val::from("positional".to_string()),
+            options.positional.iter().cloned().collect::<Val>(),
+        ),
+        (Val::from("named".to_string()), Val::obj(named)),
+    ]
+    .into_iter()
+    .collect();
+    let mut names = vec!["$ENV".to_string(), "$ARGS".to_string()];
+    let mut values = vec![Val::obj(environment), Val::obj(args)];
+    for (name, value) in &options.named {
+        names.push(format!("${name}"));
+        values.push(value.clone());
+    }
+    (names, values)
+}
+
+/// One line per problem, as jq reports compile errors.
+pub(super) fn describe_load_errors(errors: &jaq_core::load::Errors<&str, ModulePath>) -> String {
+    use jaq_core::load::Error;
+    let mut lines = Vec::new();
+    for (file, error) in errors {
+        match error {
+            Error::Io(problems) => {
+                for (path, problem) in problems {
+                    lines.push(format!(
+                        "{}: cannot load module {path:?}: {problem}",
+                        file.path
+                    ));
+                }
+            }
+            Error::Lex(problems) => {
+                for (expected, rest) in problems {
+                    lines.push(format!(
+                        "syntax error in {}: expected {} at {}",
+                        file.path,
+                        expected.as_str(),
+                        location(file.code, rest)
+                    ));
+                }
+            }
+            Error::Parse(problems) => {
+                for (expected, found) in problems {
+                    let found = if found.is_empty() {
+                        "end of input"
+                    } else {
+                        found
+                    };
+                    lines.push(format!(
+                        "syntax error in {}: expected {} but found {:?} at {}",
+                        file.path,
+                        expected.as_str(),
+                        found,
+                        location(file.code, found)
+                    ));
+                }
+            }
+        }
+    }
+    lines.join("; ")
+}
+
+/// Undefined functions and variables, named with their arity as jq does
+/// (`foo/1 is not defined`).
+pub(super) fn describe_compile_errors(
+    errors: &jaq_core::compile::Errors<&str, ModulePath>,
+) -> String {
+    let mut lines = Vec::new();
+    for (file, problems) in errors {
+        for (name, undefined) in problems {
+            let what = match undefined {
+                jaq_core::compile::Undefined::Filter(arity) => format!("{name}/{arity}"),
+                other => format!("{} {name}", other.as_str()),
+            };
+            lines.push(format!(
+                "{what} is not defined at {}, {}",
+                file.path,
+                location(file.code, name)
+            ));
+        }
+    }
+    lines.join("; ")
+}
+
+/// "line N" of `part` inside `whole`, when `part` is a slice of it.
+fn location(whole: &str, part: &str) -> String {
+    let start = part.as_ptr() as usize;
+    let base = whole.as_ptr() as usize;
+    if start >= base && start <= base + whole.len() {
+        let offset = start - base;
+        let line = whole[..offset].matches('\n').count() + 1;
+        format!("line {line}")
+    } else {
+        "an unknown place".to_string()
+    }
+}
+
+/// The character of a `\uD83D\uDE00`-style escaped surrogate pair at the
+/// start of `text`.
+fn surrogate_pair(text: &str) -> Option<char> {
+    let unit = |at: usize| -> Option<u32> {
+        let escape = text.get(at..at + 6)?;
+        let hex = escape.strip_prefix("\\u")?;
+        u32::from_str_radix(hex, 16).ok()
+    };
+    let high = unit(0).filter(|u| (0xD800..0xDC00).contains(u))?;
+    let low = unit(6).filter(|u| (0xDC00..0xE000).contains(u))?;
+    char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+}
+
+/// jq 1.7's `$__loc__` is `{"file": F, "line": N}` for where it is written;
+/// jaq has no such variable, so the source is rewritten before parsing.
+/// Strings, their interpolations and comments are scanned so that only
+/// real uses change; `{$__loc__}` keeps its meaning as a `__loc__` key.
+pub(super) fn rewrite_locations<'c>(code: &'c str, file: &str) -> std::borrow::Cow<'c, str> {
+    const NAME: &str = "$__loc__";
+    if !code.contains(NAME) && !code.contains("\\u") {
+        return std::borrow::Cow::Borrowed(code);
+    }
+    let file = serde_json::Value::String(file.to_string()).to_string();
+    let bytes = code.as_bytes();
+    let mut out = String::with_capacity(code.len() + 64);
+    // Open brackets outside strings; `"` marks a string, `(` inside a
+    // string marks an interpolation.
+    let mut stack: Vec<u8> = Vec::new();
+    let mut last_significant = b' ';
+    let mut line = 1;
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        let in_string = stack.last() == Some(&b'"');
+        if in_string {
+            match byte {
+                b'\\' if bytes.get(index + 1) == Some(&b'(') => {
+                    out.push_str("\\(");
+                    stack.push(b'i');
+                    index += 2;
+                    continue;
+                }
+                b'\\' if surrogate_pair(&code[index..]).is_some() => {
+                    // jaq's lexer takes one \uXXXX at a time; jq joins a
+                    // UTF-16 surrogate pair into one character.
+                    if let Some(character) = surrogate_pair(&code[index..]) {
+                        out.push(character);
+                    }
+                    index += 12;
+                    continue;
+                }
+                b'\\' => {
+                    out.push('\\');
+                    if let Some(next) = code[index + 1..].chars().next() {
+                        out.push(next);
+                        index += 1 + next.len_utf8();
+                    } else {
+                        index += 1;
+                    }
+                    continue;
+                }
+                b'"' => {
+                    stack.pop();
+                    last_significant = b'"';
+                }
+                b'\n' => line += 1,
+                _ => {}
+            }
+        } else {
+            if code[index..].starts_with(NAME)
+                && !code[index + NAME.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            {
+                let value = format!("{{\"file\":{file},\"line\":{line}}}");
+                let shorthand =
+                    stack.last() == Some(&b'{') && matches!(last_significant, b'{' | b',');
+                if shorthand {
+                    out.push_str(&format!("\"__loc__\":{value}"));
+                } else {
+                    out.push_str(&format!("({value})"));
+                }
+                index += NAME.len();
+                last_significant = b')';
+                continue;
+            }
+            match byte {
+                b'#' => {
+                    // A comment runs to the end of the line.
+                    let end = code[index..].find('\n').map_or(code.len(), |n| index + n);
+                    out.push_str(&code[index..end]);
+                    index = end;
+                    continue;
+                }
+                b'"' => stack.push(b'"'),
+                b'(' | b'[' | b'{' => stack.push(byte),
+                b')' if stack.last() == Some(&b'i') => {
+                    stack.pop();
+                }
+                b')' | b']' | b'}' => {
+                    stack.pop();
+                }
+                b'\n' => line += 1,
+                _ => {}
+            }
+            if !byte.is_ascii_whitespace() {
+                last_significant = byte;
+            }
+        }
+        let character_length = code[index..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&code[index..index + character_length]);
+        index += character_length;
+    }
+    std::borrow::Cow::Owned(out)
+}

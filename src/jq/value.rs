@@ -1,0 +1,608 @@
+//! The value our engine runs on: jaq-json's `Val` with jq's update rules.
+//!
+//! jaq-json refuses to update `null` (`{} | .a.b = 1` fails), refuses to
+//! grow arrays (`[] | .[2] = 1`), reorders an object's keys when one is
+//! deleted by an update (`swap_remove`), takes every output of `f` in
+//! `.[] |= f`, and formats interpolated numbers its own way. jq does none
+//! of this, and those rules live in the value type's trait, so the engine
+//! runs on this newtype: it delegates what already agrees and implements
+//! updates, indexing errors, object construction and string conversion as
+//! jq 1.7 does.
+
+use super::print::{self, PrintOptions};
+use jaq_core::box_iter::BoxIter;
+use jaq_core::path::Opt;
+use jaq_core::{val::Range, Error, Exn, ValR, ValX};
+use jaq_json::{Map, Rc, Val};
+use std::fmt;
+
+/// A jq value. The inner [`Val`] is what the printer and callers see.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Value(pub Val);
+
+/// Converts jaq-json's errors; the message (or the error value of
+/// `error(v)`) is kept.
+fn lift(error: Error<Val>) -> Error<Value> {
+    Error::new(Value(error.into_val()))
+}
+
+fn lift_result(result: ValR<Val>) -> ValR<Value> {
+    result.map(Value).map_err(lift)
+}
+
+/// jq's name for a value's type, as its error messages use it.
+pub(super) fn type_name(value: &Val) -> &'static str {
+    match value {
+        Val::Null => "null",
+        Val::Bool(_) => "boolean",
+        Val::Num(_) => "number",
+        Val::TStr(_) | Val::BStr(_) => "string",
+        Val::Arr(_) => "array",
+        Val::Obj(_) => "object",
+    }
+}
+
+/// jq's compact text of a value (what `tojson` gives).
+pub(super) fn compact_text(value: &Val) -> String {
+    String::from_utf8_lossy(&print::to_vec(value, &PrintOptions::compact())).into_owned()
+}
+
+/// jq's "type (value)" phrase, with long values cut as jq does (11 bytes).
+pub(super) fn describe(value: &Val) -> String {
+    let text = compact_text(value);
+    let shown = if text.len() > 11 {
+        let mut end = 10;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &text[..end])
+    } else {
+        text
+    };
+    format!("{} ({shown})", type_name(value))
+}
+
+fn error_message(message: String) -> Error<Value> {
+    Error::new(Value(Val::from(message)))
+}
+
+/// jq floors fractional indices; `None` for non-numbers.
+fn index_number(value: &Val) -> Option<isize> {
+    match value {
+        Val::Num(number) => number.as_isize().or_else(|| {
+            let float = jaq_std::ValT::as_f64(value)?;
+            float.is_finite().then(|| float.floor() as isize)
+        }),
+        _ => None,
+    }
+}
+
+/// A slice's bounds as jq computes them: negative from the end, clamped.
+fn slice_bounds(
+    start: Option<&Val>,
+    end: Option<&Val>,
+    length: usize,
+) -> Result<(usize, usize), Error<Value>> {
+    let bound = |value: Option<&Val>, default: usize| -> Result<usize, Error<Value>> {
+        let raw = match value {
+            None | Some(Val::Null) => return Ok(default),
+            Some(value) => index_number(value).ok_or_else(|| {
+                error_message("Start and end indices of an array slice must be numbers".to_string())
+            })?,
+        };
+        let absolute = if raw < 0 { length as isize + raw } else { raw };
+        Ok(absolute.clamp(0, length as isize) as usize)
+    };
+    let start = bound(start, 0)?;
+    let end = bound(end, length)?.max(start);
+    Ok((start, end))
+}
+
+fn take_array(array: Rc<Vec<Val>>) -> Vec<Val> {
+    Rc::try_unwrap(array).unwrap_or_else(|shared| (*shared).clone())
+}
+
+impl Value {
+    fn iterate_error(self) -> Exn<'static, Value> {
+        Exn::from(error_message(format!(
+            "Cannot iterate over {}",
+            describe(&self.0)
+        )))
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Val::TStr(text) | Val::BStr(text) => f.write_str(&String::from_utf8_lossy(text)),
+            other => f.write_str(&compact_text(other)),
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(value: bool) -> Self {
+        Self(Val::from(value))
+    }
+}
+
+impl From<isize> for Value {
+    fn from(value: isize) -> Self {
+        Self(Val::from(value))
+    }
+}
+
+impl From<usize> for Value {
+    fn from(value: usize) -> Self {
+        Self(Val::from(value))
+    }
+}
+
+impl From<f64> for Value {
+    fn from(value: f64) -> Self {
+        Self(Val::from(value))
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        Self(Val::from(value))
+    }
+}
+
+impl From<Range<Value>> for Value {
+    fn from(range: Range<Value>) -> Self {
+        Self(Val::from(range.start.map(|v| v.0)..range.end.map(|v| v.0)))
+    }
+}
+
+impl FromIterator<Value> for Value {
+    fn from_iter<T: IntoIterator<Item = Value>>(iter: T) -> Self {
+        Self(iter.into_iter().map(|value| value.0).collect())
+    }
+}
+
+/// jq does arithmetic in doubles; integers stay exact while the result is
+/// an integer a double holds exactly (|n| <= 2^53), which prints the same.
+fn numeric(
+    left: &Val,
+    right: &Val,
+    operation: fn(f64, f64) -> f64,
+    exact: fn(isize, isize) -> Option<isize>,
+) -> Option<Val> {
+    const EXACT: isize = 1 << 53;
+    match (left, right) {
+        (Val::Num(a), Val::Num(b)) => {
+            if let (Some(a), Some(b)) = (a.as_isize(), b.as_isize()) {
+                if let Some(result) = exact(a, b).filter(|r| (-EXACT..=EXACT).contains(r)) {
+                    return Some(Val::from(result));
+                }
+            }
+            let a = jaq_std::ValT::as_f64(left)?;
+            let b = jaq_std::ValT::as_f64(right)?;
+            Some(Val::from(operation(a, b)))
+        }
+        _ => None,
+    }
+}
+
+/// jq's message for operands it cannot combine.
+fn cannot(left: &Val, right: &Val, verb: &str) -> Error<Value> {
+    error_message(format!(
+        "{} and {} cannot be {verb}",
+        describe(left),
+        describe(right)
+    ))
+}
+
+impl std::ops::Add for Value {
+    type Output = ValR<Value>;
+    fn add(self, other: Self) -> ValR<Value> {
+        if let Some(sum) = numeric(&self.0, &other.0, |a, b| a + b, isize::checked_add) {
+            return Ok(Value(sum));
+        }
+        let (left, right) = (self.0.clone(), other.0.clone());
+        (self.0 + other.0)
+            .map(Value)
+            .map_err(|_| cannot(&left, &right, "added"))
+    }
+}
+
+impl std::ops::Sub for Value {
+    type Output = ValR<Value>;
+    fn sub(self, other: Self) -> ValR<Value> {
+        if let Some(difference) = numeric(&self.0, &other.0, |a, b| a - b, isize::checked_sub) {
+            return Ok(Value(difference));
+        }
+        let (left, right) = (self.0.clone(), other.0.clone());
+        (self.0 - other.0)
+            .map(Value)
+            .map_err(|_| cannot(&left, &right, "subtracted"))
+    }
+}
+
+impl std::ops::Mul for Value {
+    type Output = ValR<Value>;
+    fn mul(self, other: Self) -> ValR<Value> {
+        if let Some(product) = numeric(&self.0, &other.0, |a, b| a * b, isize::checked_mul) {
+            return Ok(Value(product));
+        }
+        let (left, right) = (self.0.clone(), other.0.clone());
+        (self.0 * other.0)
+            .map(Value)
+            .map_err(|_| cannot(&left, &right, "multiplied"))
+    }
+}
+
+impl std::ops::Div for Value {
+    type Output = ValR<Value>;
+    fn div(self, other: Self) -> ValR<Value> {
+        if let (Val::Num(_), Val::Num(_)) = (&self.0, &other.0) {
+            if jaq_std::ValT::as_f64(&other.0) == Some(0.0) {
+                return Err(error_message(format!(
+                    "{} and {} cannot be divided because the divisor is zero",
+                    describe(&self.0),
+                    describe(&other.0)
+                )));
+            }
+            let exact = |a: isize, b: isize| (b != 0 && a % b == 0).then(|| a / b);
+            if let Some(quotient) = numeric(&self.0, &other.0, |a, b| a / b, exact) {
+                return Ok(Value(quotient));
+            }
+        }
+        let (left, right) = (self.0.clone(), other.0.clone());
+        (self.0 / other.0)
+            .map(Value)
+            .map_err(|_| cannot(&left, &right, "divided"))
+    }
+}
+
+impl std::ops::Rem for Value {
+    type Output = ValR<Value>;
+    /// jq truncates both operands to integers first (C's `%`).
+    fn rem(self, other: Self) -> ValR<Value> {
+        if let (Val::Num(_), Val::Num(_)) = (&self.0, &other.0) {
+            let truncate = |value: &Val| jaq_std::ValT::as_f64(value).map(|f| f.trunc() as i64);
+            if let (Some(a), Some(b)) = (truncate(&self.0), truncate(&other.0)) {
+                if b == 0 {
+                    return Err(error_message(format!(
+                        "{} and {} cannot be divided because the divisor is zero",
+                        describe(&self.0),
+                        describe(&other.0)
+                    )));
+                }
+                return Ok(Value(Val::from(a.wrapping_rem(b.wrapping_abs()) as isize)));
+            }
+        }
+        let (left, right) = (self.0.clone(), other.0.clone());
+        (self.0 % other.0)
+            .map(Value)
+            .map_err(|_| cannot(&left, &right, "divided"))
+    }
+}
+
+impl std::ops::Neg for Value {
+    type Output = ValR<Value>;
+    /// jq negates in doubles: `-0` is -0 and `-1e1000` overflows.
+    fn neg(self) -> ValR<Value> {
+        match &self.0 {
+            Val::Num(number) => match number.as_isize() {
+                Some(0) => Ok(Value(Val::from(-0.0f64))),
+                Some(integer) if integer.checked_neg().is_some() => Ok(Value(Val::from(-integer))),
+                _ => Ok(Value(Val::from(
+                    -jaq_std::ValT::as_f64(&self.0).unwrap_or(f64::NAN),
+                ))),
+            },
+            other => Err(error_message(format!(
+                "{} cannot be negated",
+                describe(other)
+            ))),
+        }
+    }
+}
+
+impl jaq_core::ValT for Value {
+    fn from_num(text: &str) -> ValR<Self> {
+        lift_result(<Val as jaq_core::ValT>::from_num(text))
+    }
+
+    /// jq: "Object keys must be strings".
+    fn from_map<I: IntoIterator<Item = (Self, Self)>>(entries: I) -> ValR<Self> {
+        let mut map = Map::default();
+        for (key, value) in entries {
+            if !matches!(key.0, Val::TStr(_)) {
+                return Err(error_message(format!(
+                    "Object keys must be strings, not {}",
+                    describe(&key.0)
+                )));
+            }
+            map.insert(key.0, value.0);
+        }
+        Ok(Self(Val::obj(map)))
+    }
+
+    fn key_values(self) -> BoxIter<'static, ValR<(Self, Self), Self>> {
+        match self.0 {
+            Val::Arr(_) | Val::Obj(_) => Box::new(
+                self.0
+                    .key_values()
+                    .map(|entry| entry.map(|(k, v)| (Value(k), Value(v))).map_err(lift)),
+            ),
+            other => Box::new(std::iter::once(Err(error_message(format!(
+                "Cannot iterate over {}",
+                describe(&other)
+            ))))),
+        }
+    }
+
+    fn values(self) -> Box<dyn Iterator<Item = ValR<Self>>> {
+        match self.0 {
+            Val::Arr(_) | Val::Obj(_) => Box::new(self.0.values().map(lift_result)),
+            other => Box::new(std::iter::once(Err(error_message(format!(
+                "Cannot iterate over {}",
+                describe(&other)
+            ))))),
+        }
+    }
+
+    /// jq's indexing errors ("Cannot index object with number").
+    fn index(self, index: &Self) -> ValR<Self> {
+        match (&self.0, &index.0) {
+            (Val::Null, _) => Ok(Value(Val::Null)),
+            (Val::Obj(object), Val::TStr(_)) => {
+                Ok(Value(object.get(&index.0).cloned().unwrap_or_default()))
+            }
+            (Val::Arr(array), Val::Num(_)) => {
+                let Some(position) = index_number(&index.0) else {
+                    return Ok(Value(Val::Null));
+                };
+                let position = if position < 0 {
+                    array.len() as isize + position
+                } else {
+                    position
+                };
+                Ok(Value(
+                    usize::try_from(position)
+                        .ok()
+                        .and_then(|p| array.get(p).cloned())
+                        .unwrap_or_default(),
+                ))
+            }
+            (Val::Arr(_), Val::Arr(_)) => lift_result(self.0.index(&index.0)),
+            (container, key) => {
+                let described = match key {
+                    Val::TStr(_) => format!("string {}", compact_text(key)),
+                    other => type_name(other).to_string(),
+                };
+                Err(error_message(format!(
+                    "Cannot index {} with {described}",
+                    type_name(container)
+                )))
+            }
+        }
+    }
+
+    fn range(self, range: Range<&Self>) -> ValR<Self> {
+        if let Val::Null = self.0 {
+            return Ok(Value(Val::Null));
+        }
+        let range = range.start.map(|v| &v.0)..range.end.map(|v| &v.0);
+        lift_result(self.0.range(range))
+    }
+
+    /// `.[] |= f`: the first output of `f` replaces each element; none
+    /// deletes it (keys keep their order).
+    fn map_values<'a, I: Iterator<Item = ValX<'a, Self>>>(
+        self,
+        opt: Opt,
+        f: impl Fn(Self) -> I,
+    ) -> ValX<'a, Self> {
+        match self.0 {
+            Val::Arr(array) => {
+                let mut out = Vec::with_capacity(array.len());
+                for item in take_array(array) {
+                    if let Some(result) = f(Value(item)).next() {
+                        out.push(result?.0);
+                    }
+                }
+                Ok(Value(Val::Arr(Rc::new(out))))
+            }
+            Val::Obj(object) => {
+                let map = Rc::try_unwrap(object).unwrap_or_else(|shared| (*shared).clone());
+                let mut out = Map::with_capacity_and_hasher(map.len(), Default::default());
+                for (key, item) in map {
+                    if let Some(result) = f(Value(item)).next() {
+                        out.insert(key, result?.0);
+                    }
+                }
+                Ok(Value(Val::obj(out)))
+            }
+            other => opt.fail(Value(other), |value| value.iterate_error()),
+        }
+    }
+
+    /// `.[k] |= f` as jq does it: `null` becomes an object or array,
+    /// arrays grow with nulls, and deleting a key keeps the others' order.
+    fn map_index<'a, I: Iterator<Item = ValX<'a, Self>>>(
+        self,
+        index: &Self,
+        opt: Opt,
+        f: impl Fn(Self) -> I,
+    ) -> ValX<'a, Self> {
+        if let (Val::Null | Val::Arr(_), Val::Obj(bounds)) = (&self.0, &index.0) {
+            let start = bounds.get(&Val::from("start".to_string()));
+            let end = bounds.get(&Val::from("end".to_string()));
+            let range = start.cloned().map(Value)..end.cloned().map(Value);
+            return self.map_range(range.start.as_ref()..range.end.as_ref(), opt, f);
+        }
+        match (self.0, &index.0) {
+            (Val::Null, Val::TStr(_)) => {
+                let mut map = Map::default();
+                if let Some(result) = f(Value(Val::Null)).next() {
+                    map.insert(index.0.clone(), result?.0);
+                    return Ok(Value(Val::obj(map)));
+                }
+                Ok(Value(Val::Null))
+            }
+            (Val::Obj(mut object), Val::TStr(_)) => {
+                let map = Rc::make_mut(&mut object);
+                match map.get_index_of(&index.0) {
+                    Some(position) => {
+                        let current = std::mem::take(&mut map[position]);
+                        match f(Value(current)).next() {
+                            Some(result) => map[position] = result?.0,
+                            None => {
+                                map.shift_remove_index(position);
+                            }
+                        }
+                    }
+                    None => {
+                        if let Some(result) = f(Value(Val::Null)).next() {
+                            map.insert(index.0.clone(), result?.0);
+                        }
+                    }
+                }
+                Ok(Value(Val::Obj(object)))
+            }
+            (container @ (Val::Null | Val::Arr(_)), Val::Num(_)) => {
+                let mut items = match container {
+                    Val::Arr(array) => take_array(array),
+                    _ => Vec::new(),
+                };
+                let Some(position) = index_number(&index.0) else {
+                    return Err(Exn::from(error_message(
+                        "Array index must be a number".to_string(),
+                    )));
+                };
+                let position = if position < 0 {
+                    items.len() as isize + position
+                } else {
+                    position
+                };
+                let Ok(position) = usize::try_from(position) else {
+                    return Err(Exn::from(error_message(
+                        "Out of bounds negative array index".to_string(),
+                    )));
+                };
+                let current = items.get(position).cloned().unwrap_or_default();
+                match f(Value(current)).next() {
+                    Some(result) => {
+                        let result = result?.0;
+                        if position >= items.len() {
+                            items.resize(position + 1, Val::Null);
+                        }
+                        items[position] = result;
+                    }
+                    None => {
+                        if position < items.len() {
+                            items.remove(position);
+                        }
+                    }
+                }
+                Ok(Value(Val::Arr(Rc::new(items))))
+            }
+            (container, key) => {
+                let described = match key {
+                    Val::TStr(_) => format!("string {}", compact_text(key)),
+                    other => type_name(other).to_string(),
+                };
+                let message = format!("Cannot index {} with {described}", type_name(&container));
+                opt.fail(Value(container), |_| Exn::from(error_message(message)))
+            }
+        }
+    }
+
+    /// `.[a:b] |= f`: the first output (an array) replaces the slice; none
+    /// deletes it.
+    fn map_range<'a, I: Iterator<Item = ValX<'a, Self>>>(
+        self,
+        range: Range<&Self>,
+        opt: Opt,
+        f: impl Fn(Self) -> I,
+    ) -> ValX<'a, Self> {
+        let mut items = match self.0 {
+            Val::Arr(array) => take_array(array),
+            Val::Null => Vec::new(),
+            other => {
+                let message = format!(
+                    "Cannot update field at object index of {}",
+                    type_name(&other)
+                );
+                return opt.fail(Value(other), |_| Exn::from(error_message(message)));
+            }
+        };
+        let (start, end) = slice_bounds(
+            range.start.map(|v| &v.0),
+            range.end.map(|v| &v.0),
+            items.len(),
+        )?;
+        let slice: Val = items[start..end].iter().cloned().collect();
+        match f(Value(slice)).next() {
+            Some(result) => match result?.0 {
+                Val::Arr(replacement) => {
+                    items.splice(start..end, take_array(replacement));
+                }
+                other => {
+                    return Err(Exn::from(error_message(format!(
+                        "A slice of an array can only be assigned another array, not {}",
+                        describe(&other)
+                    ))))
+                }
+            },
+            None => {
+                items.drain(start..end);
+            }
+        }
+        Ok(Value(Val::Arr(Rc::new(items))))
+    }
+
+    fn as_bool(&self) -> bool {
+        self.0.as_bool()
+    }
+
+    /// String interpolation prints numbers and containers as jq does.
+    fn into_string(self) -> Self {
+        match self.0 {
+            Val::TStr(_) => self,
+            Val::BStr(bytes) => Value(Val::utf8_str(*bytes)),
+            other => Value(Val::from(compact_text(&other))),
+        }
+    }
+}
+
+impl jaq_std::ValT for Value {
+    fn into_seq<S: FromIterator<Self>>(self) -> Result<S, Self> {
+        match self.0 {
+            Val::Arr(array) => Ok(take_array(array).into_iter().map(Value).collect()),
+            other => Err(Value(other)),
+        }
+    }
+
+    fn is_int(&self) -> bool {
+        jaq_std::ValT::is_int(&self.0)
+    }
+
+    fn as_isize(&self) -> Option<isize> {
+        jaq_std::ValT::as_isize(&self.0)
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        jaq_std::ValT::as_f64(&self.0)
+    }
+
+    fn is_utf8_str(&self) -> bool {
+        jaq_std::ValT::is_utf8_str(&self.0)
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        jaq_std::ValT::as_bytes(&self.0)
+    }
+
+    fn as_sub_str(&self, sub: &[u8]) -> Self {
+        Value(jaq_std::ValT::as_sub_str(&self.0, sub))
+    }
+
+    fn from_utf8_bytes(bytes: impl AsRef<[u8]> + Send + 'static) -> Self {
+        Value(<Val as jaq_std::ValT>::from_utf8_bytes(bytes))
+    }
+}
