@@ -102,7 +102,9 @@ pub fn parse_challenges(header: &str) -> Vec<Challenge> {
 #[derive(Clone, Debug)]
 struct Token {
     value: String,
-    expires_at: Instant,
+    /// A little before expiry (a tenth of the lifetime, at most 5 s), so a
+    /// token is never sent just as it runs out.
+    refresh_at: Instant,
 }
 
 /// Authentication state shared by every host stack of one client.
@@ -200,10 +202,9 @@ impl AuthState {
                 scope: challenge_scope,
             } => {
                 let key = (host.to_string(), scope.to_string());
-                self.tokens.remove_if(&key, |token| {
-                    // Expired, or about to: a token must outlive the request.
-                    token.expires_at <= Instant::now() + Duration::from_secs(5)
-                });
+                // Expired, or about to: a token must outlive the request.
+                self.tokens
+                    .remove_if(&key, |token| token.refresh_at <= Instant::now());
                 let mut fresh = false;
                 let token = self.tokens.get_or_try_insert_with(&key, || {
                     fresh = true;
@@ -298,9 +299,11 @@ impl AuthState {
             .and_then(|seconds| seconds.as_u64())
             .filter(|seconds| *seconds > 0)
             .unwrap_or(60);
+        let lifetime = Duration::from_secs(lifetime);
+        let margin = (lifetime / 10).min(Duration::from_secs(5));
         Ok(Token {
             value: value.to_string(),
-            expires_at: started + Duration::from_secs(lifetime),
+            refresh_at: started + lifetime - margin,
         })
     }
 }

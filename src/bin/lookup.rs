@@ -1,0 +1,60 @@
+//! `lookup [--parallel] [[--type manifest|blob] [--head] REF]...`: prints
+//! one tab-indented JSON document per REF, in order (see
+//! `doi::registry::lookup_command` for the rules).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser;
+use doi::jq::print::{serde_to_vec, PrintOptions};
+use doi::registry::lookup_command::{self, RunOutcome};
+use doi::registry::Client;
+
+#[derive(Parser)]
+#[command(
+    name = "lookup",
+    about = "Looks up images, manifests and blobs in registries",
+    override_usage = "lookup [--parallel] [--jobs N] [[--type manifest|blob] [--head] REF]..."
+)]
+struct Arguments {
+    /// Options and references, in order: `--type manifest|blob` and
+    /// `--head` apply to the REF after them; `--parallel` (or `--jobs N`)
+    /// runs the lookups concurrently, still printing in order.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGUMENTS"
+    )]
+    arguments: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let arguments = Arguments::parse();
+    let parsed = match lookup_command::parse_arguments(&arguments.arguments) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("lookup: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let client = match Client::from_env() {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("lookup: error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = PrintOptions::tab();
+    let print = |value: &serde_json::Value| serde_to_vec(value, &options);
+    let stdout = std::io::stdout();
+    let mut output = std::io::BufWriter::new(stdout.lock());
+    let mut errors = std::io::stderr();
+    let outcome = lookup_command::run(&client, &parsed, &mut output, &mut errors, &print);
+    if std::env::var_os("LOOKUP_STATS").is_some() {
+        let _ = writeln!(errors, "lookup: {}", client.stats());
+    }
+    match outcome {
+        RunOutcome::Success | RunOutcome::OutputClosed => ExitCode::SUCCESS,
+        RunOutcome::Failed => ExitCode::FAILURE,
+    }
+}

@@ -1,0 +1,341 @@
+//! `lookup [--parallel] [[--type manifest|blob] [--head] REF]...`: the
+//! argument rules and the run, so the binary stays a thin shell.
+//!
+//! Options apply to the REF that follows them and are reset after it. One
+//! tab-indented JSON document is printed per REF, in the order given, also
+//! with `--parallel` (lookups run concurrently, printing waits for order):
+//! `null` when not found; with `--head` the descriptor (plus `data` when the
+//! bytes were already read in this process); with `--type manifest` the
+//! manifest as stored; with `--type blob` the blob's bytes in base64; with
+//! neither, the synthesized image index (see [`super::lookup`]).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::client::{Client, ObjectType};
+use super::error::RegistryError;
+use super::reference::Reference;
+
+/// How many lookups `--parallel` runs at once unless `--jobs` says.
+pub const DEFAULT_PARALLEL_JOBS: usize = 32;
+
+/// What to print for one REF.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupItem {
+    pub reference: Reference,
+    /// None: the synthesized index.
+    pub object_type: Option<ObjectType>,
+    pub head: bool,
+}
+
+/// A parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupArguments {
+    /// Lookups at once (1 without `--parallel`).
+    pub jobs: usize,
+    pub items: Vec<LookupItem>,
+}
+
+/// Parses the arguments after the program name. `--type manifest` may be
+/// two words, `--type=manifest`, or one word with a space (as a quoted
+/// shell word would give).
+pub fn parse_arguments(arguments: &[String]) -> Result<LookupArguments, String> {
+    let mut parallel = false;
+    let mut jobs: Option<usize> = None;
+    let mut items = Vec::new();
+    let mut object_type: Option<ObjectType> = None;
+    let mut head = false;
+    let mut index = 0;
+    let parse_type = |value: &str| match value.trim() {
+        "manifest" => Ok(ObjectType::Manifest),
+        "blob" => Ok(ObjectType::Blob),
+        other => Err(format!("--type: expected manifest or blob, got {other:?}")),
+    };
+    while index < arguments.len() {
+        let argument = arguments[index].as_str();
+        index += 1;
+        if argument == "--parallel" {
+            parallel = true;
+        } else if argument == "--head" {
+            head = true;
+        } else if argument == "--type" {
+            let value = arguments
+                .get(index)
+                .ok_or_else(|| "--type needs a value (manifest or blob)".to_string())?;
+            index += 1;
+            object_type = Some(parse_type(value)?);
+        } else if let Some(value) = argument
+            .strip_prefix("--type=")
+            .or_else(|| argument.strip_prefix("--type "))
+        {
+            object_type = Some(parse_type(value)?);
+        } else if argument == "--jobs" {
+            let value = arguments
+                .get(index)
+                .ok_or_else(|| "--jobs needs a number".to_string())?;
+            index += 1;
+            jobs = Some(parse_jobs(value)?);
+        } else if let Some(value) = argument.strip_prefix("--jobs=") {
+            jobs = Some(parse_jobs(value)?);
+        } else if argument.starts_with("--") {
+            return Err(format!("unknown option {argument:?}"));
+        } else {
+            let reference: Reference = argument.parse().map_err(|error| format!("{error}"))?;
+            if object_type == Some(ObjectType::Blob) && reference.digest().is_none() {
+                return Err(format!(
+                    "{argument}: --type blob needs a reference with a digest"
+                ));
+            }
+            items.push(LookupItem {
+                reference,
+                object_type: object_type.take(),
+                head: std::mem::take(&mut head),
+            });
+        }
+    }
+    if head || object_type.is_some() {
+        return Err("--head and --type apply to the REF after them, but no REF follows".into());
+    }
+    let jobs = match (parallel, jobs) {
+        (_, Some(jobs)) => jobs,
+        (true, None) => DEFAULT_PARALLEL_JOBS,
+        (false, None) => 1,
+    };
+    Ok(LookupArguments { jobs, items })
+}
+
+fn parse_jobs(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(jobs) if jobs > 0 => Ok(jobs),
+        _ => Err(format!("--jobs: expected a positive number, got {value:?}")),
+    }
+}
+
+/// The JSON document for one item (`null` when not found).
+pub fn lookup_one(client: &Client, item: &LookupItem) -> Result<Value, RegistryError> {
+    let reference = &item.reference;
+    let object_type = item.object_type.unwrap_or(ObjectType::Manifest);
+    if item.head {
+        let Some(descriptor) = client.head(reference, object_type)? else {
+            return Ok(Value::Null);
+        };
+        let pinned = reference
+            .without_tag()
+            .with_digest(descriptor.digest.clone());
+        let data = client.known_bytes(&pinned, object_type);
+        return Ok(descriptor.to_json(data.as_deref()));
+    }
+    match item.object_type {
+        None => Ok(client.lookup_index(reference)?.unwrap_or(Value::Null)),
+        Some(ObjectType::Manifest) => match client.get_manifest(reference)? {
+            Some(object) => object.json(),
+            None => Ok(Value::Null),
+        },
+        Some(ObjectType::Blob) => match client.get_blob(reference)? {
+            Some(object) => Ok(Value::String(
+                base64::engine::general_purpose::STANDARD.encode(&object.bytes),
+            )),
+            None => Ok(Value::Null),
+        },
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Everything printed.
+    Success,
+    /// Some lookups failed (their errors went to `errors`).
+    Failed,
+    /// The reader of the output went away; stop quietly.
+    OutputClosed,
+}
+
+/// Runs every item, printing documents in order to `output` and failures
+/// to `errors`; `print` renders one document (the jq printer).
+pub fn run(
+    client: &Client,
+    arguments: &LookupArguments,
+    output: &mut dyn Write,
+    errors: &mut dyn Write,
+    print: &dyn Fn(&Value) -> Vec<u8>,
+) -> RunOutcome {
+    let mut failed = false;
+    let mut emit = |position: usize, result: Result<Value, RegistryError>| -> io::Result<()> {
+        match result {
+            Ok(value) => {
+                let mut bytes = print(&value);
+                bytes.push(b'\n');
+                output.write_all(&bytes)?;
+                if arguments.jobs == 1 {
+                    output.flush()?;
+                }
+            }
+            Err(error) => {
+                failed = true;
+                let _ = writeln!(
+                    errors,
+                    "lookup: {}: {error}",
+                    arguments.items[position].reference
+                );
+            }
+        }
+        Ok(())
+    };
+    let written = if arguments.jobs <= 1 || arguments.items.len() <= 1 {
+        arguments
+            .items
+            .iter()
+            .enumerate()
+            .try_for_each(|(position, item)| emit(position, lookup_one(client, item)))
+    } else {
+        run_parallel(client, arguments, &mut emit)
+    };
+    let written = written.and_then(|()| output.flush());
+    match written {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => RunOutcome::OutputClosed,
+        Err(error) => {
+            let _ = writeln!(errors, "lookup: cannot write output: {error}");
+            RunOutcome::Failed
+        }
+        Ok(()) if failed => RunOutcome::Failed,
+        Ok(()) => RunOutcome::Success,
+    }
+}
+
+/// Workers take items in order; the caller's thread prints each result as
+/// soon as every earlier one is printed.
+fn run_parallel(
+    client: &Client,
+    arguments: &LookupArguments,
+    emit: &mut dyn FnMut(usize, Result<Value, RegistryError>) -> io::Result<()>,
+) -> io::Result<()> {
+    let next = AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let items = &arguments.items;
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::channel::<(usize, Result<Value, RegistryError>)>();
+        for _ in 0..arguments.jobs.min(items.len()) {
+            let sender = sender.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let position = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(position) else {
+                    break;
+                };
+                if sender.send((position, lookup_one(client, item))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        let mut pending: BTreeMap<usize, Result<Value, RegistryError>> = BTreeMap::new();
+        let mut printed = 0;
+        for (position, result) in receiver {
+            pending.insert(position, result);
+            while let Some(result) = pending.remove(&printed) {
+                if let Err(error) = emit(printed, result) {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(error);
+                }
+                printed += 1;
+            }
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(arguments: &[&str]) -> Vec<String> {
+        arguments
+            .iter()
+            .map(|argument| argument.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn options_apply_to_the_next_ref_only() {
+        let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let parsed = parse_arguments(&strings(&[
+            "--head",
+            "--type manifest",
+            "a:1",
+            "b",
+            "--type",
+            "blob",
+            &format!("c@{digest}"),
+            "--type=manifest",
+            "--head",
+            "d",
+        ]))
+        .unwrap();
+        assert_eq!(parsed.jobs, 1);
+        let shapes: Vec<(String, Option<ObjectType>, bool)> = parsed
+            .items
+            .iter()
+            .map(|item| (item.reference.to_string(), item.object_type, item.head))
+            .collect();
+        assert_eq!(
+            shapes,
+            vec![
+                ("a:1".to_string(), Some(ObjectType::Manifest), true),
+                ("b".to_string(), None, false),
+                (format!("c@{digest}"), Some(ObjectType::Blob), false),
+                ("d".to_string(), Some(ObjectType::Manifest), true),
+            ]
+        );
+        assert_eq!(
+            parse_arguments(&strings(&["--parallel", "x"]))
+                .unwrap()
+                .jobs,
+            DEFAULT_PARALLEL_JOBS
+        );
+        assert_eq!(
+            parse_arguments(&strings(&["--parallel", "--jobs", "4", "x"]))
+                .unwrap()
+                .jobs,
+            4
+        );
+    }
+
+    #[test]
+    fn bad_arguments_have_clear_errors() {
+        let error = |arguments: &[&str]| parse_arguments(&strings(arguments)).unwrap_err();
+        assert_eq!(
+            error(&["--type", "config", "x"]),
+            "--type: expected manifest or blob, got \"config\""
+        );
+        assert_eq!(
+            error(&["--type"]),
+            "--type needs a value (manifest or blob)"
+        );
+        assert_eq!(
+            error(&["x", "--head"]),
+            "--head and --type apply to the REF after them, but no REF follows"
+        );
+        assert_eq!(
+            error(&["--type", "blob", "x:1"]),
+            "x:1: --type blob needs a reference with a digest"
+        );
+        assert_eq!(error(&["--frobnicate"]), "unknown option \"--frobnicate\"");
+        assert_eq!(
+            error(&["Bad"]),
+            "invalid reference \"Bad\": repository name \"Bad\" must be lowercase"
+        );
+        assert_eq!(
+            error(&["--jobs", "0", "x"]),
+            "--jobs: expected a positive number, got \"0\""
+        );
+    }
+}
