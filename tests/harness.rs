@@ -48,6 +48,21 @@ fn plain_registry_seeds_and_serves_exact_bytes() {
         );
     }
     assert_eq!(registry.tags("library/busybox"), vec!["latest".to_string()]);
+
+    let docker = registry.seed_image_as("library/busybox", "docker", support::ImageFlavor::Docker);
+    let (media_type, bytes) = registry
+        .fetch_manifest("library/busybox", "docker")
+        .unwrap();
+    assert_eq!(media_type, support::seed::DOCKER_MANIFEST_LIST);
+    assert_eq!(bytes, docker.index_bytes);
+    let (media_type, _) = registry
+        .fetch_manifest("library/busybox", &docker.manifests[0].manifest_digest)
+        .unwrap();
+    assert_eq!(media_type, support::seed::DOCKER_MANIFEST);
+    assert_eq!(
+        registry.tags("library/busybox"),
+        vec!["docker".to_string(), "latest".to_string()]
+    );
     assert!(registry.tags("library/absent").is_empty());
     assert_eq!(registry.fetch_manifest("library/busybox", "absent"), None);
 }
@@ -147,7 +162,7 @@ fn token_auth_full_flow() {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
     };
-    assert_eq!(get("realm"), Some(tokens.realm()));
+    assert_eq!(get("realm"), registry.token_realm());
     assert_eq!(get("service").as_deref(), Some(tokens.service()));
     assert_eq!(get("scope").as_deref(), Some("repository:library/app:pull"));
 
@@ -845,4 +860,51 @@ fn proxy_answers_502_when_the_upstream_is_gone() {
     let response = request("GET", &format!("{}/v2/", proxy.url()), &[], b"").unwrap();
     assert_eq!(response.status, 502);
     assert_eq!(proxy.count(), 1);
+}
+
+#[test]
+fn token_fetches_can_be_faulted_through_the_token_proxy() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::Token);
+    let token_proxy = registry.token_proxy().unwrap();
+    token_proxy.inject(Match::path("/token"), Fault::too_many_requests(Some(1)), 1);
+    let url = format!("{}/v2/library/t/tags/list", registry.url());
+    let credentials = Some((TOKEN_USER, TOKEN_PASSWORD));
+    let limited = request_with_auth("GET", &url, credentials, &[], b"").unwrap_err();
+    assert_eq!(limited.kind(), io::ErrorKind::Other);
+    assert!(limited.to_string().contains("429"), "{limited}");
+    let response = request_with_auth("GET", &url, credentials, &[], b"").unwrap();
+    assert_eq!(response.status, 404);
+    assert_eq!(token_proxy.count(), 2);
+    assert_eq!(token_proxy.faulted_count(), 1);
+    assert_eq!(registry.token_server().unwrap().request_count(), 1);
+}
+
+#[tokio::test]
+async fn harness_works_inside_a_tokio_test() {
+    if !registry_tools() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    let url = proxy.url();
+    let image = tokio::task::spawn_blocking(move || support::seed_image(&url, "async/x", "1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        registry.fetch_manifest("async/x", "1").unwrap().1,
+        image.index_bytes
+    );
+    drop(proxy);
+    drop(registry);
+}
+
+#[test]
+fn harness_handles_are_send_and_sync() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Registry>();
+    shareable::<FaultProxy>();
+    shareable::<support::TokenServer>();
 }

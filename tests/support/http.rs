@@ -300,8 +300,12 @@ pub fn fetch_token(challenge: &str, credentials: Option<(&str, &str)>) -> io::Re
         .unwrap_or_default();
     let response = request("GET", &url, &headers, b"")?;
     if response.status != 200 {
+        let kind = match response.status {
+            401 | 403 => io::ErrorKind::PermissionDenied,
+            _ => io::ErrorKind::Other,
+        };
         return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
+            kind,
             format!(
                 "token endpoint {url} answered {}: {}",
                 response.status,

@@ -30,7 +30,7 @@
 //!   `authenticated_url()`, `credentials() -> Option<(&str, &str)>`,
 //!   `skopeo_creds()`, `token_server() -> Option<&TokenServer>`, `log()`,
 //!   and the seed/fetch helpers as methods (`seed_blob`, `seed_manifest`,
-//!   `seed_image`, `fetch_manifest`, `fetch_blob`, `tags`,
+//!   `seed_image`, `seed_image_as`, `fetch_manifest`, `fetch_blob`, `tags`,
 //!   `skopeo_inspect_raw`). Dropping it kills the registry.
 //! - [`FaultProxy::start`]`(upstream_host) -> FaultProxy`; `host()`, `url()`,
 //!   `inject(Match, Fault, times)`, `count()`, `count_matching(&Match)`,
@@ -41,7 +41,7 @@
 //!   `require_credentials(bool)`, `set_credentials(..)`,
 //!   `set_expires_in(secs)`, `issue(&[scope]) -> String`, `realm()`.
 //! - Free functions: [`free_port`], [`tool_available`], [`require_tools`],
-//!   [`require_registry`], [`seed_blob`], [`seed_manifest`], [`seed_image`],
+//!   [`require_registry`], [`seed_blob`], [`seed_manifest`], [`seed_image`], [`seed_image_as`],
 //!   [`fetch_manifest`], [`fetch_blob`], [`list_tags`], [`sha256_digest`],
 //!   [`skopeo_inspect_raw`], and the raw client [`request`],
 //!   [`request_with_auth`], [`RawConnection`].
@@ -65,8 +65,8 @@ pub use http::{request, request_with_auth, RawConnection, RawResponse};
 pub use proxy::{Fault, FaultProxy, Match, RequestRecord};
 pub use registry::{Registry, RegistryAuth};
 pub use seed::{
-    fetch_blob, fetch_manifest, list_tags, seed_blob, seed_image, seed_manifest, sha256_digest,
-    SeededImage, SeededManifest,
+    fetch_blob, fetch_manifest, list_tags, seed_blob, seed_image, seed_image_as, seed_manifest,
+    sha256_digest, ImageFlavor, SeededImage, SeededManifest,
 };
 pub use token::{TokenRequest, TokenServer};
 

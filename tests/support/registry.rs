@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::proxy::FaultProxy;
 use super::token::TokenServer;
 use super::{free_port, http, seed};
 
@@ -57,6 +58,7 @@ pub struct Registry {
     supervisor: Child,
     supervisor_stdin: Option<ChildStdin>,
     token_server: Option<TokenServer>,
+    token_proxy: Option<FaultProxy>,
     log_path: PathBuf,
     storage_path: PathBuf,
     // Last: removed after the process is gone.
@@ -91,6 +93,7 @@ impl Registry {
         let config_path = directory.path().join("config.yml");
 
         let mut token_server = None;
+        let mut token_proxy = None;
         let (auth_section, credentials) = match &auth {
             RegistryAuth::None => (String::new(), None),
             RegistryAuth::Basic { user, password } => {
@@ -110,14 +113,18 @@ impl Registry {
                     TOKEN_ISSUER,
                     Some((TOKEN_USER, TOKEN_PASSWORD)),
                 );
+                // The realm goes through a fault proxy so tests can fail
+                // token fetches (429, 503, resets) like any other request.
+                let proxy = FaultProxy::start(&server.host());
                 let section = format!(
                     "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
-                    yaml_quote(&server.realm()),
+                    yaml_quote(&format!("{}/token", proxy.url())),
                     yaml_quote(TOKEN_SERVICE),
                     yaml_quote(TOKEN_ISSUER),
                     yaml_string(server.certificate_path()),
                 );
                 token_server = Some(server);
+                token_proxy = Some(proxy);
                 (
                     section,
                     Some((TOKEN_USER.to_string(), TOKEN_PASSWORD.to_string())),
@@ -170,6 +177,7 @@ wait "$registry"
             supervisor,
             supervisor_stdin: None,
             token_server,
+            token_proxy,
             log_path,
             storage_path,
             directory,
@@ -257,6 +265,21 @@ wait "$registry"
         self.token_server.as_ref()
     }
 
+    /// The fault proxy in front of the token server of a
+    /// `RegistryAuth::Token` registry: its `inject` fails token fetches,
+    /// its counts are the token requests as seen on the wire.
+    pub fn token_proxy(&self) -> Option<&FaultProxy> {
+        self.token_proxy.as_ref()
+    }
+
+    /// The realm the registry announces in its `Bearer` challenges
+    /// (`http://127.0.0.1:PORT/token`, through the token proxy).
+    pub fn token_realm(&self) -> Option<String> {
+        self.token_proxy
+            .as_ref()
+            .map(|proxy| format!("{}/token", proxy.url()))
+    }
+
     /// The registry's storage root (filesystem driver).
     pub fn storage_path(&self) -> &Path {
         &self.storage_path
@@ -310,6 +333,16 @@ wait "$registry"
         seed::seed_image(&self.authenticated_url(), repository, tag)
     }
 
+    /// [`Registry::seed_image`] with Docker or OCI media types.
+    pub fn seed_image_as(
+        &self,
+        repository: &str,
+        tag: &str,
+        flavor: seed::ImageFlavor,
+    ) -> seed::SeededImage {
+        seed::seed_image_as(&self.authenticated_url(), repository, tag, flavor)
+    }
+
     /// Fetches a manifest: `Some((content type, bytes))`, None on 404.
     pub fn fetch_manifest(&self, repository: &str, reference: &str) -> Option<(String, Vec<u8>)> {
         seed::fetch_manifest(&self.authenticated_url(), repository, reference)
@@ -326,7 +359,7 @@ wait "$registry"
         super::skopeo_inspect_raw(&self.host(), reference, self.skopeo_creds().as_deref())
     }
 
-    /// Lists a repository's tags (empty when the repository is unknown).
+    /// A repository's tags, sorted (empty when the repository is unknown).
     pub fn tags(&self, repository: &str) -> Vec<String> {
         seed::list_tags(&self.authenticated_url(), repository)
     }

@@ -18,6 +18,33 @@ pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+
+/// Which media types [`seed_image_as`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFlavor {
+    /// OCI image index, manifests, config and (uncompressed) layers.
+    Oci,
+    /// Docker manifest list and schema 2 manifests, as most images on
+    /// Docker Hub still are. The layer is labelled gzip but holds plain
+    /// bytes: registries never unpack layers.
+    Docker,
+}
+
+impl ImageFlavor {
+    fn media_types(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            ImageFlavor::Oci => (OCI_INDEX, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER),
+            ImageFlavor::Docker => (
+                DOCKER_MANIFEST_LIST,
+                DOCKER_MANIFEST,
+                DOCKER_CONFIG,
+                DOCKER_LAYER,
+            ),
+        }
+    }
+}
 
 /// Every manifest media type a registry may hold, for `Accept`.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
@@ -179,8 +206,8 @@ pub fn fetch_blob(registry_url: &str, repository: &str, digest: &str) -> Option<
     }
 }
 
-/// A repository's tags, in the registry's (lexical) order; empty for an
-/// unknown repository.
+/// A repository's tags, sorted (distribution 2.8 answers in storage
+/// order, which is not stable); empty for an unknown repository.
 pub fn list_tags(registry_url: &str, repository: &str) -> Vec<String> {
     let response = send(
         "GET",
@@ -207,9 +234,12 @@ pub fn list_tags(registry_url: &str, repository: &str) -> Vec<String> {
         .get("tags")
         .and_then(|tags| tags.as_array())
         .map(|tags| {
-            tags.iter()
+            let mut tags: Vec<String> = tags
+                .iter()
                 .filter_map(|tag| tag.as_str().map(str::to_string))
-                .collect()
+                .collect();
+            tags.sort();
+            tags
         })
         .unwrap_or_default()
 }
@@ -230,6 +260,7 @@ pub struct SeededManifest {
 /// What [`seed_image`] pushed.
 #[derive(Debug, Clone)]
 pub struct SeededImage {
+    pub flavor: ImageFlavor,
     pub repository: String,
     pub tag: String,
     pub index_digest: String,
@@ -244,6 +275,18 @@ pub struct SeededImage {
 /// `tag`, so tests can rebuild them; layers are uncompressed so each layer
 /// digest is also its config `diff_id`.
 pub fn seed_image(registry_url: &str, repository: &str, tag: &str) -> SeededImage {
+    seed_image_as(registry_url, repository, tag, ImageFlavor::Oci)
+}
+
+/// [`seed_image`] with Docker or OCI media types; both flavours of one
+/// repository and tag differ only in their media types.
+pub fn seed_image_as(
+    registry_url: &str,
+    repository: &str,
+    tag: &str,
+    flavor: ImageFlavor,
+) -> SeededImage {
+    let (index_type, manifest_type, config_type, layer_type) = flavor.media_types();
     let mut manifests = Vec::new();
     for (architecture, variant) in [("amd64", None), ("arm64", Some("v8"))] {
         let layer_bytes =
@@ -262,9 +305,9 @@ pub fn seed_image(registry_url: &str, repository: &str, tag: &str) -> SeededImag
         let config_digest = seed_blob(registry_url, repository, &config_bytes);
         let manifest = serde_json::json!({
             "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": { "mediaType": OCI_CONFIG, "digest": config_digest, "size": config_bytes.len() },
-            "layers": [{ "mediaType": OCI_LAYER, "digest": layer_digest, "size": layer_bytes.len() }],
+            "mediaType": manifest_type,
+            "config": { "mediaType": config_type, "digest": config_digest, "size": config_bytes.len() },
+            "layers": [{ "mediaType": layer_type, "digest": layer_digest, "size": layer_bytes.len() }],
         });
         let manifest_bytes = manifest.to_string().into_bytes();
         let manifest_digest = sha256_digest(&manifest_bytes);
@@ -272,7 +315,7 @@ pub fn seed_image(registry_url: &str, repository: &str, tag: &str) -> SeededImag
             registry_url,
             repository,
             &manifest_digest,
-            OCI_MANIFEST,
+            manifest_type,
             &manifest_bytes,
         );
         manifests.push(SeededManifest {
@@ -301,7 +344,7 @@ pub fn seed_image(registry_url: &str, repository: &str, tag: &str) -> SeededImag
                 object.insert("variant".to_string(), serde_json::json!(variant));
             }
             serde_json::json!({
-                "mediaType": OCI_MANIFEST,
+                "mediaType": manifest_type,
                 "digest": manifest.manifest_digest,
                 "size": manifest.manifest_bytes.len(),
                 "platform": platform,
@@ -310,12 +353,13 @@ pub fn seed_image(registry_url: &str, repository: &str, tag: &str) -> SeededImag
         .collect();
     let index = serde_json::json!({
         "schemaVersion": 2,
-        "mediaType": OCI_INDEX,
+        "mediaType": index_type,
         "manifests": descriptors,
     });
     let index_bytes = index.to_string().into_bytes();
-    let index_digest = seed_manifest(registry_url, repository, tag, OCI_INDEX, &index_bytes);
+    let index_digest = seed_manifest(registry_url, repository, tag, index_type, &index_bytes);
     SeededImage {
+        flavor,
         repository: repository.to_string(),
         tag: tag.to_string(),
         index_digest,

@@ -168,9 +168,16 @@ impl TokenServer {
         }
     }
 
-    /// `http://127.0.0.1:PORT/token`, the registry's `auth.token.realm`.
+    /// `http://127.0.0.1:PORT/token`, the endpoint itself. (A `Registry`
+    /// announces the realm through its token proxy instead; see
+    /// `Registry::token_realm`.)
     pub fn realm(&self) -> String {
-        format!("http://127.0.0.1:{}/token", self.server.port())
+        format!("http://{}/token", self.host())
+    }
+
+    /// `127.0.0.1:PORT` of the token server.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.server.port())
     }
 
     /// The certificate to give the registry as `auth.token.rootcertbundle`.
