@@ -21,7 +21,8 @@ use serde_json::Value;
 
 use crate::jq::print::{self, PrintOptions};
 use crate::registry::protocol;
-use crate::registry::{Digest, Reference};
+use crate::registry::push::{self, ChildSources};
+use crate::registry::{Descriptor, Digest, Reference};
 
 /// Whether an object is a manifest (pushed to tags or digests) or a blob
 /// (pushed by digest only: the distribution API has no blob tags).
@@ -40,23 +41,6 @@ impl ObjectKind {
     }
 }
 
-/// A child a manifest names: what the registry needs present in the same
-/// repository before it accepts the manifest (OCI image-spec descriptors).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChildDescriptor {
-    pub media_type: String,
-    pub digest: Digest,
-    pub size: u64,
-}
-
-impl ChildDescriptor {
-    /// Whether the child is itself a manifest (an index's entries) rather
-    /// than a blob (config, layers).
-    pub fn is_manifest(&self) -> bool {
-        protocol::is_manifest_media_type(&self.media_type)
-    }
-}
-
 /// The exact bytes to push, already hashed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PushData {
@@ -66,7 +50,7 @@ pub struct PushData {
     /// None for blobs.
     pub media_type: Option<String>,
     /// For manifests: the children the registry will check for.
-    pub children: Vec<ChildDescriptor>,
+    pub children: Vec<Descriptor>,
 }
 
 /// Where the bytes of an object come from.
@@ -95,18 +79,6 @@ impl Lookup {
             by_digest: BTreeMap::new(),
             fallback: Some(fallback),
         }
-    }
-
-    /// The entry for `digest` if listed, else the fallback (key `""`).
-    pub fn repository_for(&self, digest: &Digest) -> Option<&Reference> {
-        self.by_digest.get(digest).or(self.fallback.as_ref())
-    }
-
-    /// The reference to read `digest` from: its entry's (or the fallback's)
-    /// repository pinned to `digest`.
-    pub fn source_for(&self, digest: &Digest) -> Option<Reference> {
-        self.repository_for(digest)
-            .map(|reference| reference.without_tag().with_digest(digest.clone()))
     }
 
     /// The listed entry for `digest`, not the fallback.
@@ -146,6 +118,15 @@ impl Lookup {
         if self.fallback.is_none() {
             self.fallback = Some(fallback);
         }
+    }
+}
+
+impl ChildSources for Lookup {
+    fn listed(&self, digest: &Digest) -> Option<&Reference> {
+        self.by_digest.get(digest)
+    }
+    fn fallback(&self) -> Option<&Reference> {
+        self.fallback.as_ref()
     }
 }
 
@@ -616,7 +597,7 @@ fn data_bytes(data: &Val) -> Result<Vec<u8>, String> {
 /// PUT's Content-Type from us and checks it against the body, so a manifest
 /// without `mediaType` cannot be pushed reliably; children are listed so
 /// missing ones can be copied and so dependencies between objects are seen.
-pub fn manifest_facts(bytes: &[u8]) -> Result<(String, Vec<ChildDescriptor>), FieldError> {
+pub fn manifest_facts(bytes: &[u8]) -> Result<(String, Vec<Descriptor>), FieldError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|error| {
         (
             "data".to_string(),
@@ -656,101 +637,9 @@ pub fn manifest_facts(bytes: &[u8]) -> Result<(String, Vec<ChildDescriptor>), Fi
             ))
         }
     };
-    let children =
-        manifest_children(&value).map_err(|(field, message)| (format!("data.{field}"), message))?;
+    let children = push::manifest_children(&value)
+        .map_err(|(field, message)| (format!("data.{field}"), message))?;
     Ok((media_type, children))
-}
-
-/// The descriptors a manifest references: an index's `manifests`, an image
-/// manifest's `config` and `layers`, and `subject` (OCI image-spec 1.1),
-/// which the registry also requires to be present.
-pub fn manifest_children(value: &Value) -> Result<Vec<ChildDescriptor>, FieldError> {
-    let mut children = Vec::new();
-    let Value::Object(map) = value else {
-        return Ok(children);
-    };
-    let mut add = |field: String, descriptor: &Value| -> Result<(), FieldError> {
-        let child = parse_descriptor(descriptor).map_err(|message| (field, message))?;
-        if !children
-            .iter()
-            .any(|known: &ChildDescriptor| known.digest == child.digest)
-        {
-            children.push(child);
-        }
-        Ok(())
-    };
-    if let Some(config) = map.get("config") {
-        add("config".to_string(), config)?;
-    }
-    for list in ["layers", "manifests"] {
-        match map.get(list) {
-            Some(Value::Array(items)) => {
-                for (index, item) in items.iter().enumerate() {
-                    add(format!("{list}[{index}]"), item)?;
-                }
-            }
-            Some(Value::Null) | None => {}
-            Some(other) => {
-                return Err((
-                    list.to_string(),
-                    format!(
-                        "must be an array of descriptors, found {}",
-                        describe_json(other)
-                    ),
-                ))
-            }
-        }
-    }
-    if let Some(subject) = map.get("subject") {
-        add("subject".to_string(), subject)?;
-    }
-    Ok(children)
-}
-
-fn parse_descriptor(value: &Value) -> Result<ChildDescriptor, String> {
-    let Value::Object(map) = value else {
-        return Err(format!(
-            "must be a descriptor object, found {}",
-            describe_json(value)
-        ));
-    };
-    let media_type = match map.get("mediaType") {
-        Some(Value::String(text)) => text.clone(),
-        Some(other) => {
-            return Err(format!(
-                "mediaType must be a string, found {}",
-                describe_json(other)
-            ))
-        }
-        None => return Err("mediaType is missing".to_string()),
-    };
-    let digest = match map.get("digest") {
-        Some(Value::String(text)) => text.parse::<Digest>().map_err(|error| error.to_string())?,
-        Some(other) => {
-            return Err(format!(
-                "digest must be a string, found {}",
-                describe_json(other)
-            ))
-        }
-        None => return Err("digest is missing".to_string()),
-    };
-    let size = match map.get("size") {
-        Some(Value::Number(number)) => number
-            .as_u64()
-            .ok_or_else(|| format!("size must be a non-negative integer, found {number}"))?,
-        Some(other) => {
-            return Err(format!(
-                "size must be a number, found {}",
-                describe_json(other)
-            ))
-        }
-        None => return Err("size is missing".to_string()),
-    };
-    Ok(ChildDescriptor {
-        media_type,
-        digest,
-        size,
-    })
 }
 
 /// The fields other than `data` as serde_json values, for matching. Keys
@@ -896,7 +785,9 @@ mod tests {
             panic!("expected data")
         };
         assert_eq!(data.children.len(), 1);
-        assert!(data.children[0].is_manifest());
+        assert!(protocol::is_manifest_media_type(
+            &data.children[0].media_type
+        ));
         assert_eq!(
             data.media_type.as_deref(),
             Some(protocol::MEDIA_TYPE_OCI_INDEX)

@@ -1,0 +1,165 @@
+//! `deploy [--plan] [--arch ARCH] [--dry-run] [--parallel|--jobs N] [--stats]`
+//!
+//! Reads builds metadata (planned first, as `--plan` prints it) or deploy
+//! objects from stdin and makes every ref point at exactly those bytes.
+//! Everything but argument handling lives in `doi::deploy`.
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Parser;
+use doi::deploy::execute;
+use doi::deploy::input::{self, StdinKind};
+use doi::deploy::report::{format_stats, Reporter};
+use doi::registry::push::Pusher;
+use doi::registry::Client;
+
+/// Workers for `--parallel`: pushing is network-bound, and the client's
+/// per-registry rate limit, not the pool, bounds what a registry sees.
+const PARALLEL_JOBS: usize = 8;
+
+#[derive(Parser)]
+#[command(
+    name = "deploy",
+    about = "Push deploy objects (or the plan of builds metadata) from stdin to registries"
+)]
+struct Arguments {
+    /// Print the plan of the builds metadata on stdin and stop.
+    #[arg(long)]
+    plan: bool,
+    /// Plan the architecture-specific repositories of ARCH (amd64/..., arm64v8/...).
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// Ask the registry (HEAD only) and print what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Push independent objects concurrently (same as --jobs 8).
+    #[arg(long, conflicts_with = "jobs")]
+    parallel: bool,
+    /// Objects pushed at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: Option<u64>,
+    /// Print the requests sent, by kind, and the retries.
+    #[arg(long)]
+    stats: bool,
+}
+
+fn main() -> ExitCode {
+    let arguments = Arguments::parse();
+    match run(&arguments) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("deploy: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(arguments: &Arguments) -> Result<bool, String> {
+    let mut stdin = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut stdin)
+        .map_err(|error| format!("reading stdin: {error}"))?;
+    let values = match input::classify(&stdin)? {
+        StdinKind::Builds => {
+            let plan = doi::deploy::plan_builds(&stdin, arguments.arch.as_deref())?;
+            if arguments.plan {
+                return write_stdout(&plan).map(|()| true);
+            }
+            match input::classify(&plan)? {
+                StdinKind::DeployObjects(values) => values,
+                StdinKind::Builds => return Err("the plan is not deploy objects".to_string()),
+            }
+        }
+        StdinKind::DeployObjects(values) => {
+            if arguments.plan || arguments.arch.is_some() {
+                return Err(
+                    "--plan and --arch need builds metadata on stdin, not deploy objects"
+                        .to_string(),
+                );
+            }
+            values
+        }
+    };
+    let objects = match input::normalize_values(values) {
+        Ok(objects) => objects,
+        Err(errors) => {
+            for error in &errors.0 {
+                eprintln!("deploy: error: {error}");
+            }
+            return Err(format!(
+                "{} invalid deploy object(s); nothing was pushed",
+                errors.0.len()
+            ));
+        }
+    };
+    let jobs = match (arguments.parallel, arguments.jobs) {
+        (_, Some(jobs)) => usize::try_from(jobs).unwrap_or(1),
+        (true, None) => PARALLEL_JOBS,
+        (false, None) => 1,
+    };
+    let client = Client::from_env().map_err(|error| error.to_string())?;
+    let pusher = Pusher::new(client.clone());
+    let started = Instant::now();
+
+    if arguments.dry_run {
+        let result = execute::dry_run(&objects, &pusher, jobs);
+        if arguments.stats {
+            eprintln!(
+                "deploy: {}",
+                format_stats(&client.stats(), started.elapsed())
+            );
+        }
+        return match result {
+            Ok(output) => write_stdout(&output).map(|()| true),
+            Err(errors) => {
+                for error in &errors {
+                    eprintln!("deploy: error: {error}");
+                }
+                Err(format!("{} ref(s) could not be checked", errors.len()))
+            }
+        };
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    // Ctrl-C: start nothing new, let pushes in flight finish, then the
+    // summary. A second Ctrl-C is the way out for the impatient.
+    if let Err(error) = ctrlc::set_handler(move || {
+        if handler_stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ndeploy: interrupted; finishing pushes in flight (Ctrl-C again to quit now)");
+    }) {
+        eprintln!("deploy: warning: Ctrl-C will stop at once: {error}");
+    }
+    let total_refs = objects.iter().map(|object| object.refs.len()).sum();
+    let counting_client = client.clone();
+    let reporter = Reporter::new(
+        Box::new(std::io::stderr()),
+        std::io::stderr().is_terminal(),
+        total_refs,
+        move || counting_client.stats().registry_requests(),
+    );
+    let summary = execute::deploy(&objects, &pusher, jobs, &stop, &reporter);
+    reporter.line(&summary.to_string());
+    // The request counts are part of every summary; --stats only adds them
+    // to dry runs, which have no summary.
+    reporter.line(&format!(
+        "deploy: {}",
+        format_stats(&client.stats(), started.elapsed())
+    ));
+    Ok(summary.is_success())
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|error| format!("writing stdout: {error}"))
+}
