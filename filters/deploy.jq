@@ -29,8 +29,8 @@ def tagged_manifests(builds_selector; tags_extractor):
     .[]
     | select(type == "object" and (.build | type) == "object" and .build.resolved)
     | select(any(builds_selector; .))
-  ) as $build ({};
-    $build.build.arch as $arch
+    | . as $build
+    | $build.build.arch as $arch
     | [
         $build.build.resolved.manifests
         | arrays[]
@@ -40,8 +40,11 @@ def tagged_manifests(builds_selector; tags_extractor):
             and .annotations["com.docker.official-images.bashbrew.arch"] == $arch
           )
       ] as $manifests
-    | (reduce ($build | tags_extractor | .. | strings) as $tag ({}; .[$tag] = true) | keys_unsorted) as $tags
-    | reduce $tags[] as $tag (.; if has($tag) then .[$tag] = .[$tag] + $manifests else .[$tag] = $manifests end)
+    # each tag once per build, in first-seen order
+    | (reduce ($build | tags_extractor | .. | strings) as $tag ({}; .[$tag] = true) | keys_unsorted[])
+    | [., $manifests]
+  ) as [$tag, $manifests] ({};
+    if has($tag) then .[$tag] = .[$tag] + $manifests else .[$tag] = $manifests end
   )
 ;
 
@@ -73,49 +76,57 @@ def _deploy_lookup_reference:
 # image manifest (clients that only know Docker media types must keep working),
 # else an OCI index.  The ref.name annotation only says where the manifest was
 # staged, so it moves from the data to `lookup`.
+def _deploy_object($tag; $manifests):
+  {
+    type: "manifest",
+    refs: [$tag],
+    lookup: (
+      reduce $manifests[] as $manifest ({};
+        ($manifest | _deploy_lookup_reference) as $reference
+        | if $reference != null then .[$manifest.digest] = $reference else . end
+      )
+    ),
+    data: {
+      schemaVersion: 2,
+      mediaType: (
+        if $manifests[0].mediaType == media_type_dockerv2_image then
+          media_type_dockerv2_list
+        else
+          media_type_oci_index
+        end
+      ),
+      manifests: [
+        $manifests[]
+        | if (.annotations | type) == "object" then
+            .annotations = (.annotations | del(.["org.opencontainers.image.ref.name"]))
+          else
+            .
+          end
+      ]
+    }
+  }
+;
+
 def deploy_objects:
   . as $tagged
-  # One flat accumulator (jq 1.6 copies nested objects on every update):
-  # "descriptors <list as JSON>" -> that list normalized and sorted, so the
-  # work is done once per distinct list (every tag of a build shares one),
-  # and "digests <sorted digests as JSON>" -> the deploy object.
-  | reduce ($tagged | keys_unsorted[]) as $tag ({};
-      ("descriptors " + ($tagged[$tag] | tojson)) as $memo
-      | if has($memo) then . else .[$memo] = ($tagged[$tag] | map(normalize_descriptor) | sort_manifests) end
-      | .[$memo] as $manifests
-      | ("digests " + ($manifests | map(.digest) | tojson)) as $group
-      | if has($group) then
-          .[$group].refs = .[$group].refs + [$tag]
-        else
-          .[$group] = {
-            type: "manifest",
-            refs: [$tag],
-            lookup: (
-              reduce $manifests[] as $manifest ({};
-                ($manifest | _deploy_lookup_reference) as $reference
-                | if $reference != null then .[$manifest.digest] = $reference else . end
-              )
-            ),
-            data: {
-              schemaVersion: 2,
-              mediaType: (
-                if $manifests[0].mediaType == media_type_dockerv2_image then
-                  media_type_dockerv2_list
-                else
-                  media_type_oci_index
-                end
-              ),
-              manifests: [
-                $manifests[]
-                | if (.annotations | type) == "object" then
-                    .annotations = (.annotations | del(.["org.opencontainers.image.ref.name"]))
-                  else
-                    .
-                  end
-              ]
-            }
-          }
-        end
+  # every distinct descriptor list once (all tags of a build share one), so
+  # normalizing and sorting is done once per list
+  | (reduce ($tagged[] | [tojson, .]) as [$key, $list] ({}; .[$key] = $list)) as $distinct
+  | (
+      reduce ($distinct | keys_unsorted[] as $key | [$key, ($distinct[$key] | map(normalize_descriptor) | sort_manifests)])
+        as [$key, $sorted] ({}; .[$key] = $sorted)
+    ) as $sorted_lists
+  | reduce (
+      $tagged
+      | keys_unsorted[] as $tag
+      | $sorted_lists[$tagged[$tag] | tojson] as $manifests
+      | [$tag, ($manifests | map(.digest) | tojson), $manifests]
+    ) as [$tag, $group, $manifests] ({};
+      if has($group) then
+        .[$group].refs = .[$group].refs + [$tag]
+      else
+        .[$group] = _deploy_object($tag; $manifests)
+      end
     )
-  | [.[] | objects]
+  | [.[]]
 ;
