@@ -11,12 +11,12 @@
 pub mod dry_run;
 pub mod execute;
 pub mod input;
+pub mod plan;
 pub mod report;
 pub mod scheduler;
 
 /// Plans builds metadata into deploy objects (the lead's `plan` module):
 /// the plan as `jq --tab` prints a stream of objects.
 pub fn plan_builds(builds: &[u8], arch: Option<&str>) -> Result<Vec<u8>, String> {
-    let _ = (builds, arch);
-    Err("planning builds metadata is not available in this build yet (src/deploy/plan.rs is missing); pipe deploy objects instead".to_string())
+    plan::plan(builds, arch).map_err(|error| error.to_string())
 }
