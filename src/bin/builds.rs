@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doi::builds::{self, BuildsOptions, CacheOnly, IndexLookup, LookupCache, StagingTemplate};
+use doi::registry::Client;
 
 #[derive(Parser)]
 #[command(name = "builds", about = "Sources metadata to builds metadata")]
@@ -81,11 +82,12 @@ fn read_sources(arguments: &Arguments) -> Result<Vec<u8>, String> {
     std::fs::read(&arguments.sources).map_err(|error| format!("cannot read {origin}: {error}"))
 }
 
-/// The registry behind the cache.
+/// The registry behind the cache: the client configured from the
+/// environment (`DOCKERHUB_PUBLIC_PROXY`, Docker's credentials).
 fn registry_lookup(offline: bool) -> Result<Box<dyn IndexLookup>, String> {
     if offline {
         return Ok(Box::new(CacheOnly));
     }
-    // The registry client (issue 4) is wired in here once it exists.
-    Ok(Box::new(CacheOnly))
+    let client = Client::from_env().map_err(|error| error.to_string())?;
+    Ok(Box::new(client))
 }

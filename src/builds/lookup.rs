@@ -1,7 +1,7 @@
 //! Looking images up: from the cache first, else concurrently from the
 //! registry, each reference at most once per run.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -65,11 +65,10 @@ impl<'run> Lookups<'run> {
     /// failure in the given order is returned, whatever the timing was.
     pub(crate) fn fetch(&mut self, requests: &[(String, String)]) -> Result<(), BuildsError> {
         let mut missing: Vec<&(String, String)> = Vec::new();
+        let mut seen = HashSet::new();
         for request in requests {
             let reference = &request.0;
-            if self.answers.contains_key(reference)
-                || missing.iter().any(|seen| &seen.0 == reference)
-            {
+            if self.answers.contains_key(reference) || !seen.insert(reference.as_str()) {
                 continue;
             }
             match self.cache.get(reference) {

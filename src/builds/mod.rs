@@ -16,6 +16,7 @@ mod index;
 mod lookup;
 mod output;
 mod reference;
+mod registry;
 mod sources;
 mod template;
 
