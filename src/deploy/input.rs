@@ -296,7 +296,10 @@ pub fn normalize_one(position: usize, value: &Val) -> Result<DeployObject, Input
     let get = |name: &str| map.get(&Val::utf8_str(name.as_bytes().to_vec()));
     let refs_value = get("refs").map(to_json);
     let first_ref = match &refs_value {
-        Some(Value::Array(items)) => items.first().map(describe_json),
+        Some(Value::Array(items)) => items.first().map(|first| match first {
+            Value::String(text) => text.clone(),
+            other => describe_json(other),
+        }),
         Some(Value::String(text)) => Some(text.clone()),
         _ => None,
     };
@@ -686,10 +689,7 @@ fn type_name(value: &Val) -> &'static str {
 
 /// A short, one-line rendering of a JSON value for error messages.
 fn describe_json(value: &Value) -> String {
-    let text = match value {
-        Value::String(text) => return text.clone(),
-        other => serde_json::to_string(other).unwrap_or_default(),
-    };
+    let text = serde_json::to_string(value).unwrap_or_default();
     if text.chars().count() > 60 {
         let short: String = text.chars().take(57).collect();
         format!("{short}...")
@@ -809,7 +809,7 @@ mod tests {
         assert_eq!(errors.0.len(), 2);
         assert_eq!(
             errors.to_string(),
-            "deploy object 1 (a): type: must be \"manifest\" or \"blob\", found blub\n\
+            "deploy object 1 (a): type: must be \"manifest\" or \"blob\", found \"blub\"\n\
              deploy object 2 (b): lookup: no data and nothing to copy: without a digest in refs, lookup must have exactly one entry"
         );
     }
