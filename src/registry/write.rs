@@ -228,15 +228,9 @@ impl Client {
         // A Location on another host (blob storage) gets its own stack, so
         // credentials of the registry never go there.
         let same_host = protocol::url_host(&url) == protocol::url_host(&endpoint.base);
-        let length = match &body {
-            RequestBody::Empty => 0,
-            RequestBody::Bytes(bytes) => bytes.len() as u64,
-            RequestBody::Stream(source) => source.length,
-        };
         let request = Request::new(Method::Put, RequestKind::Put, url.clone())
             .scope(push_scope(session.repository.repository()))
             .header(header::CONTENT_TYPE, protocol::MEDIA_TYPE_OCTET_STREAM)
-            .header(header::CONTENT_LENGTH, length.to_string())
             .body(body);
         let response = if same_host {
             self.send(&endpoint, &request)?
