@@ -69,10 +69,22 @@ fn run(case: &Case) -> Result<Vec<String>, String> {
 /// test fails if one of them starts to match, so this list stays honest.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("destructuring alternative", "jaq's parser has no `?//`"),
-    ("string multiplication repeats", "jq releases disagree on `\"ab\" * 0`; jaq gives null as jq 1.7.1's C code does"),
-    ("string repetition by fraction", "same operator; jaq refuses a fractional count"),
-    ("keys of null errors", "the error comes from jaq's `keys_unsorted`; only its text differs"),
-    ("numbers keep literal text through identity", "jaq's JSON reader turns the input literal -0 into 0"),
+    (
+        "string multiplication repeats",
+        "jq releases disagree on `\"ab\" * 0`; jaq gives null as jq 1.7.1's C code does",
+    ),
+    (
+        "string repetition by fraction",
+        "same operator; jaq refuses a fractional count",
+    ),
+    (
+        "keys of null errors",
+        "the error comes from jaq's `keys_unsorted`; only its text differs",
+    ),
+    (
+        "numbers keep literal text through identity",
+        "jaq's JSON reader turns the input literal -0 into 0",
+    ),
 ];
 
 #[test]
@@ -88,9 +100,15 @@ fn engine_matches_jq_1_7_1() {
             (Err(_), Err(_)) => true,
             _ => false,
         };
-        if let Some((_, reason)) = KNOWN_DIFFERENCES.iter().find(|(name, _)| *name == case.name) {
+        if let Some((_, reason)) = KNOWN_DIFFERENCES
+            .iter()
+            .find(|(name, _)| *name == case.name)
+        {
             if matches {
-                failures.push(format!("{} now matches jq; remove it from KNOWN_DIFFERENCES ({reason})", case.name));
+                failures.push(format!(
+                    "{} now matches jq; remove it from KNOWN_DIFFERENCES ({reason})",
+                    case.name
+                ));
             }
             continue;
         }

@@ -33,13 +33,13 @@ struct Options {
     raw_output: bool,
     join_output: bool,
     ascii: bool,
-    compact: bool,
     slurp: bool,
     exit_status: bool,
     sort_keys: bool,
     raw_input: bool,
-    tab: bool,
-    indent: Option<u8>,
+    /// `-c`, `--tab` and `--indent N` override each other; the last wins,
+    /// as in jq.
+    indent: Option<Indent>,
     filter: Option<String>,
     filter_file: Option<PathBuf>,
     files: Vec<PathBuf>,
@@ -102,12 +102,12 @@ fn parse_arguments(arguments: Vec<String>) -> Result<Options, Failure> {
                 options.join_output = true
             }
             "--ascii-output" => options.ascii = true,
-            "--compact-output" => options.compact = true,
+            "--compact-output" => options.indent = Some(Indent::Spaces(0)),
             "--slurp" => options.slurp = true,
             "--exit-status" => options.exit_status = true,
             "--sort-keys" => options.sort_keys = true,
             "--raw-input" => options.raw_input = true,
-            "--tab" => options.tab = true,
+            "--tab" => options.indent = Some(Indent::Tab),
             "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -120,8 +120,7 @@ fn parse_arguments(arguments: Vec<String>) -> Result<Options, Failure> {
                 if !(0..=7).contains(&indent) {
                     return Err(usage("doi-jq: Cannot indent more than 7 characters"));
                 }
-                options.indent = Some(indent as u8);
-                options.tab = false;
+                options.indent = Some(Indent::Spaces(indent as u8));
             }
             "--arg" => {
                 let name = value(&mut arguments, "--arg")?;
@@ -165,7 +164,7 @@ fn parse_arguments(arguments: Vec<String>) -> Result<Options, Failure> {
             "-f" => options.filter_file = Some(PathBuf::from(value(&mut arguments, "-f")?)),
             _ if argument.starts_with("--") => {
                 return Err(usage(format!(
-                    "doi-jq: Unknown option: {argument}\n{USAGE}"
+                    "doi-jq: Unknown option: {argument} (see doi-jq --help)"
                 )))
             }
             short => {
@@ -178,7 +177,7 @@ fn parse_arguments(arguments: Vec<String>) -> Result<Options, Failure> {
                             options.join_output = true
                         }
                         'a' => options.ascii = true,
-                        'c' => options.compact = true,
+                        'c' => options.indent = Some(Indent::Spaces(0)),
                         's' => options.slurp = true,
                         'e' => options.exit_status = true,
                         'S' => options.sort_keys = true,
@@ -194,7 +193,9 @@ fn parse_arguments(arguments: Vec<String>) -> Result<Options, Failure> {
                             .search
                             .push(PathBuf::from(value(&mut arguments, "-L")?)),
                         other => {
-                            return Err(usage(format!("doi-jq: Unknown option: -{other}\n{USAGE}")))
+                            return Err(usage(format!(
+                                "doi-jq: Unknown option: -{other} (see doi-jq --help)"
+                            )))
                         }
                     }
                 }
@@ -208,7 +209,7 @@ fn parse_arguments(arguments: Vec<String>) -> Result<Options, Failure> {
         }
     }
     if options.filter.is_none() && options.filter_file.is_none() {
-        return Err(usage(USAGE));
+        return Err(usage("doi-jq: no filter given (see doi-jq --help)"));
     }
     Ok(options)
 }
@@ -226,15 +227,8 @@ fn parse_values(bytes: &[u8]) -> impl Iterator<Item = Result<Val, String>> + '_ 
 }
 
 fn print_options(options: &Options) -> PrintOptions {
-    let indent = if options.compact {
-        Indent::Spaces(0)
-    } else if options.tab {
-        Indent::Tab
-    } else {
-        Indent::Spaces(options.indent.unwrap_or(2))
-    };
     PrintOptions {
-        indent,
+        indent: options.indent.unwrap_or(Indent::Spaces(2)),
         sort_keys: options.sort_keys,
         ascii: options.ascii,
     }
@@ -276,7 +270,7 @@ fn run(arguments: Vec<String>) -> Result<u8, Failure> {
     };
     let program = Program::compile(&code, &compile_options).map_err(|error| Failure {
         code: EXIT_COMPILE,
-        message: format!("doi-jq: error: {error}\ndoi-jq: 1 compile error"),
+        message: format!("doi-jq: compile error: {error}"),
     })?;
 
     let input_bytes = read_inputs(&options.files)?;

@@ -59,7 +59,10 @@ impl Planner {
     /// embedded modules whatever the environment says).
     pub fn with_search(arch: Option<&str>, search: ModuleSearch) -> Result<Self, PlanError> {
         let (code, named) = match arch {
-            Some(arch) => (ONE_ARCH, vec![("arch".to_string(), Val::from(arch.to_string()))]),
+            Some(arch) => (
+                ONE_ARCH,
+                vec![("arch".to_string(), Val::from(arch.to_string()))],
+            ),
             None => (ALL_TAGS, Vec::new()),
         };
         let options = CompileOptions {
@@ -67,7 +70,8 @@ impl Planner {
             named,
             ..CompileOptions::default()
         };
-        let program = Program::compile(code, &options).map_err(|error| PlanError::Modules(error.message))?;
+        let program =
+            Program::compile(code, &options).map_err(|error| PlanError::Modules(error.message))?;
         Ok(Self { program })
     }
 
@@ -161,7 +165,9 @@ fn kind(value: &Val) -> &'static str {
 fn text(value: &Val) -> String {
     match value {
         Val::TStr(bytes) | Val::BStr(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        other => String::from_utf8_lossy(&print::to_vec(other, &PrintOptions::compact())).into_owned(),
+        other => {
+            String::from_utf8_lossy(&print::to_vec(other, &PrintOptions::compact())).into_owned()
+        }
     }
 }
 
@@ -178,7 +184,9 @@ pub fn check_builds(builds: &Val) -> Result<(), PlanError> {
         let name = text(id);
         let fail = |path: &str, expected: &str, found: Option<&Val>| {
             let found = found.map_or("nothing", kind);
-            PlanError::Shape(format!("build {name:?}: {path} must be {expected}, not {found}"))
+            PlanError::Shape(format!(
+                "build {name:?}: {path} must be {expected}, not {found}"
+            ))
         };
         if !matches!(build, Val::Obj(_)) {
             return Err(fail(".", "an object", Some(build)));
@@ -209,7 +217,11 @@ pub fn check_builds(builds: &Val) -> Result<(), PlanError> {
         }
         let this_arch = arches.and_then(|arches| field(arches, &arch));
         if !matches!(this_arch, Some(Val::Obj(_))) {
-            return Err(fail(&format!(".source.arches[{arch:?}]"), "an object", this_arch));
+            return Err(fail(
+                &format!(".source.arches[{arch:?}]"),
+                "an object",
+                this_arch,
+            ));
         }
         for list in ["tags", "archTags"] {
             match this_arch.and_then(|entry| field(entry, list)) {
@@ -223,7 +235,13 @@ pub fn check_builds(builds: &Val) -> Result<(), PlanError> {
                         ));
                     }
                 }
-                other => return Err(fail(&format!(".source.arches[{arch:?}].{list}"), "an array", other)),
+                other => {
+                    return Err(fail(
+                        &format!(".source.arches[{arch:?}].{list}"),
+                        "an array",
+                        other,
+                    ))
+                }
             }
         }
         let manifests = resolved.and_then(|index| field(index, "manifests"));
@@ -233,7 +251,11 @@ pub fn check_builds(builds: &Val) -> Result<(), PlanError> {
         for (position, descriptor) in manifests.iter().enumerate() {
             let at = |name: &str| format!(".build.resolved.manifests[{position}].{name}");
             if !matches!(descriptor, Val::Obj(_)) {
-                return Err(fail(&format!(".build.resolved.manifests[{position}]"), "an object", Some(descriptor)));
+                return Err(fail(
+                    &format!(".build.resolved.manifests[{position}]"),
+                    "an object",
+                    Some(descriptor),
+                ));
             }
             for name in ["mediaType", "digest"] {
                 let value = field(descriptor, name);
@@ -263,7 +285,8 @@ mod tests {
     use super::*;
 
     fn planner() -> Planner {
-        Planner::with_search(None, ModuleSearch::embedded_only(Vec::new())).expect("embedded modules compile")
+        Planner::with_search(None, ModuleSearch::embedded_only(Vec::new()))
+            .expect("embedded modules compile")
     }
 
     #[test]
@@ -281,9 +304,18 @@ mod tests {
     fn bad_shapes_name_the_build_and_field() {
         let cases: &[(&str, &str)] = &[
             ("[]", "expected an object of buildId -> build, not array"),
-            (r#"{"x": 1}"#, r#"build "x": . must be an object, not number"#),
-            (r#"{"x": {"source": {}}}"#, r#"build "x": .build must be an object, not nothing"#),
-            (r#"{"x": {"build": {"arch": 1}}}"#, r#"build "x": .build.arch must be a string, not number"#),
+            (
+                r#"{"x": 1}"#,
+                r#"build "x": . must be an object, not number"#,
+            ),
+            (
+                r#"{"x": {"source": {}}}"#,
+                r#"build "x": .build must be an object, not nothing"#,
+            ),
+            (
+                r#"{"x": {"build": {"arch": 1}}}"#,
+                r#"build "x": .build.arch must be a string, not number"#,
+            ),
             (
                 r#"{"x": {"build": {"arch": "amd64"}, "source": {"arches": []}}}"#,
                 r#"build "x": .source.arches must be an object, not array"#,
