@@ -530,8 +530,12 @@ fn proxy_keeps_up_with_many_requests() {
     let proxied_time = started.elapsed();
     eprintln!("500 requests: direct {direct_time:?}, proxied {proxied_time:?}");
     assert_eq!(proxy.count(), 500);
-    // 1,500 requests/s is the budget; allow generous slack for a busy box.
-    assert!(proxied_time < Duration::from_secs(3), "{proxied_time:?}");
+    // The proxy may cost little next to the registry; the bound is loose
+    // because the box is shared, so only a gross slowdown fails.
+    assert!(
+        proxied_time < direct_time * 4 + Duration::from_secs(2),
+        "direct {direct_time:?}, proxied {proxied_time:?}"
+    );
 }
 
 #[test]
@@ -655,7 +659,9 @@ fn proxy_counts_concurrent_clients_exactly() {
     assert_eq!(proxy.count(), 1600);
     assert_eq!(proxy.faulted_count(), 40);
     assert_eq!(proxy.count_matching(&Match::new("GET", "/v2/")), 1600);
-    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    // Throughput is measured by the benchmarks; on a shared 2-core box only
+    // a stall (a serialised or deadlocked proxy) is worth failing on.
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
 }
 
 // Pure helpers of tests/support, checked here (not in #[cfg(test)] modules

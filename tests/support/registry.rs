@@ -108,7 +108,8 @@ impl Registry {
                 )
             }
             RegistryAuth::Token => {
-                let server = TokenServer::start(
+                let server = TokenServer::start_in(
+                    directory.path(),
                     TOKEN_SERVICE,
                     TOKEN_ISSUER,
                     Some((TOKEN_USER, TOKEN_PASSWORD)),
@@ -150,11 +151,18 @@ impl Registry {
         // stdin (our pipe) reaches EOF, and exits when the registry exits so
         // a failed start is seen at once. fd 3 carries stdin into the
         // watcher because background jobs of a non-interactive shell get
-        // /dev/null as stdin (POSIX 2.9.3).
+        // /dev/null as stdin (POSIX 2.9.3). Once the registry is gone the
+        // watcher removes the temp dir, which Drop would also do but a
+        // killed test process cannot.
         let script = r#"exec 3<&0
 docker-registry serve "$1" >>"$2" 2>&1 &
 registry=$!
-( read -r _ignored <&3; kill "$registry" 2>/dev/null ) &
+(
+    read -r _ignored <&3
+    kill "$registry" 2>/dev/null
+    while kill -0 "$registry" 2>/dev/null; do sleep 0.05; done
+    case "$3" in */doi-registry-*) rm -rf -- "$3" ;; esac
+) &
 wait "$registry"
 "#;
         let log_file = std::fs::File::create(&log_path)
@@ -165,6 +173,7 @@ wait "$registry"
             .arg("doi-registry-supervisor")
             .arg(&config_path)
             .arg(&log_path)
+            .arg(directory.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(log_file)

@@ -126,8 +126,23 @@ impl TokenServer {
     /// Anonymous requests get tokens; requests with credentials other than
     /// `credentials` get 401 (see [`TokenServer::require_credentials`]).
     pub fn start(service: &str, issuer: &str, credentials: Option<(&str, &str)>) -> TokenServer {
+        TokenServer::start_in(&std::env::temp_dir(), service, issuer, credentials)
+    }
+
+    /// [`TokenServer::start`] keeping its key files in a new directory
+    /// under `parent` (a registry puts them in its own temp dir, so one
+    /// cleanup covers both).
+    pub fn start_in(
+        parent: &Path,
+        service: &str,
+        issuer: &str,
+        credentials: Option<(&str, &str)>,
+    ) -> TokenServer {
         let material = key_material();
-        let directory = match tempfile::Builder::new().prefix("doi-token-").tempdir() {
+        let directory = match tempfile::Builder::new()
+            .prefix("doi-token-")
+            .tempdir_in(parent)
+        {
             Ok(directory) => directory,
             Err(error) => panic!("token server: cannot create a temp dir: {error}"),
         };
