@@ -914,3 +914,46 @@ fn harness_handles_are_send_and_sync() {
     shareable::<FaultProxy>();
     shareable::<support::TokenServer>();
 }
+
+#[test]
+fn proxy_relays_an_early_answer_to_a_large_upload() {
+    use std::io::{Read, Write};
+    if !registry_tools() {
+        return;
+    }
+    // Basic auth refuses the PUT before reading its body; the client must
+    // get that 401 through the proxy. Regression: the proxy used to send the
+    // whole body before reading the answer, so the registry's close turned
+    // into a proxy-made 502.
+    let registry = Registry::start(RegistryAuth::basic("early", "answer"));
+    let proxy = FaultProxy::start(&registry.host());
+    let body = vec![7u8; 16 << 20];
+    let mut stream = std::net::TcpStream::connect(proxy.host()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "PUT /v2/early/blobs/uploads/x?digest=sha256:00 HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
+        proxy.host(),
+        body.len()
+    );
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        // Fails once the proxy closes the connection: that is expected.
+        let _ = writer.write_all(head.as_bytes());
+        let _ = writer.write_all(&body);
+    });
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.windows(4).any(|window| window == b"\r\n\r\n") {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => answer.extend_from_slice(&buffer[..read]),
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    sender.join().unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert_eq!(proxy.count(), 1);
+}

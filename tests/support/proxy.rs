@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use super::wire::{self, BackgroundServer, Framing};
@@ -321,7 +322,24 @@ impl FaultProxy {
     }
 }
 
-type Upstream = BufReader<TcpStream>;
+/// One connection to the registry, split so a request body can be sent
+/// while the response is already being read.
+struct Upstream {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl Upstream {
+    async fn connect(host: &str) -> io::Result<Upstream> {
+        let stream = TcpStream::connect(host).await?;
+        stream.set_nodelay(true)?;
+        let (reader, writer) = stream.into_split();
+        Ok(Upstream {
+            reader: BufReader::new(reader),
+            writer,
+        })
+    }
+}
 
 async fn serve_client(
     shared: Arc<Shared>,
@@ -368,7 +386,7 @@ async fn serve_client(
                 .await?;
         }
 
-        let response = match exchange(
+        let (response, request_sent) = match exchange(
             &mut client,
             &mut upstream,
             upstream_host,
@@ -387,8 +405,11 @@ async fn serve_client(
             return Err(io::Error::other("upstream connection vanished"));
         };
         let response_framing = wire::response_framing(&method, &response)?;
+        // After an early answer the rest of the request body is still on
+        // the client connection, so it cannot carry another request.
         let upstream_closes = response.header_has_token("Connection", "close")
-            || response_framing == Framing::UntilClose;
+            || response_framing == Framing::UntilClose
+            || !request_sent;
 
         // A body of known length is faulted while streaming, so a fault on a
         // multi-gigabyte blob costs no memory; other framings are buffered.
@@ -400,14 +421,14 @@ async fn serve_client(
             (Some(Fault::ResetMidBody), Some(length)) => {
                 let stream = client.get_mut();
                 stream.write_all(&response.raw).await?;
-                wire::copy_exact(&mut connection, stream, length / 2).await?;
+                wire::copy_exact(&mut connection.reader, stream, length / 2).await?;
                 stream.flush().await?;
                 // SO_LINGER 0: close() sends RST instead of FIN.
                 let _ = stream.set_zero_linger();
                 return Ok(());
             }
             (Some(Fault::ResetMidBody), None) => {
-                let body = wire::read_body(&mut connection, response_framing).await?;
+                let body = wire::read_body(&mut connection.reader, response_framing).await?;
                 let stream = client.get_mut();
                 if !body.is_empty() {
                     stream
@@ -422,13 +443,13 @@ async fn serve_client(
             (Some(Fault::Truncate), Some(length)) => {
                 let stream = client.get_mut();
                 stream.write_all(&response.raw).await?;
-                wire::copy_exact(&mut connection, stream, length / 2).await?;
+                wire::copy_exact(&mut connection.reader, stream, length / 2).await?;
                 stream.flush().await?;
                 stream.shutdown().await?;
                 return Ok(());
             }
             (Some(Fault::Truncate), None) => {
-                let body = wire::read_body(&mut connection, response_framing).await?;
+                let body = wire::read_body(&mut connection.reader, response_framing).await?;
                 let stream = client.get_mut();
                 stream
                     .write_all(&with_length(&response, body.len()))
@@ -442,15 +463,15 @@ async fn serve_client(
                 let stream = client.get_mut();
                 stream.write_all(&response.raw).await?;
                 let middle = length / 2;
-                wire::copy_exact(&mut connection, stream, middle).await?;
+                wire::copy_exact(&mut connection.reader, stream, middle).await?;
                 let mut byte = [0u8; 1];
-                connection.read_exact(&mut byte).await?;
+                connection.reader.read_exact(&mut byte).await?;
                 stream.write_all(&[flip(byte[0])]).await?;
-                wire::copy_exact(&mut connection, stream, length - middle - 1).await?;
+                wire::copy_exact(&mut connection.reader, stream, length - middle - 1).await?;
                 stream.flush().await?;
             }
             (Some(Fault::WrongBytes), None) => {
-                let mut body = wire::read_body(&mut connection, response_framing).await?;
+                let mut body = wire::read_body(&mut connection.reader, response_framing).await?;
                 let middle = body.len() / 2;
                 if let Some(byte) = body.get_mut(middle) {
                     *byte = flip(*byte);
@@ -465,7 +486,7 @@ async fn serve_client(
             _ => {
                 let stream = client.get_mut();
                 stream.write_all(&response.raw).await?;
-                wire::relay_body(&mut connection, stream, response_framing).await?;
+                wire::relay_body(&mut connection.reader, stream, response_framing).await?;
                 stream.flush().await?;
             }
         }
@@ -478,43 +499,57 @@ async fn serve_client(
 }
 
 /// Sends the request upstream and reads the response head, leaving the
-/// upstream connection in `upstream`. A kept-alive upstream connection the
-/// registry closed meanwhile is replaced once, when the request has no body
-/// (so nothing was consumed from the client that cannot be sent again).
+/// upstream connection in `upstream`. Returns the head and whether the whole
+/// request body went upstream.
+///
+/// Sending and receiving run at once, as between a client and the registry
+/// itself: a registry may answer (say 401) before reading a large body and
+/// then close, and the client must see that answer, not a proxy error. The
+/// unsent rest of the body then stays with the client connection, which the
+/// caller closes after the response.
+///
+/// A kept-alive upstream connection the registry closed meanwhile is
+/// replaced once, when the request has no body (so nothing was consumed
+/// from the client that cannot be sent again).
 async fn exchange(
     client: &mut BufReader<TcpStream>,
     upstream: &mut Option<Upstream>,
     upstream_host: &str,
     request: &wire::Head,
     framing: Framing,
-) -> io::Result<wire::Head> {
+) -> io::Result<(wire::Head, bool)> {
     let mut reused = upstream.is_some();
     loop {
         let mut connection = match upstream.take() {
             Some(connection) => connection,
-            None => BufReader::new(TcpStream::connect(upstream_host).await?),
+            None => Upstream::connect(upstream_host).await?,
         };
-        let attempt = async {
-            forward_request(client, &mut connection, request, framing).await?;
-            loop {
-                let head = wire::read_head(&mut connection).await?.ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "upstream closed without answering",
-                    )
-                })?;
-                // Interim responses (100 Continue) are not relayed; 101 would
-                // be a protocol switch, which registries never do.
-                if !(100..200).contains(&head.status()) {
-                    return Ok::<_, io::Error>(head);
-                }
+        let attempt = {
+            let Upstream { reader, writer } = &mut connection;
+            let sending = forward_request(client, writer, request, framing);
+            let receiving = read_final_head(reader);
+            tokio::pin!(sending, receiving);
+            tokio::select! {
+                // Sending first: a body sent in full in the same instant as
+                // the answer came counts as sent, keeping the connection.
+                biased;
+                sent = &mut sending => match sent {
+                    Ok(()) => receiving.await.map(|head| (head, true)),
+                    // The registry stopped reading; its answer may be waiting.
+                    Err(send_error) => match receiving.await {
+                        Ok(head) => Ok((head, false)),
+                        Err(_) => Err(send_error),
+                    },
+                },
+                received = &mut receiving => received.map(|head| (head, false)),
             }
-        }
-        .await;
+        };
         match attempt {
-            Ok(response) => {
+            Ok((head, complete)) => {
+                // An early answer to a bodiless request is a complete one.
+                let complete = complete || framing == Framing::Empty;
                 *upstream = Some(connection);
-                return Ok(response);
+                return Ok((head, complete));
             }
             Err(_) if reused && framing == Framing::Empty => reused = false,
             Err(error) => return Err(error),
@@ -522,16 +557,32 @@ async fn exchange(
     }
 }
 
+/// Reads response heads until a final one: interim responses (100
+/// Continue) are not relayed; 101 would be a protocol switch, which
+/// registries never do.
+async fn read_final_head(reader: &mut BufReader<OwnedReadHalf>) -> io::Result<wire::Head> {
+    loop {
+        let head = wire::read_head(reader).await?.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "upstream closed without answering",
+            )
+        })?;
+        if !(100..200).contains(&head.status()) {
+            return Ok(head);
+        }
+    }
+}
+
 async fn forward_request(
     client: &mut BufReader<TcpStream>,
-    upstream: &mut Upstream,
+    upstream: &mut OwnedWriteHalf,
     request: &wire::Head,
     framing: Framing,
 ) -> io::Result<()> {
-    let stream = upstream.get_mut();
-    stream.write_all(&request.raw).await?;
-    wire::relay_body(client, stream, framing).await?;
-    stream.flush().await
+    upstream.write_all(&request.raw).await?;
+    wire::relay_body(client, upstream, framing).await?;
+    upstream.flush().await
 }
 
 /// One bit: the body stays plausible (often still valid JSON), so only a
