@@ -118,7 +118,7 @@ fn basic_auth_refuses_anonymous_and_accepts_credentials() {
     if !registry_tools() {
         return;
     }
-    let registry = Registry::start(RegistryAuth::basic("alice", "s3cret"));
+    let registry = Registry::start(RegistryAuth::basic("alice", "s3cret/:@+"));
     let url = format!("{}/v2/", registry.url());
     let anonymous = request("GET", &url, &[], b"").unwrap();
     assert_eq!(anonymous.status, 401);
@@ -129,11 +129,11 @@ fn basic_auth_refuses_anonymous_and_accepts_credentials() {
     let wrong = basic_authorization("alice", "wrong");
     let refused = request("GET", &url, &[("Authorization", &wrong)], b"").unwrap();
     assert_eq!(refused.status, 401);
-    let right = basic_authorization("alice", "s3cret");
+    let right = basic_authorization("alice", "s3cret/:@+");
     let accepted = request("GET", &url, &[("Authorization", &right)], b"").unwrap();
     assert_eq!(accepted.status, 200);
 
-    assert_eq!(registry.credentials(), Some(("alice", "s3cret")));
+    assert_eq!(registry.credentials(), Some(("alice", "s3cret/:@+")));
     let image = registry.seed_image("library/secret", "v1");
     let (_, bytes) = registry.fetch_manifest("library/secret", "v1").unwrap();
     assert_eq!(bytes, image.index_bytes);
@@ -744,6 +744,8 @@ fn http_helpers_parse_urls_and_challenges() {
         "localhost:80"
     );
     assert!(HttpUrl::parse("https://127.0.0.1/").is_err());
+    let odd = HttpUrl::parse("http://a%40b:p%2Fw%3A+x@127.0.0.1:1").unwrap();
+    assert_eq!(odd.credentials, Some(("a@b".into(), "p/w:+x".into())));
     assert_eq!(
         percent_encode("repository:a/b:pull,push"),
         "repository%3Aa%2Fb%3Apull%2Cpush"

@@ -68,7 +68,10 @@ impl HttpUrl {
         let (credentials, host) = match authority.rsplit_once('@') {
             Some((userinfo, host)) => {
                 let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-                (Some((user.to_string(), password.to_string())), host)
+                (
+                    Some((userinfo_decode(user), userinfo_decode(password))),
+                    host,
+                )
             }
             None => (None, authority),
         };
@@ -343,6 +346,11 @@ pub fn percent_encode(text: &str) -> String {
         }
     }
     out
+}
+
+/// Decodes `%XX` escapes in URL userinfo (where `+` is literal).
+fn userinfo_decode(text: &str) -> String {
+    percent_decode(&text.replace('+', "%2B"))
 }
 
 /// Decodes `%XX` escapes and `+` (form encoding) in a query component.

@@ -245,7 +245,13 @@ wait "$registry"
     /// plain URL when the registry is anonymous.
     pub fn authenticated_url(&self) -> String {
         match &self.credentials {
-            Some((user, password)) => format!("http://{user}:{password}@{}", self.host()),
+            // Percent-encoded (RFC 3986 3.2.1) so any password survives.
+            Some((user, password)) => format!(
+                "http://{}:{}@{}",
+                http::percent_encode(user),
+                http::percent_encode(password),
+                self.host()
+            ),
             None => self.url(),
         }
     }
