@@ -28,7 +28,9 @@
 //! - [`Registry::start`]`(RegistryAuth::None | RegistryAuth::basic(u, p) |
 //!   RegistryAuth::Token) -> Registry`; `host()` (`127.0.0.1:PORT`), `url()`,
 //!   `authenticated_url()`, `credentials() -> Option<(&str, &str)>`,
-//!   `skopeo_creds()`, `token_server() -> Option<&TokenServer>`, `log()`,
+//!   `skopeo_creds()`, `token_server() -> Option<&TokenServer>`,
+//!   `token_proxy() -> Option<&FaultProxy>` (the realm goes through it, so
+//!   token fetches can be faulted), `token_realm()`, `log()`,
 //!   and the seed/fetch helpers as methods (`seed_blob`, `seed_manifest`,
 //!   `seed_image`, `seed_image_as`, `fetch_manifest`, `fetch_blob`, `tags`,
 //!   `skopeo_inspect_raw`). Dropping it kills the registry.
@@ -41,10 +43,19 @@
 //!   `require_credentials(bool)`, `set_credentials(..)`,
 //!   `set_expires_in(secs)`, `issue(&[scope]) -> String`, `realm()`.
 //! - Free functions: [`free_port`], [`tool_available`], [`require_tools`],
-//!   [`require_registry`], [`seed_blob`], [`seed_manifest`], [`seed_image`], [`seed_image_as`],
-//!   [`fetch_manifest`], [`fetch_blob`], [`list_tags`], [`sha256_digest`],
-//!   [`skopeo_inspect_raw`], and the raw client [`request`],
-//!   [`request_with_auth`], [`RawConnection`].
+//!   [`require_registry`], [`seed_blob`], [`seed_manifest`], [`seed_image`],
+//!   [`seed_image_as`], [`fetch_manifest`], [`fetch_blob`], [`list_tags`],
+//!   [`sha256_digest`], [`skopeo_inspect_raw`], and the raw client
+//!   [`request`], [`request_with_auth`], [`RawConnection`].
+//!
+//! Lifetimes: every handle stops its process or thread on Drop, and a
+//! registry also dies (and its temp dir goes) when the test process is
+//! killed. Prefer one registry per test (starting one costs ~50 ms); a
+//! registry kept in a `static` is never dropped, so its temp dir is only
+//! removed when the process exits.
+//!
+//! Debugging: `DOI_PROXY_LOG=1` prints every proxied request (and its
+//! fault) to stderr; `Registry::log()` has the registry's errors.
 //!
 //! Benchmarks include this file with
 //! `#[path = "../tests/support/mod.rs"] mod support;`.

@@ -142,6 +142,13 @@ impl fmt::Display for RequestRecord {
     }
 }
 
+/// Whether `DOI_PROXY_LOG` asks for a line per request on stderr; read once,
+/// since the proxy asks on every request.
+fn log_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var_os("DOI_PROXY_LOG").is_some())
+}
+
 struct Rule {
     matcher: Match,
     fault: Fault,
@@ -169,7 +176,7 @@ impl Shared {
             path: path.to_string(),
             fault: fault.clone(),
         };
-        if std::env::var_os("DOI_PROXY_LOG").is_some() {
+        if log_enabled() {
             eprintln!("fault proxy: {record}");
         }
         if let Ok(mut records) = self.records.lock() {
@@ -198,7 +205,7 @@ impl FaultProxy {
             let upstream = target.clone();
             async move {
                 if let Err(error) = serve_client(shared, client, &upstream).await {
-                    if std::env::var_os("DOI_PROXY_LOG").is_some() {
+                    if log_enabled() {
                         eprintln!("fault proxy: connection ended: {error}");
                     }
                 }
