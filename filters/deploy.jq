@@ -7,10 +7,12 @@
 # end up with the same manifests share one pushed index (one object, many
 # refs), and with a `lookup` so the pusher knows where each manifest lives.
 # Linear in the size of the builds metadata: planning runs over thousands of
-# builds, so everything is one pass with object lookups, and updates inside
-# `reduce` are spelled `if has($k) then .[$k] = .[$k] + $x else .[$k] = $x end`:
-# jq 1.6 copies the whole accumulator on every `+=`/`|=` and whenever `//`
-# reads it, which made a 4 MB input take many seconds.
+# builds (a 4 MB file), and both engines copy a whole `reduce` accumulator
+# when it is still referenced during an update, which turned naive spellings
+# quadratic (many seconds).  So every per-item computation happens in the
+# reduce's generator, and the body is only
+# `if has($k) then .[$k] = .[$k] + $x else .[$k] = $x end`
+# (jq 1.6 also copies on every `+=`, `|=` and on `//` reading the accumulator).
 # Written for the common subset of jq 1.6, jq 1.7 and our embedded engine.
 
 include "oci";
@@ -109,17 +111,40 @@ def _deploy_object($tag; $manifests):
 
 def deploy_objects:
   . as $tagged
-  # every distinct descriptor list once (all tags of a build share one), so
-  # normalizing and sorting is done once per list
-  | (reduce ($tagged[] | [tojson, .]) as [$key, $list] ({}; .[$key] = $list)) as $distinct
+  # Tags share lists (every tag of a build), lists share descriptors (the
+  # per-architecture repositories) and descriptors share a few platforms, so
+  # each distinct one is normalized or keyed once: this is what sort_manifests
+  # over map(normalize_descriptor) does, without redoing the same work per tag.
+  | (reduce ($tagged | keys_unsorted[] as $tag | [$tag, ($tagged[$tag] | tojson)]) as [$tag, $key] ({}; .[$tag] = $key)) as $list_keys
+  | (reduce ($tagged | keys_unsorted[] as $tag | [$list_keys[$tag], $tagged[$tag]]) as [$key, $list] ({}; .[$key] = $list)) as $lists
+  | (reduce ($lists[][] | [tojson, .]) as [$key, $descriptor] ({}; .[$key] = $descriptor)) as $descriptors
   | (
-      reduce ($distinct | keys_unsorted[] as $key | [$key, ($distinct[$key] | map(normalize_descriptor) | sort_manifests)])
-        as [$key, $sorted] ({}; .[$key] = $sorted)
+      reduce ($descriptors | keys_unsorted[] as $key | [$key, ($descriptors[$key] | normalize_descriptor)])
+        as [$key, $normalized] ({}; .[$key] = $normalized)
+    ) as $normalized
+  | (reduce ($normalized[] | .platform | [tojson, .]) as [$key, $platform] ({}; .[$key] = $platform)) as $platforms
+  | (
+      reduce ($platforms | keys_unsorted[] as $key | [$key, ({platform: $platforms[$key]} | _sort_manifests_platform_key)])
+        as [$key, $sort_key] ({}; .[$key] = $sort_key)
+    ) as $platform_keys
+  | (
+      reduce (
+        $lists
+        | keys_unsorted[] as $key
+        | [
+            $key,
+            (
+              [$lists[$key][] | $normalized[tojson]]
+              | sort_by($platform_keys[.platform | tojson])
+              | sort_attestations
+            )
+          ]
+      ) as [$key, $sorted] ({}; .[$key] = $sorted)
     ) as $sorted_lists
   | reduce (
       $tagged
       | keys_unsorted[] as $tag
-      | $sorted_lists[$tagged[$tag] | tojson] as $manifests
+      | $sorted_lists[$list_keys[$tag]] as $manifests
       | [$tag, ($manifests | map(.digest) | tojson), $manifests]
     ) as [$tag, $group, $manifests] ({};
       if has($group) then

@@ -167,9 +167,12 @@ def sort_attestations:
 # The order the published indexes use: a stable sort by platform (see
 # sort_split_platform; platforms are normalized for the comparison only),
 # then each attestation right after its subject.
+def _sort_manifests_platform_key:
+  .platform | if type == "object" then normalize_platform else {} end | sort_split_platform
+;
+
 def sort_manifests:
-  sort_by(.platform | if type == "object" then normalize_platform else {} end | sort_split_platform)
-  | sort_attestations
+  sort_by(_sort_manifests_platform_key) | sort_attestations
 ;
 
 # --- validation (image-spec v1.1: descriptor.md, manifest.md,

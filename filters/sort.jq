@@ -23,11 +23,11 @@ def sort_split_natural:
     # Found with explode and slicing, not regular expressions: a regex is
     # compiled on every call, which dominated planning time.
     . as $string
-    | (explode | map(. >= 48 and . <= 57)) as $digit
-    | if any($digit[]; .) | not then
+    | if any(explode[]; . >= 48 and . <= 57) | not then
         [$string]
       else
-        ($digit | length) as $length
+        (explode | map(. >= 48 and . <= 57)) as $digit
+        | ($digit | length) as $length
         | ([0] + [range(1; $length) | select($digit[.] != $digit[. - 1])] + [$length]) as $bounds
         | (if $digit[0] then [""] else [] end)
         + [
@@ -47,19 +47,35 @@ def sort_split_natural:
 # points plus a terminator that is greater than any of them (so "abc" sorts
 # before "ab", as descending requires), numbers are negated, arrays are
 # inverted element by element, and null/false/true swap ends.
+# The first two array levels (all a sort_split_natural key has) are handled
+# without recursion, which our embedded engine runs many times slower.
+def _sort_invert_scalar:
+  type as $type
+  | if $type == "string" then
+      (explode | map(0 - .)) + [1]
+    elif $type == "number" then
+      0 - .
+    elif . == null then
+      true
+    elif . == true then
+      null
+    else
+      .
+    end
+;
+
 def _sort_invert:
-  if type == "string" then
-    (explode | map(0 - .)) + [1]
-  elif type == "number" then
-    0 - .
-  elif type == "array" then
-    map(_sort_invert)
-  elif . == null then
-    true
-  elif . == true then
-    null
+  def deep: if type == "array" then map(deep) else _sort_invert_scalar end;
+  if type == "array" then
+    map(
+      if type == "array" then
+        map(if type == "array" then map(deep) else _sort_invert_scalar end)
+      else
+        _sort_invert_scalar
+      end
+    )
   else
-    .
+    _sort_invert_scalar
   end
 ;
 
@@ -71,7 +87,9 @@ def _sort_invert:
 # "v9.0"), which is the order the reference tool publishes platform variants
 # in.  The empty string (a missing value) sorts after every non-empty string.
 def sort_split_desc:
-  if type == "string" then
+  if . == "" then
+    [[1]]
+  elif type == "string" then
     sort_split_natural | _sort_invert
   else
     _sort_invert
