@@ -435,6 +435,16 @@ fn proxy_body_faults_are_visible_to_a_raw_client() {
         "{reset:?}"
     );
 
+    proxy.inject(Match::path("/blobs/"), Fault::ResetBeforeResponse, 1);
+    let refused = request("GET", &url, &[], b"").unwrap_err();
+    assert!(
+        matches!(
+            refused.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+        ),
+        "{refused:?}"
+    );
+
     proxy.inject(Match::path("/blobs/"), Fault::Truncate, 1);
     let truncated = request("GET", &url, &[], b"").unwrap_err();
     assert_eq!(
@@ -483,6 +493,7 @@ fn proxy_body_faults_are_visible_to_a_raw_client() {
         faults,
         vec![
             Some(Fault::ResetMidBody),
+            Some(Fault::ResetBeforeResponse),
             Some(Fault::Truncate),
             Some(Fault::WrongBytes),
             Some(Fault::Slow(Duration::from_millis(400))),

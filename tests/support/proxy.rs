@@ -85,6 +85,10 @@ pub enum Fault {
     /// the connection (RST). A response without a body is reset before any
     /// byte is sent.
     ResetMidBody,
+    /// Read the request, then reset the connection (RST) without
+    /// forwarding or answering: "connection reset by peer" before any byte
+    /// of a response.
+    ResetBeforeResponse,
     /// Wait this long, then forward normally.
     Slow(Duration),
     /// Forward, but flip one bit of the middle byte of the response body,
@@ -116,6 +120,7 @@ impl fmt::Display for Fault {
             }
             Fault::Status(code, None) => write!(formatter, "status {code}"),
             Fault::ResetMidBody => formatter.write_str("reset mid body"),
+            Fault::ResetBeforeResponse => formatter.write_str("reset before response"),
             Fault::Slow(duration) => write!(formatter, "slow {duration:?}"),
             Fault::WrongBytes => formatter.write_str("wrong bytes"),
             Fault::Truncate => formatter.write_str("truncate"),
@@ -379,6 +384,14 @@ async fn serve_client(
                 return Ok(());
             }
             continue;
+        }
+        if fault == Some(Fault::ResetBeforeResponse) {
+            if !expects_continue {
+                wire::read_body(&mut client, request_framing).await?;
+            }
+            // SO_LINGER 0: close() sends RST instead of FIN.
+            let _ = client.get_ref().set_zero_linger();
+            return Ok(());
         }
         if let Some(Fault::Slow(duration)) = &fault {
             tokio::time::sleep(*duration).await;
