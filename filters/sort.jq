@@ -88,7 +88,9 @@ def _sort_invert:
 # in.  The empty string (a missing value) sorts after every non-empty string.
 def sort_split_desc:
   if . == "" then
-    [[1]]
+    # above every inverted key, including those of strings that start with a
+    # digit (whose natural split starts with an empty text run, [1] inverted)
+    [[2]]
   elif type == "string" then
     sort_split_natural | _sort_invert
   else

@@ -137,6 +137,9 @@ expect_output "sort_split_natural keeps digit runs longer than a double exactly"
 expect_output "sort_split_desc: newest first, prefix first, empty last" \
 	'["v10","v9","v9.5","v9.0","v8",""]' \
 	'include "sort"; ["","v8","v9.0","v9","v10","v9.5"] | sort_by(sort_split_desc)'
+expect_output "sort_split_desc puts the empty string last, also after digit-led strings" \
+	'["v1","10","9",""]' \
+	'include "sort"; ["","9","v1","10"] | sort_by(sort_split_desc)'
 expect_output "sort_split_desc inverts plain strings and numbers" \
 	'[["b",1],["ab",3],["ab",2],["a",9]]' \
 	'include "sort"; [["a",9],["ab",2],["b",1],["ab",3]] | sort_by((.[0] | sort_split_desc), (.[1] | sort_split_desc))'
