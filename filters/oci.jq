@@ -50,10 +50,10 @@ def _oci_sort_keys:
   . as $object | reduce keys[] as $key ({}; .[$key] = $object[$key])
 ;
 
-# A platform as registries and clients compare it: null/false fields are
-# dropped (they mean "unset"), a missing arm variant is the one Go's
-# GOARM/GOARCH defaults imply (arm -> v7, arm64 -> v8, as containerd's
-# platforms.Normalize does), and keys come in the spec's order.
+# A platform in one spelling, so equal platforms compare (and sort, and
+# dedupe) equal: null/false fields are dropped (they mean "unset"), a missing
+# arm variant becomes the usual default (arm -> v7, arm64 -> v8), and keys
+# come in the spec's order, then the rest in code point order.
 def normalize_platform:
   if type != "object" then
     .
@@ -155,7 +155,13 @@ def sort_attestations:
   | (reduce ($descriptors[] | .digest | strings) as $digest ({}; .[$digest] = true)) as $present
   | (reduce $descriptors[] as $descriptor ({};
       ($descriptor | _oci_attestation_subject) as $subject
-      | if $subject != null and $present[$subject] then .[$subject] = (if has($subject) then .[$subject] + [$descriptor] else [$descriptor] end) else . end
+      | if $subject == null or $present[$subject] != true then
+          .
+        elif has($subject) then
+          .[$subject] = .[$subject] + [$descriptor]
+        else
+          .[$subject] = [$descriptor]
+        end
     )) as $attached
   | reduce $descriptors[] as $descriptor ({out: [], attached: $attached};
       ($descriptor | _oci_attestation_subject) as $subject
@@ -164,13 +170,15 @@ def sort_attestations:
   | .out + [.attached[][]]
 ;
 
-# The order the published indexes use: a stable sort by platform (see
-# sort_split_platform; platforms are normalized for the comparison only),
-# then each attestation right after its subject.
+# A descriptor's sort_manifests key (deploy_objects computes it once per
+# distinct platform).
 def _sort_manifests_platform_key:
   .platform | if type == "object" then normalize_platform else {} end | sort_split_platform
 ;
 
+# The order the published indexes use: a stable sort by platform (see
+# sort_split_platform; platforms are normalized for the comparison only),
+# then each attestation right after its subject.
 def sort_manifests:
   sort_by(_sort_manifests_platform_key) | sort_attestations
 ;
