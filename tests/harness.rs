@@ -24,6 +24,9 @@ fn plain_registry_seeds_and_serves_exact_bytes() {
     let registry = Registry::start(RegistryAuth::None);
     let version = request("GET", &format!("{}/v2/", registry.url()), &[], b"").unwrap();
     assert_eq!(version.status, 200);
+    // Start-up recognises its own registry by this header.
+    let identity = version.header(support::registry::IDENTITY_HEADER).unwrap();
+    assert!(registry.directory().ends_with(identity));
 
     let image = registry.seed_image("library/busybox", "latest");
     let (media_type, bytes) = registry

@@ -139,9 +139,11 @@ impl Registry {
              log:\n  level: error\n  accesslog:\n    disabled: true\n\
              storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  \
              maintenance:\n    uploadpurging:\n      enabled: false\n\
-             http:\n  addr: 127.0.0.1:{port}\n  secret: doi-test-secret\n\
+             http:\n  addr: 127.0.0.1:{port}\n  secret: doi-test-secret\n  \
+             headers:\n    {IDENTITY_HEADER}: [{}]\n\
              {auth_section}",
             yaml_string(&storage_path),
+            yaml_quote(&identity(directory.path())),
         );
         std::fs::write(&config_path, config).map_err(|error| {
             format!("registry: cannot write {}: {error}", config_path.display())
@@ -199,6 +201,7 @@ wait "$registry"
     fn wait_until_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
         let url = format!("{}/v2/", self.url());
+        let expected = identity(self.directory.path());
         let mut last;
         loop {
             if let Ok(Some(status)) = self.supervisor.try_wait() {
@@ -210,8 +213,19 @@ wait "$registry"
             }
             match http::request("GET", &url, &[], b"") {
                 // 401 is the auth variants' normal answer to an anonymous /v2/.
-                Ok(response) if response.status == 200 || response.status == 401 => return Ok(()),
-                Ok(response) => last = format!("status {}", response.status),
+                Ok(response)
+                    if (response.status == 200 || response.status == 401)
+                        && response.header(IDENTITY_HEADER) == Some(expected.as_str()) =>
+                {
+                    return Ok(())
+                }
+                Ok(response) => {
+                    last = format!(
+                        "status {}, {IDENTITY_HEADER} {:?} (another server on the port?)",
+                        response.status,
+                        response.header(IDENTITY_HEADER)
+                    )
+                }
                 Err(error) => last = error.to_string(),
             }
             if Instant::now() > deadline {
@@ -397,6 +411,19 @@ impl Drop for Registry {
             }
         }
     }
+}
+
+/// A header every response of our registry carries (distribution's
+/// `http.headers`), so start-up never mistakes another process's server,
+/// which may have grabbed the port first, for ours.
+pub const IDENTITY_HEADER: &str = "X-Doi-Test-Registry";
+
+/// The temp dir's name: unique among live registries.
+fn identity(directory: &Path) -> String {
+    directory
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// `htpasswd -nbB` with the lowest bcrypt cost (4): distribution accepts only
