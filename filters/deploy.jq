@@ -68,16 +68,8 @@ def _deploy_lookup_reference:
     end
 ;
 
-# deploy_objects: input is the output of tagged_manifests.  Output is an
-# array of deploy objects, in first-seen tag order:
-#   {type: "manifest", refs: [tags], lookup: {digest: reference},
-#    data: {schemaVersion: 2, mediaType, manifests: [descriptors]}}
-# Each tag's descriptors are normalized and put in the published order
-# (sort_manifests); tags whose sorted digest lists are equal share one object.
-# The index is a Docker manifest list when its first manifest is a Docker v2
-# image manifest (clients that only know Docker media types must keep working),
-# else an OCI index.  The ref.name annotation only says where the manifest was
-# staged, so it moves from the data to `lookup`.
+# One deploy object for the first tag of a group; later tags with the same
+# sorted digest list are appended to its refs.
 def _deploy_object($tag; $manifests):
   {
     type: "manifest",
@@ -109,6 +101,16 @@ def _deploy_object($tag; $manifests):
   }
 ;
 
+# deploy_objects: input is the output of tagged_manifests.  Output is an
+# array of deploy objects, in first-seen tag order:
+#   {type: "manifest", refs: [tags], lookup: {digest: reference},
+#    data: {schemaVersion: 2, mediaType, manifests: [descriptors]}}
+# Each tag's descriptors are normalized and put in the published order
+# (sort_manifests); tags whose sorted digest lists are equal share one object.
+# The index is a Docker manifest list when its first manifest is a Docker v2
+# image manifest (clients that only know Docker media types must keep working),
+# else an OCI index.  The ref.name annotation only says where the manifest was
+# staged, so it moves from the data to `lookup`.
 def deploy_objects:
   . as $tagged
   # Tags share lists (every tag of a build), lists share descriptors (the
