@@ -1,6 +1,6 @@
 //! Narrowing a synthesized image index to one bashbrew arch.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::reference::parse_digest;
 
@@ -28,7 +28,7 @@ pub fn narrow(index: &Value, arch: &str) -> Result<Option<NarrowedIndex>, String
     let Some(manifests) = object.get("manifests").and_then(Value::as_array) else {
         return Err("has no \"manifests\" array".to_string());
     };
-    let kept: Vec<Value> = manifests
+    let mut kept: Vec<Value> = manifests
         .iter()
         .filter(|manifest| {
             manifest
@@ -54,8 +54,19 @@ pub fn narrow(index: &Value, arch: &str) -> Result<Option<NarrowedIndex>, String
             ))
         }
     };
-    let mut narrowed = object.clone();
-    narrowed.insert("manifests".to_string(), Value::Array(kept));
+    // Built key by key, not cloned and patched: cloning would copy every
+    // manifest of a many-arch index only to throw most away.
+    let narrowed: Map<String, Value> = object
+        .iter()
+        .map(|(key, value)| {
+            let value = if key == "manifests" {
+                Value::Array(std::mem::take(&mut kept))
+            } else {
+                value.clone()
+            };
+            (key.clone(), value)
+        })
+        .collect();
     Ok(Some(NarrowedIndex {
         index: Value::Object(narrowed),
         first_digest,

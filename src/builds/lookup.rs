@@ -1,6 +1,7 @@
 //! Looking images up: from the cache first, else concurrently from the
 //! registry, each reference at most once per run.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -40,7 +41,8 @@ pub(crate) struct Lookups<'run> {
     registry: &'run dyn IndexLookup,
     cache: &'run LookupCache,
     jobs: usize,
-    answers: HashMap<String, Option<Value>>,
+    /// Cache hits are borrowed: a warm run copies nothing it does not print.
+    answers: HashMap<String, Option<Cow<'run, Value>>>,
     registry_lookups: usize,
 }
 
@@ -73,7 +75,8 @@ impl<'run> Lookups<'run> {
             }
             match self.cache.get(reference) {
                 Some(index) => {
-                    self.answers.insert(reference.clone(), Some(index.clone()));
+                    self.answers
+                        .insert(reference.clone(), Some(Cow::Borrowed(index)));
                 }
                 None => missing.push(request),
             }
@@ -109,7 +112,8 @@ impl<'run> Lookups<'run> {
             match slot.into_inner() {
                 Some(Ok(answer)) => {
                     self.registry_lookups += 1;
-                    self.answers.insert(reference.clone(), answer);
+                    self.answers
+                        .insert(reference.clone(), answer.map(Cow::Owned));
                 }
                 Some(Err(problem)) => {
                     return Err(BuildsError::new(format!(
@@ -126,8 +130,10 @@ impl<'run> Lookups<'run> {
 
     /// The answer for a reference already fetched: `Some(None)` is "does
     /// not exist", `None` is "never asked".
-    pub(crate) fn answer(&self, reference: &str) -> Option<&Option<Value>> {
-        self.answers.get(reference)
+    pub(crate) fn answer(&self, reference: &str) -> Option<Option<&Value>> {
+        self.answers
+            .get(reference)
+            .map(|answer| answer.as_ref().map(|index| index.as_ref()))
     }
 
     /// How many lookups went to the registry (not the cache).
@@ -183,9 +189,9 @@ mod tests {
         asked.sort();
         assert_eq!(asked, ["a:1", "b:1", "c:1", "missing:1"]);
         assert_eq!(lookups.registry_lookups(), 4);
-        assert_eq!(lookups.answer("missing:1"), Some(&None));
+        assert_eq!(lookups.answer("missing:1"), Some(None));
         assert_eq!(
-            lookups.answer("cached:1").unwrap().as_ref().unwrap()["from"],
+            lookups.answer("cached:1").unwrap().unwrap()["from"],
             "cache"
         );
         assert_eq!(lookups.answer("never:1"), None);

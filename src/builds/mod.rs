@@ -286,11 +286,13 @@ pub fn run(
                 }
                 _ => None,
             };
-            let build = assemble(&pending, resolved.as_ref(), &sources, &candidates);
-            states[pending.candidate] = State::Built {
+            let candidate = pending.candidate;
+            let image = pending.image.clone();
+            let build = assemble(pending, resolved.as_ref(), &sources, &candidates);
+            states[candidate] = State::Built {
                 build,
                 resolved,
-                image: pending.image,
+                image,
             };
         }
     }
@@ -416,7 +418,7 @@ pub fn build_id(source_id: &str, arch: &str, parents: &Map<String, Value>) -> St
 
 /// One build object, fields in the reference's order.
 fn assemble(
-    pending: &Pending,
+    pending: Pending,
     resolved: Option<&NarrowedIndex>,
     sources: &Sources<'_>,
     candidates: &[(usize, usize)],
@@ -425,32 +427,35 @@ fn assemble(
     let source = &sources.sources[source];
     let arch = &source.arches[arch];
     let mut build = Map::new();
-    build.insert("img".to_string(), Value::String(pending.image.clone()));
+    build.insert("img".to_string(), Value::String(pending.image));
     build.insert(
         "resolved".to_string(),
         resolved.map_or(Value::Null, |resolved| resolved.index.clone()),
     );
     build.insert("sourceId".to_string(), Value::String(source.id.to_string()));
     build.insert("arch".to_string(), Value::String(arch.name.to_string()));
-    build.insert(
-        "parents".to_string(),
-        Value::Object(pending.parents.clone()),
-    );
+    build.insert("parents".to_string(), Value::Object(pending.parents));
     build.insert(
         "resolvedParents".to_string(),
-        Value::Object(pending.resolved_parents.clone()),
+        Value::Object(pending.resolved_parents),
     );
     // The source with `arches` narrowed to this arch, every other field kept
-    // in place (inserting an existing key keeps its position).
-    let mut narrowed_source = source.object.clone();
-    let mut arches = Map::new();
-    arches.insert(arch.name.to_string(), arch.value.clone());
-    narrowed_source.insert("arches".to_string(), Value::Object(arches));
+    // as it is and where it is.
+    let narrowed_source: Map<String, Value> = source
+        .object
+        .iter()
+        .map(|(key, value)| {
+            if key == "arches" {
+                let mut arches = Map::new();
+                arches.insert(arch.name.to_string(), arch.value.clone());
+                (key.clone(), Value::Object(arches))
+            } else {
+                (key.clone(), value.clone())
+            }
+        })
+        .collect();
     let mut object = Map::new();
-    object.insert(
-        "buildId".to_string(),
-        Value::String(pending.build_id.clone()),
-    );
+    object.insert("buildId".to_string(), Value::String(pending.build_id));
     object.insert("build".to_string(), Value::Object(build));
     object.insert("source".to_string(), Value::Object(narrowed_source));
     Value::Object(object)
