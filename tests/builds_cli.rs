@@ -229,3 +229,60 @@ fn a_corrupt_cache_is_an_error_and_left_untouched() {
     );
     assert_eq!(std::fs::read(&cache).unwrap(), b"\x00garbage");
 }
+
+/// The proof's second half: the plan of our builds output (`deploy --plan`,
+/// a stream of objects) is `deploy-all.out.json` (the same objects printed as
+/// one array).
+#[test]
+fn conformance_plan_of_our_builds_equals_deploy_all() {
+    let Some(data) = conformance() else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let cache = directory.path().join("cache.json");
+    std::fs::copy(data.join("cache-builds-offline.json"), &cache).unwrap();
+    let sources = data.join("sources.json");
+    let output = builds(
+        Some(TEMPLATE),
+        &[
+            "--offline".as_ref(),
+            "--cache".as_ref(),
+            cache.as_os_str(),
+            sources.as_os_str(),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut deploy = Command::new(env!("CARGO_BIN_EXE_deploy"))
+        .arg("--plan")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the deploy binary runs");
+    let mut stdin = deploy.stdin.take().unwrap();
+    let input = output.stdout.clone();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+    let planned = deploy.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(
+        planned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&planned.stderr)
+    );
+    let objects: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&planned.stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("deploy --plan prints a stream of JSON objects");
+    let mut as_array = doi::jq::print::serde_to_vec(
+        &serde_json::Value::Array(objects),
+        &doi::jq::print::PrintOptions::tab(),
+    );
+    as_array.push(b'\n');
+    let expected = std::fs::read(data.join("deploy-all.out.json")).unwrap();
+    assert!(
+        as_array == expected,
+        "the plan differs from deploy-all.out.json"
+    );
+}
