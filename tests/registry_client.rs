@@ -719,3 +719,20 @@ fn many_parallel_lookups_of_distinct_tags_send_one_request_each() {
     assert_eq!(proxy.count(), 50);
     assert_eq!(client.stats().head, 50);
 }
+
+#[test]
+fn forbidden_and_unauthorized_answers_read_as_not_found() {
+    let Some(registry) = start() else { return };
+    support::seed_image(&registry.url(), "test/denied", "v1");
+    let proxy = FaultProxy::start(&registry.host());
+    let (_config, client) = client();
+    // Docker Hub answers these for repositories that do not exist.
+    proxy.inject(Match::new("GET", "/manifests/"), Fault::status(403), 1);
+    proxy.inject(Match::new("HEAD", "/manifests/"), Fault::status(401), 1);
+    let tag = reference(&format!("{}/test/denied:v1", proxy.host()));
+    assert!(client.lookup_index(&tag).unwrap().is_none());
+    let other = reference(&format!("{}/test/denied:v2", proxy.host()));
+    assert!(client.head_manifest(&other).unwrap().is_none());
+    // Neither was retried: they are answers, not failures.
+    assert_eq!(proxy.count(), 2, "{}", proxy.log());
+}

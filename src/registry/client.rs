@@ -787,6 +787,21 @@ mod tests {
     }
 
     #[test]
+    fn docker_hub_is_rate_limited_by_default_and_others_are_not() {
+        let config = ClientConfig::default();
+        assert_eq!(config.rate_limits.len(), 1);
+        assert_eq!(
+            config.rate_limits.get("registry-1.docker.io"),
+            Some(&RateLimit {
+                per_minute: 300.0,
+                burst: 300
+            })
+        );
+        let unlimited = config.with_rate_limit("registry-1.docker.io", None);
+        assert!(unlimited.rate_limits.is_empty());
+    }
+
+    #[test]
     fn client_is_send_sync_and_cheap_to_clone() {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<Client>();
