@@ -13,7 +13,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 
 use builds_support::{push_image, push_platform_manifest};
-use support::{FaultProxy, Match, Registry, RegistryAuth};
+use support::{Fault, FaultProxy, Match, Registry, RegistryAuth};
 
 const ARCH_ANNOTATION: &str = "com.docker.official-images.bashbrew.arch";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -50,11 +50,20 @@ impl Setup {
         self.directory.path().join("cache.json")
     }
 
-    /// Runs `builds --cache CACHE SOURCES`; returns (output, notes).
+    /// Runs `builds --cache CACHE SOURCES`; returns (output, notes, bytes).
     fn builds(&self, sources: &Value) -> (Value, Vec<String>, Vec<u8>) {
+        let output = self.builds_output(sources);
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(output.status.success(), "builds failed: {stderr}");
+        let parsed: Value = serde_json::from_slice(&output.stdout).expect("builds prints JSON");
+        let notes = stderr.lines().map(str::to_string).collect();
+        (parsed, notes, output.stdout)
+    }
+
+    fn builds_output(&self, sources: &Value) -> std::process::Output {
         let path = self.directory.path().join("sources.json");
         std::fs::write(&path, sources.to_string()).expect("write sources");
-        let output = Command::new(env!("CARGO_BIN_EXE_builds"))
+        Command::new(env!("CARGO_BIN_EXE_builds"))
             .arg("--cache")
             .arg(self.cache())
             .arg(&path)
@@ -64,12 +73,7 @@ impl Setup {
             )
             .env("DOCKER_CONFIG", self.directory.path())
             .output()
-            .expect("the builds binary runs");
-        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-        assert!(output.status.success(), "builds failed: {stderr}");
-        let parsed: Value = serde_json::from_slice(&output.stdout).expect("builds prints JSON");
-        let notes = stderr.lines().map(str::to_string).collect();
-        (parsed, notes, output.stdout)
+            .expect("the builds binary runs")
     }
 
     /// Pushes the staging image of every build not pushed yet, as a build
@@ -343,9 +347,55 @@ fn second_run_is_served_entirely_from_the_cache() {
         "7 staging images and 2 parents: {}",
         setup.proxy.log()
     );
+    // Each image was asked for once, although 3 builds share one parent.
+    let mut asked = setup.proxy.requests();
+    asked.retain(|(_, path)| path != "/v2/");
+    let total = asked.len();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(
+        asked.len(),
+        total,
+        "no request twice: {}",
+        setup.proxy.log()
+    );
     // ...then a second run that asks nothing at all.
     setup.proxy.reset_counts();
     let (_, _, second) = setup.builds(&sources);
     assert_eq!(setup.proxy.count(), 0, "{}", setup.proxy.log());
     assert!(first == second, "same bytes from the cache");
+}
+
+/// A registry error is not "not found": the run stops with one line naming
+/// the build, the parent and the reference, and the cache is not touched.
+#[test]
+fn a_registry_error_stops_the_run_and_leaves_the_cache() {
+    let Some(setup) = Setup::start() else { return };
+    let host = setup.host();
+    push_image(&setup.registry.url(), "base", "1", &["amd64"]);
+    let cache_bytes = b"{\n\t\"indexes\": {}\n}\n".to_vec();
+    std::fs::write(setup.cache(), &cache_bytes).unwrap();
+    setup.proxy.inject(
+        Match::new("GET", "/v2/base/manifests/"),
+        Fault::status(400),
+        100,
+    );
+    let sources: serde_json::Map<String, Value> = [source(
+        "s",
+        &["amd64"],
+        json!({ format!("{host}/base:1"): parent(None, None) }),
+    )]
+    .into_iter()
+    .collect();
+    let output = setup.builds_output(&Value::Object(sources));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let expected = format!(
+        "builds: error: source \"s\" arch \"amd64\" parent \"{host}/base:1\": looking up {host}/base:1 failed: "
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(stderr.contains("400"), "{stderr}");
+    assert_eq!(std::fs::read(setup.cache()).unwrap(), cache_bytes);
 }
