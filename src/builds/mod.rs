@@ -10,6 +10,18 @@
 //! its id, and the staging images of that wave are looked up together; a
 //! build built on another source waits for that source's wave. The output is
 //! assembled in file order afterwards, so timing never changes it.
+//!
+//! Choices the conformance data does not show, made so that nothing is
+//! deployed from a guess:
+//! - `resolved` is null both when the staging image does not exist and when
+//!   it has nothing for the build's arch: either way nothing can be deployed
+//!   or built on yet, so dependants are dropped in both cases.
+//! - A sourceId parent may come later in the file (waves, not file order,
+//!   decide); one whose source has no build for the arch drops the build;
+//!   sourceId parents forming a cycle are an error (they can never resolve).
+//! - The rewritten cache holds what this run looked up (by digest, and the
+//!   staging images that exist), not entries it did not need, so it does not
+//!   grow without bound across library changes.
 
 mod cache;
 mod index;
