@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use base64::Engine as _;
 
 use super::error::{ErrorKind, RegistryError};
-use super::reference::{is_docker_hub_host, DOCKER_HUB_HOST_ALIASES};
+use super::reference::is_docker_hub_host;
 
 /// The server URL `docker login` uses for Docker Hub, which credential
 /// helpers are asked for.
@@ -311,18 +311,6 @@ fn decode_auth_entry(
     let text = String::from_utf8(decoded).map_err(|_| invalid())?;
     let (username, password) = text.split_once(':').ok_or_else(invalid)?;
     Ok(Some(Credentials::new(username, password)))
-}
-
-/// Every host name whose stored credentials apply to `host`.
-pub fn credential_hosts(host: &str) -> Vec<String> {
-    if is_docker_hub_host(host) {
-        DOCKER_HUB_HOST_ALIASES
-            .iter()
-            .map(|alias| alias.to_string())
-            .collect()
-    } else {
-        vec![host.to_ascii_lowercase()]
-    }
 }
 
 #[cfg(test)]

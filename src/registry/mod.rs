@@ -5,10 +5,22 @@
 //! organized around not asking twice: a per-process cache with single-flight
 //! (concurrent asks for one object share one request), a token cache per
 //! host and scope, a token-bucket rate limit per host, and retries that back
-//! off instead of adding load during an outage. [`reference`] and [`digest`]
+//! off instead of adding load during an outage. [`reference`](mod@reference) and [`digest`]
 //! are the names, [`protocol`] holds every wire rule (paths, media types,
 //! headers, retried statuses), and the client is layered one concern per
 //! file (see [`transport`]) so each rule lives in exactly one place.
+//!
+//! Use: build one [`Client`] per process ([`Client::from_env`] reads
+//! `DOCKERHUB_PUBLIC_PROXY`; [`ClientConfig`] sets the rest) and share it
+//! (it is `Clone + Send + Sync`, an `Arc` inside). Reads:
+//! [`Client::head_manifest`], [`Client::get_manifest`], [`Client::head_blob`],
+//! [`Client::get_blob`], [`Client::open_blob`] (streaming), and
+//! [`Client::lookup_index`] (the synthesized index `lookup` prints). Writes
+//! (in [`write`](mod@write)): [`Client::put_manifest`], [`Client::upload_blob`],
+//! [`Client::upload_blob_stream`], [`Client::mount_blob`],
+//! [`Client::start_upload`] / [`Client::finish_upload`]. Counters:
+//! [`Client::stats`]. Not found is `Ok(None)`; everything else that goes
+//! wrong is a [`RegistryError`].
 
 pub mod auth;
 pub mod cache;

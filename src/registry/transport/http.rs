@@ -99,19 +99,20 @@ impl HttpTransport {
                     .open()
                     .map_err(|error| ureq::Error::Io(std::io::Error::other(error.to_string())))?;
                 let builder = builder.header(header::CONTENT_LENGTH, source.length.to_string());
-                let body = ureq::SendBody::from_owned_reader(LimitedReader { inner: reader });
+                let body = ureq::SendBody::from_owned_reader(BoxedReader { inner: reader });
                 self.agent.run(builder.body(body)?)
             }
         }
     }
 }
 
-/// `SendBody::from_owned_reader` needs `'static + Read`; a boxed reader is.
-struct LimitedReader {
+/// `SendBody::from_owned_reader` needs a sized `'static + Read`; this wraps
+/// the boxed one.
+struct BoxedReader {
     inner: Box<dyn Read + Send>,
 }
 
-impl Read for LimitedReader {
+impl Read for BoxedReader {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         self.inner.read(buffer)
     }
