@@ -736,3 +736,28 @@ fn forbidden_and_unauthorized_answers_read_as_not_found() {
     // Neither was retried: they are answers, not failures.
     assert_eq!(proxy.count(), 2, "{}", proxy.log());
 }
+
+#[test]
+fn a_head_during_a_get_of_the_same_object_waits_for_it() {
+    let Some(registry) = start() else { return };
+    support::seed_image(&registry.url(), "test/overlap", "v1");
+    let proxy = FaultProxy::start(&registry.host());
+    proxy.inject(
+        Match::new("GET", "/manifests/v1"),
+        Fault::Slow(Duration::from_millis(500)),
+        1,
+    );
+    let (_config, client) = client();
+    let tag = reference(&format!("{}/test/overlap:v1", proxy.host()));
+    let getter = {
+        let (client, tag) = (client.clone(), tag.clone());
+        std::thread::spawn(move || client.get_manifest(&tag).unwrap().unwrap())
+    };
+    while proxy.count() == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let head = client.head_manifest(&tag).unwrap().unwrap();
+    let object = getter.join().unwrap();
+    assert_eq!(head, object.descriptor);
+    assert_eq!(proxy.count(), 1, "{}", proxy.log());
+}

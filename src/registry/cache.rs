@@ -115,6 +115,14 @@ where
         }
     }
 
+    /// The answer for `key` if it is stored or in flight (waiting for the
+    /// flight), without ever starting a request: a HEAD uses this to share a
+    /// GET of the same object that is already on the wire.
+    pub fn get_or_wait(&self, key: &K) -> Option<Result<V, E>> {
+        let slot = lock(&self.slots).get(key).cloned()?;
+        Self::wait(&slot)
+    }
+
     /// The stored answer for `key`, without asking and without waiting for
     /// a request in flight.
     pub fn get(&self, key: &K) -> Option<V> {
@@ -298,6 +306,26 @@ mod tests {
         assert!(cache.is_empty());
         assert_eq!(cache.get_or_try_insert_with(&1, || Ok(7)), Ok(7));
         assert_eq!(cache.get_or_try_insert_with(&1, || Ok(8)), Ok(7));
+    }
+
+    #[test]
+    fn get_or_wait_shares_a_flight_but_never_starts_one() {
+        let cache: Arc<SingleFlight<u32, u32, String>> = Arc::new(SingleFlight::new());
+        assert_eq!(cache.get_or_wait(&1), None);
+        let (started_sender, started_receiver) = std::sync::mpsc::channel();
+        let leader = {
+            let cache = cache.clone();
+            thread::spawn(move || {
+                cache.get_or_try_insert_with(&1, || {
+                    started_sender.send(()).unwrap();
+                    thread::sleep(Duration::from_millis(50));
+                    Ok(5)
+                })
+            })
+        };
+        started_receiver.recv().unwrap();
+        assert_eq!(cache.get_or_wait(&1), Some(Ok(5)));
+        assert_eq!(leader.join().unwrap(), Ok(5));
     }
 
     #[test]

@@ -441,7 +441,8 @@ impl Client {
         object_type: ObjectType,
     ) -> Result<Option<Descriptor>, RegistryError> {
         let key = Self::key(reference, object_type)?;
-        if let Some(answer) = self.inner.gets.get(&key) {
+        // A GET stored or on the wire answers this HEAD too.
+        if let Some(Ok(answer)) = self.inner.gets.get_or_wait(&key) {
             return Ok(answer.map(|object| object.descriptor));
         }
         let answer = self.inner.heads.get_or_try_insert_with(&key, || {
