@@ -281,6 +281,13 @@ impl Client {
         self.inner.counters.snapshot()
     }
 
+    /// The rate limit of the host that writes to `reference` go to (None:
+    /// unlimited), so a worker pool can size itself to it.
+    pub fn write_rate_limit(&self, reference: &Reference) -> Option<RateLimit> {
+        let endpoint = self.endpoint(reference, Access::Write);
+        self.inner.config.rate_limits.get(&endpoint.host).copied()
+    }
+
     pub(crate) fn endpoint(&self, reference: &Reference, access: Access) -> Endpoint {
         let config = &self.inner.config;
         if reference.is_docker_hub() && access == Access::Read {
@@ -797,6 +804,15 @@ mod tests {
                 per_minute: 300.0,
                 burst: 300
             })
+        );
+        let client = Client::new(config.clone());
+        assert_eq!(
+            client.write_rate_limit(&"busybox".parse().unwrap()),
+            Some(RateLimit::DOCKER_HUB)
+        );
+        assert_eq!(
+            client.write_rate_limit(&"localhost:5000/x".parse().unwrap()),
+            None
         );
         let unlimited = config.with_rate_limit("registry-1.docker.io", None);
         assert!(unlimited.rate_limits.is_empty());
