@@ -350,3 +350,61 @@ fn every_request_carries_our_user_agent_or_the_configured_one() {
     // Manifest requests accept all four manifest types.
     assert!(heads[1].contains("application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json"));
 }
+
+#[test]
+fn credential_helpers_named_in_the_docker_config_are_run() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !support::require_registry() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::basic("helper-user", "helper-pass"));
+    support::seed_image(&registry.authenticated_url(), "test/helper", "v1");
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(
+        directory.path().join("config.json"),
+        serde_json::json!({ "credHelpers": { registry.host(): "doitest" } }).to_string(),
+    )
+    .unwrap();
+    let helper = directory.path().join("docker-credential-doitest");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nread server\necho \"{\\\"ServerURL\\\":\\\"$server\\\",\\\"Username\\\":\\\"helper-user\\\",\\\"Secret\\\":\\\"helper-pass\\\"}\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let client = Client::new(ClientConfig {
+        docker_config_dir: Some(directory.path().to_path_buf()),
+        credential_helper_dir: Some(directory.path().to_path_buf()),
+        ..ClientConfig::default()
+    });
+    let tag = reference(&format!("{}/test/helper:v1", registry.host()));
+    assert!(client.lookup_index(&tag).unwrap().is_some());
+}
+
+#[test]
+fn the_rate_limit_of_a_host_spaces_its_requests() {
+    let recorder = Recorder::start(|_| respond("404 Not Found", ""));
+    let host = format!("127.0.0.1:{}", recorder.port);
+    let (_config, client) = client_with_auths(&[], |config| {
+        config.rate_limits.insert(
+            host.clone(),
+            doi::registry::RateLimit {
+                per_minute: 240.0,
+                burst: 1,
+            },
+        );
+    });
+    let started = std::time::Instant::now();
+    for tag in ["a", "b", "c"] {
+        client
+            .head_manifest(&reference(&format!("{host}/limited:{tag}")))
+            .unwrap();
+    }
+    // One token at once, then one every 250 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(recorder.heads().len(), 3);
+}
