@@ -222,14 +222,15 @@ impl Pusher {
             return Ok(Pushed::AlreadyThere);
         }
         match self.put_manifest(destination, manifest) {
-            Ok(()) => Ok(Pushed::Written),
+            Ok(()) => {}
             Err(error) if children_missing(&error) && !manifest.children.is_empty() => {
                 self.ensure_children(destination, &manifest.children, sources)?;
                 self.put_manifest(destination, manifest)?;
-                Ok(Pushed::Written)
             }
-            Err(error) => Err(error),
+            Err(error) => return Err(error),
         }
+        self.mark_present(destination, &manifest.digest);
+        Ok(Pushed::Written)
     }
 
     /// Pushes blob bytes to the destination's repository by digest: one
@@ -491,7 +492,9 @@ impl Pusher {
         };
         self.client
             .remember(destination, ObjectType::Manifest, &object);
-        self.mark_present(destination, &manifest.digest);
+        // Not marked present here: `copy_manifest` calls this while it holds
+        // the presence slot of this very digest, and marking would wait on
+        // itself (the deadlock this comment holds down). Callers mark it.
         Ok(())
     }
 
