@@ -15,8 +15,8 @@ pub mod plan;
 pub mod report;
 pub mod scheduler;
 
-/// Plans builds metadata into deploy objects (the lead's `plan` module):
-/// the plan as `jq --tab` prints a stream of objects.
+/// Plans builds metadata into deploy objects (see [`plan`]): the plan as
+/// `jq --tab` prints a stream of objects.
 pub fn plan_builds(builds: &[u8], arch: Option<&str>) -> Result<Vec<u8>, String> {
     plan::plan(builds, arch).map_err(|error| error.to_string())
 }
