@@ -291,11 +291,10 @@ fn run(arguments: Vec<String>) -> Result<u8, Failure> {
     } else {
         Box::new(parse_values(&input_bytes))
     };
-    let values = values.map(|value| {
+    let values = values.inspect(|value| {
         if value.is_err() {
             input_error.set(true);
         }
-        value
     });
     let inputs = jq::input_stream(values);
 
@@ -360,7 +359,6 @@ fn run(arguments: Vec<String>) -> Result<u8, Failure> {
             }
         }
     }
-    drop(each_input);
     if out.flush().is_err() || broken_pipe.get() {
         return Ok(0);
     }

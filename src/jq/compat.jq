@@ -128,6 +128,7 @@ def infinite: 1e1000 - 0;
 def nan: infinite - infinite;
 def logb: if . == 0 then -infinite else frexp[1] - 1 end;
 def significand: if . == 0 then 0 else frexp[0] * 2 end;
+def type: _jq_type;
 def have_decnum: true;
 def have_literal_numbers: true;
 def abs: if type == "number" and . < 0 then - . else . end;
@@ -135,3 +136,13 @@ def toarray: if type == "array" then . else [.] end;
 def ascii: [.] | implode;
 def builtins: _jq_builtins;
 def get_search_list: [];
+
+# Formats and date helpers of jq 1.7's manual that jaq lacks.
+def @base32: tostring | _jq_base32_encode;
+def @base32d: tostring | _jq_base32_decode;
+def date: todate;
+def dateadd(u; n): . + n;
+def datesub(u; n): . - n;
+def lgamma_r: [lgamma, (if tgamma < 0 then -1 else 1 end)];
+def get_jq_origin: null;
+def get_prog_origin: null;

@@ -44,7 +44,18 @@ fn natives() -> Vec<Fun<Data>> {
         let argument = cv.0.pop_var();
         bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 13] = [
+    let natives: [Native; 16] = [
+        ("_jq_base32_encode", v(0), |cv| {
+            bome(base32_encode(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("_jq_base32_decode", v(0), |cv| {
+            bome(base32_decode(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        // jaq defines `type` in jq code by comparisons; our modules call it
+        // on every value they normalize, so it is native here.
+        ("_jq_type", v(0), |cv| {
+            bome(Ok(Value(Val::from(type_name(&cv.1 .0).to_string()))))
+        }),
         // jq's compact text, numbers and escapes included (jaq's differs).
         ("tojson", v(0), |cv| {
             bome(Ok(Value(Val::from(compact_text(&cv.1 .0)))))
@@ -397,6 +408,61 @@ fn from_json(value: &Val) -> Result<Val, String> {
             String::from_utf8_lossy(text)
         )
     })
+}
+
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// RFC 4648 base32 with padding, as jq's `@base32`.
+fn base32_encode(value: &Val) -> Result<Val, String> {
+    let bytes = string_bytes(value)?;
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    for chunk in bytes.chunks(5) {
+        let mut buffer = [0u8; 5];
+        buffer[..chunk.len()].copy_from_slice(chunk);
+        let bits = buffer
+            .iter()
+            .fold(0u64, |bits, byte| (bits << 8) | u64::from(*byte));
+        let symbols = (chunk.len() * 8).div_ceil(5);
+        for position in 0..8 {
+            if position < symbols {
+                let index = ((bits >> (35 - position * 5)) & 31) as usize;
+                out.push(char::from(BASE32[index]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    Ok(Val::from(out))
+}
+
+/// jq's `@base32d`: padding optional, invalid input refused.
+fn base32_decode(value: &Val) -> Result<Val, String> {
+    let text = string_bytes(value)?;
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let (mut bits, mut count) = (0u64, 0u32);
+    for byte in text.iter().copied().filter(|byte| *byte != b'=') {
+        let Some(index) = BASE32.iter().position(|symbol| *symbol == byte) else {
+            return Err(format!("{} is not valid base32 data", compact_text(value)));
+        };
+        bits = (bits << 5) | index as u64;
+        count += 5;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    Ok(Val::from(String::from_utf8_lossy(&out).into_owned()))
+}
+
+fn string_bytes(value: &Val) -> Result<&[u8], String> {
+    match value {
+        Val::TStr(bytes) | Val::BStr(bytes) => Ok(bytes),
+        other => Err(format!(
+            "{} cannot be base32-encoded or decoded",
+            describe(other)
+        )),
+    }
 }
 
 /// jq decodes base64 with or without padding.
