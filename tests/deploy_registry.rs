@@ -489,3 +489,52 @@ fn base64_of(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+#[test]
+fn blobs_from_data_get_a_head_first_only_over_64_kib() {
+    if !support::require_registry() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    let host = proxy.host();
+    let big: Vec<u8> = (0..70 * 1024).map(|index| (index % 253) as u8).collect();
+    let input = format!(
+        "{}\n{}\n",
+        json!({"type": "blob", "refs": [format!("{host}/blobs")], "data": base64_of(b"small\n")}),
+        json!({"type": "blob", "refs": [format!("{host}/blobs")], "data": base64_of(&big)}),
+    );
+    let first = deploy(&[], &input);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(
+        count(&proxy.records()),
+        Counts {
+            blob_head: 1,
+            upload_post: 2,
+            upload_put: 2,
+            ..Counts::default()
+        }
+    );
+    proxy.reset_counts();
+    let again = deploy(&[], &input);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(
+        count(&proxy.records()),
+        Counts {
+            blob_head: 1,
+            upload_post: 1,
+            upload_put: 1,
+            ..Counts::default()
+        },
+        "the big blob is found by its HEAD; the small one is uploaded blind"
+    );
+    assert!(
+        stderr(&again).contains("1 pushed, 1 already there"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        registry.fetch_blob("blobs", &support::sha256_digest(&big)),
+        Some(big)
+    );
+}
