@@ -538,3 +538,112 @@ fn blobs_from_data_get_a_head_first_only_over_64_kib() {
         Some(big)
     );
 }
+
+#[test]
+fn token_auth_registry_deploys_with_mounts_and_a_re_run_only_heads() {
+    if !support::require_registry() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::Token);
+    let host = registry.host();
+    let library = deploy_library::seed(
+        &registry.authenticated_url(),
+        &host,
+        &deploy_library::small_spec(),
+    );
+    let objects = library.deploy_objects(true);
+    let input = deploy_library::stream(&objects);
+    let (user, password) = registry.credentials().expect("token credentials");
+    let docker_config = tempfile::tempdir().expect("temp dir");
+    let auth = base64_of(format!("{user}:{password}").as_bytes());
+    std::fs::write(
+        docker_config.path().join("config.json"),
+        json!({"auths": {host.clone(): {"auth": auth}}}).to_string(),
+    )
+    .expect("write config.json");
+    let run = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_deploy"))
+            .args(["--parallel"])
+            .env("DOCKER_CONFIG", docker_config.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run deploy");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input.as_bytes()).expect("stdin");
+        }
+        child.wait_with_output().expect("deploy output")
+    };
+    let first = run();
+    let log = stderr(&first);
+    assert!(first.status.success(), "{log}");
+    assert!(
+        !log.contains(password),
+        "credentials never appear in output"
+    );
+    assert_all_tags_pushed(&registry, &library, &objects);
+    assert_no_incomplete_index(&registry, &library);
+    let again = run();
+    let log = stderr(&again);
+    assert!(again.status.success(), "{log}");
+    assert!(
+        log.contains(&format!(
+            "deploy summary: 0 pushed, {} already there",
+            library.tags(true).len()
+        )),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_manifest_copied_from_a_tag_is_resolved_when_read_and_dry_runs_agree() {
+    if !support::require_registry() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    let host = proxy.host();
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+            .to_vec();
+    let config_digest = registry.seed_blob("staging", &config);
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": [],
+    }))
+    .expect("manifest");
+    registry.seed_manifest("staging", "built", OCI_MANIFEST, &manifest);
+    let input = json!({
+        "type": "manifest",
+        "refs": [format!("{host}/published:1")],
+        "lookup": {"": format!("{host}/staging:built")},
+    })
+    .to_string();
+    let dry = deploy(&["--dry-run"], &input);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert_eq!(
+        String::from_utf8_lossy(&dry.stdout),
+        format!(
+            "{{\n\t\"type\": \"manifest\",\n\t\"refs\": [\n\t\t\"{host}/published:1\"\n\t],\n\t\"lookup\": {{\n\t\t\"\": \"{host}/staging:built\"\n\t}},\n\t\"copyFrom\": \"{host}/staging:built\"\n}}\n"
+        )
+    );
+    assert!(
+        proxy.records().iter().all(|record| record.method == "HEAD"),
+        "a dry run only HEADs: {:?}",
+        proxy.records()
+    );
+    let output = deploy(&[], &input);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        registry
+            .fetch_manifest("published", "1")
+            .map(|(_, bytes)| bytes),
+        Some(manifest)
+    );
+    let again = deploy(&["--dry-run"], &input);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(String::from_utf8_lossy(&again.stdout), "");
+}
