@@ -114,6 +114,8 @@ pub fn deploy_object(object: &DeployObject, pusher: &Pusher, reporter: &Reporter
             }
         }
         (Content::Copy(source), ObjectKind::Blob) => {
+            // A blob object (unlike a manifest's child) is HEADed first, so
+            // a re-run writes nothing and can say "already there".
             for reference in &object.refs {
                 reporter.started(reference);
                 let result = source
