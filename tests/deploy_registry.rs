@@ -379,11 +379,19 @@ fn copies_across_registries_stream_blobs_with_a_head_for_big_ones() {
     let layer: Vec<u8> = (0..100 * 1024).map(|index| (index % 251) as u8).collect();
     let config_digest = source.seed_blob("staging", &config);
     let layer_digest = source.seed_blob("staging", &layer);
+    // Over the client's 4 MiB cache: streamed from the source to the upload.
+    let huge: Vec<u8> = (0..5 * 1024 * 1024)
+        .map(|index| (index % 239) as u8)
+        .collect();
+    let huge_digest = source.seed_blob("staging", &huge);
     let manifest = serde_json::to_vec(&json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer.len()}],
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer.len()},
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": huge_digest, "size": huge.len()},
+        ],
     }))
     .expect("manifest");
     let manifest_digest = source.seed_manifest("staging", "built", OCI_MANIFEST, &manifest);
@@ -401,16 +409,20 @@ fn copies_across_registries_stream_blobs_with_a_head_for_big_ones() {
         Counts {
             manifest_head: 2,
             manifest_put: 3,
-            blob_head: 1,
-            upload_post: 2,
-            upload_put: 2,
+            blob_head: 2,
+            upload_post: 3,
+            upload_put: 3,
             ..Counts::default()
         },
-        "HEAD+PUT per tag, one retried PUT, small blob uploaded blind, big one after a HEAD"
+        "HEAD+PUT per tag, one retried PUT, small blob uploaded blind, big ones after a HEAD"
     );
     assert_eq!(
         destination.fetch_blob("published", &layer_digest),
         Some(layer)
+    );
+    assert_eq!(
+        destination.fetch_blob("published", &huge_digest),
+        Some(huge)
     );
     let inspected = Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false"])

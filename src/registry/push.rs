@@ -247,7 +247,7 @@ impl Pusher {
             return Ok(Pushed::AlreadyThere);
         }
         let body = RequestBody::Bytes(Arc::from(bytes));
-        self.upload(destination, digest, size, body, None)?;
+        self.upload(destination, digest, body, None)?;
         self.after_blob_written(destination, digest, size);
         Ok(Pushed::Written)
     }
@@ -357,7 +357,7 @@ impl Pusher {
                     // it and upload into the session we were given.
                     let body = self.read_blob_body(source, digest, size)?;
                     let length = body_length(&body);
-                    self.upload(destination, digest, length, body, Some(location))?;
+                    self.upload(destination, digest, body, Some(location))?;
                     self.after_blob_written(destination, digest, length);
                     return Ok(());
                 }
@@ -370,7 +370,7 @@ impl Pusher {
         }
         let body = self.read_blob_body(source, digest, size)?;
         let length = body_length(&body);
-        self.upload(destination, digest, length, body, None)?;
+        self.upload(destination, digest, body, None)?;
         self.after_blob_written(destination, digest, length);
         Ok(())
     }
@@ -538,12 +538,12 @@ impl Pusher {
     }
 
     /// A monolithic upload: POST (unless a session is given), then PUT of
-    /// the bytes to the session's Location with `digest=`.
+    /// the bytes to the session's Location with `digest=` (the transport
+    /// sets Content-Length from the body).
     fn upload(
         &self,
         destination: &Reference,
         digest: &Digest,
-        length: u64,
         body: RequestBody,
         session: Option<String>,
     ) -> Result<(), RegistryError> {
@@ -578,7 +578,6 @@ impl Pusher {
         let url = protocol::upload_finish_url(&endpoint.base, &location, digest);
         let request = Request::new(Method::Put, RequestKind::Put, url.clone())
             .header(header::CONTENT_TYPE, protocol::MEDIA_TYPE_OCTET_STREAM)
-            .header(header::CONTENT_LENGTH, length.to_string())
             .body(body)
             .scope(scope);
         let response = self.client.send(&endpoint, &request)?;
