@@ -494,10 +494,19 @@ fn write_string(out: &mut Vec<u8>, text: &str, ascii: bool) {
     out.push(b'"');
     let mut start = 0;
     let mut index = 0;
+    // Which bytes print as themselves (outside ASCII mode): most do, so a
+    // run of them is copied at once.
+    const PLAIN: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut byte = 0;
+        while byte < 256 {
+            table[byte] = (byte >= 0x20 && byte <= 0x7E && byte != 0x22 && byte != 0x5C) || byte >= 0x80;
+            byte += 1;
+        }
+        table
+    };
     while let Some(&byte) = bytes.get(index) {
-        let plain = matches!(byte, 0x20..=0x7E if byte != b'"' && byte != b'\\')
-            || (byte >= 0x80 && !ascii);
-        if plain {
+        if PLAIN[usize::from(byte)] && !(ascii && byte >= 0x80) {
             index += 1;
             continue;
         }

@@ -44,7 +44,9 @@ pub(super) fn type_name(value: &Val) -> &'static str {
 
 /// jq's compact text of a value (what `tojson` gives).
 pub(super) fn compact_text(value: &Val) -> String {
-    String::from_utf8_lossy(&print::to_vec(value, &PrintOptions::compact())).into_owned()
+    // The printer writes valid UTF-8, so this never copies.
+    String::from_utf8(print::to_vec(value, &PrintOptions::compact()))
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 /// jq's "type (value)" phrase, with long values cut as jq does (11 bytes).
