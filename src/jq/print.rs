@@ -500,7 +500,8 @@ fn write_string(out: &mut Vec<u8>, text: &str, ascii: bool) {
         let mut table = [false; 256];
         let mut byte = 0;
         while byte < 256 {
-            table[byte] = (byte >= 0x20 && byte <= 0x7E && byte != 0x22 && byte != 0x5C) || byte >= 0x80;
+            table[byte] =
+                (byte >= 0x20 && byte <= 0x7E && byte != 0x22 && byte != 0x5C) || byte >= 0x80;
             byte += 1;
         }
         table
