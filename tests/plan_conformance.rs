@@ -353,9 +353,10 @@ fn bashbrew_meta_scripts_wins_in_doi_jq() {
     );
 }
 
-/// Regression guard: a `BASHBREW_META_SCRIPTS` directory without the
-/// modules fails loudly instead of planning with the embedded ones behind
-/// the user's back (it wins, so it must be complete).
+/// `BASHBREW_META_SCRIPTS` replaces the embedded modules (issue 3: "it
+/// wins"): a directory without them fails with one line naming the missing
+/// module, rather than planning with the embedded ones behind the user's
+/// back.
 #[test]
 fn bashbrew_meta_scripts_without_modules_fails() {
     let empty = tempfile::tempdir().expect("temp dir");
