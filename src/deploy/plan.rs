@@ -7,7 +7,7 @@
 //! instead of surfacing as a jq error deep inside the modules.
 
 use crate::jq::print::{self, PrintOptions};
-use crate::jq::{CompileOptions, ModuleSearch, Program, Val};
+use crate::jq::{type_name as kind, CompileOptions, ModuleSearch, Program, Val};
 use std::fmt;
 
 /// The filter behind `deploy --plan` without `--arch`: every tag and
@@ -148,17 +148,6 @@ fn field<'v>(object: &'v Val, name: &str) -> Option<&'v Val> {
     match object {
         Val::Obj(fields) => fields.get(&key(name)),
         _ => None,
-    }
-}
-
-fn kind(value: &Val) -> &'static str {
-    match value {
-        Val::Null => "null",
-        Val::Bool(_) => "boolean",
-        Val::Num(_) => "number",
-        Val::TStr(_) | Val::BStr(_) => "string",
-        Val::Arr(_) => "array",
-        Val::Obj(_) => "object",
     }
 }
 

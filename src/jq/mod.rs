@@ -17,6 +17,7 @@ pub use jaq_json::Val;
 use jaq_std::input::{HasInputs, Inputs, RcIter};
 pub use modules::{ModulePath, ModuleSearch};
 use std::fmt;
+pub use value::type_name;
 use value::Value;
 
 /// Marker type telling jaq which values and global data our filters use.

@@ -31,7 +31,7 @@ fn lift_result(result: ValR<Val>) -> ValR<Value> {
 }
 
 /// jq's name for a value's type, as its error messages use it.
-pub(super) fn type_name(value: &Val) -> &'static str {
+pub fn type_name(value: &Val) -> &'static str {
     match value {
         Val::Null => "null",
         Val::Bool(_) => "boolean",
