@@ -127,3 +127,51 @@ fn engine_matches_jq_1_7_1() {
         failures.join("\n")
     );
 }
+
+/// Hostile programs and inputs end with a value or an error, never a panic
+/// or a hang (holds down a capacity-overflow panic on `.[1e300] = 1` and
+/// jaq's endless `range(0; 10; 0)`).
+#[test]
+fn odd_programs_never_panic() {
+    let programs = [
+        ".[1e300]",
+        "[limit(1e300; 1)]",
+        "[range(0; 10; 0)]",
+        "[1114112, -1] | implode",
+        "\"x\" | .[1:0]",
+        "[] | .[nan]",
+        "{} | .[nan]",
+        "null | .[1e300] = 1",
+        "[1] | .[-5] = 1",
+        "\"abc\" | .[1:] = \"x\"",
+        "[1, 2] | .[1e300:]",
+        "\"a\" | test(\"(\")",
+        "\"a\" | test(\"a\"; \"q\")",
+        "[splits(\"\")]",
+        "delpaths([[1e300]])",
+        "1 as [$a] | $a",
+        "{} as [$a] | $a",
+        "\"%%%\" | @base64d",
+        "\"[1,2\" | fromjson",
+        "[0] | implode",
+        "-\"a\"",
+        "{} * 2",
+        "infinite | floor",
+        "[nan] | sort",
+        "9999999999999999999999 | floor",
+        "[paths(..)]",
+        "{(null): 1}",
+        "getpath([\"a\", 1, \"b\"])",
+    ];
+    let options = CompileOptions {
+        search: ModuleSearch::embedded_only(Vec::new()),
+        ..CompileOptions::default()
+    };
+    for code in programs {
+        let program =
+            Program::compile(code, &options).unwrap_or_else(|error| panic!("{code}: {error}"));
+        let outcome =
+            std::panic::catch_unwind(|| program.run_collect(Val::Null).map(|values| values.len()));
+        assert!(outcome.is_ok(), "{code} panicked");
+    }
+}

@@ -146,3 +146,8 @@ def datesub(u; n): . - n;
 def lgamma_r: [lgamma, (if tgamma < 0 then -1 else 1 end)];
 def get_jq_origin: null;
 def get_prog_origin: null;
+# A zero step yields nothing (jq 1.6's definition; jaq's would loop).
+def range($from; $upto; $by):
+  if $by > 0 then $from | while(. < $upto; . + $by)
+  elif $by < 0 then $from | while(. > $upto; . + $by)
+  else empty end;

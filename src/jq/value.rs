@@ -486,6 +486,12 @@ impl jaq_core::ValT for Value {
                         "Out of bounds negative array index".to_string(),
                     )));
                 };
+                // jq refuses to grow an array past INT_MAX >> 2 elements.
+                if position > (i32::MAX >> 2) as usize {
+                    return Err(Exn::from(error_message(
+                        "Array index too large".to_string(),
+                    )));
+                }
                 let current = items.get(position).cloned().unwrap_or_default();
                 match f(Value(current)).next() {
                     Some(result) => {
