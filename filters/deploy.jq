@@ -143,17 +143,21 @@ def deploy_objects:
           ]
       ) as [$key, $sorted] ({}; .[$key] = $sorted)
     ) as $sorted_lists
-  | reduce (
-      $tagged
-      | keys_unsorted[] as $tag
-      | $sorted_lists[$list_keys[$tag]] as $manifests
-      | [$tag, ($manifests | map(.digest) | tojson), $manifests]
-    ) as [$tag, $group, $manifests] ({};
-      if has($group) then
-        .[$group].refs = .[$group].refs + [$tag]
-      else
-        .[$group] = _deploy_object($tag; $manifests)
-      end
-    )
-  | [.[]]
+  # Refs and manifests per group in two flat reduces: updating a nested path
+  # of the accumulator (`.[$group].refs = ...`) copied the whole accumulator
+  # on every repeated group (273 MB peak on a 7 MB input instead of 74 MB).
+  | (
+      reduce ($tagged | keys_unsorted[] as $tag | [$tag, ($sorted_lists[$list_keys[$tag]] | map(.digest) | tojson)])
+        as [$tag, $group] ({}; if has($group) then .[$group] = .[$group] + [$tag] else .[$group] = [$tag] end)
+    ) as $group_refs
+  | (
+      reduce ($sorted_lists[] | [(map(.digest) | tojson), .])
+        as [$group, $manifests] ({}; if has($group) then . else .[$group] = $manifests end)
+    ) as $group_manifests
+  | [
+      $group_refs
+      | keys_unsorted[] as $group
+      | _deploy_object($group_refs[$group][0]; $group_manifests[$group])
+      | .refs = $group_refs[$group]
+    ]
 ;

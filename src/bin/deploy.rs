@@ -64,23 +64,23 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
     std::io::stdin()
         .read_to_end(&mut stdin)
         .map_err(|error| format!("reading stdin: {error}"))?;
+    // --plan takes builds metadata only: the planner parses it once and
+    // names what is wrong with it; `{}` (no builds) plans nothing.
+    if arguments.plan {
+        let plan = doi::deploy::plan_builds(&stdin, arguments.arch.as_deref())?;
+        return write_stdout(&plan).map(|()| true);
+    }
     let values = match input::classify(&stdin)? {
         StdinKind::Builds => {
             let plan = doi::deploy::plan_builds(&stdin, arguments.arch.as_deref())?;
-            if arguments.plan {
-                return write_stdout(&plan).map(|()| true);
-            }
             match input::classify(&plan)? {
                 StdinKind::DeployObjects(values) => values,
                 StdinKind::Builds => return Err("the plan is not deploy objects".to_string()),
             }
         }
         StdinKind::DeployObjects(values) => {
-            if arguments.plan || arguments.arch.is_some() {
-                return Err(
-                    "--plan and --arch need builds metadata on stdin, not deploy objects"
-                        .to_string(),
-                );
+            if arguments.arch.is_some() {
+                return Err("--arch needs builds metadata on stdin, not deploy objects".to_string());
             }
             values
         }
