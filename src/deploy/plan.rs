@@ -5,6 +5,15 @@
 //! [`crate::jq`]) and printed as `jq --tab` prints each object. The input is
 //! checked first, in Rust, so that a malformed build is named with its field
 //! instead of surfacing as a jq error deep inside the modules.
+//!
+//! For speed, [`plan`] computes the same bytes in Rust ([`plan_native`])
+//! when the modules are the embedded ones; the jq modules stay the
+//! specification, and `tests/plan_equivalence.rs` proves the two agree.
+
+// Declared here, not in `deploy/mod.rs`, because it is part of the plan
+// (it reproduces this module's output); the file sits beside this one.
+#[path = "plan_native.rs"]
+pub mod plan_native;
 
 use crate::jq::print::{self, PrintOptions};
 use crate::jq::{type_name as kind, CompileOptions, ModuleSearch, Program, Val};
@@ -102,8 +111,34 @@ impl Planner {
 
 /// Plans builds metadata (JSON text) with the embedded or overriding
 /// modules: what `deploy --plan [--arch ARCH]` prints.
+///
+/// With the embedded modules this is computed natively ([`plan_native`],
+/// the same bytes, many times faster). The jq modules run instead when
+/// `BASHBREW_META_SCRIPTS` is set (the user's own modules must win), when
+/// `DOI_PLAN_ENGINE=jq` asks for them, and for any input the native planner
+/// declines (malformed builds, whose error the jq path names as always, and
+/// JSON beyond RFC 8259).
 pub fn plan(builds: &[u8], arch: Option<&str>) -> Result<Vec<u8>, PlanError> {
+    if native_engine_selected() {
+        if let Ok(planned) = plan_native::plan(builds, arch) {
+            return Ok(planned);
+        }
+    }
     Planner::new(arch)?.plan(builds)
+}
+
+/// The environment variable that picks the planning engine: `jq` runs the
+/// modules even when they are the embedded ones (to compare, or to rule the
+/// native planner out).
+pub const PLAN_ENGINE_VAR: &str = "DOI_PLAN_ENGINE";
+
+/// Whether [`plan`] may use the native planner: only when the modules it
+/// would run are the embedded ones it reproduces.
+pub fn native_engine_selected() -> bool {
+    let own_modules = std::env::var_os(crate::jq::modules::META_SCRIPTS_VAR)
+        .is_some_and(|directory| !directory.is_empty());
+    let jq_asked = std::env::var_os(PLAN_ENGINE_VAR).is_some_and(|engine| engine == "jq");
+    !own_modules && !jq_asked
 }
 
 /// Exactly one JSON value: builds metadata is one object.
