@@ -215,7 +215,7 @@ fn parse_arguments(arguments: Vec<String>) -> Result<Options, Failure> {
 }
 
 fn parse_json_argument(option: &str, text: &str) -> Result<Val, Failure> {
-    jaq_json::read::parse_single(text.as_bytes()).map_err(|_| {
+    doi::jq::read::parse_single(text.as_bytes()).map_err(|_| {
         usage(format!(
             "doi-jq: Invalid JSON text passed to {option}: {text:?}"
         ))
@@ -223,7 +223,7 @@ fn parse_json_argument(option: &str, text: &str) -> Result<Val, Failure> {
 }
 
 fn parse_values(bytes: &[u8]) -> impl Iterator<Item = Result<Val, String>> + '_ {
-    jaq_json::read::parse_many(bytes).map(|value| value.map_err(|error| error.to_string()))
+    doi::jq::read::parse_many(bytes).map(|value| value.map_err(|error| error.to_string()))
 }
 
 fn print_options(options: &Options) -> PrintOptions {

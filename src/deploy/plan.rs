@@ -148,7 +148,7 @@ pub fn parse_builds(text: &[u8]) -> Result<Val, PlanError> {
             "the input is empty; expected one object of buildId -> build".to_string(),
         ));
     }
-    let mut values = jaq_json::read::parse_many(text);
+    let mut values = crate::jq::read::parse_many(text);
     let first = match values.next() {
         Some(Ok(value)) => value,
         Some(Err(error)) => return Err(PlanError::Syntax(error.to_string())),

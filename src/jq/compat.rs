@@ -401,7 +401,7 @@ fn from_json(value: &Val) -> Result<Val, String> {
     let (Val::TStr(text) | Val::BStr(text)) = value else {
         return Err(format!("{} cannot be parsed as JSON", describe(value)));
     };
-    jaq_json::read::parse_single(text).map_err(|error| {
+    super::read::parse_single(text).map_err(|error| {
         format!(
             "{} (while parsing '{}')",
             error,

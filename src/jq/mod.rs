@@ -9,6 +9,7 @@
 mod compat;
 pub mod modules;
 pub mod print;
+pub mod read;
 mod value;
 
 use jaq_core::load::{Arena, File, Loader};
@@ -169,7 +170,7 @@ impl Program {
         let mut data_imports = Vec::new();
         jaq_core::load::import(&modules, |import| {
             let file = options.search.find(&import, "json")?;
-            let values = jaq_json::read::parse_many(file.code.as_bytes())
+            let values = read::parse_many(file.code.as_bytes())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|error| format!("{}: {error}", file.path))?;
             data_imports.push(values.into_iter().collect::<Val>());
