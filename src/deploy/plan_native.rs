@@ -136,8 +136,8 @@ pub fn looks_like_builds_text(input: &[u8]) -> Option<bool> {
 enum Json<'a> {
     Null,
     Bool(bool),
-    /// The number's text, exactly as written (converted with jaq's own
-    /// number reader when printed, so it prints as the jq path prints it).
+    /// The number's text, exactly as written (converted by the engine's
+    /// reader when printed, so it prints as the jq path prints it).
     Number(&'a str),
     String(Cow<'a, str>),
     Array(Vec<Json<'a>>),
@@ -612,13 +612,41 @@ struct Build<'a> {
     arches: ArchEntries<'a>,
 }
 
+/// A field's value as planning needs it, or why it is not: a value of
+/// another shape is remembered rather than declined at once, because a
+/// later repetition of the key replaces it (jq keeps the last value).
+type Shaped<T> = Result<T>;
+
+/// `.build.resolved`.
+enum Resolved<'a> {
+    /// Null or false: not resolved (skipped by planning).
+    No,
+    /// An index, with its `manifests` when it has them.
+    Index(Option<Shaped<Vec<Manifest<'a>>>>),
+}
+
 /// What `.build` holds while it is read.
 #[derive(Default)]
 struct BuildFields<'a> {
-    arch: Option<Cow<'a, str>>,
-    /// `None`: missing, null or false (not resolved); `Some(None)`: resolved
-    /// without `manifests`.
-    resolved: Option<Option<Vec<Manifest<'a>>>>,
+    arch: Option<Shaped<Cow<'a, str>>>,
+    resolved: Option<Shaped<Resolved<'a>>>,
+}
+
+impl<'a> Scanner<'a> {
+    /// Parses a value with `parse`; when its shape is not what `parse`
+    /// reads, skips it (checking it is well-formed) and returns the refusal
+    /// as the value. Only malformed JSON is an error here.
+    fn shaped<T>(&mut self, parse: impl FnOnce(&mut Self) -> Result<T>) -> Result<Shaped<T>> {
+        let start = self.position;
+        match parse(self) {
+            Ok(value) => Ok(Ok(value)),
+            Err(refusal) => {
+                self.position = start;
+                self.skip_value()?;
+                Ok(Err(refusal))
+            }
+        }
+    }
 }
 
 /// The builds in input order (a repeated build id keeps its first position
@@ -630,10 +658,10 @@ fn parse_builds(text: &str) -> Result<Vec<Build<'_>>> {
     if scanner.peek() != Some(b'{') {
         return Err(Unsupported("the input is not one object"));
     }
-    let mut builds: Vec<Build> = Vec::new();
+    let mut builds: Vec<Shaped<Build>> = Vec::new();
     let mut positions: HashMap<Cow<str>, usize> = HashMap::new();
     scanner.object(|scanner, id| {
-        let build = parse_build(scanner)?;
+        let build = scanner.shaped(parse_build)?;
         match positions.get(&id) {
             Some(&position) => builds[position] = build,
             None => {
@@ -647,40 +675,38 @@ fn parse_builds(text: &str) -> Result<Vec<Build<'_>>> {
     if !scanner.at_end() {
         return Err(Unsupported("more than one JSON value"));
     }
-    Ok(builds)
+    builds.into_iter().collect()
 }
 
 fn parse_build<'a>(scanner: &mut Scanner<'a>) -> Result<Build<'a>> {
     if scanner.peek() != Some(b'{') {
         return Err(Unsupported("a build is not an object"));
     }
-    let mut fields: Option<BuildFields> = None;
-    let mut arches: Option<ArchEntries> = None;
-    let mut source_seen = false;
-    scanner.object(|scanner, key| match &*key {
-        "build" => {
-            fields = Some(parse_build_fields(scanner)?);
-            Ok(())
+    let mut fields: Option<Shaped<BuildFields>> = None;
+    let mut source: Option<Shaped<Option<Shaped<ArchEntries>>>> = None;
+    scanner.object(|scanner, key| {
+        match &*key {
+            "build" => fields = Some(scanner.shaped(parse_build_fields)?),
+            "source" => source = Some(scanner.shaped(parse_source_arches)?),
+            _ => scanner.skip_value()?,
         }
-        "source" => {
-            source_seen = true;
-            arches = parse_source_arches(scanner)?;
-            Ok(())
-        }
-        _ => scanner.skip_value(),
+        Ok(())
     })?;
-    let fields = fields.ok_or(Unsupported("a build without .build"))?;
+    let fields = fields.ok_or(Unsupported("a build without .build"))??;
     let arch = fields
         .arch
-        .ok_or(Unsupported("a build without .build.arch"))?;
-    if !source_seen {
-        return Err(Unsupported("a build without .source"));
-    }
-    let arches = arches.ok_or(Unsupported("a build without .source.arches"))?;
+        .ok_or(Unsupported("a build without .build.arch"))??;
+    let arches = source
+        .ok_or(Unsupported("a build without .source"))??
+        .ok_or(Unsupported("a build without .source.arches"))??;
     let manifests = match fields.resolved {
         None => None,
-        Some(None) => return Err(Unsupported("a resolved build without manifests")),
-        Some(Some(manifests)) => Some(manifests),
+        Some(resolved) => match resolved? {
+            Resolved::No => None,
+            Resolved::Index(manifests) => {
+                Some(manifests.ok_or(Unsupported("a resolved build without manifests"))??)
+            }
+        },
     };
     Ok(Build {
         arch,
@@ -694,75 +720,89 @@ fn parse_build_fields<'a>(scanner: &mut Scanner<'a>) -> Result<BuildFields<'a>> 
         return Err(Unsupported(".build is not an object"));
     }
     let mut fields = BuildFields::default();
-    scanner.object(|scanner, key| match &*key {
-        "arch" => match scanner.peek() {
-            Some(b'"') => {
-                fields.arch = Some(scanner.string()?);
-                Ok(())
-            }
-            _ => Err(Unsupported(".build.arch is not a string")),
-        },
-        "resolved" => {
-            fields.resolved = match scanner.peek() {
-                Some(b'{') => Some(parse_resolved_manifests(scanner)?),
-                Some(b'n' | b'f') => match scanner.literal()? {
-                    Json::Null | Json::Bool(false) => None,
-                    _ => return Err(Unsupported("not strict JSON")),
-                },
-                _ => return Err(Unsupported(".build.resolved is not an index")),
-            };
-            Ok(())
+    scanner.object(|scanner, key| {
+        match &*key {
+            "arch" => fields.arch = Some(scanner.shaped(parse_text)?),
+            "resolved" => fields.resolved = Some(scanner.shaped(parse_resolved)?),
+            _ => scanner.skip_value()?,
         }
-        _ => scanner.skip_value(),
+        Ok(())
     })?;
     Ok(fields)
 }
 
-fn parse_resolved_manifests<'a>(scanner: &mut Scanner<'a>) -> Result<Option<Vec<Manifest<'a>>>> {
-    let mut manifests = None;
-    scanner.object(|scanner, key| {
-        if key != "manifests" {
-            return scanner.skip_value();
-        }
-        if scanner.peek() != Some(b'[') {
-            return Err(Unsupported(".build.resolved.manifests is not an array"));
-        }
-        let mut list = Vec::new();
-        scanner.array(|scanner| {
-            let start = scanner.position;
-            let value = scanner.value(0)?;
-            let text = scanner.slice(start, scanner.position)?;
-            list.push(Manifest { text, value });
-            Ok(())
-        })?;
-        manifests = Some(list);
-        Ok(())
-    })?;
-    Ok(manifests)
+fn parse_text<'a>(scanner: &mut Scanner<'a>) -> Result<Cow<'a, str>> {
+    if scanner.peek() != Some(b'"') {
+        return Err(Unsupported("not a string"));
+    }
+    scanner.string()
 }
 
-/// `.source.arches` of a `.source`, or `None` when it has none.
-fn parse_source_arches<'a>(scanner: &mut Scanner<'a>) -> Result<Option<ArchEntries<'a>>> {
+fn parse_resolved<'a>(scanner: &mut Scanner<'a>) -> Result<Resolved<'a>> {
+    match scanner.peek() {
+        Some(b'{') => {}
+        Some(b'n' | b'f') => {
+            return match scanner.literal()? {
+                Json::Null | Json::Bool(false) => Ok(Resolved::No),
+                _ => Err(Unsupported("not strict JSON")),
+            }
+        }
+        _ => return Err(Unsupported(".build.resolved is not an index")),
+    }
+    let mut manifests = None;
+    scanner.object(|scanner, key| {
+        if key == "manifests" {
+            manifests = Some(scanner.shaped(parse_manifest_list)?);
+            Ok(())
+        } else {
+            scanner.skip_value()
+        }
+    })?;
+    Ok(Resolved::Index(manifests))
+}
+
+fn parse_manifest_list<'a>(scanner: &mut Scanner<'a>) -> Result<Vec<Manifest<'a>>> {
+    if scanner.peek() != Some(b'[') {
+        return Err(Unsupported(".build.resolved.manifests is not an array"));
+    }
+    let mut list = Vec::new();
+    scanner.array(|scanner| {
+        let start = scanner.position;
+        let value = scanner.value(0)?;
+        let text = scanner.slice(start, scanner.position)?;
+        list.push(Manifest { text, value });
+        Ok(())
+    })?;
+    Ok(list)
+}
+
+/// `.source.arches` of a `.source` (`None` when it has none).
+fn parse_source_arches<'a>(scanner: &mut Scanner<'a>) -> Result<Option<Shaped<ArchEntries<'a>>>> {
     if scanner.peek() != Some(b'{') {
         return Err(Unsupported(".source is not an object"));
     }
     let mut arches = None;
     scanner.object(|scanner, key| {
-        if key != "arches" {
-            return scanner.skip_value();
-        }
-        if scanner.peek() != Some(b'{') {
-            return Err(Unsupported(".source.arches is not an object"));
-        }
-        let mut entries = Vec::new();
-        scanner.object(|scanner, arch| {
-            entries.push((arch, scanner.skip_value_span()?));
+        if key == "arches" {
+            arches = Some(scanner.shaped(parse_arch_entries)?);
             Ok(())
-        })?;
-        arches = Some(entries);
-        Ok(())
+        } else {
+            scanner.skip_value()
+        }
     })?;
     Ok(arches)
+}
+
+fn parse_arch_entries<'a>(scanner: &mut Scanner<'a>) -> Result<ArchEntries<'a>> {
+    if scanner.peek() != Some(b'{') {
+        return Err(Unsupported(".source.arches is not an object"));
+    }
+    let mut entries = Vec::new();
+    scanner.object(|scanner, arch| {
+        entries.push((arch, scanner.skip_value_span()?));
+        Ok(())
+    })?;
+    Ok(entries)
 }
 
 /// `.tags` and `.archTags` of `.source.arches[ARCH]` (text of a value
@@ -772,31 +812,33 @@ fn parse_arch_tags(text: &str) -> Result<ArchTags<'_>> {
     if scanner.peek() != Some(b'{') {
         return Err(Unsupported(".source.arches[ARCH] is not an object"));
     }
-    let mut tags = Vec::new();
-    let mut arch_tags = Vec::new();
+    let mut tags = Ok(Vec::new());
+    let mut arch_tags = Ok(Vec::new());
     scanner.object(|scanner, key| {
-        let list = match &*key {
-            "tags" => &mut tags,
-            "archTags" => &mut arch_tags,
-            _ => return scanner.skip_value(),
-        };
-        list.clear();
-        match scanner.peek() {
-            Some(b'[') => scanner.array(|scanner| {
-                if scanner.peek() != Some(b'"') {
-                    return Err(Unsupported("a tag is not a string"));
-                }
-                list.push(scanner.string()?);
-                Ok(())
-            }),
-            Some(b'n') => match scanner.literal()? {
-                Json::Null => Ok(()),
-                _ => Err(Unsupported("not strict JSON")),
-            },
-            _ => Err(Unsupported("tags are not an array")),
+        match &*key {
+            "tags" => tags = scanner.shaped(parse_tag_list)?,
+            "archTags" => arch_tags = scanner.shaped(parse_tag_list)?,
+            _ => scanner.skip_value()?,
         }
+        Ok(())
     })?;
-    Ok((tags, arch_tags))
+    Ok((tags?, arch_tags?))
+}
+
+/// A list of tags: an array of strings, or null for none.
+fn parse_tag_list<'a>(scanner: &mut Scanner<'a>) -> Result<Vec<Cow<'a, str>>> {
+    let mut list = Vec::new();
+    match scanner.peek() {
+        Some(b'[') => scanner.array(|scanner| {
+            list.push(parse_text(scanner)?);
+            Ok(())
+        })?,
+        Some(b'n') => {
+            scanner.literal()?;
+        }
+        _ => return Err(Unsupported("tags are not an array")),
+    }
+    Ok(list)
 }
 
 /// The descriptor fields `check_builds` requires.
@@ -1368,16 +1410,16 @@ fn new_map(capacity: usize) -> Map {
     Map::with_capacity_and_hasher(capacity, Default::default())
 }
 
-/// The jq value of a parsed value; numbers through jaq's own number reader,
-/// so they print exactly as the jq path prints them.
+/// The jq value of a parsed value; numbers through the engine's reader, so
+/// they print exactly as the jq path prints them.
 fn to_val(value: &Json) -> Result<Val> {
     Ok(match value {
         Json::Null => Val::Null,
         Json::Bool(bool) => Val::Bool(*bool),
-        Json::Number(literal) => Val::Num(
-            jaq_json::read::parse_single_num(literal.as_bytes())
-                .ok_or(Unsupported("a number jaq does not read"))?,
-        ),
+        // The engine's own reader, so that every literal (`-0`, big
+        // integers, decimals) becomes exactly the value the jq path prints.
+        Json::Number(literal) => crate::jq::read::parse_single(literal.as_bytes())
+            .map_err(|_| Unsupported("a number the engine does not read"))?,
         Json::String(string) => text(string),
         Json::Array(items) => array(items.iter().map(to_val).collect::<Result<_>>()?),
         Json::Object(entries) => {
