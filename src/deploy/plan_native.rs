@@ -74,7 +74,9 @@ pub fn plan(input: &[u8], arch: Option<&str>) -> Result<Vec<u8>> {
     let builds = parse_builds(text)?;
     let tagged = tagged_manifests(builds, arch)?;
     let objects = deploy_objects(&tagged);
-    let mut out = Vec::with_capacity(input.len() / 8);
+    // The plan is about as long as the input; reserving that up front
+    // costs no memory until written and saves copying a growing buffer.
+    let mut out = Vec::with_capacity(input.len());
     let options = PrintOptions::tab();
     for object in &objects {
         print::write(&mut out, object, &options);
@@ -594,19 +596,12 @@ impl<'a> Scanner<'a> {
 
 // --- the fields of builds metadata that planning reads ---
 
-/// One element of `.build.resolved.manifests`, with its text (identical
-/// texts are one descriptor, normalized once).
-struct Manifest<'a> {
-    text: &'a str,
-    value: Json<'a>,
-}
-
 /// What planning reads of one build.
 struct Build<'a> {
     /// `.build.arch`.
     arch: Cow<'a, str>,
     /// `.build.resolved.manifests` when `.build.resolved` is truthy.
-    manifests: Option<Vec<Manifest<'a>>>,
+    manifests: Option<Vec<Json<'a>>>,
     /// `.source.arches`, each entry's value as unparsed text (only the
     /// build's own architecture is read).
     arches: ArchEntries<'a>,
@@ -622,7 +617,7 @@ enum Resolved<'a> {
     /// Null or false: not resolved (skipped by planning).
     No,
     /// An index, with its `manifests` when it has them.
-    Index(Option<Shaped<Vec<Manifest<'a>>>>),
+    Index(Option<Shaped<Vec<Json<'a>>>>),
 }
 
 /// What `.build` holds while it is read.
@@ -761,16 +756,13 @@ fn parse_resolved<'a>(scanner: &mut Scanner<'a>) -> Result<Resolved<'a>> {
     Ok(Resolved::Index(manifests))
 }
 
-fn parse_manifest_list<'a>(scanner: &mut Scanner<'a>) -> Result<Vec<Manifest<'a>>> {
+fn parse_manifest_list<'a>(scanner: &mut Scanner<'a>) -> Result<Vec<Json<'a>>> {
     if scanner.peek() != Some(b'[') {
         return Err(Unsupported(".build.resolved.manifests is not an array"));
     }
     let mut list = Vec::new();
     scanner.array(|scanner| {
-        let start = scanner.position;
-        let value = scanner.value(0)?;
-        let text = scanner.slice(start, scanner.position)?;
-        list.push(Manifest { text, value });
+        list.push(scanner.value(0)?);
         Ok(())
     })?;
     Ok(list)
@@ -890,7 +882,6 @@ struct Tagged<'a> {
 fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Tagged<'a>> {
     let mut tags: Vec<(Cow<str>, Vec<DescriptorId>)> = Vec::new();
     let mut tag_positions: HashMap<Cow<str>, usize> = HashMap::new();
-    let mut interned: HashMap<&str, DescriptorId> = HashMap::new();
     let mut descriptors = Vec::new();
     let mut platforms = PlatformKeys::default();
     let mut build_tags: Vec<Cow<str>> = Vec::new();
@@ -906,10 +897,7 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
             .find(|(name, _)| *name == build.arch)
             .ok_or(Unsupported("a resolved build without .source.arches[ARCH]"))?;
         let (own_tags, arch_tags) = parse_arch_tags(entry.1)?;
-        if !manifests
-            .iter()
-            .all(|manifest| descriptor_is_checked(&manifest.value))
-        {
+        if !manifests.iter().all(descriptor_is_checked) {
             return Err(Unsupported("a descriptor check_builds refuses"));
         }
         if arch.is_some_and(|arch| arch != build.arch) {
@@ -917,7 +905,7 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
         }
         let mut ids = Vec::new();
         for manifest in manifests {
-            let Some(fields) = manifest.value.as_object() else {
+            let Some(fields) = manifest.as_object() else {
                 continue;
             };
             let own_arch = get(fields, "annotations")
@@ -926,16 +914,10 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
             if own_arch.and_then(Json::as_str) != Some(&*build.arch) {
                 continue;
             }
-            let id = match interned.get(manifest.text) {
-                Some(&id) => id,
-                None => {
-                    let id = descriptors.len();
-                    descriptors.push(describe(manifest.value, &mut platforms)?);
-                    interned.insert(manifest.text, id);
-                    id
-                }
-            };
-            ids.push(id);
+            // Each manifest is described once per build that lists it
+            // (interning equal ones cost more in hashing than it saved).
+            ids.push(descriptors.len());
+            descriptors.push(describe(manifest, &mut platforms)?);
         }
         // Each tag once per build, in first-seen order; `.. | strings` of
         // arrays of strings is their elements.
