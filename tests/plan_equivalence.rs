@@ -649,6 +649,26 @@ impl Generator {
         if self.random.chance(5) {
             entries.push(("x-false", Gen::Bool(false)));
         }
+        if self.random.chance(4) {
+            // A field the sort keys read, with a value of another type (a
+            // later repeat of the key, which wins): sort_split_pref and
+            // sort_split_desc then order by jq's order of values.
+            let field = *self
+                .random
+                .pick(&["os", "architecture", "variant", "os.version"]);
+            let odd = match self.random.below(9) {
+                0 => number(7),
+                1 => number("1.5"),
+                2 => number("-0"),
+                3 => number("123456789012345678901234567890"),
+                4 => Gen::Bool(true),
+                5 => Gen::Array(vec![text("a"), number(1)]),
+                6 => object(vec![("b", number(1))]),
+                7 => Gen::Array(Vec::new()),
+                _ => object(Vec::new()),
+            };
+            entries.push((field, odd));
+        }
         self.scramble(object(entries))
     }
 
