@@ -74,9 +74,10 @@ pub fn plan(input: &[u8], arch: Option<&str>) -> Result<Vec<u8>> {
     let builds = parse_builds(text)?;
     let tagged = tagged_manifests(builds, arch)?;
     let objects = deploy_objects(&tagged);
-    // The plan is about as long as the input; reserving that up front
-    // costs no memory until written and saves copying a growing buffer.
-    let mut out = Vec::with_capacity(input.len());
+    // Plans run from a tenth to most of the input's length; reserving all of
+    // it up front raised the peak memory by the reservation (measured with
+    // mimalloc), so the buffer starts small and grows.
+    let mut out = Vec::with_capacity(input.len() / 8);
     let options = PrintOptions::tab();
     for object in &objects {
         print::write(&mut out, object, &options);
