@@ -60,7 +60,14 @@ fn main() -> ExitCode {
 }
 
 fn run(arguments: &Arguments) -> Result<bool, String> {
-    let mut stdin = Vec::new();
+    // Builds metadata can be many megabytes: when stdin is a file, reserve
+    // its size up front instead of growing (and transiently doubling) the
+    // buffer.
+    let size = std::fs::metadata("/dev/stdin")
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map_or(0, |metadata| metadata.len());
+    let mut stdin = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
     std::io::stdin()
         .read_to_end(&mut stdin)
         .map_err(|error| format!("reading stdin: {error}"))?;
@@ -70,7 +77,15 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
         let plan = doi::deploy::plan_builds(&stdin, arguments.arch.as_deref())?;
         return write_stdout(&plan).map(|()| true);
     }
-    let values = match input::classify(&stdin)? {
+    // Builds metadata goes straight to the planner (which parses it once);
+    // only deploy objects, or input the quick look cannot tell, are parsed
+    // here.
+    let quick_look = doi::deploy::plan::plan_native::looks_like_builds_text(&stdin);
+    let kind = match quick_look {
+        Some(true) => StdinKind::Builds,
+        _ => input::classify(&stdin)?,
+    };
+    let values = match kind {
         StdinKind::Builds => {
             let plan = doi::deploy::plan_builds(&stdin, arguments.arch.as_deref())?;
             match input::classify(&plan)? {
