@@ -12,7 +12,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use support::{Registry, RegistryAuth};
 
@@ -49,18 +49,7 @@ fn split_stream(text: &str) -> Vec<String> {
 }
 
 pub fn deploy(arguments: &[&str], stdin: &[u8]) -> Output {
-    use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .args(arguments)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run deploy");
-    if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin).expect("write stdin");
-    }
-    child.wait_with_output().expect("deploy output")
+    support::run_binary(env!("CARGO_BIN_EXE_deploy"), arguments, stdin)
 }
 
 fn skopeo_inspect_raw(reference: &str) -> Vec<u8> {

@@ -11,26 +11,15 @@
 mod deploy_library;
 mod support;
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use deploy_library::PLACEHOLDER_HOST;
 use serde_json::Value;
 use support::{FaultProxy, Registry, RegistryAuth};
 
 fn deploy(arguments: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .args(arguments)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run deploy");
-    if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin).expect("write stdin");
-    }
-    child.wait_with_output().expect("deploy output")
+    support::run_binary(env!("CARGO_BIN_EXE_deploy"), arguments, stdin)
 }
 
 fn testdata() -> PathBuf {

@@ -4,8 +4,7 @@
 
 mod support;
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use support::{Registry, RegistryAuth};
 
@@ -14,17 +13,7 @@ const D2: &str = "sha256:99b2daa0ab651a28400c9fbba7152fd281cc9a71e1b726bdf070ffa
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn deploy(arguments: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .args(arguments)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run deploy");
-    if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin.as_bytes()).expect("write stdin");
-    }
-    child.wait_with_output().expect("deploy output")
+    support::run_binary(env!("CARGO_BIN_EXE_deploy"), arguments, stdin.as_bytes())
 }
 
 /// `(input, the error line)`: one case per rule.

@@ -17,17 +17,7 @@ use serde_json::{json, Value};
 use support::{Fault, FaultProxy, Match, Registry, RegistryAuth, RequestRecord};
 
 fn deploy(arguments: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .args(arguments)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run deploy");
-    if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin.as_bytes()).expect("write stdin");
-    }
-    child.wait_with_output().expect("deploy output")
+    support::run_binary(env!("CARGO_BIN_EXE_deploy"), arguments, stdin.as_bytes())
 }
 
 fn stderr(output: &Output) -> String {

@@ -174,3 +174,25 @@ pub fn skopeo_inspect_raw(host: &str, reference: &str, creds: Option<&str>) -> V
     }
     output.stdout
 }
+
+/// Runs one of our binaries as a user does, with `stdin` piped in, and
+/// returns what it printed and how it exited. Pass
+/// `env!("CARGO_BIN_EXE_deploy")` (or another binary) as `binary`.
+pub fn run_binary(binary: &str, arguments: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(binary)
+        .args(arguments)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run {binary}: {error}"));
+    if let Some(mut input) = child.stdin.take() {
+        // A binary that exits before reading all of stdin is not an error here.
+        let _ = input.write_all(stdin);
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|error| panic!("{binary} did not finish: {error}"))
+}
