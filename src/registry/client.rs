@@ -532,7 +532,7 @@ impl Client {
                 )
             })?;
         Ok(Some(Descriptor {
-            media_type: response_media_type(&response, key.object_type),
+            media_type: protocol::media_type_of(response.header(header::CONTENT_TYPE)),
             digest,
             size,
         }))
@@ -601,7 +601,7 @@ impl Client {
                 response.bytes(),
             ));
         }
-        let media_type_from_header = response_media_type(&response, key.object_type);
+        let media_type_from_header = protocol::media_type_of(response.header(header::CONTENT_TYPE));
         let header_digest = response
             .header(header::DOCKER_CONTENT_DIGEST)
             .and_then(|text| text.trim().parse::<Digest>().ok());
@@ -708,26 +708,6 @@ impl Client {
 /// for repositories that do not exist.
 fn is_not_found_status(status: u16) -> bool {
     matches!(status, 401 | 403 | 404)
-}
-
-/// The media type a response names (parameters dropped), or the default for
-/// blobs.
-fn response_media_type(response: &Response, object_type: ObjectType) -> String {
-    let from_header = response
-        .header(header::CONTENT_TYPE)
-        .map(|value| {
-            value
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_string()
-        })
-        .filter(|value| !value.is_empty());
-    match (from_header, object_type) {
-        (Some(media_type), _) => media_type,
-        (None, _) => protocol::MEDIA_TYPE_OCTET_STREAM.to_string(),
-    }
 }
 
 /// The token scope for reading a repository.

@@ -286,3 +286,13 @@ mod tests {
         assert_eq!(MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES.join(", "));
     }
 }
+
+/// The media type a `Content-Type` header names, parameters dropped; a
+/// registry that names none serves plain bytes (`application/octet-stream`).
+pub fn media_type_of(content_type: Option<&str>) -> String {
+    content_type
+        .and_then(|value| value.split(';').next())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map_or_else(|| MEDIA_TYPE_OCTET_STREAM.to_string(), str::to_string)
+}

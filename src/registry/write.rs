@@ -366,18 +366,7 @@ impl Client {
         let size = response
             .header(header::CONTENT_LENGTH)
             .and_then(|length| length.trim().parse::<u64>().ok());
-        let media_type = response
-            .header(header::CONTENT_TYPE)
-            .map(|value| {
-                value
-                    .split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string()
-            })
-            .filter(|value| !value.is_empty())
-            .unwrap_or_else(|| protocol::MEDIA_TYPE_OCTET_STREAM.to_string());
+        let media_type = protocol::media_type_of(response.header(header::CONTENT_TYPE));
         let inner: Box<dyn Read + Send> = match response.body {
             ResponseBody::Stream(reader) => reader,
             ResponseBody::Bytes(bytes) => Box::new(io::Cursor::new(bytes)),
