@@ -207,6 +207,16 @@ pub const MAX_CACHED_BODY_SIZE: u64 = 4 * 1024 * 1024;
 /// refuse to read a larger one rather than buffer something unbounded.
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 
+/// The media type a `Content-Type` header names, parameters dropped; a
+/// registry that names none serves plain bytes (`application/octet-stream`).
+pub fn media_type_of(content_type: Option<&str>) -> String {
+    content_type
+        .and_then(|value| value.split(';').next())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map_or_else(|| MEDIA_TYPE_OCTET_STREAM.to_string(), str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,14 +295,4 @@ mod tests {
         assert!(!is_manifest_media_type(MEDIA_TYPE_OCI_CONFIG));
         assert_eq!(MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES.join(", "));
     }
-}
-
-/// The media type a `Content-Type` header names, parameters dropped; a
-/// registry that names none serves plain bytes (`application/octet-stream`).
-pub fn media_type_of(content_type: Option<&str>) -> String {
-    content_type
-        .and_then(|value| value.split(';').next())
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-        .map_or_else(|| MEDIA_TYPE_OCTET_STREAM.to_string(), str::to_string)
 }
