@@ -2,7 +2,8 @@
 //! outage.
 //!
 //! Every attempt first takes a token from the host's bucket. A 429 empties
-//! the bucket and is retried after `Retry-After` (or the minimum delay); 500,
+//! the bucket and is retried after `Retry-After` (seconds or an HTTP-date; at
+//! least the minimum delay); 500,
 //! 502, 503, 504 and connection failures are retried too, but a request is
 //! tried at most [`MAX_SERVER_ERROR_TRIES`] times on those and the last
 //! answer is returned (the caller turns it into an error with the
@@ -70,8 +71,10 @@ impl RetryLayer {
     }
 
     fn retry_after(&self, response: &Response) -> Option<Duration> {
-        let seconds: u64 = response.header(header::RETRY_AFTER)?.trim().parse().ok()?;
-        Some(Duration::from_secs(seconds))
+        parse_retry_after(
+            response.header(header::RETRY_AFTER)?,
+            std::time::SystemTime::now(),
+        )
     }
 
     fn wait(&self, requested: Option<Duration>) -> Duration {
@@ -126,8 +129,95 @@ impl Transport for RetryLayer {
     }
 }
 
+/// `Retry-After` is either delay-seconds or an HTTP-date (RFC 9110
+/// section 10.2.3); a date in the past means "now".
+fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = parse_http_date(value)?;
+    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(at.saturating_sub(now)))
+}
+
+/// Seconds since the epoch of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37
+/// GMT`), the only HTTP-date form senders may generate.
+fn parse_http_date(value: &str) -> Option<u64> {
+    let mut parts = value.split_ascii_whitespace();
+    let _weekday = parts.next()?;
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: u64 = parts.next()?.parse().ok()?;
+    let mut clock = parts
+        .next()?
+        .split(':')
+        .map(|part| part.parse::<u64>().ok());
+    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT"
+        || year < 1970
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm, for years >= 1970).
+    let (year, month) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = year / 400;
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = (era * 146_097 + day_of_era).checked_sub(719_468)?;
+    Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777 - 30);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        // RFC 9110's example date, 30 seconds after `now`.
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        // A date already past means retry now (the minimum delay applies).
+        let later = now + Duration::from_secs(3_600);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", later),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 PST", now),
+            None
+        );
+    }
     use super::*;
     use crate::registry::protocol::Method;
     use crate::registry::stats::RequestKind;
