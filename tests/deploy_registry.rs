@@ -114,11 +114,10 @@ fn planned_bytes(data: &Value) -> Vec<u8> {
     bytes
 }
 
-#[test]
-fn from_scratch_one_head_and_put_per_tag_then_one_head_per_tag() {
-    if !support::require_registry() {
-        return;
-    }
+/// A registry seeded with the small library, a counting fault proxy in
+/// front of it (the library's refs name the proxy), and the library's
+/// deploy objects with arch tags.
+fn library_behind_proxy() -> (Registry, FaultProxy, deploy_library::Library, Vec<Value>) {
     let registry = Registry::start(RegistryAuth::None);
     let proxy = FaultProxy::start(&registry.host());
     let library = deploy_library::seed(
@@ -127,6 +126,15 @@ fn from_scratch_one_head_and_put_per_tag_then_one_head_per_tag() {
         &deploy_library::small_spec(),
     );
     let objects = library.deploy_objects(true);
+    (registry, proxy, library, objects)
+}
+
+#[test]
+fn from_scratch_one_head_and_put_per_tag_then_one_head_per_tag() {
+    if !support::require_registry() {
+        return;
+    }
+    let (registry, proxy, library, objects) = library_behind_proxy();
     let tags = library.tags(true).len();
     proxy.reset_counts();
 
@@ -261,14 +269,7 @@ fn converges_under_rate_limits_server_errors_resets_and_slow_answers() {
     if !support::require_registry() {
         return;
     }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
-    let library = deploy_library::seed(
-        &registry.url(),
-        &proxy.host(),
-        &deploy_library::small_spec(),
-    );
-    let objects = library.deploy_objects(true);
+    let (registry, proxy, library, objects) = library_behind_proxy();
     let input = deploy_library::stream(&objects);
 
     proxy.inject(
@@ -319,14 +320,7 @@ fn a_run_failing_under_a_persistent_outage_is_completed_by_a_re_run() {
     if !support::require_registry() {
         return;
     }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
-    let library = deploy_library::seed(
-        &registry.url(),
-        &proxy.host(),
-        &deploy_library::small_spec(),
-    );
-    let objects = library.deploy_objects(true);
+    let (registry, proxy, library, objects) = library_behind_proxy();
     let input = deploy_library::stream(&objects);
     // Child copies into library/greet fail for good (3 tries each), so its
     // index PUT is never retried and no greet tag may appear.
