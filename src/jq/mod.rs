@@ -1,10 +1,13 @@
 //! The filter engine: jq 1.7 semantics on top of jaq.
 //!
-//! jaq runs our modules fast, but it is not jq: it lacks some builtins and
-//! orders or prints some things differently. Everything that makes it behave
-//! like jq lives here ([`compat`]), with one entry point that parses, loads
-//! modules ([`modules`]) and compiles ([`Program::compile`]), and the printer
-//! that reproduces jq's bytes ([`print`]).
+//! jaq parses and evaluates jq programs, but it is not jq: it lacks some
+//! builtins, updates and orders values by other rules, and prints numbers
+//! its own way. Everything that makes it behave like jq lives here: the
+//! value type with jq's update and arithmetic rules (`value`), the builtins
+//! (`compat`), the reader that keeps number literals ([`read`]), module
+//! lookup ([`modules`]), one entry point that parses, loads and compiles
+//! ([`Program::compile`]), and the printer that reproduces jq's bytes
+//! ([`mod@print`]).
 
 mod compat;
 pub mod modules;

@@ -14,7 +14,7 @@
 //! outputs are recorded as literals in the tests at the bottom of this file.
 //!
 //! jq values and serde_json values are printed by one implementation: both
-//! are viewed through the private [`Tree`] trait.
+//! are viewed through the private `Tree` trait.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -91,7 +91,7 @@ pub fn to_vec(value: &Val, options: &PrintOptions) -> Vec<u8> {
 }
 
 /// Writes one serde_json value without a trailing newline, with the same rules
-/// as [`write`].
+/// as [`fn@write`].
 ///
 /// With serde_json's `arbitrary_precision`, a number keeps the text it was
 /// parsed from, so it is printed the way jq 1.7.1 prints a number literal it
