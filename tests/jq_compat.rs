@@ -77,10 +77,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "string repetition by fraction",
         "same operator; jaq refuses a fractional count",
     ),
-    (
-        "keys of null errors",
-        "the error comes from jaq's `keys_unsorted`; only its text differs",
-    ),
 ];
 
 #[test]

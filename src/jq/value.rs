@@ -331,7 +331,7 @@ impl jaq_core::ValT for Value {
                     .map(|entry| entry.map(|(k, v)| (Value(k), Value(v))).map_err(lift)),
             ),
             other => Box::new(std::iter::once(Err(error_message(format!(
-                "Cannot iterate over {}",
+                "{} has no keys",
                 describe(&other)
             ))))),
         }
