@@ -67,17 +67,8 @@ fn run(case: &Case) -> Result<Vec<String>, String> {
 
 /// Differences we know of and have not fixed, each with its reason. The
 /// test fails if one of them starts to match, so this list stays honest.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    ("destructuring alternative", "jaq's parser has no `?//`"),
-    (
-        "string multiplication repeats",
-        "jq releases disagree on `\"ab\" * 0`; jaq gives null as jq 1.7.1's C code does",
-    ),
-    (
-        "string repetition by fraction",
-        "same operator; jaq refuses a fractional count",
-    ),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str)] =
+    &[("destructuring alternative", "jaq's parser has no `?//`")];
 
 #[test]
 fn engine_matches_jq_1_7_1() {

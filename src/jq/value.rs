@@ -223,11 +223,43 @@ impl std::ops::Sub for Value {
     }
 }
 
+/// jq 1.7.1 repeats a string `n` times for `n` truncated to an integer:
+/// `"ab" * 0` is `""`, `"ab" * 1.5` is `"ab"`, a negative count is null.
+fn repeat_string(text: &[u8], count: &Val) -> Option<Val> {
+    let count = jaq_std::ValT::as_f64(count)?;
+    if count.is_nan() || count < 0.0 {
+        return Some(Val::Null);
+    }
+    // A count past what memory could hold is refused like jq's allocation.
+    let times = usize::try_from(count as u64).ok()?;
+    let length = text
+        .len()
+        .checked_mul(times)
+        .filter(|length| *length <= isize::MAX as usize / 2)?;
+    let mut out = Vec::with_capacity(length);
+    for _ in 0..times {
+        out.extend_from_slice(text);
+    }
+    Some(Val::utf8_str(out))
+}
+
 impl std::ops::Mul for Value {
     type Output = ValR<Value>;
     fn mul(self, other: Self) -> ValR<Value> {
         if let Some(product) = numeric(&self.0, &other.0, |a, b| a * b, isize::checked_mul) {
             return Ok(Value(product));
+        }
+        let repeated = match (&self.0, &other.0) {
+            (Val::TStr(text), count @ Val::Num(_)) | (count @ Val::Num(_), Val::TStr(text)) => {
+                Some(
+                    repeat_string(text, count)
+                        .ok_or_else(|| cannot(&self.0, &other.0, "multiplied")),
+                )
+            }
+            _ => None,
+        };
+        if let Some(result) = repeated {
+            return result.map(Value);
         }
         let (left, right) = (self.0.clone(), other.0.clone());
         (self.0 * other.0)
