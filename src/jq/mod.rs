@@ -9,6 +9,7 @@
 //! ([`Program::compile`]), and the printer that reproduces jq's bytes
 //! ([`mod@print`]).
 
+mod alternatives;
 mod compat;
 pub mod modules;
 pub mod print;
@@ -137,6 +138,17 @@ fn error_message(value: &Val) -> String {
     }
 }
 
+/// jq syntax jaq's parser lacks (`$__loc__`, `?//`), rewritten into what it
+/// means. Locations go first: the alternatives rewrite copies text.
+fn rewrite_source<'c>(code: &'c str, path: &ModulePath) -> std::borrow::Cow<'c, str> {
+    match compat::rewrite_locations(code, &path.to_string()) {
+        std::borrow::Cow::Borrowed(code) => alternatives::rewrite(code),
+        std::borrow::Cow::Owned(code) => {
+            std::borrow::Cow::Owned(alternatives::rewrite(&code).into_owned())
+        }
+    }
+}
+
 /// A compiled jq program, reusable for any number of inputs.
 pub struct Program {
     filter: jaq_core::Filter<Data>,
@@ -153,15 +165,11 @@ impl Program {
         let loader = Loader::new(compat::defs()).with_read(
             move |import: jaq_core::load::Import<&str, ModulePath>| {
                 let mut file = search.find(&import, "jq")?;
-                if let std::borrow::Cow::Owned(code) =
-                    compat::rewrite_locations(&file.code, &file.path.to_string())
-                {
-                    file.code = code;
-                }
+                file.code = rewrite_source(&file.code, &file.path).into_owned();
                 Ok(file)
             },
         );
-        let main_code = compat::rewrite_locations(code, &options.main_path.to_string());
+        let main_code = rewrite_source(code, &options.main_path);
         let file = File {
             code: &*main_code,
             path: options.main_path.clone(),

@@ -1,0 +1,364 @@
+//! jq's destructuring alternatives (`E as P1 ?// P2 | body`), which jaq's
+//! parser lacks, rewritten into what they mean before parsing.
+//!
+//! jq binds `E`'s value with the first pattern and runs the body; if the
+//! destructuring or the body fails, it tries the next pattern, and an error
+//! of the last one propagates. Every variable of every pattern is bound,
+//! `null` where the current pattern has none. The body sees the original
+//! input. So `E as P1 ?// P2 | B` becomes
+//!
+//! ```text
+//! E as $v | . as $d | try ($v as P1 | null as $only_in_P2 | B)
+//!                     catch ($d | $v as P2 | null as $only_in_P1 | B)
+//! ```
+//!
+//! Only programs containing `?//` are touched; one whose shape this does
+//! not recognise is left as written (jaq then reports the syntax error).
+
+use std::borrow::Cow;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Open,
+    Close,
+    Word,
+    Variable,
+    Alternative,
+    Pipe,
+    Semicolon,
+    Other,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    kind: Kind,
+    start: usize,
+    end: usize,
+}
+
+/// Splits jq source into the tokens this rewrite cares about; strings
+/// (with their interpolations) and comments become `Other`.
+fn tokenize(code: &str) -> Option<Vec<Token>> {
+    let bytes = code.as_bytes();
+    let mut tokens = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        let start = index;
+        let byte = bytes[index];
+        let kind = match byte {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                index += 1;
+                continue;
+            }
+            b'#' => {
+                while index < bytes.len() && bytes[index] != b'\n' {
+                    index += 1;
+                }
+                continue;
+            }
+            b'"' => {
+                index = skip_string(bytes, index)?;
+                Kind::Other
+            }
+            b'(' | b'[' | b'{' => {
+                index += 1;
+                Kind::Open
+            }
+            b')' | b']' | b'}' => {
+                index += 1;
+                Kind::Close
+            }
+            b'$' => {
+                index += 1;
+                while index < bytes.len()
+                    && (bytes[index].is_ascii_alphanumeric()
+                        || bytes[index] == b'_'
+                        || bytes[index] == b':')
+                {
+                    index += 1;
+                }
+                Kind::Variable
+            }
+            b'?' if code[index..].starts_with("?//") => {
+                index += 3;
+                Kind::Alternative
+            }
+            b'|' if !code[index..].starts_with("|=") => {
+                index += 1;
+                Kind::Pipe
+            }
+            b';' => {
+                index += 1;
+                Kind::Semicolon
+            }
+            _ if byte.is_ascii_alphabetic() || byte == b'_' => {
+                while index < bytes.len()
+                    && (bytes[index].is_ascii_alphanumeric() || bytes[index] == b'_')
+                {
+                    index += 1;
+                }
+                Kind::Word
+            }
+            _ => {
+                index += code[index..].chars().next().map_or(1, char::len_utf8);
+                Kind::Other
+            }
+        };
+        tokens.push(Token {
+            kind,
+            start,
+            end: index,
+        });
+    }
+    Some(tokens)
+}
+
+/// The index just past a string literal starting at `start`, nested
+/// interpolations included.
+fn skip_string(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut index = start + 1;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'"' => return Some(index + 1),
+            b'\\' if bytes.get(index + 1) == Some(&b'(') => {
+                let mut depth = 1;
+                index += 2;
+                while depth > 0 {
+                    match *bytes.get(index)? {
+                        b'"' => {
+                            index = skip_string(bytes, index)?;
+                            continue;
+                        }
+                        b'(' => depth += 1,
+                        b')' => depth -= 1,
+                        _ => {}
+                    }
+                    index += 1;
+                }
+                continue;
+            }
+            b'\\' => index += 2,
+            _ => index += 1,
+        }
+    }
+    None
+}
+
+/// Variables a pattern binds: `$name` outside the parentheses of computed
+/// keys.
+fn bound_variables<'c>(code: &'c str, tokens: &[Token]) -> Vec<&'c str> {
+    let mut depth_in_parentheses = 0;
+    let mut names = Vec::new();
+    for token in tokens {
+        let text = &code[token.start..token.end];
+        match (token.kind, text) {
+            (Kind::Open, "(") => depth_in_parentheses += 1,
+            (Kind::Close, ")") => depth_in_parentheses -= 1,
+            (Kind::Variable, name) if depth_in_parentheses == 0 && !names.contains(&name) => {
+                names.push(name)
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// Rewrites every `as P1 ?// ... ?// Pn | body` of `code`.
+pub(super) fn rewrite(code: &str) -> Cow<'_, str> {
+    if !code.contains("?//") {
+        return Cow::Borrowed(code);
+    }
+    let mut current = code.to_string();
+    // One construct per round, innermost last; bounded by the count.
+    for round in 0..code.matches("?//").count() {
+        match rewrite_first(&current, round) {
+            Some(next) => current = next,
+            None => break,
+        }
+    }
+    Cow::Owned(current)
+}
+
+fn rewrite_first(code: &str, round: usize) -> Option<String> {
+    let tokens = tokenize(code)?;
+    let first_alternative = tokens
+        .iter()
+        .position(|token| token.kind == Kind::Alternative)?;
+    // The `as` that opens the patterns: the nearest one before, at the same
+    // bracket depth.
+    let mut depth = 0i32;
+    let mut as_index = None;
+    for position in (0..first_alternative).rev() {
+        let token = tokens[position];
+        match token.kind {
+            Kind::Close => depth += 1,
+            Kind::Open => depth -= 1,
+            Kind::Word if depth == 0 && &code[token.start..token.end] == "as" => {
+                as_index = Some(position);
+                break;
+            }
+            _ => {}
+        }
+        if depth < 0 {
+            return None;
+        }
+    }
+    let as_index = as_index?;
+    // Patterns end at the `|` at depth 0; the body runs to the end of the
+    // enclosing scope.
+    let mut patterns: Vec<(usize, usize)> = Vec::new();
+    let mut pattern_start = as_index + 1;
+    let mut depth = 0i32;
+    let mut pipe = None;
+    for (position, token) in tokens.iter().enumerate().skip(as_index + 1) {
+        match token.kind {
+            Kind::Open => depth += 1,
+            Kind::Close => depth -= 1,
+            Kind::Alternative if depth == 0 => {
+                patterns.push((pattern_start, position));
+                pattern_start = position + 1;
+            }
+            Kind::Pipe if depth == 0 => {
+                patterns.push((pattern_start, position));
+                pipe = Some(position);
+                break;
+            }
+            _ => {}
+        }
+        if depth < 0 {
+            return None;
+        }
+    }
+    let pipe = pipe?;
+    // The body's own `if ... end`, `try ... catch` and `def ...;` do not end
+    // it; the enclosing construct's keywords and separators do.
+    let (mut depth, mut ifs, mut tries, mut defs) = (0i32, 0usize, 0usize, 0usize);
+    let mut body_end = code.len();
+    for token in &tokens[pipe + 1..] {
+        let text = &code[token.start..token.end];
+        let ends_body = match token.kind {
+            Kind::Open => {
+                depth += 1;
+                false
+            }
+            Kind::Close if depth == 0 => true,
+            Kind::Close => {
+                depth -= 1;
+                false
+            }
+            _ if depth > 0 => false,
+            Kind::Semicolon if defs > 0 => {
+                defs -= 1;
+                false
+            }
+            Kind::Semicolon => true,
+            Kind::Word => match text {
+                "if" => {
+                    ifs += 1;
+                    false
+                }
+                "then" | "elif" | "else" => ifs == 0,
+                "end" if ifs > 0 => {
+                    ifs -= 1;
+                    false
+                }
+                "end" => true,
+                "try" => {
+                    tries += 1;
+                    false
+                }
+                "catch" if tries > 0 => {
+                    tries -= 1;
+                    false
+                }
+                "catch" => true,
+                "def" => {
+                    defs += 1;
+                    false
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        if ends_body {
+            body_end = token.start;
+            break;
+        }
+    }
+    let body_start = tokens[pipe].end;
+    let body = &code[body_start..body_end];
+    let texts: Vec<&str> = patterns
+        .iter()
+        .map(|(from, to)| {
+            let start = tokens[*from].start;
+            let end = tokens[to - 1].end;
+            &code[start..end]
+        })
+        .collect();
+    if texts.len() < 2 || patterns.iter().any(|(from, to)| from >= to) {
+        return None;
+    }
+    let variables: Vec<Vec<&str>> = patterns
+        .iter()
+        .map(|(from, to)| bound_variables(code, &tokens[*from..*to]))
+        .collect();
+    let mut all: Vec<&str> = Vec::new();
+    for name in variables.iter().flatten() {
+        if !all.contains(name) {
+            all.push(name);
+        }
+    }
+    let value = format!("$__doi_alternative_{round}");
+    let dot = format!("$__doi_input_{round}");
+    let branch = |index: usize| {
+        let nulls: String = all
+            .iter()
+            .filter(|name| !variables[index].contains(name))
+            .map(|name| format!("null as {name} | "))
+            .collect();
+        format!("{value} as {} | {nulls}{body}", texts[index])
+    };
+    let mut expression = format!("({dot} | {})", branch(texts.len() - 1));
+    for index in (0..texts.len() - 1).rev() {
+        expression = format!("(try ({dot} | {}) catch {expression})", branch(index));
+    }
+    let replacement = format!("as {value} | . as {dot} | {expression} ");
+    let mut out = String::with_capacity(code.len() + replacement.len());
+    out.push_str(&code[..tokens[as_index].start]);
+    out.push_str(&replacement);
+    out.push_str(&code[body_end..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_without_alternatives_are_untouched() {
+        assert!(matches!(rewrite(". as [$a] | $a"), Cow::Borrowed(_)));
+        assert!(matches!(
+            rewrite("\"?//\""),
+            Cow::Owned(_) | Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn the_body_keeps_its_own_if_try_and_def() {
+        let rewritten =
+            rewrite("[.[] as [$a] ?// $a | if $a then def f: 1; try f catch 0 else 2 end]");
+        assert!(
+            rewritten.ends_with("else 2 end) ]") || rewritten.contains("else 2 end"),
+            "{rewritten}"
+        );
+        assert_eq!(rewritten.matches("else 2 end").count(), 2, "{rewritten}");
+    }
+
+    #[test]
+    fn every_pattern_variable_is_bound() {
+        let rewritten = rewrite(".[] as [$a] ?// [$b] | {$a, $b}");
+        assert!(!rewritten.contains("?//"), "{rewritten}");
+        assert!(rewritten.contains("null as $b"), "{rewritten}");
+        assert!(rewritten.contains("null as $a"), "{rewritten}");
+    }
+}
