@@ -408,3 +408,72 @@ fn the_rate_limit_of_a_host_spaces_its_requests() {
     );
     assert_eq!(recorder.heads().len(), 3);
 }
+
+/// Docker's identity tokens (a credential helper answering the user
+/// `<token>`, or `identitytoken` in config.json) are OAuth2 refresh tokens:
+/// they are exchanged with a POSTed refresh-token grant and never sent as a
+/// password. Holds down the earlier behaviour of reading such hosts
+/// anonymously.
+#[test]
+fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !support::require_registry() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::Token);
+    let (_, password) = registry.credentials().expect("token credentials");
+    let password = password.to_string();
+    support::seed_image(&registry.authenticated_url(), "test/identity", "v1");
+    let token_server = registry.token_server().expect("token server");
+    token_server.require_credentials(true);
+
+    // From a credential helper.
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(
+        directory.path().join("config.json"),
+        serde_json::json!({ "credHelpers": { registry.host(): "doiidentity" } }).to_string(),
+    )
+    .unwrap();
+    let helper = directory.path().join("docker-credential-doiidentity");
+    std::fs::write(
+        &helper,
+        format!("#!/bin/sh\nread server\necho '{{\"ServerURL\":\"'$server'\",\"Username\":\"<token>\",\"Secret\":\"{password}\"}}'\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    token_server.reset();
+    let client = Client::new(ClientConfig {
+        docker_config_dir: Some(directory.path().to_path_buf()),
+        credential_helper_dir: Some(directory.path().to_path_buf()),
+        ..ClientConfig::default()
+    });
+    let tag = reference(&format!("{}/test/identity:v1", registry.host()));
+    assert!(client.lookup_index(&tag).unwrap().is_some());
+    let requests = token_server.requests();
+    assert!(
+        !requests.is_empty()
+            && requests
+                .iter()
+                .all(|request| request.method == "POST" && request.status == 200),
+        "{requests:?}"
+    );
+
+    // From config.json's identitytoken.
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(
+        directory.path().join("config.json"),
+        serde_json::json!({ "auths": { registry.host(): { "identitytoken": password } } })
+            .to_string(),
+    )
+    .unwrap();
+    token_server.reset();
+    let client = Client::new(ClientConfig {
+        docker_config_dir: Some(directory.path().to_path_buf()),
+        ..ClientConfig::default()
+    });
+    assert!(client.lookup_index(&tag).unwrap().is_some());
+    assert!(token_server
+        .requests()
+        .iter()
+        .all(|request| request.method == "POST"));
+}

@@ -24,7 +24,7 @@ use super::credentials::CredentialStore;
 use super::error::{ErrorKind, RegistryError};
 use super::protocol::{self, Method};
 use super::stats::RequestKind;
-use super::transport::{Request, Transport};
+use super::transport::{Request, RequestBody, Transport};
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,9 +188,11 @@ impl AuthState {
     ) -> Result<Option<Authorization>, RegistryError> {
         match challenge {
             Challenge::Basic => {
+                // An identity token only buys bearer tokens; it is no password.
                 Ok(self
                     .credentials
                     .lookup(host)?
+                    .filter(|credentials| credentials.refresh_token().is_none())
                     .map(|credentials| Authorization {
                         value: credentials.basic_authorization(),
                         fresh: false,
@@ -252,13 +254,41 @@ impl AuthState {
         // Credentials go to the realm only over TLS, or on loopback.
         let realm_is_safe =
             realm.starts_with("https://") || super::reference::host_uses_plain_http(realm_host);
-        if realm_is_safe {
-            if let Some(credentials) = self.credentials.lookup(host)? {
+        let credentials = if realm_is_safe {
+            self.credentials.lookup(host)?
+        } else {
+            None
+        };
+        match credentials.as_ref().map(|c| (c, c.refresh_token())) {
+            // An identity token is an OAuth2 refresh token: it is exchanged
+            // with a POSTed refresh-token grant (Docker's token
+            // specification), never sent as a password.
+            Some((_, Some(refresh_token))) => {
+                let mut form = format!(
+                    "grant_type=refresh_token&client_id={}&refresh_token={}",
+                    percent_encode(protocol::OAUTH_CLIENT_ID),
+                    percent_encode(refresh_token)
+                );
+                if let Some(service) = service {
+                    form.push_str(&format!("&service={}", percent_encode(service)));
+                }
+                if !scopes.is_empty() {
+                    form.push_str(&format!("&scope={}", percent_encode(&scopes.join(" "))));
+                }
+                request = Request::new(Method::Post, RequestKind::Token, realm.to_string())
+                    .header(
+                        protocol::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded".to_string(),
+                    )
+                    .body(RequestBody::Bytes(Arc::from(form.into_bytes())));
+            }
+            Some((credentials, None)) => {
                 request = request.header(
                     protocol::header::AUTHORIZATION,
                     credentials.basic_authorization(),
                 );
             }
+            None => {}
         }
         let started = Instant::now();
         let response = self.token_transport.send(&request)?;

@@ -33,6 +33,10 @@ const DOCKER_HUB_LOGIN_URL: &str = "https://index.docker.io/v1/";
 pub struct Credentials {
     pub username: String,
     password: String,
+    /// Docker's identity tokens (a helper answering the user `<token>`, or
+    /// `identitytoken` in config.json) are OAuth2 refresh tokens: they buy
+    /// bearer tokens and are never sent as a password.
+    identity_token: bool,
 }
 
 impl Credentials {
@@ -40,7 +44,22 @@ impl Credentials {
         Credentials {
             username: username.into(),
             password: password.into(),
+            identity_token: false,
         }
+    }
+
+    /// An identity token (OAuth2 refresh token) for a registry.
+    pub fn identity_token(token: impl Into<String>) -> Credentials {
+        Credentials {
+            username: "<token>".to_string(),
+            password: token.into(),
+            identity_token: true,
+        }
+    }
+
+    /// The refresh token, when these credentials are an identity token.
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.identity_token.then_some(self.password.as_str())
     }
 
     /// The `Authorization` value for HTTP Basic authentication.
@@ -259,10 +278,12 @@ impl CredentialStore {
                 .unwrap_or_default()
         };
         let (username, secret) = (field("Username"), field("Secret"));
-        // `<token>` marks an identity token for an OAuth flow we do not
-        // implement; without a password, go anonymous.
-        if secret.is_empty() || username == "<token>" {
+        if secret.is_empty() {
             return Ok(None);
+        }
+        // `<token>` marks an identity token (Docker's OAuth2 refresh token).
+        if username == "<token>" {
+            return Ok(Some(Credentials::identity_token(secret)));
         }
         Ok(Some(Credentials::new(username, secret)))
     }
@@ -294,6 +315,10 @@ fn decode_auth_entry(
     let (username, password) = (field("username"), field("password"));
     if !username.is_empty() && !password.is_empty() {
         return Ok(Some(Credentials::new(username, password)));
+    }
+    let identity_token = field("identitytoken");
+    if !identity_token.is_empty() {
+        return Ok(Some(Credentials::identity_token(identity_token)));
     }
     let auth = field("auth");
     if auth.is_empty() {

@@ -31,6 +31,10 @@ pub const MEDIA_TYPE_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.roo
 /// What registries (and we) call a blob whose type the request did not say.
 pub const MEDIA_TYPE_OCTET_STREAM: &str = "application/octet-stream";
 
+/// The `client_id` our OAuth2 token requests name (Docker's token
+/// specification asks clients to identify themselves).
+pub const OAUTH_CLIENT_ID: &str = "doi-deploy";
+
 /// The four manifest media types, in the order we list them in `Accept`.
 pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
     MEDIA_TYPE_OCI_INDEX,

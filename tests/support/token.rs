@@ -344,6 +344,14 @@ async fn answer(
         .or_else(|| match (get("username"), get("password")) {
             (Some(user), Some(password)) if method == "POST" => Some((user, password)),
             _ => None,
+        })
+        .or_else(|| {
+            // OAuth2 refresh-token grant (Docker's identity tokens): this
+            // server's identity token for the user is their password.
+            let token = get("refresh_token").filter(|_| method == "POST")?;
+            let accepted = state.credentials.lock().ok()?.clone()?;
+            (get("grant_type").as_deref() == Some("refresh_token") && token == accepted.1)
+                .then_some(accepted)
         });
     let accepted = state
         .credentials
