@@ -353,7 +353,6 @@ fn every_request_carries_our_user_agent_or_the_configured_one() {
 
 #[test]
 fn credential_helpers_named_in_the_docker_config_are_run() {
-    use std::os::unix::fs::PermissionsExt as _;
     if !support::require_registry() {
         return;
     }
@@ -365,13 +364,7 @@ fn credential_helpers_named_in_the_docker_config_are_run() {
         serde_json::json!({ "credHelpers": { registry.host(): "doitest" } }).to_string(),
     )
     .unwrap();
-    let helper = directory.path().join("docker-credential-doitest");
-    std::fs::write(
-        &helper,
-        "#!/bin/sh\nread server\necho \"{\\\"ServerURL\\\":\\\"$server\\\",\\\"Username\\\":\\\"helper-user\\\",\\\"Secret\\\":\\\"helper-pass\\\"}\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    install_credential_helper(directory.path(), "doitest", "helper-user", "helper-pass");
     let client = Client::new(ClientConfig {
         docker_config_dir: Some(directory.path().to_path_buf()),
         credential_helper_dir: Some(directory.path().to_path_buf()),
@@ -416,7 +409,6 @@ fn the_rate_limit_of_a_host_spaces_its_requests() {
 /// anonymously.
 #[test]
 fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
-    use std::os::unix::fs::PermissionsExt as _;
     if !support::require_registry() {
         return;
     }
@@ -434,13 +426,7 @@ fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
         serde_json::json!({ "credHelpers": { registry.host(): "doiidentity" } }).to_string(),
     )
     .unwrap();
-    let helper = directory.path().join("docker-credential-doiidentity");
-    std::fs::write(
-        &helper,
-        format!("#!/bin/sh\nread server\necho '{{\"ServerURL\":\"'$server'\",\"Username\":\"<token>\",\"Secret\":\"{password}\"}}'\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    install_credential_helper(directory.path(), "doiidentity", "<token>", &password);
     token_server.reset();
     let client = Client::new(ClientConfig {
         docker_config_dir: Some(directory.path().to_path_buf()),
@@ -476,4 +462,23 @@ fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
         .requests()
         .iter()
         .all(|request| request.method == "POST"));
+}
+
+/// Writes an executable `docker-credential-NAME` into `directory` that
+/// answers every `get` with these credentials, as Docker's helpers do.
+fn install_credential_helper(
+    directory: &std::path::Path,
+    name: &str,
+    username: &str,
+    secret: &str,
+) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let helper = directory.join(format!("docker-credential-{name}"));
+    let answer = serde_json::json!({ "Username": username, "Secret": secret }).to_string();
+    std::fs::write(
+        &helper,
+        format!("#!/bin/sh\nread server\ncat <<'EOF'\n{answer}\nEOF\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
