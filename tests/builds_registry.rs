@@ -3,10 +3,9 @@
 //! by image (with and without a pin), parents not pushed yet, and a second
 //! run served entirely from the cache.
 
-mod support;
+use crate::support;
 
-#[path = "builds_support/mod.rs"]
-mod builds_support;
+use crate::builds_support;
 
 use std::process::Command;
 

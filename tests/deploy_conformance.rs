@@ -9,7 +9,7 @@
 //! prints nothing; skopeo reads every tag back byte for byte and can copy
 //! the image.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -8,8 +8,8 @@
 //! generator (the test otherwise proves the checked-in file still matches
 //! it).
 
-mod deploy_library;
-mod support;
+use crate::deploy_library;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! (naming the object by its first ref, and the field), through the binary.
 //! And: all errors are found before anything is pushed.
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 

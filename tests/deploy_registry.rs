@@ -5,8 +5,8 @@
 //! incomplete index), copies across registries, a mount the source cannot
 //! serve, and Ctrl-C.
 
-mod deploy_library;
-mod support;
+use crate::deploy_library;
+use crate::support;
 
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};

@@ -2,7 +2,7 @@
 //! registry, so that registry, lookup, deploy and builds tests can trust it.
 //! Each test skips (or, with env CI set, fails) when a tool is missing.
 
-mod support;
+use crate::support;
 
 use std::io;
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //! image, whose every byte the file holds, and one config blob of
 //! `tianon/test`), served as Docker Hub through `DOCKERHUB_PUBLIC_PROXY`.
 
-mod support;
+use crate::support;
 
 use std::io::Read as _;
 use std::process::{Command, Stdio};

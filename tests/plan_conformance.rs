@@ -9,7 +9,7 @@
 //! embedded modules in both binaries, and `doi-jq -L DIR` finds a module of
 //! the caller's own (which may itself include an embedded one).
 
-mod plan_util;
+use crate::plan_util;
 
 use plan_util::{
     conformance, conformance_path, crate_root, deploy, deploy_with, doi_jq, doi_jq_with, success,

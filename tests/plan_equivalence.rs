@@ -15,7 +15,7 @@
 //! shrunk to the fewest builds that still differ, and the first differing
 //! lines side by side.
 
-mod plan_util;
+use crate::plan_util;
 
 use std::collections::HashMap;
 use std::ffi::OsStr;

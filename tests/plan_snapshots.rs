@@ -14,7 +14,7 @@
 //! output is also checked to end in exactly one newline; the jq comparison
 //! is byte-exact.
 
-mod plan_util;
+use crate::plan_util;
 
 use plan_util::{crate_root, deploy, success, ALL_TAGS_STREAM_FILTER};
 use std::process::Command;

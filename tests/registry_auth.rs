@@ -3,7 +3,7 @@
 //! credentials and the User-Agent go (checked on the wire with a small
 //! recording server of ours).
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

@@ -2,7 +2,7 @@
 //! with our fault proxy in front where a rule needs faults or request
 //! counts. Counts, never timings, prove the cache and single-flight rules.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
