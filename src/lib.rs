@@ -12,6 +12,7 @@ pub mod builds;
 pub mod deploy;
 pub mod jq;
 pub mod registry;
+pub mod spec;
 
 /// Evaluating jq allocates and frees small values all the time (a profile
 /// of planning showed 40% of instructions in glibc's malloc and free);
