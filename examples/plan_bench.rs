@@ -39,6 +39,10 @@ use doi::spec::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OC
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+/// As the binaries do (see `doi::cli`), so in-process figures match theirs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What `deploy --plan` computes, spelled as the conformance README does.
 const JQ_FILTER: &str = r#"include "deploy"; tagged_manifests(true; .source.arches[.build.arch].tags, .source.arches[.build.arch].archTags) | deploy_objects[]"#;
 
