@@ -12,5 +12,6 @@ pub mod builds;
 pub mod cli;
 pub mod deploy;
 pub mod jq;
+pub mod pool;
 pub mod registry;
 pub mod spec;

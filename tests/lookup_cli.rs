@@ -275,7 +275,7 @@ fn bad_arguments_exit_2_with_one_line_and_errors_exit_1() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.starts_with(&format!(
-            "lookup: 127.0.0.1:{closed_port}/nothing:here: GET http://127.0.0.1:{closed_port}/v2/nothing/manifests/here: "
+            "lookup: error: 127.0.0.1:{closed_port}/nothing:here: GET http://127.0.0.1:{closed_port}/v2/nothing/manifests/here: "
         )),
         "{stderr}"
     );

@@ -3,13 +3,13 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::ops::ControlFlow;
 
 use serde_json::Value;
 
 use super::cache::LookupCache;
 use super::BuildsError;
+use crate::pool;
 
 /// Where indexes come from when the cache does not have them.
 ///
@@ -84,48 +84,33 @@ impl<'run> Lookups<'run> {
         if missing.is_empty() {
             return Ok(());
         }
-        let slots: Vec<OnceLock<Result<Option<Value>, String>>> =
-            missing.iter().map(|_| OnceLock::new()).collect();
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
         let registry = self.registry;
-        std::thread::scope(|scope| {
-            for _ in 0..self.jobs.min(missing.len()) {
-                scope.spawn(|| loop {
-                    // Once one lookup failed the run is over: do not start more.
-                    if failed.load(Ordering::Relaxed) {
-                        break;
+        let mut failure = None;
+        // In request order, so the failure reported is the first one in
+        // that order whatever the timing; nothing new starts after it.
+        pool::ordered(
+            self.jobs,
+            missing.len(),
+            |position| registry.lookup_index(&missing[position].0),
+            |position, answer| {
+                let (reference, needed_by) = missing[position];
+                match answer {
+                    Ok(answer) => {
+                        self.registry_lookups += 1;
+                        self.answers
+                            .insert(reference.clone(), answer.map(Cow::Owned));
+                        ControlFlow::Continue(())
                     }
-                    let position = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((reference, _)) = missing.get(position) else {
-                        break;
-                    };
-                    let answer = registry.lookup_index(reference);
-                    if answer.is_err() {
-                        failed.store(true, Ordering::Relaxed);
+                    Err(problem) => {
+                        failure = Some(BuildsError::new(format!(
+                            "{needed_by}: looking up {reference} failed: {problem}"
+                        )));
+                        ControlFlow::Break(())
                     }
-                    let _ = slots[position].set(answer);
-                });
-            }
-        });
-        for ((reference, needed_by), slot) in missing.iter().zip(slots) {
-            match slot.into_inner() {
-                Some(Ok(answer)) => {
-                    self.registry_lookups += 1;
-                    self.answers
-                        .insert(reference.clone(), answer.map(Cow::Owned));
                 }
-                Some(Err(problem)) => {
-                    return Err(BuildsError::new(format!(
-                        "{needed_by}: looking up {reference} failed: {problem}"
-                    )));
-                }
-                // Never started because a lookup failed; positions are taken in
-                // order, so that failure is at a later position, reported next.
-                None => {}
-            }
-        }
-        Ok(())
+            },
+        );
+        failure.map_or(Ok(()), Err)
     }
 
     /// The answer for a reference already fetched: `Some(None)` is "does
