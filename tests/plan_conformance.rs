@@ -12,8 +12,8 @@
 use crate::plan_util;
 
 use plan_util::{
-    conformance, conformance_path, crate_root, deploy, deploy_with, doi_jq, doi_jq_with, success,
-    ALL_TAGS_FILTER, ALL_TAGS_STREAM_FILTER,
+    all_tags_array_filter, conformance, conformance_path, crate_root, deploy, deploy_with, doi_jq,
+    doi_jq_with, one_arch_array_filter, success, ALL_TAGS_STREAM_FILTER,
 };
 use std::ffi::OsStr;
 use std::path::Path;
@@ -42,7 +42,7 @@ fn deploy_all_through_doi_jq() {
     let builds = builds.to_str().expect("UTF-8 path");
     let got = success(
         "doi-jq deploy_objects",
-        &doi_jq(&["--tab", ALL_TAGS_FILTER, builds], b""),
+        &doi_jq(&["--tab", all_tags_array_filter(), builds], b""),
     );
     eqnice!(text(expected), got, "deploy-all.out.json and doi-jq");
 }
@@ -57,10 +57,19 @@ fn deploy_amd64_through_doi_jq() {
     };
     let builds = conformance_path("builds.json");
     let builds = builds.to_str().expect("UTF-8 path");
-    let filter = r#"include "deploy"; arch_tagged_manifests("amd64") | deploy_objects"#;
     let got = success(
         "doi-jq arch_tagged_manifests",
-        &doi_jq(&["--tab", filter, builds], b""),
+        &doi_jq(
+            &[
+                "--tab",
+                "--arg",
+                "arch",
+                "amd64",
+                one_arch_array_filter(),
+                builds,
+            ],
+            b"",
+        ),
     );
     eqnice!(text(expected), got, "deploy-amd64.out.json and doi-jq");
 }

@@ -1,4 +1,4 @@
-//! Proof that the native planner (`doi::deploy::plan::plan_native`) prints
+//! Proof that the native planner (`doi::deploy::plan::native`) prints
 //! exactly the bytes of the jq modules it replaces for speed.
 //!
 //! The jq modules are the specification; the native planner is only allowed
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 
-use doi::deploy::plan::{plan_native, Planner};
+use doi::deploy::plan::{native as plan_native, Planner};
 use doi::jq::ModuleSearch;
 use doi::spec::annotation::{
     ATTESTATION_MANIFEST, BASHBREW_ARCH, REFERENCE_DIGEST, REFERENCE_TYPE, REF_NAME,

@@ -61,12 +61,7 @@ fn jq_plan(file: &str, arch: Option<&str>) -> String {
     let mut command = Command::new("jq");
     command.arg("--tab").arg("-L").arg(&filters);
     match arch {
-        Some(arch) => command.args([
-            "--arg",
-            "arch",
-            arch,
-            r#"include "deploy"; arch_tagged_manifests($arch) | deploy_objects[]"#,
-        ]),
+        Some(arch) => command.args(["--arg", "arch", arch, doi::deploy::plan::ONE_ARCH_FILTER]),
         None => command.arg(ALL_TAGS_STREAM_FILTER),
     };
     let output = command.arg(&path).output().expect("jq runs");

@@ -13,12 +13,24 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The filter behind `deploy --plan` and `deploy-all.out.json`, as the
-/// conformance README writes it.
-pub const ALL_TAGS_FILTER: &str = r#"include "deploy"; tagged_manifests(true; .source.arches[.build.arch].tags, .source.arches[.build.arch].archTags) | deploy_objects"#;
+/// The filter behind `deploy --plan`: the plan as a stream.
+pub use doi::deploy::plan::ALL_TAGS_FILTER as ALL_TAGS_STREAM_FILTER;
 
-/// The same plan as a stream: what `deploy --plan` prints.
-pub const ALL_TAGS_STREAM_FILTER: &str = r#"include "deploy"; tagged_manifests(true; .source.arches[.build.arch].tags, .source.arches[.build.arch].archTags) | deploy_objects[]"#;
+/// The same plan as one array, as `deploy-all.out.json` holds it.
+pub fn all_tags_array_filter() -> &'static str {
+    array_form(ALL_TAGS_STREAM_FILTER)
+}
+
+/// The plan of one arch (`$arch`) as one array (`deploy-ARCH.out.json`).
+pub fn one_arch_array_filter() -> &'static str {
+    array_form(doi::deploy::plan::ONE_ARCH_FILTER)
+}
+
+fn array_form(stream: &'static str) -> &'static str {
+    stream
+        .strip_suffix("[]")
+        .expect("the plan filters end in deploy_objects[]")
+}
 
 /// The crate root, for `filters/` and `testdata/`.
 pub fn crate_root() -> &'static Path {

@@ -87,7 +87,7 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
     // Builds metadata goes straight to the planner (which parses it once);
     // only deploy objects, or input the quick look cannot tell, are parsed
     // here.
-    let quick_look = doi::deploy::plan::plan_native::looks_like_builds_text(&stdin);
+    let quick_look = doi::deploy::plan::is_builds_text(&stdin);
     let kind = match quick_look {
         Some(true) => StdinKind::Builds,
         _ => input::classify(&stdin)?,
