@@ -11,6 +11,7 @@
 pub mod builds;
 pub mod deploy;
 pub mod jq;
+pub mod oci;
 pub mod registry;
 
 /// Evaluating jq allocates and frees small values all the time (a profile
