@@ -57,6 +57,12 @@ def _meta_checked:
   | validate(.build.parents; . == null or type == "object"; "an object of parent digests, in build \($id)")
 ;
 
+# The build's staging image, checked: the name build and push write to.
+def _meta_checked_image:
+  .buildId as $id
+  | validate(.build.img; type == "string" and length > 0; "the staging image name, in build \($id)")
+;
+
 # The first tag of the build ("docker:24.0.7-cli"), or, for a build with
 # only architecture tags, the first of those; null when it has none.
 def _meta_first_tag:
@@ -177,4 +183,220 @@ def build_annotations:
   build_annotations(
     if normalized_builder == "oci-import" then _meta_entry.GitRepo else git_build_url end
   )
+;
+
+# normalize_ref_to_docker: an image reference (string) in the form the
+# docker CLI and buildkit's docker-image:// take most reliably: Docker Hub
+# names short (no docker.io/, no library/), and a reference pinned by digest
+# without its tag (the digest decides; "name:tag@digest" is refused by some
+# docker commands).
+def normalize_ref_to_docker:
+  sub("^(docker[.]io|index[.]docker[.]io|registry-1[.]docker[.]io)/"; "")
+  | sub("^library/(?<name>[^/]+)$"; "\(.name)")
+  | if test("@") then
+      capture("^(?<name>[^@]*)(?<digest>@.*)$")
+      | (.name | sub(":[^:/]*$"; "")) + .digest
+    else
+      .
+    end
+;
+
+# The build's parents as [{from, ref}], in FROM order: `from` as the
+# Dockerfile names it, `ref` where the pinned manifest was found (the
+# manifest's ref.name from the lookup, which may be a staging repository
+# for a parent built in the same run), else the parent's own name at the
+# pinned digest. Parents without a digest (scratch) are not listed.
+def _meta_parents:
+  .build.resolvedParents as $resolved
+  | [
+      .build.parents // {}
+      | to_entries[]
+      | select(.value | type == "string" and length > 0)
+      | .key as $from
+      | .value as $digest
+      | {
+          from: $from,
+          ref: (
+            (
+              first(
+                $resolved[$from].manifests? // []
+                | .[]
+                | select(type == "object" and .digest == $digest)
+                | .annotations["org.opencontainers.image.ref.name"]?
+                | strings
+              )
+              // ($from | sub("@.*$"; "") | sub(":[^:/]*$"; "")) + "@" + $digest
+            )
+            | normalize_ref_to_docker
+          )
+        }
+    ]
+;
+
+# Every name the image is pushed under: its tags, its architecture tags,
+# then the staging image it is built as.
+def _meta_image_names:
+  _meta_arch as $arch
+  | [($arch.tags // [])[], ($arch.archTags // [])[], .build.img | strings]
+;
+
+# Lines of one long shell command, joined so bash reads one command.
+def _meta_shell_lines:
+  join(" \\\n\t")
+;
+
+# unindent_and_decomment_jq($indents): a jq program kept as a string in a
+# module, made fit to paste into a command: up to $indents leading tabs come
+# off every line (the module's own indentation) and lines that are only a
+# comment are dropped (they would only add noise to every build log).
+def unindent_and_decomment_jq($indents):
+  def _unindent($n):
+    if $n > 0 and startswith("\t") then .[1:] | _unindent($n - 1) else . end;
+  split("\n")
+  | map(select(test("^[ \t]*#") | not) | _unindent($indents))
+  | join("\n")
+;
+
+# The fix-up buildkit's OCI export needs before it is pushed: the export's
+# index.json can list the image twice (same digest, size and type), and
+# anything other than exactly one image means the build is not what we
+# meant to push.
+def _meta_oci_export_fixup:
+  "
+		.manifests |= (
+			# one entry per distinct manifest
+			unique_by([ .digest, .size, .mediaType ])
+			# and exactly one image, or we push something nobody asked for
+			| if length != 1 then
+				error(\"unexpected number of manifests: \\(length)\")
+			else . end
+		)
+	" | unindent_and_decomment_jq(1)
+;
+
+# The build's builder, checked: a builder we do not know stops the build.
+def _meta_builder:
+  normalized_builder as $builder
+  | if IN($builder; "buildkit", "classic", "oci-import") then
+      $builder
+    else
+      error("build \(.buildId): unknown builder \($builder | tojson) (source.entries[0].Builder; known: buildkit, classic, oci-import)")
+    end
+;
+
+# pull_command: shell text that makes the build's parents available to the
+# builder. Only the classic builder needs them pulled (and tagged with the
+# name its Dockerfile uses); buildkit is handed every parent by digest as a
+# build context, and oci-import has no parents to pull.
+def pull_command:
+  _meta_checked
+  | if _meta_builder == "classic" then
+      [
+        _meta_parents[]
+        | @sh "docker pull \(.ref)",
+          (select(.from | test("@") | not) | @sh "docker tag \(.ref) \(.from)")
+      ]
+      | join("\n")
+    else
+      ""
+    end
+;
+
+# build_command: shell text that builds the image into the form
+# push_command pushes: an OCI layout in ./temp (buildkit, oci-import) or
+# the image in the local docker daemon (classic).
+def build_command:
+  _meta_checked
+  | _meta_checked_image
+  | .buildId as $id
+  | .build.arch as $name
+  | validate(.source.arches[$name].platformString; type == "string" and length > 0; "a platform (os/arch), in build \($id)")
+  | _meta_builder as $builder
+  | _meta_arch as $arch
+  | if $builder == "buildkit" then
+      [
+        (
+          [
+            "docker buildx build --progress=plain",
+            @sh "--provenance=mode=max,builder-id=\(buildkit_provenance_builder_id)",
+            if build_should_sbom then
+              "--sbom=generator=\"$BASHBREW_BUILDKIT_SBOM_GENERATOR\""
+            else
+              empty
+            end,
+            "--output " + (["type=oci", "dest=temp.tar"] | @csv | @sh),
+            (
+              build_annotations(git_build_url)
+              | to_entries[]
+              | "manifest,manifest-descriptor:\(.key)=\(.value)"
+              | @sh "--annotation \(.)"
+            ),
+            (_meta_image_names[] | @sh "--tag \(.)"),
+            @sh "--platform \($arch.platformString)",
+            (_meta_parents[] | "\(.from)=docker-image://\(.ref)" | @sh "--build-context \(.)"),
+            "--build-arg BUILDKIT_SYNTAX=\"$BASHBREW_BUILDKIT_SYNTAX\"",
+            "--build-arg BUILDKIT_DOCKERFILE_CHECK=skip=all",
+            @sh "--file \(_meta_entry.File)",
+            (git_build_url | @sh)
+          ]
+          | _meta_shell_lines
+        ),
+        "mkdir temp",
+        "tar -xvf temp.tar -C temp",
+        "rm temp.tar",
+        "jq \(_meta_oci_export_fixup | @sh) temp/index.json > temp/index.json.new",
+        "mv temp/index.json.new temp/index.json"
+      ]
+    elif $builder == "classic" then
+      [
+        [
+          "DOCKER_BUILDKIT=0",
+          "docker build",
+          (_meta_image_names[] | @sh "--tag \(.)"),
+          @sh "--platform \($arch.platformString)",
+          @sh "--file \(_meta_entry.File)",
+          (git_build_url | @sh)
+        ]
+        | _meta_shell_lines
+      ]
+    else
+      [
+        "build=\(tojson | @sh)",
+        "\"$BASHBREW_META_SCRIPTS/helpers/oci-import.sh\" <<<\"$build\" temp",
+        if build_should_sbom then
+          "# SBOM",
+          "mv temp temp.orig",
+          "\"$BASHBREW_META_SCRIPTS/helpers/oci-sbom.sh\" <<<\"$build\" temp.orig temp",
+          "rm -rf temp.orig"
+        else
+          empty
+        end
+      ]
+    end
+  | join("\n")
+;
+
+# push_command: shell text that pushes what build_command made to the
+# build's staging image.
+def push_command:
+  _meta_checked
+  | _meta_checked_image
+  | if _meta_builder == "classic" then
+      @sh "docker push \(.build.img)"
+    else
+      [
+        @sh "crane push temp \(.build.img)",
+        "rm -rf temp"
+      ]
+      | join("\n")
+    end
+;
+
+# commands: {pull, build, push}, the three steps of a build job in order.
+def commands:
+  {
+    pull: pull_command,
+    build: build_command,
+    push: push_command
+  }
 ;
