@@ -9,11 +9,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use doi::cli::Bin;
+
+/// See `doi::cli` for why the binaries use mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BIN: Bin = Bin::new("oci-validate");
 
 #[derive(Parser)]
 #[command(
     name = "oci-validate",
-    version,
     about = "Validates an OCI image layout, every blob and layer included"
 )]
 struct Arguments {
@@ -25,7 +31,10 @@ struct Arguments {
 }
 
 fn main() -> ExitCode {
-    let arguments = Arguments::parse();
+    let arguments: Arguments = match BIN.parse() {
+        Ok(arguments) => arguments,
+        Err(status) => return status,
+    };
     let stdout = std::io::stdout();
     let mut output = std::io::BufWriter::new(stdout.lock());
     let mut output_closed = false;
@@ -38,12 +47,6 @@ fn main() -> ExitCode {
     let _ = output.flush();
     match result {
         Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!(
-                "oci-validate: error: {}: {error}",
-                arguments.layout.display()
-            );
-            ExitCode::FAILURE
-        }
+        Err(error) => BIN.fail(format_args!("{}: {error}", arguments.layout.display())),
     }
 }

@@ -15,10 +15,8 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use crate::registry::digest::{DigestAlgorithm, DigestHasher};
-use crate::registry::protocol::{
-    MEDIA_TYPE_DOCKER_LAYER_GZIP, MEDIA_TYPE_OCI_LAYER, MEDIA_TYPE_OCI_LAYER_GZIP,
-};
 use crate::registry::Digest;
+use crate::spec::media_type::{DOCKER_LAYER_GZIP, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD};
 
 use super::tar::{TarError, TarReader};
 
@@ -52,15 +50,16 @@ impl Compression {
 /// in-toto statement, an artifact's file), which is checked as a blob.
 pub fn layer_compression(media_type: &str) -> Option<Compression> {
     match media_type {
-        MEDIA_TYPE_OCI_LAYER
+        OCI_LAYER
         | "application/vnd.oci.image.layer.nondistributable.v1.tar"
         | "application/vnd.docker.image.rootfs.diff.tar" => Some(Compression::Plain),
-        MEDIA_TYPE_OCI_LAYER_GZIP
+        OCI_LAYER_GZIP
         | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
-        | MEDIA_TYPE_DOCKER_LAYER_GZIP
+        | DOCKER_LAYER_GZIP
         | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Some(Compression::Gzip),
-        "application/vnd.oci.image.layer.v1.tar+zstd"
-        | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => Some(Compression::Zstd),
+        OCI_LAYER_ZSTD | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => {
+            Some(Compression::Zstd)
+        }
         _ => None,
     }
 }

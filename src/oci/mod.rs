@@ -11,6 +11,8 @@
 //! `oci-push` are thin shells over it.
 
 pub mod blob;
+pub mod git;
+pub mod import;
 pub mod json;
 pub mod path;
 pub mod rules;

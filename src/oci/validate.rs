@@ -22,11 +22,10 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::registry::protocol::{
-    MEDIA_TYPE_DOCKER_CONFIG, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_DOCKER_MANIFEST_LIST,
-    MEDIA_TYPE_OCI_CONFIG, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST,
-};
 use crate::registry::Digest;
+use crate::spec::media_type::{
+    DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST,
+};
 
 use super::blob::{self, layer_compression, LayerReading};
 use super::json::{parse_strict, MAX_DOCUMENT_SIZE};
@@ -191,15 +190,15 @@ struct Blob {
 }
 
 fn is_index_type(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_OCI_INDEX || media_type == MEDIA_TYPE_DOCKER_MANIFEST_LIST
+    media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
 }
 
 fn is_image_type(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_OCI_MANIFEST || media_type == MEDIA_TYPE_DOCKER_MANIFEST
+    media_type == OCI_MANIFEST || media_type == DOCKER_MANIFEST
 }
 
 fn is_config_type(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_OCI_CONFIG || media_type == MEDIA_TYPE_DOCKER_CONFIG
+    media_type == OCI_CONFIG || media_type == DOCKER_CONFIG
 }
 
 fn media_type_of(descriptor: &Value) -> &str {
@@ -273,7 +272,7 @@ impl Validator<'_> {
         let at = DescriptorPath::root("index.json");
         let bytes = self.read_top_file("index.json")?;
         let index = Self::parse("index.json", &at, &bytes)?;
-        self.index_document(&index, "index.json", &at, MEDIA_TYPE_OCI_INDEX, 0, true)?;
+        self.index_document(&index, "index.json", &at, OCI_INDEX, 0, true)?;
         Ok(index)
     }
 
