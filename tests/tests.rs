@@ -23,6 +23,7 @@ mod filters_script;
 mod harness;
 mod jq_compat;
 mod lookup_cli;
+mod oci_import;
 mod oci_validate;
 mod plan_conformance;
 mod plan_equivalence;
