@@ -389,3 +389,76 @@ fn a_commit_missing_from_the_cache_is_fetched_by_id_then_by_git_fetch() {
         "{line}"
     );
 }
+
+/// The pipeline as it runs: the build command our `meta` module generates
+/// for an oci-import build (`"$BASHBREW_META_SCRIPTS/helpers/oci-import.sh"
+/// <<<"$build" temp`, as in the reference's oci-import.out.sh), run by
+/// bash with `BASHBREW_META_SCRIPTS` at our filters/, imports through our
+/// helper and binary, byte-identical to the reference.
+#[test]
+fn the_generated_build_command_runs_our_importer_through_the_helper() {
+    let Some(fixtures) = oci_util::fixtures() else {
+        return;
+    };
+    if !crate::support::require_tools(&["bash"]) {
+        return;
+    }
+    let name = "latest-musl-amd64";
+    let build = std::fs::read(fixtures.join(format!("{name}.build.json"))).unwrap();
+    let program = doi::jq::Program::compile(
+        r#"include "meta"; build_command"#,
+        &doi::jq::CompileOptions {
+            search: doi::jq::ModuleSearch::embedded_only(Vec::new()),
+            ..doi::jq::CompileOptions::default()
+        },
+    )
+    .unwrap();
+    let input = doi::jq::read::parse_single(&build).unwrap();
+    let outputs = program.run_collect(input).unwrap();
+    let command = doi::jq::print::to_serde(&outputs[0]);
+    let command = command.as_str().unwrap();
+    // The SBOM step belongs to another helper.
+    let command = command.split("\n# SBOM").next().unwrap();
+    assert!(
+        command.ends_with("\n\"$BASHBREW_META_SCRIPTS/helpers/oci-import.sh\" <<<\"$build\" temp"),
+        "{command}"
+    );
+    let cache = oci_util::seeded_cache(&fixtures);
+    let work = tempfile::tempdir().unwrap();
+    let binaries = Path::new(env!("CARGO_BIN_EXE_oci-import"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        binaries.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let filters = Path::new(env!("CARGO_MANIFEST_DIR")).join("filters");
+    let output = std::process::Command::new("bash")
+        .args(["-Eeuo", "pipefail", "-c", command])
+        .current_dir(work.path())
+        .env("PATH", path)
+        .env("BASHBREW_META_SCRIPTS", &filters)
+        .env("BASHBREW_CACHE", cache.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = std::fs::read_to_string(fixtures.join(format!("{name}.tree"))).unwrap();
+    assert_eq!(oci_util::tree_listing(&work.path().join("temp")), expected);
+    // And the validation helper beside it.
+    let validate = std::process::Command::new(filters.join("helpers/oci-validate.sh"))
+        .args(["--quiet", "temp"])
+        .current_dir(work.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", binaries.display()))
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
+}
