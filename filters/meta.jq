@@ -37,7 +37,7 @@ def _meta_arch:
 # build stops with the path of the bad field and the build's id instead of
 # a bare "Cannot index ..." from deep inside a command.
 def _meta_checked:
-  (.buildId | if type == "string" then . else tojson end) as $id
+  (if type == "object" then .buildId else null end | if type == "string" then . else tojson end) as $id
   | validate(.; type == "object"; "a build object")
   | validate(.build; type == "object"; "an object, in build \($id)")
   | validate(.build.arch; type == "string" and length > 0; "an architecture name, in build \($id)")
