@@ -55,6 +55,7 @@ def _meta_checked:
   | validate(.source.arches[$arch] | .tags, .archTags; . == null or (type == "array" and all(.[]; type == "string")); "an array of tags, in build \($id)")
   | validate(.source.arches[$arch].lastStageFrom; . == null or type == "string"; "a parent image name, in build \($id)")
   | validate(.build.parents; . == null or type == "object"; "an object of parent digests, in build \($id)")
+  | validate(.build.resolvedParents; . == null or type == "object"; "an object of parent indexes, in build \($id)")
 ;
 
 # The build's staging image, checked: the name build and push write to.

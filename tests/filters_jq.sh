@@ -437,11 +437,11 @@ expect_error "windows_version: only for Windows builds" 'build b1: windows_versi
 expect_output "gha_payload: a Windows build names its runner's version" \
 	'[{"ref":"main","inputs":{"buildId":"b1","bashbrewArch":"amd64","firstTag":"busybox:1.2"}},{"ref":"main","inputs":{"buildId":"b1","bashbrewArch":"windows-amd64","firstTag":"busybox:1.2","windowsVersion":"2019"}}]' \
 	"include \"jenkins\"; $windows [gha_payload, (on_windows(\"10.0.17763.1\") | gha_payload)]" "$build"
-deployable='{"p":{"buildId":"p","build":{"arch":"amd64","resolved":{"annotations":{"org.opencontainers.image.ref.name":"staging:p@'"$d1"'"}}},"source":{"arches":{"amd64":{"archTags":["amd64/x:1","amd64/x:shared"]}}}},
+deployable='{"p":{"buildId":"p","build":{"arch":"amd64","resolved":{"annotations":{"org.opencontainers.image.ref.name":"staging:p@'"$d1"'"}}},"source":{"arches":{"amd64":{"archTags":["amd64/x:1","amd64/x:shared","amd64/x:1"]}}}},
   "q":{"buildId":"q","build":{"arch":"amd64","resolved":{"annotations":{"org.opencontainers.image.ref.name":"staging:q@'"$d2"'"}}},"source":{"arches":{"amd64":{"archTags":["amd64/x:shared"]}}}},
   "r":{"buildId":"r","build":{"arch":"arm64v8","resolved":{"annotations":{"org.opencontainers.image.ref.name":"staging:r@'"$d2"'"}}},"source":{"arches":{"arm64v8":{"archTags":["arm64v8/x:1"]}}}},
   "s":{"buildId":"s","build":{"arch":"amd64","resolved":null},"source":{"arches":{"amd64":{"archTags":["amd64/x:2"]}}}}}'
-BASHBREW_ARCH=amd64 expect_output "crane_deploy_commands: copy a tag one build claims, merge a tag several claim" \
+BASHBREW_ARCH=amd64 expect_output "crane_deploy_commands: copy a tag one build claims (once), merge a tag several claim" \
 	'["crane copy '"'staging:p@$d1' 'amd64/x:1'"'","crane index append --tag '"'amd64/x:shared' --manifest 'staging:p@$d1' --manifest 'staging:q@$d2'"' --flatten"]' \
 	'include "jenkins"; [crane_deploy_commands]' "$deployable"
 expect_error "crane_deploy_commands needs BASHBREW_ARCH" 'BASHBREW_ARCH is not set' 'include "jenkins"; crane_deploy_commands' "$deployable"
