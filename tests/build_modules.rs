@@ -13,6 +13,7 @@
 //! skip with a message on a developer's machine and a failure under CI.
 
 use crate::plan_util::{crate_root, success};
+use crate::support::unavailable;
 use serde_json::{json, Map, Value};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -37,13 +38,6 @@ fn shared(path: &str) -> Option<PathBuf> {
         full.display()
     ));
     None
-}
-
-fn unavailable(message: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}; CI is set, so this is a failure, not a skip");
-    }
-    println!("SKIPPED: {message}");
 }
 
 fn conformance(name: &str) -> Option<PathBuf> {
@@ -280,30 +274,11 @@ fn strings(value: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// %FT%TZ of seconds since 1970 (days to civil date as in Howard Hinnant's
-/// algorithm).
+/// %FT%TZ of seconds since 1970 (the harness's RFC 3339 formatter; the
+/// modules only accept non-negative times).
 fn utc(seconds: i64) -> String {
-    let (days, second) = (seconds.div_euclid(86400), seconds.rem_euclid(86400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        second / 3600,
-        second / 60 % 60,
-        second % 60
-    )
+    let seconds = u64::try_from(seconds).expect("a time after 1970");
+    crate::support::token::rfc3339(seconds)
 }
 
 /// What the rules say about one build.
@@ -670,13 +645,7 @@ fn check_build(build: &Build, line: &Value, repositories: &[String], tails: &Tai
     let id = build.id();
     let sbom = build.should_sbom(repositories);
     let field = |name: &str| line.get(name).unwrap_or_else(|| panic!("{id}: no {name}"));
-    let expect = |name: &str, expected: Value| {
-        assert_eq!(
-            serde_json::to_string(field(name)).unwrap(),
-            serde_json::to_string(&expected).unwrap(),
-            "build {id}: {name}"
-        );
-    };
+    let expect = |name: &str, expected: Value| expect_value(id, name, field(name), &expected);
     expect(
         "needs_build",
         Value::from(build.value["build"]["resolved"].is_null()),
@@ -746,6 +715,7 @@ fn check_build(build: &Build, line: &Value, repositories: &[String], tails: &Tai
     }
 }
 
+/// Equal as printed (key order included), not just as JSON values.
 fn expect_value(id: &str, what: &str, got: &Value, expected: &Value) {
     assert_eq!(
         serde_json::to_string(got).unwrap(),
