@@ -37,7 +37,7 @@ def _meta_arch:
 # build stops with the path of the bad field and the build's id instead of
 # a bare "Cannot index ..." from deep inside a command.
 def _meta_checked:
-  (.buildId | if type == "string" then . else tojson end) as $id
+  (if type == "object" then .buildId else null end | if type == "string" then . else tojson end) as $id
   | validate(.; type == "object"; "a build object")
   | validate(.build; type == "object"; "an object, in build \($id)")
   | validate(.build.arch; type == "string" and length > 0; "an architecture name, in build \($id)")
@@ -55,6 +55,7 @@ def _meta_checked:
   | validate(.source.arches[$arch] | .tags, .archTags; . == null or (type == "array" and all(.[]; type == "string")); "an array of tags, in build \($id)")
   | validate(.source.arches[$arch].lastStageFrom; . == null or type == "string"; "a parent image name, in build \($id)")
   | validate(.build.parents; . == null or type == "object"; "an object of parent digests, in build \($id)")
+  | validate(.build.resolvedParents; . == null or type == "object"; "an object of parent indexes, in build \($id)")
 ;
 
 # The build's staging image, checked: the name build and push write to.

@@ -12,6 +12,7 @@ mod deploy_library;
 mod oci_util;
 mod support;
 
+mod build_modules;
 mod builds_cli;
 mod builds_registry;
 mod deploy_conformance;
