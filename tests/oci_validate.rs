@@ -734,10 +734,7 @@ fn rust_rules_agree_with_the_jq_oci_module_on_every_case() {
 fn rust_rules_agree_with_jq_1_7_1_on_every_case() {
     let jq = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peers/jq-1.7.1/jq");
     if !jq.is_file() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{} is missing", jq.display());
-        }
-        println!("SKIPPED: {} is absent", jq.display());
+        crate::support::unavailable(&format!("{} is absent", jq.display()));
         return;
     }
     let cases = corpus();

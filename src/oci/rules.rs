@@ -223,7 +223,7 @@ fn is_lower_hex(text: &str, length: usize) -> bool {
 /// alphabet, at most two `=` at the end.
 fn is_base64_shape(text: &str) -> bool {
     let body = text.trim_end_matches('=');
-    text.len() % 4 == 0
+    text.len().is_multiple_of(4)
         && text.len() - body.len() <= 2
         && body
             .bytes()

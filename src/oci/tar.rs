@@ -321,17 +321,18 @@ impl<R: Read> TarReader<R> {
                 }
             }
             let kind = entry_kind(kind, &block);
-            if matches!(
+            let header_only = matches!(
                 kind,
-                EntryKind::Directory | EntryKind::Symlink | EntryKind::HardLink
-            ) || matches!(kind, EntryKind::Other(b'3' | b'4' | b'6'))
-            {
-                if size != 0 {
-                    return Err(header_error(format!(
-                        "a {} entry declares {size} bytes of data",
-                        kind_name(kind)
-                    )));
-                }
+                EntryKind::Directory
+                    | EntryKind::Symlink
+                    | EntryKind::HardLink
+                    | EntryKind::Other(b'3' | b'4' | b'6')
+            );
+            if header_only && size != 0 {
+                return Err(header_error(format!(
+                    "a {} entry declares {size} bytes of data",
+                    kind_name(kind)
+                )));
             }
             if kind == EntryKind::Other(b'S') {
                 self.skip_sparse_extensions(header, offset)?;
