@@ -11,26 +11,12 @@ use serde_json::{json, Value};
 use crate::oci_util::{self, git, Recipe};
 
 fn oci_import(cache: &Path, target: &Path, build: &[u8]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_oci-import"));
-    command
-        .arg(target)
-        .env("BASHBREW_CACHE", cache)
-        .env_remove("BASHBREW_META_SCRIPTS")
-        .env("GIT_TERMINAL_PROMPT", "0");
-    run_with_stdin(command, build)
-}
-
-fn run_with_stdin(mut command: std::process::Command, stdin: &[u8]) -> Output {
-    use std::io::Write as _;
-    use std::process::Stdio;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
+    crate::plan_util::run(
+        env!("CARGO_BIN_EXE_oci-import"),
+        &[target.as_os_str()],
+        build,
+        &[("BASHBREW_CACHE", cache.as_os_str())],
+    )
 }
 
 /// The one error line of a refused import; TARGET and any temporary
@@ -179,10 +165,7 @@ fn builds_that_are_not_usable_oci_imports_are_refused() {
     let parent = tempfile::tempdir().unwrap();
     let output = oci_import(cache.path(), &parent.path().join("t"), b"{\"a\":1,\"a\":2}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("duplicate key"));
-    let usage = run_with_stdin(
-        std::process::Command::new(env!("CARGO_BIN_EXE_oci-import")),
-        b"",
-    );
+    let usage = crate::plan_util::run(env!("CARGO_BIN_EXE_oci-import"), &[], b"", &[]);
     assert_eq!(usage.status.code(), Some(2));
 }
 
