@@ -12,6 +12,7 @@ pub mod builds;
 pub mod cli;
 pub mod deploy;
 pub mod jq;
+pub mod oci;
 pub mod pool;
 pub mod registry;
 pub mod spec;
