@@ -14,6 +14,7 @@
 //! the time (a profile of planning showed 40% of instructions in glibc's
 //! malloc and free), and mimalloc halves that.
 
+use std::error::Error;
 use std::ffi::OsString;
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -106,12 +107,72 @@ impl Bin {
         ExitCode::FAILURE
     }
 
+    /// Prints an error with its causes ([`chain`]); the status for work that
+    /// failed (1).
+    pub fn fail_with(self, error: &dyn Error) -> ExitCode {
+        self.fail(chain(error))
+    }
+
     /// Prints the error; the status for a command line that cannot be run
     /// ([`EXIT_USAGE`]).
     pub fn usage_error(self, error: impl Display) -> ExitCode {
         self.error(error);
         ExitCode::from(EXIT_USAGE)
     }
+}
+
+/// An I/O error of a binary's own (stdin, stdout), with what it was doing.
+#[derive(Debug)]
+pub struct IoError {
+    doing: &'static str,
+    source: std::io::Error,
+}
+
+impl IoError {
+    pub fn new(doing: &'static str, source: std::io::Error) -> Self {
+        Self { doing, source }
+    }
+
+    /// Whether the reader of our output went away (`| head`), which is no
+    /// failure of ours.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.source.kind() == std::io::ErrorKind::BrokenPipe
+    }
+}
+
+impl Display for IoError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.doing)
+    }
+}
+
+impl Error for IoError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Writes all of `bytes` to stdout and flushes it.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), IoError> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|error| IoError::new("writing stdout", error))
+}
+
+/// An error and its causes on one line, `context: cause: cause`, as our
+/// error types say their context and leave the cause to `source()`.
+pub fn chain(error: &dyn Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        line.push_str(": ");
+        line.push_str(&error.to_string());
+        cause = error.source();
+    }
+    line
 }
 
 /// The one line of a clap usage error that says what is wrong (clap adds
