@@ -1,7 +1,11 @@
 //! The `builds` command line: the conformance proof and every bad input.
 
+use crate::support::bin;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use doi::builds::TEMPLATE_VARIABLE;
 
 const CONFORMANCE: &str = "../shared/conformance/meta-scripts";
 const TEMPLATE: &str = "oisupport/staging-ARCH:BUILD";
@@ -22,15 +26,13 @@ fn testdata(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `builds ARGUMENTS`, with the staging template set when given.
 fn builds(template: Option<&str>, arguments: &[&std::ffi::OsStr]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_builds"));
-    command
-        .args(arguments)
-        .env_remove("BASHBREW_STAGING_TEMPLATE");
+    let mut run = bin::builds().args(arguments);
     if let Some(template) = template {
-        command.env("BASHBREW_STAGING_TEMPLATE", template);
+        run = run.env(TEMPLATE_VARIABLE, template);
     }
-    command.output().expect("the builds binary runs")
+    run.output()
 }
 
 /// Asserts a failure with exactly one line on stderr containing `expected`.
@@ -308,18 +310,7 @@ fn conformance_plan_of_our_builds_equals_deploy_all() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut deploy = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .arg("--plan")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the deploy binary runs");
-    let mut stdin = deploy.stdin.take().unwrap();
-    let input = output.stdout.clone();
-    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
-    let planned = deploy.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
+    let planned = bin::deploy().run(&["--plan"], &output.stdout);
     assert!(
         planned.status.success(),
         "{}",
