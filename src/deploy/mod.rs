@@ -17,6 +17,6 @@ pub mod scheduler;
 
 /// Plans builds metadata into deploy objects (see [`plan`]): the plan as
 /// `jq --tab` prints a stream of objects.
-pub fn plan_builds(builds: &[u8], arch: Option<&str>) -> Result<Vec<u8>, String> {
-    plan::plan(builds, arch).map_err(|error| error.to_string())
+pub fn plan_builds(builds: &[u8], arch: Option<&str>) -> Result<Vec<u8>, plan::PlanError> {
+    plan::plan(builds, arch)
 }
