@@ -906,8 +906,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn cache_answers_first_and_by_tag_entries_are_not_kept() {
+    /// A cache with the by-tag parent of [`golang_source`] and an entry no
+    /// run needs.
+    fn golang_cache() -> LookupCache {
         let mut cache = LookupCache::new();
         cache.insert(
             "golang:1.19".to_string(),
@@ -917,11 +918,22 @@ mod tests {
             "unrelated@".to_string() + &digest('9'),
             index("unrelated", &[]),
         );
-        let registry = FakeRegistry::default();
-        let document = document(vec![source(
+        cache
+    }
+
+    /// Source `s`, amd64, built on `golang:1.19` by tag.
+    fn golang_source() -> Value {
+        document(vec![source(
             "s",
             json!({"amd64": arch(json!({"golang:1.19": {"sourceId": null, "pin": null}}))}),
-        )]);
+        )])
+    }
+
+    #[test]
+    fn cache_answers_first_and_by_tag_entries_are_not_kept() {
+        let cache = golang_cache();
+        let registry = FakeRegistry::default();
+        let document = golang_source();
         let result = run_with(&document, &cache, &registry).unwrap();
         let build = result.builds.values().next().unwrap();
         assert_eq!(
@@ -944,23 +956,12 @@ mod tests {
     /// by-tag entries, so the same offline command then failed.
     #[test]
     fn an_offline_run_keeps_every_cache_entry_and_runs_again() {
-        let mut cache = LookupCache::new();
-        cache.insert(
-            "golang:1.19".to_string(),
-            index("golang:1.19", &[("amd64", 'f')]),
-        );
-        cache.insert(
-            "unrelated@".to_string() + &digest('9'),
-            index("unrelated", &[]),
-        );
+        let mut cache = golang_cache();
         let mut parents = Map::new();
         parents.insert("golang:1.19".to_string(), Value::String(digest('f')));
         let staging = format!("staging/amd64:{}", build_id("s", "amd64", &parents));
         cache.insert(staging.clone(), index(&staging, &[("amd64", 'b')]));
-        let document = document(vec![source(
-            "s",
-            json!({"amd64": arch(json!({"golang:1.19": {"sourceId": null, "pin": null}}))}),
-        )]);
+        let document = golang_source();
         let template = template();
         let options = BuildsOptions::default();
         let first = run(&document, &template, &cache, None, &options).unwrap();

@@ -284,13 +284,43 @@ impl<'de> Visitor<'de> for BuildsVisitor {
     }
 }
 
-/// Keeps a field's value; a repeated key's last value wins.
-fn read_into<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
-    slot: &mut Option<T>,
+/// The values of two keys of an object, as `X` and `Y` (a repeated key's
+/// last value wins; other keys are skipped); `None` when the "object" is a
+/// number in disguise (see [`NUMBER_TOKEN`]). Each shape below reads the
+/// one or two fields it needs with it.
+#[allow(clippy::type_complexity)]
+fn two_fields<'de, A, X, Y>(
     map: &mut A,
-) -> Result<(), A::Error> {
-    *slot = Some(map.next_value()?);
-    Ok(())
+    [x_name, y_name]: [&str; 2],
+) -> Result<Option<(Option<X>, Option<Y>)>, A::Error>
+where
+    A: MapAccess<'de>,
+    X: Deserialize<'de>,
+    Y: Deserialize<'de>,
+{
+    let (mut x, mut y) = (None, None);
+    let object = each_entry(map, |key, map| {
+        if key == x_name {
+            x = Some(map.next_value()?);
+        } else if key == y_name {
+            y = Some(map.next_value()?);
+        } else {
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    })?;
+    Ok(object.then_some((x, y)))
+}
+
+/// [`two_fields`] for one key.
+fn one_field<'de, A, X>(map: &mut A, name: &str) -> Result<Option<Option<X>>, A::Error>
+where
+    A: MapAccess<'de>,
+    X: Deserialize<'de>,
+{
+    // No key equals a second `name`: everything else is skipped.
+    let fields = two_fields::<A, X, IgnoredAny>(map, [name, name])?;
+    Ok(fields.map(|(x, _)| x))
 }
 
 /// A field planning needs: refused when absent or refused.
@@ -303,23 +333,19 @@ fn required<T>(field: Option<Lenient<T>>, name: &str) -> Result<T, Refused> {
 impl<'de> Shape<'de> for Build<'de> {
     const NAME: &'static str = "a build";
     fn from_map<A: MapAccess<'de>>(map: &mut A) -> Result<Option<Self>, A::Error> {
-        let mut fields: Option<Lenient<BuildFields>> = None;
-        let mut source: Option<Lenient<SourceArches>> = None;
-        let object = each_entry(map, |key, map| match &*key {
-            "build" => read_into(&mut fields, map),
-            "source" => read_into(&mut source, map),
-            _ => map.next_value::<IgnoredAny>().map(drop),
-        })?;
+        let Some((fields, source)) = two_fields(map, ["build", "source"])? else {
+            return Ok(None);
+        };
         let build = || -> Result<Build<'de>, Refused> {
-            let fields = required(fields, ".build")?;
-            let arches = required(source, ".source")?.0;
+            let fields: BuildFields = required(fields, ".build")?;
+            let arches = required::<SourceArches>(source, ".source")?.0;
             Ok(Build {
                 arch: fields.arch,
                 manifests: fields.manifests,
                 arches,
             })
         };
-        Ok(object.then(build).and_then(Result::ok))
+        Ok(build().ok())
     }
 }
 
@@ -332,24 +358,20 @@ struct BuildFields<'a> {
 impl<'de> Shape<'de> for BuildFields<'de> {
     const NAME: &'static str = ".build";
     fn from_map<A: MapAccess<'de>>(map: &mut A) -> Result<Option<Self>, A::Error> {
-        let mut arch: Option<Lenient<Text>> = None;
-        let mut resolved: Option<Lenient<Resolved>> = None;
-        let object = each_entry(map, |key, map| match &*key {
-            "arch" => read_into(&mut arch, map),
-            "resolved" => read_into(&mut resolved, map),
-            _ => map.next_value::<IgnoredAny>().map(drop),
-        })?;
+        let Some((arch, resolved)) = two_fields(map, ["arch", "resolved"])? else {
+            return Ok(None);
+        };
         let fields = || -> Result<BuildFields<'de>, Refused> {
             let manifests = match resolved {
                 None => None,
-                Some(resolved) => resolved.0?.0,
+                Some(Lenient::<Resolved>(resolved)) => resolved?.0,
             };
             Ok(BuildFields {
-                arch: required(arch, ".build.arch")?.0,
+                arch: required::<Text>(arch, ".build.arch")?.0,
                 manifests,
             })
         };
-        Ok(object.then(fields).and_then(Result::ok))
+        Ok(fields().ok())
     }
 }
 
@@ -366,15 +388,9 @@ impl<'de> Shape<'de> for Resolved<'de> {
         (!resolved).then_some(Resolved(None))
     }
     fn from_map<A: MapAccess<'de>>(map: &mut A) -> Result<Option<Self>, A::Error> {
-        let mut manifests: Option<Lenient<Manifests>> = None;
-        let object = each_entry(map, |key, map| match &*key {
-            "manifests" => read_into(&mut manifests, map),
-            _ => map.next_value::<IgnoredAny>().map(drop),
-        })?;
-        let manifests = required(manifests, ".build.resolved.manifests").ok();
-        Ok(object
-            .then_some(manifests)
-            .flatten()
+        let manifests = one_field(map, "manifests")?;
+        Ok(manifests
+            .and_then(|manifests| required::<Manifests>(manifests, "manifests").ok())
             .map(|manifests| Resolved(Some(manifests.0))))
     }
 }
@@ -399,15 +415,9 @@ struct SourceArches<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 impl<'de> Shape<'de> for SourceArches<'de> {
     const NAME: &'static str = ".source";
     fn from_map<A: MapAccess<'de>>(map: &mut A) -> Result<Option<Self>, A::Error> {
-        let mut arches: Option<Lenient<ArchEntries>> = None;
-        let object = each_entry(map, |key, map| match &*key {
-            "arches" => read_into(&mut arches, map),
-            _ => map.next_value::<IgnoredAny>().map(drop),
-        })?;
-        let arches = required(arches, ".source.arches").ok();
-        Ok(object
-            .then_some(arches)
-            .flatten()
+        let arches = one_field(map, "arches")?;
+        Ok(arches
+            .and_then(|arches| required::<ArchEntries>(arches, "arches").ok())
             .map(|arches| SourceArches(arches.0)))
     }
 }
@@ -429,22 +439,17 @@ impl<'de> Shape<'de> for ArchEntries<'de> {
 impl<'de> Shape<'de> for ArchTags<'de> {
     const NAME: &'static str = ".source.arches[ARCH]";
     fn from_map<A: MapAccess<'de>>(map: &mut A) -> Result<Option<Self>, A::Error> {
-        let mut tags: Option<Lenient<TagList>> = None;
-        let mut arch_tags: Option<Lenient<TagList>> = None;
-        let object = each_entry(map, |key, map| match &*key {
-            "tags" => read_into(&mut tags, map),
-            "archTags" => read_into(&mut arch_tags, map),
-            _ => map.next_value::<IgnoredAny>().map(drop),
-        })?;
+        let Some((tags, arch_tags)) = two_fields(map, ["tags", "archTags"])? else {
+            return Ok(None);
+        };
         // Absent lists are empty; refused ones refuse the entry.
         let list = |list: Option<Lenient<TagList<'de>>>| match list {
             None => Some(Vec::new()),
             Some(Lenient(list)) => list.ok().map(|list| list.0),
         };
-        let (Some(tags), Some(arch_tags)) = (list(tags), list(arch_tags)) else {
-            return Ok(None);
-        };
-        Ok(object.then_some(ArchTags { tags, arch_tags }))
+        Ok(list(tags)
+            .zip(list(arch_tags))
+            .map(|(tags, arch_tags)| ArchTags { tags, arch_tags }))
     }
 }
 
