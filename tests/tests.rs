@@ -11,6 +11,7 @@ mod builds_support;
 mod deploy_library;
 mod support;
 
+mod build_modules;
 mod builds_cli;
 mod builds_registry;
 mod deploy_conformance;

@@ -298,7 +298,10 @@ fn token_request(
             form.push_str(&format!("&scope={}", percent_encode(&scopes.join(" "))));
         }
         let request = Request::new(Method::Post, RequestKind::Token, realm.to_string())
-            .header(protocol::header::CONTENT_TYPE, protocol::MEDIA_TYPE_FORM)
+            .header(
+                protocol::header::CONTENT_TYPE,
+                crate::spec::media_type::FORM,
+            )
             .body(RequestBody::Bytes(Arc::from(form.into_bytes())))
             .with_secret_body();
         return (request, None);

@@ -48,6 +48,7 @@ use crate::registry::protocol;
 use crate::registry::reference::Reference;
 use crate::registry::transport::{BodySource, RequestBody};
 use crate::registry::write::MountOutcome;
+use crate::spec::media_type;
 
 /// Blobs over this size get a HEAD before they are copied as a child (the
 /// HEAD is cheap next to re-sending bytes; under it, uploading blindly is
@@ -524,7 +525,7 @@ impl Pusher {
             &target,
             ObjectType::Blob,
             &Descriptor {
-                media_type: protocol::MEDIA_TYPE_OCTET_STREAM.to_string(),
+                media_type: media_type::OCTET_STREAM.to_string(),
                 digest: digest.clone(),
                 size,
             },

@@ -51,6 +51,7 @@ use super::protocol::{self, header, Method, Origin};
 use super::reference::Reference;
 use super::stats::RequestKind;
 use super::transport::{BodySource, Request, RequestBody, Response};
+use crate::spec::media_type;
 
 /// Blob bodies up to this size are offered in one POST (see the module
 /// documentation); bigger ones, and streams, never are: a registry that
@@ -173,7 +174,7 @@ impl Client {
         let url = protocol::single_post_upload_url(&endpoint.base, repository.repository(), digest);
         let request = Request::new(Method::Post, RequestKind::Post, url.clone())
             .scope(protocol::push_scope(repository.repository()))
-            .header(header::CONTENT_TYPE, protocol::MEDIA_TYPE_OCTET_STREAM)
+            .header(header::CONTENT_TYPE, media_type::OCTET_STREAM)
             .body(RequestBody::Bytes(bytes.clone()));
         let response = self.send(&endpoint, &request)?;
         match response.status {
@@ -265,7 +266,7 @@ impl Client {
         };
         let request = Request::new(Method::Put, RequestKind::Put, url.clone())
             .scope(protocol::push_scope(session.repository.repository()))
-            .header(header::CONTENT_TYPE, protocol::MEDIA_TYPE_OCTET_STREAM)
+            .header(header::CONTENT_TYPE, media_type::OCTET_STREAM)
             .body(body);
         let response = self.send(&endpoint, &request)?;
         if !response.is_success() {
@@ -375,7 +376,7 @@ impl Client {
 
 fn blob_descriptor(digest: &Digest, size: u64) -> Descriptor {
     Descriptor {
-        media_type: protocol::MEDIA_TYPE_OCTET_STREAM.to_string(),
+        media_type: media_type::OCTET_STREAM.to_string(),
         digest: digest.clone(),
         size,
     }
