@@ -28,3 +28,4 @@ mod plan_equivalence;
 mod plan_snapshots;
 mod registry_auth;
 mod registry_client;
+mod registry_hardening;
