@@ -275,13 +275,16 @@ fn render_head(status: u16, headers: &[(String, String)]) -> Vec<u8> {
     wire::response_head(status, wire::reason(status), &borrowed)
 }
 
+/// An answer to relay: status, headers, body.
+type Relayed = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// One request relayed to `upstream`, on a connection of its own; the
 /// answer's framing headers are redone for the decoded body.
 fn forward(
     request: &Seen,
     upstream: &str,
     relocate: Option<(String, String)>,
-) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+) -> std::io::Result<Relayed> {
     let framing = ["Connection", "Content-Length", "Transfer-Encoding"];
     let headers: Vec<(&str, &str)> = request
         .headers
