@@ -16,6 +16,7 @@ mod builds_cli;
 mod builds_registry;
 mod deploy_conformance;
 mod deploy_end_to_end;
+mod deploy_hardening;
 mod deploy_input;
 mod deploy_registry;
 mod doi_jq_cli;
