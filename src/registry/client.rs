@@ -361,6 +361,28 @@ impl Client {
         self.transport(endpoint).send(request)
     }
 
+    /// Sends a read: the answer when it is a success, None when it means
+    /// "not there" ([`protocol::is_not_found_status`]), else the error.
+    pub(crate) fn send_read(
+        &self,
+        endpoint: &Endpoint,
+        request: &Request,
+    ) -> Result<Option<Response>, RegistryError> {
+        let response = self.send(endpoint, request)?;
+        if protocol::is_not_found_status(response.status) {
+            return Ok(None);
+        }
+        if !response.is_success() {
+            return Err(RegistryError::from_status(
+                request.method,
+                &request.url,
+                response.status,
+                response.bytes(),
+            ));
+        }
+        Ok(Some(response))
+    }
+
     fn key(reference: &Reference, object_type: ObjectType) -> Result<ObjectKey, RegistryError> {
         let target = match object_type {
             ObjectType::Manifest => reference.manifest_target(),
@@ -490,18 +512,9 @@ impl Client {
     ) -> Result<Option<Descriptor>, RegistryError> {
         let endpoint = self.endpoint(reference, Access::Read);
         let request = self.read_request(Method::Head, &endpoint, key);
-        let response = self.send(&endpoint, &request)?;
-        if protocol::is_not_found_status(response.status) {
+        let Some(response) = self.send_read(&endpoint, &request)? else {
             return Ok(None);
-        }
-        if !response.is_success() {
-            return Err(RegistryError::from_status(
-                Method::Head,
-                &request.url,
-                response.status,
-                response.bytes(),
-            ));
-        }
+        };
         let header_digest = match response.header(header::DOCKER_CONTENT_DIGEST) {
             Some(text) => Some(text.trim().parse::<Digest>().map_err(|error| {
                 RegistryError::for_request(
@@ -603,18 +616,9 @@ impl Client {
         let request = self
             .read_request(Method::Get, &endpoint, key)
             .response_body(ResponseBodyMode::Buffer { limit });
-        let response = self.send(&endpoint, &request)?;
-        if protocol::is_not_found_status(response.status) {
+        let Some(response) = self.send_read(&endpoint, &request)? else {
             return Ok(None);
-        }
-        if !response.is_success() {
-            return Err(RegistryError::from_status(
-                Method::Get,
-                &request.url,
-                response.status,
-                response.bytes(),
-            ));
-        }
+        };
         let media_type_from_header = protocol::media_type_of(response.header(header::CONTENT_TYPE));
         let header_digest = response
             .header(header::DOCKER_CONTENT_DIGEST)

@@ -44,18 +44,9 @@ impl Client {
         let request = Request::new(Method::Get, RequestKind::Get, url.clone())
             .scope(protocol::pull_scope(reference.repository()))
             .response_body(ResponseBodyMode::Stream);
-        let response = self.send(&endpoint, &request)?;
-        if protocol::is_not_found_status(response.status) {
+        let Some(response) = self.send_read(&endpoint, &request)? else {
             return Ok(None);
-        }
-        if !response.is_success() {
-            return Err(RegistryError::from_status(
-                Method::Get,
-                &url,
-                response.status,
-                response.bytes(),
-            ));
-        }
+        };
         let announced = response
             .header(header::CONTENT_LENGTH)
             .and_then(|length| length.trim().parse::<u64>().ok());

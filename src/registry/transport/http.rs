@@ -126,6 +126,17 @@ impl HttpTransport {
     /// What a failure of ureq means to the layers above: a stall (ours or
     /// ureq's timeout) says which limit was hit; the error stays the source.
     fn transport_error(&self, request: &Request, error: ureq::Error) -> RegistryError {
+        // A body source that could not be opened or read (a blob streamed
+        // from another registry) failed with its own error: that one
+        // stands, and says itself whether it is worth retrying.
+        if let ureq::Error::Io(io) = &error {
+            if let Some(source) = io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<RegistryError>())
+            {
+                return source.clone();
+            }
+        }
         let stall = match &error {
             ureq::Error::Timeout(_) => Some(Stall::Inactive {
                 limit: self.timeouts.inactivity,
