@@ -15,6 +15,7 @@
 
 use crate::support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -594,4 +595,131 @@ fn a_redirect_does_not_bypass_verification() {
         doi::registry::ErrorKind::DigestMismatch,
         "{error}"
     );
+}
+
+/// Content held locally (what `oci-push` has: a layout's blobs) through
+/// the one write path: children first when the registry says they are
+/// missing, small blobs uploaded, a big one streamed after a HEAD, and a
+/// re-push costs one HEAD.
+#[test]
+fn local_content_is_pushed_through_the_one_write_path() {
+    use doi::registry::push::{BlobContent, ChildSources, Manifest, Pushed, Pusher};
+    use doi::registry::{BodySource, Digest};
+    use std::collections::HashMap;
+
+    struct Layout(HashMap<Digest, BlobContent>);
+    impl ChildSources for Layout {
+        fn listed(&self, _digest: &Digest) -> Option<&Reference> {
+            None
+        }
+        fn fallback(&self) -> Option<&Reference> {
+            None
+        }
+        fn local(&self, digest: &Digest) -> Option<BlobContent> {
+            self.0.get(digest).cloned()
+        }
+    }
+    if !support::require_registry() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+            .to_vec();
+    let big: Arc<[u8]> = (0..100_000u32)
+        .map(|index| (index % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    let descriptor = |media_type: &str, bytes: &[u8]| json!({"mediaType": media_type, "digest": Digest::sha256_of(bytes).to_string(), "size": bytes.len()});
+    let image = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": descriptor("application/vnd.oci.image.config.v1+json", &config),
+        "layers": [descriptor("application/vnd.oci.image.layer.v1.tar", &big)],
+    })
+    .to_string()
+    .into_bytes();
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [descriptor("application/vnd.oci.image.manifest.v1+json", &image)],
+    })
+    .to_string()
+    .into_bytes();
+    let streamed = big.clone();
+    let layout = Layout(HashMap::from([
+        (
+            Digest::sha256_of(&config),
+            BlobContent::Bytes(config.clone().into()),
+        ),
+        (
+            Digest::sha256_of(&big),
+            BlobContent::Stream(BodySource::new(big.len() as u64, move || {
+                Ok(Box::new(std::io::Cursor::new(streamed.clone()))
+                    as Box<dyn std::io::Read + Send>)
+            })),
+        ),
+        (
+            Digest::sha256_of(&image),
+            BlobContent::Bytes(image.clone().into()),
+        ),
+    ]));
+    let manifest = Manifest::from_bytes(index.clone().into(), Digest::sha256_of(&index)).unwrap();
+    let tag = reference(&format!("{}/test/layout:v1", proxy.host()));
+    let config_dir = docker_config(&[]);
+    let pusher = Pusher::new(client(&config_dir));
+    assert_eq!(
+        pusher.push_manifest(&tag, &manifest, &layout).unwrap(),
+        Pushed::Written
+    );
+    let kind = |path: &str| {
+        if path.contains("/manifests/") {
+            "manifests"
+        } else if path.contains("/blobs/uploads/") {
+            "uploads"
+        } else {
+            "blobs"
+        }
+    };
+    let requests: Vec<String> = proxy
+        .requests()
+        .iter()
+        .map(|(method, path)| format!("{method} {}", kind(path)))
+        .collect();
+    assert_eq!(
+        requests,
+        vec![
+            "HEAD manifests", // the index: not there
+            "PUT manifests",  // refused: children missing
+            "POST uploads",   // the config, offered in one POST
+            "PUT uploads",    // docker-registry wants the PUT
+            "HEAD blobs",     // the big layer: looked for first
+            "POST uploads",
+            "PUT uploads",   // streamed
+            "PUT manifests", // the image, by digest
+            "PUT manifests", // the index again
+        ],
+        "{}",
+        proxy.log()
+    );
+    assert_eq!(
+        registry
+            .fetch_manifest("test/layout", "v1")
+            .map(|(_, bytes)| bytes),
+        Some(index.clone())
+    );
+    assert_eq!(
+        registry
+            .fetch_blob("test/layout", Digest::sha256_of(&big).as_str())
+            .as_deref(),
+        Some(&big[..])
+    );
+    proxy.reset_counts();
+    let again = Pusher::new(client(&config_dir));
+    assert_eq!(
+        again.push_manifest(&tag, &manifest, &layout).unwrap(),
+        Pushed::AlreadyThere
+    );
+    assert_eq!(proxy.requests().len(), 1, "{}", proxy.log());
 }
