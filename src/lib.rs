@@ -12,5 +12,6 @@ pub mod builds;
 pub mod cli;
 pub mod deploy;
 pub mod jq;
+pub mod oci;
 pub mod registry;
 pub mod spec;

@@ -9,6 +9,7 @@
 mod plan_util;
 mod builds_support;
 mod deploy_library;
+mod oci_util;
 mod support;
 
 mod build_modules;
@@ -24,6 +25,8 @@ mod filters_script;
 mod harness;
 mod jq_compat;
 mod lookup_cli;
+mod oci_import;
+mod oci_validate;
 mod plan_conformance;
 mod plan_equivalence;
 mod plan_snapshots;
