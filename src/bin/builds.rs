@@ -24,9 +24,12 @@ const BIN: Bin = Bin::new("builds");
 #[command(
     name = "builds",
     about = "Sources metadata to builds metadata",
-    after_help = "The staging image of each build is named by BASHBREW_STAGING_TEMPLATE \
-                  (for example oisupport/staging-ARCH:BUILD). Problems are reported in the \
-                  order you gave things: SOURCES, then --cache FILE, then the environment."
+    after_help = format!(
+        "The staging image of each build is named by BASHBREW_STAGING_TEMPLATE \
+         (for example oisupport/staging-ARCH:BUILD). Problems are reported in the \
+         order you gave things: SOURCES, then --cache FILE, then the environment.\n\n{}",
+        doi::registry::limits::HELP
+    )
 )]
 struct Arguments {
     /// Lookup cache, created when missing. Its entries answer before the
@@ -44,6 +47,8 @@ struct Arguments {
     offline: bool,
     /// Sources metadata (bashbrew's sources JSON); `-` reads stdin.
     sources: PathBuf,
+    #[command(flatten)]
+    limits: doi::registry::Limits,
 }
 
 fn main() -> ExitCode {
@@ -65,10 +70,11 @@ fn run(arguments: &Arguments) -> Result<(), Box<dyn std::error::Error>> {
     };
     let template = StagingTemplate::from_environment()?;
     // The registry behind the cache: the client configured from the
-    // environment (`DOCKERHUB_PUBLIC_PROXY`, Docker's credentials).
+    // environment (`DOCKERHUB_PUBLIC_PROXY`, Docker's credentials, the
+    // `DOI_*` limits) and the limit flags.
     let client = match arguments.offline {
         true => None,
-        false => Some(Client::from_env()?),
+        false => Some(Client::new(arguments.limits.client_config()?)),
     };
     let options = BuildsOptions {
         origin: arguments.sources.display().to_string(),

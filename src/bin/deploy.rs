@@ -49,7 +49,7 @@ an example."#;
 #[command(
     name = "deploy",
     about = "Push deploy objects (or the plan of builds metadata) from stdin to registries",
-    after_help = INPUT_HELP
+    after_help = format!("{INPUT_HELP}\n\n{}", doi::registry::limits::HELP)
 )]
 struct Arguments {
     /// Print the plan of the builds metadata on stdin and stop.
@@ -72,6 +72,8 @@ struct Arguments {
     /// its requests only with it.
     #[arg(long)]
     stats: bool,
+    #[command(flatten)]
+    limits: doi::registry::Limits,
 }
 
 fn main() -> ExitCode {
@@ -122,7 +124,7 @@ fn run(arguments: &Arguments) -> Result<bool, Box<dyn Error>> {
         (true, None) => PARALLEL_JOBS,
         (false, None) => 1,
     };
-    let client = Client::from_env()?;
+    let client = Client::new(arguments.limits.client_config()?);
     let pusher = Pusher::new(client.clone());
     let started = Instant::now();
 

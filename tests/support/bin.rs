@@ -15,9 +15,10 @@
 //! `plan_util::run` and [`super::run_binary`] are shorthands over this.
 
 use std::ffi::OsStr;
-use std::io::Write as _;
+use std::io::{Read, Write as _};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The variables our binaries (and ureq under them) read, removed from
 /// every run.
@@ -29,6 +30,9 @@ pub const CLEARED: &[&str] = &[
     "DOCKER_CONFIG",
     "DOCKERHUB_PUBLIC_PROXY",
     "DOI_PLAN_ENGINE",
+    "DOI_TIMEOUT",
+    "DOI_RETRY_MAX_WAIT",
+    "DOI_RETRY_BUDGET",
     "LOOKUP_STATS",
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -139,6 +143,53 @@ impl BinaryRun {
             let _ = writer.join();
         }
         output
+    }
+
+    /// [`BinaryRun::output`] for tests whose promise is "this ends": a run
+    /// still going after `deadline` is killed and fails the test as a hang
+    /// (deadlines are generous: this never measures speed). Also returns
+    /// how long it took.
+    pub fn output_within(mut self, deadline: Duration) -> (Output, Duration) {
+        let started = Instant::now();
+        let mut child = self.start();
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(&self.stdin);
+        }
+        // Drained as the child writes, so a full pipe cannot look like a hang.
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = drain(child.stdout.take().map(|pipe| Box::new(pipe) as _));
+        let stderr = drain(child.stderr.take().map(|pipe| Box::new(pipe) as _));
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() > deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let stderr = stderr.join().unwrap_or_default();
+                    panic!(
+                        "{} hung: still running after {deadline:?}; stderr: {}",
+                        self.program,
+                        String::from_utf8_lossy(&stderr)
+                    );
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(error) => panic!("waiting for {}: {error}", self.program),
+            }
+        };
+        let output = Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        };
+        (output, started.elapsed())
     }
 
     /// `args(arguments).stdin(stdin).output()`.

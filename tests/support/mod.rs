@@ -69,10 +69,12 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod bin;
+pub mod bounded;
 pub mod fixture;
 pub mod http;
 pub mod proxy;
 pub mod registry;
+pub mod scripted;
 pub mod seed;
 pub mod skopeo;
 pub mod token;
