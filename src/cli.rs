@@ -49,6 +49,19 @@ impl Bin {
         format!("{} {VERSION}", self.name)
     }
 
+    /// A binary's whole `main`: parse the arguments, `run`, and print a
+    /// failure with its causes (status 1).
+    pub fn main<T>(self, run: impl FnOnce(&T) -> Result<ExitCode, Box<dyn Error>>) -> ExitCode
+    where
+        T: CommandFactory + FromArgMatches,
+    {
+        let arguments: T = match self.parse() {
+            Ok(arguments) => arguments,
+            Err(status) => return status,
+        };
+        run(&arguments).unwrap_or_else(|error| self.fail_with(error.as_ref()))
+    }
+
     /// Parses the process's arguments; see [`Bin::parse_from`].
     pub fn parse<T: CommandFactory + FromArgMatches>(self) -> Result<T, ExitCode> {
         self.parse_from(std::env::args_os())

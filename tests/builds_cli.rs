@@ -45,6 +45,41 @@ fn assert_error(output: &Output, expected: &str) {
     assert!(stderr.contains(expected), "{stderr:?} lacks {expected:?}");
 }
 
+/// The conformance run: `builds [--offline] --cache CACHE sources.json` of
+/// the conformance data, CACHE a copy of its cache file `cache_name` (in a
+/// directory that lives as long as the returned handle).
+struct ConformanceRun {
+    _directory: tempfile::TempDir,
+    cache: PathBuf,
+    arguments: Vec<std::ffi::OsString>,
+}
+
+impl ConformanceRun {
+    fn new(data: &Path, cache_name: &str, offline: bool) -> Self {
+        let directory = tempfile::tempdir().unwrap();
+        let cache = directory.path().join("cache.json");
+        std::fs::copy(data.join(cache_name), &cache).unwrap();
+        let mut arguments: Vec<std::ffi::OsString> = Vec::new();
+        if offline {
+            arguments.push("--offline".into());
+        }
+        arguments.push("--cache".into());
+        arguments.push(cache.clone().into());
+        arguments.push(data.join("sources.json").into());
+        Self {
+            _directory: directory,
+            cache,
+            arguments,
+        }
+    }
+
+    fn run(&self) -> Output {
+        let arguments: Vec<&std::ffi::OsStr> =
+            self.arguments.iter().map(|a| a.as_os_str()).collect();
+        builds(Some(TEMPLATE), &arguments)
+    }
+}
+
 /// The central proof of issue 6: with the offline cache, `builds` prints
 /// `builds.json` byte for byte, and rewrites the cache to exactly what the
 /// reference wrote (`cache-builds.json`: the by-tag parent lookup dropped).
@@ -54,19 +89,9 @@ fn assert_error(output: &Output, expected: &str) {
 fn conformance_builds_json_byte_for_byte_from_the_offline_cache() {
     let Some(data) = conformance() else { return };
     for offline in [false, true] {
-        let directory = tempfile::tempdir().unwrap();
-        let cache = directory.path().join("cache.json");
-        std::fs::copy(data.join("cache-builds-offline.json"), &cache).unwrap();
-        let sources = data.join("sources.json");
-        let mut arguments = vec![
-            std::ffi::OsStr::new("--cache"),
-            cache.as_os_str(),
-            sources.as_os_str(),
-        ];
-        if offline {
-            arguments.insert(0, std::ffi::OsStr::new("--offline"));
-        }
-        let output = builds(Some(TEMPLATE), &arguments);
+        let run = ConformanceRun::new(&data, "cache-builds-offline.json", offline);
+        let cache = &run.cache;
+        let output = run.run();
         assert!(
             output.status.success(),
             "{}",
@@ -82,7 +107,7 @@ fn conformance_builds_json_byte_for_byte_from_the_offline_cache() {
             output.stdout == expected,
             "stdout differs from builds.json (offline: {offline})"
         );
-        let rewritten = std::fs::read(&cache).unwrap();
+        let rewritten = std::fs::read(cache).unwrap();
         let expected_cache = match offline {
             false => "cache-builds.json",
             true => "cache-builds-offline.json",
@@ -92,7 +117,7 @@ fn conformance_builds_json_byte_for_byte_from_the_offline_cache() {
             "rewritten cache differs from {expected_cache}"
         );
         if offline {
-            let again = builds(Some(TEMPLATE), &arguments);
+            let again = run.run();
             assert!(
                 again.status.success() && again.stdout == expected,
                 "the same offline command works again: {}",
@@ -107,21 +132,11 @@ fn conformance_builds_json_byte_for_byte_from_the_offline_cache() {
 #[test]
 fn conformance_rewritten_cache_lacks_the_by_tag_parent() {
     let Some(data) = conformance() else { return };
-    let directory = tempfile::tempdir().unwrap();
-    let cache = directory.path().join("cache.json");
-    std::fs::copy(data.join("cache-builds.json"), &cache).unwrap();
-    let sources = data.join("sources.json");
-    let output = builds(
-        Some(TEMPLATE),
-        &[
-            "--offline".as_ref(),
-            "--cache".as_ref(),
-            cache.as_os_str(),
-            sources.as_os_str(),
-        ],
-    );
+    let run = ConformanceRun::new(&data, "cache-builds.json", true);
+    let cache = &run.cache;
+    let output = run.run();
     assert_error(&output, "parent \"golang:1.19-alpine3.16\": golang:1.19-alpine3.16 is not in the cache and no registry may be asked (--offline)");
-    let after = std::fs::read(&cache).unwrap();
+    let after = std::fs::read(cache).unwrap();
     assert!(
         after == std::fs::read(data.join("cache-builds.json")).unwrap(),
         "a failed run writes nothing"
@@ -292,19 +307,7 @@ fn a_corrupt_cache_is_an_error_and_left_untouched() {
 #[test]
 fn conformance_plan_of_our_builds_equals_deploy_all() {
     let Some(data) = conformance() else { return };
-    let directory = tempfile::tempdir().unwrap();
-    let cache = directory.path().join("cache.json");
-    std::fs::copy(data.join("cache-builds-offline.json"), &cache).unwrap();
-    let sources = data.join("sources.json");
-    let output = builds(
-        Some(TEMPLATE),
-        &[
-            "--offline".as_ref(),
-            "--cache".as_ref(),
-            cache.as_os_str(),
-            sources.as_os_str(),
-        ],
-    );
+    let output = ConformanceRun::new(&data, "cache-builds-offline.json", true).run();
     assert!(
         output.status.success(),
         "{}",

@@ -52,17 +52,10 @@ struct Arguments {
 }
 
 fn main() -> ExitCode {
-    let arguments: Arguments = match BIN.parse() {
-        Ok(arguments) => arguments,
-        Err(status) => return status,
-    };
-    match run(&arguments) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => BIN.fail_with(error.as_ref()),
-    }
+    BIN.main(run)
 }
 
-fn run(arguments: &Arguments) -> Result<(), Box<dyn std::error::Error>> {
+fn run(arguments: &Arguments) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let sources = builds::read_sources(&arguments.sources)?;
     let cache = match &arguments.cache {
         Some(path) => LookupCache::load(path)?,
@@ -89,5 +82,5 @@ fn run(arguments: &Arguments) -> Result<(), Box<dyn std::error::Error>> {
         result.cache.save(path)?;
     }
     cli::write_stdout(&result.to_bytes())?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -77,15 +77,10 @@ struct Arguments {
 }
 
 fn main() -> ExitCode {
-    let arguments: Arguments = match BIN.parse() {
-        Ok(arguments) => arguments,
-        Err(status) => return status,
-    };
-    match run(&arguments) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => BIN.fail_with(error.as_ref()),
-    }
+    BIN.main(|arguments| match run(arguments)? {
+        true => Ok(ExitCode::SUCCESS),
+        false => Ok(ExitCode::FAILURE),
+    })
 }
 
 fn run(arguments: &Arguments) -> Result<bool, Box<dyn Error>> {
