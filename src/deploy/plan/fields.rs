@@ -18,8 +18,8 @@
 //! error; the caller then plans on the jq path, which plans it or names the
 //! problem exactly as it always has.
 
+use foldhash::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -100,22 +100,36 @@ fn read_whole<'a, T>(
 /// last occurrence (jq's objects).
 struct Entries<'a, T> {
     entries: Vec<(Cow<'a, str>, T)>,
-    positions: HashMap<Cow<'a, str>, usize>,
+    /// Built once there are more entries than a linear search is worth.
+    positions: Option<HashMap<Cow<'a, str>, usize>>,
 }
 
 impl<'a, T> Entries<'a, T> {
+    /// Up to this many entries (an arch entry's ten or so) are searched.
+    const LINEAR: usize = 16;
+
     fn new() -> Self {
         Self {
             entries: Vec::new(),
-            positions: HashMap::new(),
+            positions: None,
         }
     }
 
     fn insert(&mut self, key: Cow<'a, str>, value: T) {
-        match self.positions.get(&key) {
-            Some(&position) => self.entries[position].1 = value,
+        if self.positions.is_none() && self.entries.len() >= Self::LINEAR {
+            let positions = self.entries.iter().enumerate();
+            self.positions = Some(positions.map(|(at, (key, _))| (key.clone(), at)).collect());
+        }
+        let known = match &self.positions {
+            Some(positions) => positions.get(&key).copied(),
+            None => self.entries.iter().position(|(known, _)| *known == key),
+        };
+        match known {
+            Some(position) => self.entries[position].1 = value,
             None => {
-                self.positions.insert(key.clone(), self.entries.len());
+                if let Some(positions) = &mut self.positions {
+                    positions.insert(key.clone(), self.entries.len());
+                }
                 self.entries.push((key, value));
             }
         }

@@ -27,10 +27,10 @@
 //! so their numbers and strings are exactly the values the jq path sees.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::rc::Rc;
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use jaq_json::{Map, Num, Val};
 use serde_json::value::RawValue;
 
