@@ -2,8 +2,9 @@
 //! registry, each reference at most once per run.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use serde_json::Value;
 
@@ -24,8 +25,8 @@ pub trait IndexLookup: Sync {
 
 /// One reference to answer, and the item that needs it first (for the
 /// error message).
-pub(crate) struct Request {
-    pub(crate) reference: Reference,
+pub(crate) struct Request<'r> {
+    pub(crate) reference: &'r Reference,
     pub(crate) needed_by: String,
 }
 
@@ -35,9 +36,10 @@ pub(crate) struct Lookups<'run> {
     registry: Option<&'run dyn IndexLookup>,
     cache: &'run LookupCache,
     jobs: usize,
-    /// By the reference's short form; cache hits are borrowed: a warm run
-    /// copies nothing it does not print.
-    answers: HashMap<String, Option<Cow<'run, Value>>>,
+    /// Cache hits are borrowed: a warm run copies nothing it does not
+    /// print. (References are normalized, so equal references are one
+    /// image, as their short forms, the cache's keys, are.)
+    answers: HashMap<Reference, Option<Cow<'run, Value>>>,
     registry_lookups: usize,
 }
 
@@ -60,25 +62,26 @@ impl<'run> Lookups<'run> {
     /// rest on up to `jobs` threads, in request order, so the failure
     /// returned is the first one in that order whatever the timing (nothing
     /// new starts after it).
-    pub(crate) fn fetch(&mut self, requests: &[Request]) -> Result<(), BuildsError> {
-        let mut missing: Vec<(&Request, String)> = Vec::new();
-        let mut seen = HashSet::new();
+    pub(crate) fn fetch(&mut self, requests: &[Request<'_>]) -> Result<(), BuildsError> {
+        let mut missing: Vec<&Request> = Vec::new();
+        let mut asked = HashSet::new();
         for request in requests {
-            let key = request.reference.to_string();
-            if self.answers.contains_key(&key) || seen.contains(&key) {
+            let reference = request.reference;
+            if self.answers.contains_key(reference) || asked.contains(reference) {
                 continue;
             }
-            match self.cache.get(&key) {
+            match self.cache.get(&reference.to_string()) {
                 Some(index) => {
-                    self.answers.insert(key, Some(Cow::Borrowed(index)));
+                    self.answers
+                        .insert(reference.clone(), Some(Cow::Borrowed(index)));
                 }
                 None => {
-                    seen.insert(key.clone());
-                    missing.push((request, key));
+                    asked.insert(reference);
+                    missing.push(request);
                 }
             }
         }
-        let Some(&(first, _)) = missing.first() else {
+        let Some(first) = missing.first() else {
             return Ok(());
         };
         let Some(registry) = self.registry else {
@@ -91,13 +94,14 @@ impl<'run> Lookups<'run> {
         pool::ordered(
             self.jobs,
             missing.len(),
-            |position| registry.lookup_index(&missing[position].0.reference),
+            |position| registry.lookup_index(missing[position].reference),
             |position, answer| {
-                let (request, key) = &missing[position];
+                let request = missing[position];
                 match answer {
                     Ok(answer) => {
                         self.registry_lookups += 1;
-                        self.answers.insert(key.clone(), answer.map(Cow::Owned));
+                        self.answers
+                            .insert(request.reference.clone(), answer.map(Cow::Owned));
                         ControlFlow::Continue(())
                     }
                     Err(error) => {
@@ -119,9 +123,7 @@ impl<'run> Lookups<'run> {
     /// The answer for a reference already fetched: `Some(None)` is "does
     /// not exist", `None` is "never asked".
     pub(crate) fn answer(&self, reference: &Reference) -> Option<Option<&Value>> {
-        self.answers
-            .get(&reference.to_string())
-            .map(|answer| answer.as_deref())
+        self.answers.get(reference).map(|answer| answer.as_deref())
     }
 
     /// How many lookups went to the registry (not the cache).
@@ -156,14 +158,18 @@ mod tests {
         }
     }
 
-    fn requests(references: &[&str]) -> Vec<Request> {
+    fn requests<'r>(references: &'r [Reference]) -> Vec<Request<'r>> {
         references
             .iter()
             .map(|reference| Request {
-                reference: reference.parse().unwrap(),
+                reference,
                 needed_by: format!("item for {reference}"),
             })
             .collect()
+    }
+
+    fn parsed(references: &[&str]) -> Vec<Reference> {
+        references.iter().map(|text| reference(text)).collect()
     }
 
     fn reference(text: &str) -> Reference {
@@ -182,9 +188,17 @@ mod tests {
         );
         let mut lookups = Lookups::new(Some(&registry), &cache, 4);
         lookups
-            .fetch(&requests(&["a:1", "cached:1", "a:1", "missing:1", "b:1"]))
+            .fetch(&requests(&parsed(&[
+                "a:1",
+                "cached:1",
+                "a:1",
+                "missing:1",
+                "b:1",
+            ])))
             .unwrap();
-        lookups.fetch(&requests(&["a:1", "b:1", "c:1"])).unwrap();
+        lookups
+            .fetch(&requests(&parsed(&["a:1", "b:1", "c:1"])))
+            .unwrap();
         let mut asked = registry.asked.lock().unwrap().clone();
         asked.sort();
         assert_eq!(asked, ["a:1", "b:1", "c:1", "missing:1"]);
@@ -205,7 +219,7 @@ mod tests {
         let cache = LookupCache::new();
         let mut lookups = Lookups::new(Some(&registry), &cache, 1);
         let error = lookups
-            .fetch(&requests(&["a:1", "broken:1", "broken:2"]))
+            .fetch(&requests(&parsed(&["a:1", "broken:1", "broken:2"])))
             .unwrap_err();
         assert_eq!(
             crate::cli::chain(&error),
@@ -217,7 +231,10 @@ mod tests {
     fn offline_names_the_missing_reference_and_who_needed_it() {
         let cache = LookupCache::new();
         let mut lookups = Lookups::new(None, &cache, 2);
-        let error = lookups.fetch(&requests(&["a:1"])).unwrap_err().to_string();
+        let error = lookups
+            .fetch(&requests(&parsed(&["a:1"])))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             error,
             "item for a:1: a:1 is not in the cache and no registry may be asked (--offline)"

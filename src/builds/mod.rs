@@ -311,7 +311,7 @@ impl<'s, 'input, 'run> Run<'s, 'input, 'run> {
                         self.kept.push(reference.clone());
                     }
                     requests.push(Request {
-                        reference: reference.clone(),
+                        reference,
                         needed_by: format!("{} parent {:?}", self.describe(candidate), parent.from),
                     });
                 }
@@ -396,7 +396,7 @@ impl<'s, 'input, 'run> Run<'s, 'input, 'run> {
         let requests: Vec<Request> = wave
             .iter()
             .map(|pending| Request {
-                reference: pending.staging.clone(),
+                reference: &pending.staging,
                 needed_by: format!("{} staging image", self.describe(pending.candidate)),
             })
             .collect();
