@@ -137,8 +137,7 @@ def debug(message): (message | _jq_debug | empty), .;
 def stderr: _jq_stderr;
 def halt_error($exit_code): _jq_halt_error($exit_code);
 def halt_error: halt_error(5);
-def input_filename: null;
-def input_line_number: 0;
+def input: _jq_input;
 # jq 1.7 refuses to divide by zero, so these cannot be 1/0 and 0/0.
 def infinite: 1e1000 - 0;
 def isnan: _jq_isnan;

@@ -44,7 +44,25 @@ fn natives() -> Vec<Fun<Data>> {
         let argument = cv.0.pop_var();
         bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 21] = [
+    let natives: [Native; 24] = [
+        // jq 1.7.1 raises "break" when `input` finds no more inputs.
+        ("_jq_input", v(0), |cv| {
+            use jaq_std::input::HasInputs;
+            let next = cv.0.data().inputs().next();
+            bome(match next {
+                Some(Ok(value)) => Ok(value),
+                Some(Err(message)) => Err(jaq_error(message)),
+                None => Err(jaq_error("break".to_string())),
+            })
+        }),
+        ("input_filename", v(0), |cv| {
+            let file = cv.0.data().place.borrow().file.clone();
+            bome(Ok(Value(file.map_or(Val::Null, Val::from))))
+        }),
+        ("input_line_number", v(0), |cv| {
+            let line = cv.0.data().place.borrow().line;
+            bome(Ok(Value(Val::from(line))))
+        }),
         ("implode", v(0), |cv| {
             bome(implode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),

@@ -10,7 +10,11 @@
 //! ([`mod@print`]).
 
 mod alternatives;
+pub mod cli;
+pub mod color;
 mod compat;
+mod depth;
+pub mod inputs;
 pub mod modules;
 pub mod print;
 pub mod read;
@@ -35,14 +39,19 @@ impl DataT for Data {
 }
 
 /// What a running filter can reach besides its input: the compiled lookup
-/// table and the remaining inputs (for jq's `input`/`inputs`).
+/// table, the remaining inputs (for jq's `input`/`inputs`) and where the
+/// last input came from (`input_filename`, `input_line_number`).
 pub struct Globals<'a> {
     lut: &'a jaq_core::Lut<Data>,
     inputs: Inputs<'a, Value>,
+    place: &'a std::cell::RefCell<InputPlace>,
 }
 
 impl<'a> jaq_core::data::HasLut<'a, Data> for &'a Globals<'a> {
+    /// jaq asks for the table at every step of evaluation, so this is where
+    /// the depth guard sits.
     fn lut(&self) -> &'a jaq_core::Lut<Data> {
+        depth::check();
         self.lut
     }
 }
@@ -53,23 +62,65 @@ impl<'a> HasInputs<'a, Value> for &'a Globals<'a> {
     }
 }
 
+/// Where the input last read came from, as jq reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InputPlace {
+    /// `"<stdin>"` or the file name; `None` before anything was read.
+    pub file: Option<String>,
+    /// Lines of that file read so far.
+    pub line: usize,
+}
+
+impl fmt::Display for InputPlace {
+    /// `<stdin>:3` or `<unknown>`, as in `jq: error (at <stdin>:3): ...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.file {
+            Some(file) => write!(f, "{file}:{}", self.line),
+            None => f.write_str("<unknown>"),
+        }
+    }
+}
+
 /// The stream of remaining inputs a program may pull with `input`/`inputs`.
-pub type InputStream<'a> = RcIter<Box<dyn Iterator<Item = Result<Value, String>> + 'a>>;
+pub struct InputStream<'a> {
+    values: RcIter<Box<dyn Iterator<Item = Result<Value, String>> + 'a>>,
+    place: std::rc::Rc<std::cell::RefCell<InputPlace>>,
+}
+
+impl<'a> InputStream<'a> {
+    /// Inputs whose source keeps `place` up to date as it reads.
+    pub fn new(
+        inputs: impl Iterator<Item = Result<Val, String>> + 'a,
+        place: std::rc::Rc<std::cell::RefCell<InputPlace>>,
+    ) -> Self {
+        Self {
+            values: RcIter::new(Box::new(inputs.map(|input| input.map(Value)))),
+            place,
+        }
+    }
+
+    /// Takes the next input off the stream (what jq's main loop does
+    /// between runs of the program).
+    pub fn next_input(&self) -> Option<Result<Val, String>> {
+        (&self.values)
+            .next()
+            .map(|input| input.map(|value| value.0))
+    }
+
+    /// Where the last input came from.
+    pub fn place(&self) -> InputPlace {
+        self.place.borrow().clone()
+    }
+}
 
 /// Wraps any iterator of inputs for [`Program::run`].
 pub fn input_stream<'a>(inputs: impl Iterator<Item = Result<Val, String>> + 'a) -> InputStream<'a> {
-    RcIter::new(Box::new(inputs.map(|input| input.map(Value))))
-}
-
-/// Takes the next input off the stream (what jq's main loop does between
-/// runs of the program).
-pub fn next_input(mut inputs: &InputStream<'_>) -> Option<Result<Val, String>> {
-    inputs.next().map(|input| input.map(|value| value.0))
+    InputStream::new(inputs, Default::default())
 }
 
 /// Inputs for programs that must not read any (`jq -n` with no stdin).
 pub fn no_inputs<'a>() -> InputStream<'a> {
-    RcIter::new(Box::new(std::iter::empty()))
+    input_stream(std::iter::empty())
 }
 
 /// Everything a program is compiled with besides its code.
@@ -190,6 +241,10 @@ impl Program {
     /// Parses `code`, loads the modules it includes or imports, and
     /// compiles it with our jq-compatible builtins.
     pub fn compile(code: &str, options: &CompileOptions) -> Result<Self, CompileError> {
+        depth::on_large_stack(|| Self::compile_here(code, options))
+    }
+
+    fn compile_here(code: &str, options: &CompileOptions) -> Result<Self, CompileError> {
         let arena = Arena::default();
         let search = options.search.clone();
         let loader = Loader::new(compat::defs()).with_read(
@@ -235,7 +290,24 @@ impl Program {
 
     /// Runs the program on one input. `inputs` is what `input`/`inputs`
     /// read from; pass [`no_inputs`] when there is nothing more.
+    ///
+    /// The evaluation runs on a large stack with a depth guard, so a program
+    /// that recurses too deep (or builds values too deep to drop) ends with
+    /// an error instead of overflowing the stack.
     pub fn run<'i>(
+        &self,
+        inputs: &InputStream<'i>,
+        input: Val,
+        each: &mut dyn FnMut(Result<Val, RunError>) -> std::ops::ControlFlow<()>,
+    ) {
+        depth::on_large_stack(|| {
+            if depth::guarded(|| self.run_here(inputs, input, each)).is_err() {
+                let _ = each(Err(RunError::Error(Val::from(depth::TOO_DEEP.to_string()))));
+            }
+        })
+    }
+
+    fn run_here<'i>(
         &self,
         inputs: &InputStream<'i>,
         input: Val,
@@ -243,7 +315,8 @@ impl Program {
     ) {
         let globals = Globals {
             lut: &self.filter.lut,
-            inputs: inputs as Inputs<'_, Value>,
+            inputs: &inputs.values as Inputs<'_, Value>,
+            place: &inputs.place,
         };
         let ctx = Ctx::<Data>::new(&globals, Vars::new(self.globals.iter().cloned().map(Value)));
         for output in self.filter.id.run((ctx, Value(input))) {

@@ -51,6 +51,14 @@ pub fn parse_single(text: &[u8]) -> Result<Val, ReadError> {
 /// Reads a stream of JSON values, as jq reads its inputs. After an error
 /// the stream ends.
 pub fn parse_many(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> + '_ {
+    parse_many_with_ends(text).map(|value| value.map(|(value, _)| value))
+}
+
+/// [`parse_many`] with the offset just past each value, so a caller can
+/// tell which line (and file) a value ended in.
+pub fn parse_many_with_ends(
+    text: &[u8],
+) -> impl Iterator<Item = Result<(Val, usize), ReadError>> + '_ {
     let mut reader = Reader::new(text);
     let mut failed = false;
     std::iter::from_fn(move || {
@@ -61,7 +69,7 @@ pub fn parse_many(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> +
         if matches!(value, Some(Err(_))) {
             failed = true;
         }
-        value
+        value.map(|value| value.map(|value| (value, reader.position)))
     })
 }
 
