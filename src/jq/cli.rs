@@ -412,7 +412,7 @@ impl Parser {
                         self.program_name,
                         io_reason(&error)
                     ),
-                    hint: true,
+                    hint: false,
                 })?;
                 if flag == Flag::RawFile {
                     Val::from(String::from_utf8_lossy(&bytes).into_owned())

@@ -805,7 +805,7 @@ pub(super) fn describe_load_errors(
                 for (path, problem) in problems {
                     let problem = problem.replace("{path}", path);
                     lines.push(format!(
-                        "{problem} at {}, {}:",
+                        "{problem} at {}, {}",
                         file.path,
                         location(file.code, path)
                     ));
@@ -814,7 +814,7 @@ pub(super) fn describe_load_errors(
             Error::Lex(problems) => {
                 for (expected, rest) in problems {
                     lines.push(format!(
-                        "syntax error, unexpected INVALID_CHARACTER, expecting {} (Unix shell quoting issues?) at {}, {}:",
+                        "syntax error, unexpected INVALID_CHARACTER, expecting {} (Unix shell quoting issues?) at {}, {}",
                         expected.as_str(),
                         file.path,
                         location(file.code, rest)
@@ -829,7 +829,7 @@ pub(super) fn describe_load_errors(
                         format!("'{}'", found.chars().take(20).collect::<String>())
                     };
                     lines.push(format!(
-                        "syntax error, unexpected {found_text}, expecting {} (Unix shell quoting issues?) at {}, {}:",
+                        "syntax error, unexpected {found_text}, expecting {} (Unix shell quoting issues?) at {}, {}",
                         expected.as_str(),
                         file.path,
                         location(file.code, found)
@@ -854,7 +854,7 @@ pub(super) fn describe_compile_errors(
                 _ => name.to_string(),
             };
             lines.push(format!(
-                "{what} is not defined at {}, {}:",
+                "{what} is not defined at {}, {}",
                 file.path,
                 location(file.code, name)
             ));
@@ -863,17 +863,27 @@ pub(super) fn describe_compile_errors(
     lines
 }
 
-/// "line N" of `part` inside `whole`, when `part` is a slice of it.
+/// jq's place of `part` inside `whole` (when it is a slice of it): "line
+/// N:" then the source line and as many spaces as the column, as jq
+/// prints it under the message.
 fn location(whole: &str, part: &str) -> String {
     let start = part.as_ptr() as usize;
     let base = whole.as_ptr() as usize;
-    if start >= base && start <= base + whole.len() {
-        let offset = start - base;
-        let line = whole[..offset].matches('\n').count() + 1;
-        format!("line {line}")
+    let offset = if start >= base && start <= base + whole.len() {
+        start - base
     } else {
-        "line 1".to_string()
-    }
+        0
+    };
+    let line = whole[..offset].matches('\n').count() + 1;
+    let line_start = whole[..offset].rfind('\n').map_or(0, |at| at + 1);
+    let line_end = whole[offset..]
+        .find('\n')
+        .map_or(whole.len(), |at| offset + at);
+    format!(
+        "line {line}:\n{}{}",
+        &whole[line_start..line_end],
+        " ".repeat(offset - line_start)
+    )
 }
 
 /// The character of a `\uD83D\uDE00`-style escaped surrogate pair at the

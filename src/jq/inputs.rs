@@ -53,7 +53,8 @@ impl Sources {
                 Err(error) => {
                     sources.text.truncate(start);
                     errors.push(format!(
-                        "jq: error: Could not open {}: {}",
+                        "jq: error: Could not open {} {}: {}",
+                        "file",
                         file.display(),
                         super::cli::io_reason(&error)
                     ));
@@ -120,7 +121,12 @@ impl Sources {
                 failed.set(failed.get() + errors.len());
                 sources.values(mode, place.clone())
             });
-            values.next()
+            let next = values.next();
+            if next.is_none() {
+                // jq forgets where it was once the inputs are done.
+                *place.borrow_mut() = InputPlace::default();
+            }
+            next
         })
     }
 

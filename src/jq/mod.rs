@@ -173,7 +173,12 @@ impl CompileError {
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.problems.join("; "))
+        let first_lines: Vec<&str> = self
+            .problems
+            .iter()
+            .map(|problem| problem.lines().next().unwrap_or(""))
+            .collect();
+        f.write_str(&first_lines.join("; "))
     }
 }
 

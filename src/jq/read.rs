@@ -96,6 +96,16 @@ impl<'t> Reader<'t> {
 
 impl Reader<'_> {
     fn error(&self, message: &str) -> ReadError {
+        if self.position >= self.text.len() {
+            // jq: whatever was open at the end, at the column after it.
+            let mut error = self.error_at_position("Unfinished JSON term at EOF");
+            error.column -= 1;
+            return error;
+        }
+        self.error_at_position(message)
+    }
+
+    fn error_at_position(&self, message: &str) -> ReadError {
         let before = &self.text[..self.position.min(self.text.len())];
         let line = before.iter().filter(|&&byte| byte == b'\n').count() + 1;
         let column = before
