@@ -61,7 +61,10 @@ fn expect(outcome: &Outcome, code: i32, stdout: &str, stderr: &str, what: &str) 
 fn deep_values_walk_as_in_jq() {
     // jq 1.7.1 prints 533: 256 levels, then its "<skipped: too deep>".
     let outcome = run(
-        &["-n", "reduce range(4000) as $i ([]; [.]) | walk(.) | tojson | length"],
+        &[
+            "-n",
+            "reduce range(4000) as $i ([]; [.]) | walk(.) | tojson | length",
+        ],
         b"",
     );
     expect(&outcome, 0, "533\n", "", "walk over 4000 levels");
@@ -75,7 +78,10 @@ fn deep_recursion_runs_as_in_jq() {
     );
     expect(&outcome, 0, "4000\n", "", "4000-deep def");
     let outcome = run(
-        &["-n", "def f: if . < 4000 then [.+1|f] else . end; 0|f|tojson|length"],
+        &[
+            "-n",
+            "def f: if . < 4000 then [.+1|f] else . end; 0|f|tojson|length",
+        ],
         b"",
     );
     expect(&outcome, 0, "533\n", "", "4000-deep def building arrays");
@@ -96,7 +102,10 @@ fn endless_recursion_ends_with_an_error() {
 #[test]
 fn long_paths_set_as_in_jq() {
     let outcome = run(
-        &["-n", "null | setpath([range(5000)|\"a\"]; 1) | tojson | length"],
+        &[
+            "-n",
+            "null | setpath([range(5000)|\"a\"]; 1) | tojson | length",
+        ],
         b"",
     );
     expect(&outcome, 0, "1561\n", "", "setpath with 5000 keys");
@@ -124,7 +133,13 @@ fn deep_input_is_refused_as_jq_refuses_it() {
         "200,000-deep input",
     );
     let outcome = run(&["-R", "fromjson"], deep.as_bytes());
-    expect(&outcome, 5, "", "Exceeds depth limit for parsing", "fromjson");
+    expect(
+        &outcome,
+        5,
+        "",
+        "Exceeds depth limit for parsing",
+        "fromjson",
+    );
 }
 
 #[test]
@@ -140,7 +155,13 @@ fn huge_repetition_is_refused() {
         "\"x\" * 1e12",
     );
     let outcome = run(&["-n", "try (\"x\" * 1e12) catch ."], b"");
-    expect(&outcome, 0, "\"Repeat string result too long\"\n", "", "caught");
+    expect(
+        &outcome,
+        0,
+        "\"Repeat string result too long\"\n",
+        "",
+        "caught",
+    );
 }
 
 #[test]
@@ -156,9 +177,19 @@ fn arguments_that_are_not_utf8_do_not_panic() {
         std::ffi::OsStr::new("[$x]"),
     ];
     let outcome = doi_jq(&arguments, b"");
-    expect(&outcome, 0, "[\"\u{FFFD}\u{FFFD}\"]\n", "", "non-UTF-8 --arg");
+    expect(
+        &outcome,
+        0,
+        "[\"\u{FFFD}\u{FFFD}\"]\n",
+        "",
+        "non-UTF-8 --arg",
+    );
     let outcome = doi_jq(&[bad], b"1");
-    assert!(outcome.code == Some(3), "non-UTF-8 program: {}", outcome.stderr);
+    assert!(
+        outcome.code == Some(3),
+        "non-UTF-8 program: {}",
+        outcome.stderr
+    );
 }
 
 /// The guard lives in the library's entry points, so deploy and builds get
@@ -175,7 +206,8 @@ fn library_entry_points_are_guarded_on_small_stacks() {
             };
             let deep = Program::compile("def f: if . < 4000 then .+1|f else . end; f", &options)
                 .expect("compiles");
-            let value = deep.run_collect(Val::from(0isize)).expect("runs") == [Val::from(4000isize)];
+            let value =
+                deep.run_collect(Val::from(0isize)).expect("runs") == [Val::from(4000isize)];
             let endless = Program::compile("def f: [f]; f", &options).expect("compiles");
             let error = endless.run_collect(Val::Null).expect_err("too deep");
             let long = Program::compile(&vec!["1"; 6000].join("|"), &options).expect("compiles");

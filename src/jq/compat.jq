@@ -170,3 +170,22 @@ def range($from; $upto; $by):
   if $by > 0 then $from | while(. < $upto; . + $by)
   elif $by < 0 then $from | while(. > $upto; . + $by)
   else empty end;
+
+# Date functions refuse what jq 1.7.1 refuses, with its messages (jaq's
+# own say "cannot convert ... to time").
+def _jq_native_strftime($format): strftime($format);
+def _jq_native_strflocaltime($format): strflocaltime($format);
+def _jq_native_mktime: mktime;
+def _jq_broken_down_time: type == "array" and length >= 6 and all(.[]; type == "number");
+def strftime($format):
+  if ($format | type) != "string" then error("strftime/1 requires a string format")
+  elif type == "number" or _jq_broken_down_time then _jq_native_strftime($format)
+  else error("strftime/1 requires parsed datetime inputs") end;
+def strflocaltime($format):
+  if ($format | type) != "string" then error("strflocaltime/1 requires a string format")
+  elif type == "number" or _jq_broken_down_time then _jq_native_strflocaltime($format)
+  else error("strflocaltime/1 requires parsed datetime inputs") end;
+def mktime:
+  if type != "array" or length < 6 then error("mktime requires array of 6 numbers")
+  elif _jq_broken_down_time then _jq_native_mktime
+  else error("mktime requires parsed datetime inputs") end;

@@ -851,6 +851,10 @@ pub(super) fn describe_compile_errors(
         for (name, undefined) in problems {
             let what = match undefined {
                 jaq_core::compile::Undefined::Filter(arity) => format!("{name}/{arity}"),
+                // jq binds labels as variables named `*label-NAME`.
+                jaq_core::compile::Undefined::Label => {
+                    format!("$*label-{}", name.trim_start_matches('$'))
+                }
                 _ => name.to_string(),
             };
             lines.push(format!(
@@ -899,15 +903,46 @@ fn surrogate_pair(text: &str) -> Option<char> {
     char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
 }
 
-/// jq 1.7's `$__loc__` is `{"file": F, "line": N}` for where it is written;
-/// jaq has no such variable, so the source is rewritten before parsing.
+fn is_identifier_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// The identifier starting at `at` (empty when there is none).
+fn identifier_at(code: &str, at: usize) -> &str {
+    let length = code.as_bytes()[at..]
+        .iter()
+        .take_while(|byte| is_identifier_byte(**byte))
+        .count();
+    &code[at..at + length]
+}
+
+/// jq syntax jaq's lexer and parser lack, rewritten into what it means
+/// before parsing:
+/// - `$__loc__` is `{"file": F, "line": N}` for where it is written;
+///   `{$__loc__}` keeps its meaning as a `__loc__` key;
+/// - a UTF-16 surrogate pair escape is one character;
+/// - `.5` is the number `0.5`;
+/// - `$name::name` (a data import's variable) is `$name`;
+/// - in a destructuring pattern, `{$b: [$c]}` binds `$b` to `.b` and
+///   destructures it: `{$b, b: [$c]}`.
+///
 /// Strings, their interpolations and comments are scanned so that only
-/// real uses change; `{$__loc__}` keeps its meaning as a `__loc__` key.
+/// real uses change.
 pub(super) fn rewrite_locations<'c>(code: &'c str, file: &str) -> std::borrow::Cow<'c, str> {
     const NAME: &str = "$__loc__";
-    if !code.contains(NAME) && !code.contains("\\u") {
+    let may_need = code.contains(NAME)
+        || code.contains("\\u")
+        || code.contains("::")
+        || code.contains(" as ")
+        || code
+            .as_bytes()
+            .windows(2)
+            .any(|pair| pair[0] == b'.' && pair[1].is_ascii_digit());
+    if !may_need {
         return std::borrow::Cow::Borrowed(code);
     }
+    // The bracket depth at which a pattern (after `as`) began.
+    let mut pattern_depth: Option<usize> = None;
     let file = serde_json::Value::String(file.to_string()).to_string();
     let bytes = code.as_bytes();
     let mut out = String::with_capacity(code.len() + 64);
@@ -955,6 +990,53 @@ pub(super) fn rewrite_locations<'c>(code: &'c str, file: &str) -> std::borrow::C
                 _ => {}
             }
         } else {
+            let previous = index.checked_sub(1).map(|at| bytes[at]);
+            if byte == b'.'
+                && bytes.get(index + 1).is_some_and(u8::is_ascii_digit)
+                && !previous.is_some_and(|byte| is_identifier_byte(byte) || byte == b'.')
+            {
+                out.push_str("0.");
+                index += 1;
+                last_significant = b'0';
+                continue;
+            }
+            if byte == b'a'
+                && identifier_at(code, index) == "as"
+                && !previous.is_some_and(|byte| is_identifier_byte(byte) || byte == b'.')
+                && !matches!(last_significant, b'{' | b',')
+                && !code[index + 2..].trim_start().starts_with(':')
+            {
+                pattern_depth = Some(stack.len());
+            }
+            if pattern_depth == Some(stack.len()) && matches!(byte, b'|' | b'(') {
+                pattern_depth = None;
+            }
+            if byte == b'$' && !code[index..].starts_with(NAME) {
+                let name = identifier_at(code, index + 1);
+                let after = index + 1 + name.len();
+                if !name.is_empty() && code[after..].starts_with("::") {
+                    let member = identifier_at(code, after + 2);
+                    if !member.is_empty() {
+                        out.push('$');
+                        out.push_str(name);
+                        index = after + 2 + member.len();
+                        last_significant = b'a';
+                        continue;
+                    }
+                }
+                let rest = code[after..].trim_start();
+                if !name.is_empty()
+                    && pattern_depth.is_some()
+                    && stack.last() == Some(&b'{')
+                    && rest.starts_with(':')
+                    && !rest.starts_with("::")
+                {
+                    out.push_str(&format!("${name}, {name}"));
+                    index = after;
+                    last_significant = b'a';
+                    continue;
+                }
+            }
             if code[index..].starts_with(NAME)
                 && !code[index + NAME.len()..]
                     .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':')

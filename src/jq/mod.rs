@@ -285,12 +285,9 @@ impl Program {
             .with_global_vars(names.iter().map(String::as_str))
             .compile(modules)
             .map_err(|errors| CompileError::new(compat::describe_compile_errors(&errors)))?;
-        // jaq binds imported data variables before the global ones.
-        data_imports.append(&mut globals);
-        Ok(Self {
-            filter,
-            globals: data_imports,
-        })
+        // jaq binds imported data variables after the global ones.
+        globals.append(&mut data_imports);
+        Ok(Self { filter, globals })
     }
 
     /// Runs the program on one input. `inputs` is what `input`/`inputs`

@@ -372,7 +372,10 @@ impl Reader<'_> {
                             out.extend_from_slice(character.encode_utf8(&mut buffer).as_bytes());
                             continue;
                         }
-                        _ => return Err(self.error("invalid escape in a string")),
+                        _ => {
+                            // jq places the error just past the bad character.
+                            return Err(self.error("Invalid escape"));
+                        }
                     };
                     out.push(simple);
                 }
