@@ -44,7 +44,16 @@ fn natives() -> Vec<Fun<Data>> {
         let argument = cv.0.pop_var();
         bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 24] = [
+    let natives: [Native; 25] = [
+        ("modulemeta", v(0), |cv| {
+            let result = match &cv.1 .0 {
+                Val::TStr(name) | Val::BStr(name) => {
+                    cv.0.data().module_meta(&String::from_utf8_lossy(name))
+                }
+                _ => Err("modulemeta input module not a string".to_string()),
+            };
+            bome(result.map(Value).map_err(jaq_error))
+        }),
         // jq 1.7.1 raises "break" when `input` finds no more inputs.
         ("_jq_input", v(0), |cv| {
             use jaq_std::input::HasInputs;
@@ -791,6 +800,14 @@ pub(super) fn global_variables(options: &CompileOptions) -> (Vec<String>, Vec<Va
     (names, values)
 }
 
+/// Marks a module problem that already names its place.
+pub(super) const LOCATED: &str = "\u{1}";
+
+/// [`location`] of a byte offset.
+pub(super) fn location_at(code: &str, offset: usize) -> String {
+    location(code, &code[offset.min(code.len())..])
+}
+
 /// One problem per entry, worded as jq words compile errors (`... at
 /// <top-level>, line 1:`). jaq's parser is not jq's bison grammar, so a
 /// syntax error names what jaq expected in bison's shape.
@@ -803,6 +820,10 @@ pub(super) fn describe_load_errors(
         match error {
             Error::Io(problems) => {
                 for (path, problem) in problems {
+                    if let Some(located) = problem.strip_prefix(LOCATED) {
+                        lines.push(located.to_string());
+                        continue;
+                    }
                     let problem = problem.replace("{path}", path);
                     lines.push(format!(
                         "{problem} at {}, {}",

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod color;
 mod compat;
 mod depth;
+mod header;
 pub mod inputs;
 pub mod modules;
 pub mod print;
@@ -45,6 +46,27 @@ pub struct Globals<'a> {
     lut: &'a jaq_core::Lut<Data>,
     inputs: Inputs<'a, Value>,
     place: &'a std::cell::RefCell<InputPlace>,
+    /// Where `modulemeta` finds modules.
+    search: &'a ModuleSearch,
+}
+
+impl Globals<'_> {
+    /// jq's `modulemeta` of the module named `name`.
+    fn module_meta(&self, name: &str) -> Result<Val, String> {
+        let meta = None;
+        let import = jaq_core::load::Import {
+            parent: &ModulePath::Main,
+            path: &name,
+            meta: &meta,
+        };
+        let file = self.search.find(&import, "jq")?;
+        let code = rewrite_source(&file.code, &file.path);
+        match header::read(&code) {
+            Ok(Some(module_header)) => Ok(header::module_meta(&module_header)),
+            Ok(None) => Err(format!("syntax error in module {name}")),
+            Err(problem) => Err(problem.message),
+        }
+    }
 }
 
 impl<'a> jaq_core::data::HasLut<'a, Data> for &'a Globals<'a> {
@@ -235,11 +257,43 @@ fn rewrite_source<'c>(code: &'c str, path: &ModulePath) -> std::borrow::Cow<'c, 
     }
 }
 
+/// A module's source as jaq gets it: checked as jq checks its header,
+/// with jaq's missing syntax rewritten and several imports under one
+/// name merged (their stand-in modules recorded in `merged`).
+fn prepare_source(
+    code: &str,
+    path: &ModulePath,
+    merged: &std::rc::Rc<std::cell::RefCell<Vec<(ModulePath, Vec<Vec<header::Member>>)>>>,
+) -> Result<String, String> {
+    let code = rewrite_source(code, path).into_owned();
+    let located = |problem: header::Problem| {
+        format!(
+            "{} at {path}, {}",
+            problem.message,
+            compat::location_at(&code, problem.at)
+        )
+    };
+    let Some(module_header) = header::read(&code).map_err(located)? else {
+        return Ok(code);
+    };
+    if let Some(problem) = header::constant_key_problem(&code) {
+        return Err(located(problem));
+    }
+    match header::merge_imports(&code, &module_header) {
+        Some((rewritten, stand_ins)) => {
+            merged.borrow_mut().push((path.clone(), stand_ins));
+            Ok(rewritten)
+        }
+        None => Ok(code),
+    }
+}
+
 /// A compiled jq program, reusable for any number of inputs.
 pub struct Program {
     filter: jaq_core::Filter<Data>,
     /// Values of the global variables, in the order the compiler was told.
     globals: Vec<Val>,
+    search: ModuleSearch,
 }
 
 impl Program {
@@ -252,14 +306,45 @@ impl Program {
     fn compile_here(code: &str, options: &CompileOptions) -> Result<Self, CompileError> {
         let arena = Arena::default();
         let search = options.search.clone();
+        // Modules standing in for several imports under one name, by the
+        // file that imports them.
+        let merged = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let main_code = prepare_source(code, &options.main_path, &merged)
+            .map_err(|problem| CompileError::new(vec![problem]))?;
+        let merged_modules = merged.clone();
         let loader = Loader::new(compat::defs()).with_read(
             move |import: jaq_core::load::Import<&str, ModulePath>| {
-                let mut file = search.find(&import, "jq")?;
-                file.code = rewrite_source(&file.code, &file.path).into_owned();
+                let mut file = match import.path.strip_prefix(header::MERGED_PREFIX) {
+                    Some(number) => {
+                        let number = number.parse::<usize>().unwrap_or(0);
+                        let members = merged_modules
+                            .borrow()
+                            .iter()
+                            .find(|(parent, _)| parent == import.parent)
+                            .and_then(|(_, groups)| groups.get(number).cloned())
+                            .ok_or_else(|| "merged import not found".to_string())?;
+                        let mut codes = Vec::new();
+                        for (path, meta_text) in &members {
+                            let meta = jaq_core::load::parse(meta_text, |p| p.term());
+                            let member = jaq_core::load::Import {
+                                parent: import.parent,
+                                path: &path.as_str(),
+                                meta: &meta,
+                            };
+                            codes.push(search.find(&member, "jq")?.code);
+                        }
+                        File {
+                            code: header::stand_in(&codes),
+                            path: ModulePath::Merged(Box::new(import.parent.clone()), number),
+                        }
+                    }
+                    None => search.find(&import, "jq")?,
+                };
+                file.code = prepare_source(&file.code, &file.path, &merged_modules)
+                    .map_err(|problem| format!("{}{problem}", compat::LOCATED))?;
                 Ok(file)
             },
         );
-        let main_code = rewrite_source(code, &options.main_path);
         let file = File {
             code: &*main_code,
             path: options.main_path.clone(),
@@ -287,7 +372,11 @@ impl Program {
             .map_err(|errors| CompileError::new(compat::describe_compile_errors(&errors)))?;
         // jaq binds imported data variables after the global ones.
         globals.append(&mut data_imports);
-        Ok(Self { filter, globals })
+        Ok(Self {
+            filter,
+            globals,
+            search: options.search.clone(),
+        })
     }
 
     /// Runs the program on one input. `inputs` is what `input`/`inputs`
@@ -319,6 +408,7 @@ impl Program {
             lut: &self.filter.lut,
             inputs: &inputs.values as Inputs<'_, Value>,
             place: &inputs.place,
+            search: &self.search,
         };
         let ctx = Ctx::<Data>::new(&globals, Vars::new(self.globals.iter().cloned().map(Value)));
         for output in self.filter.id.run((ctx, Value(input))) {
