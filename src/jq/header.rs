@@ -476,3 +476,33 @@ fn children<'t>(term: &'t Term<&str>, out: &mut Vec<&'t Term<&'t str>>) {
         }
     }
 }
+
+/// jq reads an import path as a JSON string, so a bad escape in one is a
+/// JSON error (`Invalid escape at line 1, column 4 (while parsing
+/// '"\ "')`); jaq's lexer only says it cannot read the program.
+pub(super) fn import_path_problem(code: &str) -> Option<Problem> {
+    let mut rest = code.trim_start();
+    loop {
+        let keyword = ["include", "import", "module"]
+            .into_iter()
+            .find(|keyword| rest.starts_with(keyword))?;
+        let at = code.len() - rest.len();
+        let after = rest[keyword.len()..].trim_start();
+        if keyword != "module" && after.starts_with('"') {
+            let bytes = after.as_bytes();
+            let mut end = 1;
+            while end < bytes.len() && bytes[end] != b'"' {
+                end += if bytes[end] == b'\\' { 2 } else { 1 };
+            }
+            let literal = &after[..(end + 1).min(after.len())];
+            if let Err(error) = super::read::parse_single(literal.as_bytes()) {
+                return Some(Problem {
+                    message: format!("{error} (while parsing '{literal}')"),
+                    at,
+                });
+            }
+        }
+        let end = rest.find(';')?;
+        rest = rest[end + 1..].trim_start();
+    }
+}

@@ -274,7 +274,10 @@ fn prepare_source(
         )
     };
     let Some(module_header) = header::read(&code).map_err(located)? else {
-        return Ok(code);
+        return match header::import_path_problem(&code) {
+            Some(problem) => Err(located(problem)),
+            None => Ok(code),
+        };
     };
     if let Some(problem) = header::constant_key_problem(&code) {
         return Err(located(problem));
