@@ -32,6 +32,123 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
         .chain(jaq_std::funs())
 }
 
+/// jq 1.7.1's `_modify(paths; update)`, what `l |= r` means: each path of
+/// `l` is set to the first output of `r` on its value, and the paths `r`
+/// gives nothing for are deleted together at the end (so `.[1,4,2,3] |=
+/// empty` deletes the elements those indices name, where jaq would delete
+/// one after the other and shift the rest).
+///
+/// It runs on jaq's own update, which changes values in place: a path to
+/// delete is first set to a marker value, and the markers are removed in
+/// one pass afterwards (only when there are any).
+fn modify(mut cv: jaq_core::Cv<'_, Data>) -> jaq_core::ValXs<'_, Value> {
+    let (update, update_ctx) = cv.0.pop_fun();
+    let (paths, paths_ctx) = cv.0.pop_fun();
+    let marked = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let counter = marked.clone();
+    let first = move |value: Value| -> jaq_core::ValXs<'_, Value> {
+        match update.run((update_ctx.clone(), value)).next() {
+            Some(result) => Box::new(std::iter::once(result)),
+            None => {
+                counter.set(counter.get() + 1);
+                Box::new(std::iter::once(Ok(Value(DELETED.with(Clone::clone)))))
+            }
+        }
+    };
+    let mut seen = 0;
+    Box::new(
+        paths
+            .update((paths_ctx, cv.1), Box::new(first))
+            .map(move |result| {
+                let now = marked.get();
+                let fresh = now != seen;
+                seen = now;
+                result.map(|value| if fresh { Value(purge(value.0)) } else { value })
+            }),
+    )
+}
+
+thread_local! {
+    /// The marker for "delete this": an array no program can hold, told
+    /// apart by its address.
+    static DELETED: Val = Val::Arr(jaq_json::Rc::new(Vec::new()));
+}
+
+fn is_deleted(value: &Val) -> bool {
+    match value {
+        Val::Arr(items) => DELETED.with(|marker| match marker {
+            Val::Arr(marker) => jaq_json::Rc::ptr_eq(items, marker),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// Removes the marked elements and keys, all at once (null when the
+/// whole value was marked, as jq's `delpaths([[]])`).
+fn purge(value: Val) -> Val {
+    if is_deleted(&value) {
+        return Val::Null;
+    }
+    without_marked(&value).unwrap_or(value)
+}
+
+/// `value` without its marked elements and keys; `None` when it has none
+/// (only the containers on the way to a marker are rebuilt).
+fn without_marked(value: &Val) -> Option<Val> {
+    match value {
+        Val::Arr(items) => {
+            let mut rebuilt: Option<Vec<Val>> = None;
+            for (index, item) in items.iter().enumerate() {
+                let replacement = if is_deleted(item) {
+                    Some(None)
+                } else {
+                    without_marked(item).map(Some)
+                };
+                match (replacement, &mut rebuilt) {
+                    (Some(replacement), _) => {
+                        let out = rebuilt.get_or_insert_with(|| items[..index].to_vec());
+                        out.extend(replacement);
+                    }
+                    (None, Some(out)) => out.push(item.clone()),
+                    (None, None) => {}
+                }
+            }
+            rebuilt.map(|items| items.into_iter().collect())
+        }
+        Val::Obj(entries) => {
+            let mut rebuilt: Option<jaq_json::Map> = None;
+            for (index, (key, item)) in entries.iter().enumerate() {
+                let replacement = if is_deleted(item) {
+                    Some(None)
+                } else {
+                    without_marked(item).map(Some)
+                };
+                match (replacement, &mut rebuilt) {
+                    (Some(replacement), _) => {
+                        let out = rebuilt.get_or_insert_with(|| {
+                            entries
+                                .iter()
+                                .take(index)
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect()
+                        });
+                        if let Some(replacement) = replacement {
+                            out.insert(key.clone(), replacement);
+                        }
+                    }
+                    (None, Some(out)) => {
+                        out.insert(key.clone(), item.clone());
+                    }
+                    (None, None) => {}
+                }
+            }
+            rebuilt.map(Val::obj)
+        }
+        _ => None,
+    }
+}
+
 fn natives() -> Vec<Fun<Data>> {
     use jaq_core::native::{bome, run, v};
     use jaq_core::RunPtr;
@@ -164,7 +281,16 @@ fn natives() -> Vec<Fun<Data>> {
                 .collect()))
         }),
     ];
-    natives.into_iter().map(run::<Data>).collect()
+    let modify: Native = (
+        "_modify",
+        [jaq_core::Bind::Fun(()), jaq_core::Bind::Fun(())].into(),
+        modify,
+    );
+    natives
+        .into_iter()
+        .chain([modify])
+        .map(run::<Data>)
+        .collect()
 }
 
 /// The builtins of jq 1.7.1's manual, as `builtins` lists them.

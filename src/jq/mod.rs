@@ -20,6 +20,7 @@ pub mod modules;
 pub mod print;
 pub mod read;
 pub mod run_tests;
+mod update;
 mod value;
 
 use jaq_core::load::{Arena, File, Loader};
@@ -246,15 +247,21 @@ pub(crate) fn error_message(value: &Val) -> String {
     }
 }
 
-/// jq syntax jaq's parser lacks (`$__loc__`, `?//`), rewritten into what it
-/// means. Locations go first: the alternatives rewrite copies text.
+/// jq syntax jaq's parser lacks (`$__loc__`, `?//`) and jq meanings jaq's
+/// lacks (`|=`), rewritten into what they mean. Locations go first: the
+/// alternatives rewrite copies text; updates go last, on the final syntax.
 fn rewrite_source<'c>(code: &'c str, path: &ModulePath) -> std::borrow::Cow<'c, str> {
-    match compat::rewrite_locations(code, &path.to_string()) {
-        std::borrow::Cow::Borrowed(code) => alternatives::rewrite(code),
-        std::borrow::Cow::Owned(code) => {
-            std::borrow::Cow::Owned(alternatives::rewrite(&code).into_owned())
+    use std::borrow::Cow;
+    /// Applies one rewrite, copying only when something changed.
+    fn then<'c>(code: Cow<'c, str>, rewrite: fn(&str) -> Cow<'_, str>) -> Cow<'c, str> {
+        match code {
+            Cow::Borrowed(code) => rewrite(code),
+            Cow::Owned(code) => Cow::Owned(rewrite(&code).into_owned()),
         }
     }
+    let code = compat::rewrite_locations(code, &path.to_string());
+    let code = then(code, alternatives::rewrite);
+    then(code, update::rewrite)
 }
 
 /// A module's source as jaq gets it: checked as jq checks its header,
