@@ -104,6 +104,10 @@ impl From<UsageError> for Failure {
     }
 }
 
+/// See `doi::cli` for why the binaries use mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // jq takes its arguments as bytes; text that is not UTF-8 becomes
     // U+FFFD, as jq's strings do, instead of a panic.
