@@ -248,6 +248,40 @@ fn main() -> ExitCode {
 }
 
 fn run(arguments: Vec<String>) -> Result<u8, Failure> {
+    if let Some(at) = arguments.iter().position(|a| a == "--run-tests") {
+        let mut dirs = Vec::new();
+        let mut i = 0;
+        while i < at {
+            if arguments[i] == "-L" {
+                dirs.push(PathBuf::from(&arguments[i + 1]));
+                i += 1;
+            }
+            i += 1;
+        }
+        let file = arguments.get(at + 1).cloned();
+        let options = doi::jq::run_tests::TestOptions {
+            compile: CompileOptions {
+                search: ModuleSearch::from_env(dirs),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        let summary = match file {
+            Some(f) => doi::jq::run_tests::run(
+                io::BufReader::new(std::fs::File::open(f).unwrap()),
+                &options,
+                &mut out,
+                &mut io::stderr(),
+            ),
+            None => {
+                doi::jq::run_tests::run(io::stdin().lock(), &options, &mut out, &mut io::stderr())
+            }
+        }
+        .unwrap();
+        return Ok(if summary.success() { 0 } else { 1 });
+    }
     let options = parse_arguments(arguments)?;
     let (code, main_path) = match (&options.filter_file, &options.filter) {
         (Some(path), _) => (
@@ -270,7 +304,7 @@ fn run(arguments: Vec<String>) -> Result<u8, Failure> {
     };
     let program = Program::compile(&code, &compile_options).map_err(|error| Failure {
         code: EXIT_COMPILE,
-        message: format!("doi-jq: compile error: {error}"),
+        message: error.report(),
     })?;
 
     let input_bytes = read_inputs(&options.files)?;

@@ -41,21 +41,22 @@ def walk(f): def w: if type == "object" then map_values(w) elif type == "array" 
 def delpaths($paths): _jq_delpaths($paths);
 def del(f): delpaths([path(f)]);
 
-# jq 1.7 takes key from .key, else k/name/Name/K/Key, and refuses
-# non-string keys.
+# jq 1.7.1 takes the key from key, Key, name or Name (the first that is
+# neither null nor false) and the value from value, else Value; a key that
+# is not a string is refused as object construction refuses it.
 def from_entries:
   reduce .[] as $entry ({};
-    ($entry | if .key == null then .k // .name // .Name // .K // .Key else .key end) as $key
-    | if ($key | type) == "string" then . + {($key): ($entry | if has("value") then .value else .v end)}
-      else error("Cannot use \($key | type) (\($key | tojson)) as object key") end);
+    . + { ($entry | .key // .Key // .name // .Name):
+          ($entry | if has("value") then .value else .Value end) });
 def with_entries(f): to_entries | map(f) | from_entries;
 
-# join turns null into "" and other scalars into their JSON text.
+# join turns null into "" and numbers and booleans into their JSON text;
+# anything else is added as it is, so arrays and objects fail with jq's
+# "cannot be added" message.
 def join($separator):
   reduce .[] as $item (null;
     (if . == null then "" else . + $separator end)
-    + ($item | if . == null then "" elif type == "string" then . elif type == "number" or type == "boolean" then tojson
-               else error("Cannot join with \(type)") end)) // "";
+    + ($item | if . == null then "" elif type == "number" or type == "boolean" then tojson else . end)) // "";
 
 # Text conversions use our jq-exact printer (tojson is native).
 def tostring: if type == "string" then . else tojson end;
@@ -76,6 +77,21 @@ def @tsv:
       elif . == null then ""
       else error("\(type) (\(tojson)) is not valid in a tsv row") end)
   | join("\t") end;
+
+# jq 1.7.1's nth: the n-th output of f if there is one (for each n).
+def nth($n; f):
+  if $n < 0 then error("nth doesn't support negative indices")
+  else label $out | foreach f as $item (-1; . + 1; if . == $n then $item, break $out else empty end) end;
+def nth($n): .[$n];
+def flatten($depth):
+  if $depth < 0 then error("flatten depth must not be negative")
+  else [.[] | if type == "array" and $depth > 0 then flatten($depth - 1)[] else . end] end;
+def flatten: flatten(1e9);
+# SQL-style helpers (jq 1.6+).
+def JOIN($idx; idx_expr): [.[] | [., $idx[idx_expr]]];
+def JOIN($idx; stream; idx_expr): stream | [., $idx[idx_expr]];
+def JOIN($idx; stream; idx_expr; join_expr): stream | [., $idx[idx_expr]] | join_expr;
+def utf8bytelength: _jq_utf8bytelength;
 
 # Streaming forms (jq 1.5+).
 def tostream:
@@ -125,6 +141,10 @@ def input_filename: null;
 def input_line_number: 0;
 # jq 1.7 refuses to divide by zero, so these cannot be 1/0 and 0/0.
 def infinite: 1e1000 - 0;
+def isnan: _jq_isnan;
+def isinfinite: _jq_isinfinite;
+def isnormal: _jq_isnormal;
+def isfinite: type == "number" and (isinfinite | not);
 def nan: infinite - infinite;
 def logb: if . == 0 then -infinite else frexp[1] - 1 end;
 def significand: if . == 0 then 0 else frexp[0] * 2 end;

@@ -44,7 +44,34 @@ fn natives() -> Vec<Fun<Data>> {
         let argument = cv.0.pop_var();
         bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 16] = [
+    let natives: [Native; 21] = [
+        ("implode", v(0), |cv| {
+            bome(implode(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("_jq_isnan", v(0), |cv| {
+            bome(
+                float_test(&cv.1 .0, f64::is_nan)
+                    .map(Value)
+                    .map_err(jaq_error),
+            )
+        }),
+        ("_jq_isinfinite", v(0), |cv| {
+            bome(
+                float_test(&cv.1 .0, f64::is_infinite)
+                    .map(Value)
+                    .map_err(jaq_error),
+            )
+        }),
+        ("_jq_isnormal", v(0), |cv| {
+            bome(
+                float_test(&cv.1 .0, f64::is_normal)
+                    .map(Value)
+                    .map_err(jaq_error),
+            )
+        }),
+        ("_jq_utf8bytelength", v(0), |cv| {
+            bome(utf8_byte_length(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
         ("_jq_base32_encode", v(0), |cv| {
             bome(base32_encode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
@@ -286,6 +313,56 @@ fn length(value: &Val) -> Result<Val, String> {
     })
 }
 
+/// jq's `isnan`/`isinfinite`/`isnormal`: numbers only.
+fn float_test(value: &Val, test: fn(f64) -> bool) -> Result<Val, String> {
+    match value {
+        Val::Num(_) => Ok(Val::from(jaq_std::ValT::as_f64(value).is_some_and(test))),
+        _ => Err("number required".to_string()),
+    }
+}
+
+/// jq 1.7.1's `implode`: code points are truncated to integers, and those
+/// that are no Unicode scalar value become U+FFFD.
+fn implode(value: &Val) -> Result<Val, String> {
+    let Val::Arr(points) = value else {
+        return Err("implode input must be an array".to_string());
+    };
+    let mut text = String::with_capacity(points.len());
+    for point in points.iter() {
+        let code = match point {
+            Val::Num(_) => jaq_std::ValT::as_f64(point).unwrap_or(f64::NAN),
+            other => {
+                return Err(format!(
+                    "{} can't be imploded, unicode codepoint needs to be numeric",
+                    describe(other)
+                ))
+            }
+        };
+        if code.is_nan() {
+            return Err(format!(
+                "{} can't be imploded, unicode codepoint needs to be numeric",
+                describe(point)
+            ));
+        }
+        let character = u32::try_from(code.trunc() as i64)
+            .ok()
+            .and_then(char::from_u32)
+            .unwrap_or('\u{FFFD}');
+        text.push(character);
+    }
+    Ok(Val::from(text))
+}
+
+fn utf8_byte_length(value: &Val) -> Result<Val, String> {
+    match value {
+        Val::TStr(bytes) | Val::BStr(bytes) => Ok(Val::from(bytes.len())),
+        other => Err(format!(
+            "{} only strings have UTF-8 byte length",
+            describe(other)
+        )),
+    }
+}
+
 /// jq's `contains`: substrings, sub-arrays (any order), sub-objects.
 fn contains(haystack: &Val, needle: &Val) -> Result<bool, String> {
     match (haystack, needle) {
@@ -486,85 +563,148 @@ fn base64_decode(value: &Val) -> Result<Val, String> {
     Ok(Val::from(String::from_utf8_lossy(&decoded).into_owned()))
 }
 
-/// jq's `delpaths`: the paths are sorted and deleted from the last one,
-/// so earlier array indices stay valid; objects keep their key order.
-fn delete_paths(mut value: Val, paths: Val) -> Result<Val, String> {
+/// jq's `delpaths`: the paths are sorted and grouped by their first key;
+/// the keys a group deletes at one level go together, so `del(.[1], .[-6])`
+/// deletes the elements those indices name in the array as it was (jq
+/// 1.7.1's order-independent deletion), and objects keep their key order.
+fn delete_paths(value: Val, paths: Val) -> Result<Val, String> {
     let Val::Arr(paths) = paths else {
         return Err("Paths must be specified as an array".to_string());
     };
-    let mut paths: Vec<Val> = paths.as_ref().clone();
-    paths.sort();
-    for path in paths.iter().rev() {
+    let mut sorted: Vec<&[Val]> = Vec::with_capacity(paths.len());
+    for path in paths.iter() {
         let Val::Arr(keys) = path else {
             return Err("Path must be specified as an array".to_string());
         };
-        value = delete_path(value, keys)?;
+        sorted.push(keys);
     }
-    Ok(value)
+    sorted.sort();
+    match sorted.first() {
+        None => Ok(value),
+        Some(first) if first.is_empty() => Ok(Val::Null),
+        Some(_) => delete_sorted(value, &sorted, 0),
+    }
 }
 
-fn delete_path(value: Val, keys: &[Val]) -> Result<Val, String> {
-    let Some((key, rest)) = keys.split_first() else {
-        return Ok(Val::Null);
+/// Deletes sorted `paths` (all longer than `depth`) below `value`.
+fn delete_sorted(mut value: Val, paths: &[&[Val]], depth: usize) -> Result<Val, String> {
+    let mut keys = Vec::new();
+    let mut group = 0;
+    while group < paths.len() {
+        let key = &paths[group][depth];
+        let end = group
+            + paths[group..]
+                .iter()
+                .take_while(|path| path[depth] == *key)
+                .count();
+        if paths[group].len() == depth + 1 {
+            // The whole key goes; deeper deletions inside it do not matter.
+            keys.push(key.clone());
+        } else {
+            let child = get_child(&value, key)?;
+            if child != Val::Null {
+                let child = delete_sorted(child, &paths[group..end], depth + 1)?;
+                value = set_child(value, key, child)?;
+            }
+        }
+        group = end;
+    }
+    delete_keys(value, &keys)
+}
+
+fn get_child(value: &Val, key: &Val) -> Result<Val, String> {
+    use jaq_core::ValT;
+    let value = Value(value.clone());
+    let result = match key {
+        Val::Obj(_) => {
+            let (start, end) = slice_of(key);
+            value.range(start.as_ref()..end.as_ref())
+        }
+        _ => value.index(&Value(key.clone())),
     };
-    if let Val::Null = value {
-        return Ok(Val::Null);
-    }
-    if rest.is_empty() {
-        return delete_key(value, key);
-    }
-    match (value, key) {
-        (Val::Obj(mut object), Val::TStr(_)) => {
-            let map = jaq_json::Rc::make_mut(&mut object);
-            if let Some(child) = map.get_mut(key) {
-                *child = delete_path(std::mem::take(child), rest)?;
-            }
-            Ok(Val::Obj(object))
-        }
-        (Val::Arr(mut array), Val::Num(number)) => {
-            let items = jaq_json::Rc::make_mut(&mut array);
-            if let Some(index) = array_index(number.as_isize(), items.len()) {
-                items[index] = delete_path(std::mem::take(&mut items[index]), rest)?;
-            }
-            Ok(Val::Arr(array))
-        }
-        (Val::Arr(array), Val::Obj(_)) => {
-            // A path through a slice: delete inside the sliced part.
-            let items: Vec<Val> = array.as_ref().clone();
-            let (start, end) = slice_bounds(key, items.len())?;
-            let slice: Val = items[start..end].iter().cloned().collect();
-            let Val::Arr(replaced) = delete_path(slice, rest)? else {
-                return Err("Cannot update a slice with a non-array".to_string());
-            };
-            let mut rebuilt = items[..start].to_vec();
-            rebuilt.extend(replaced.iter().cloned());
-            rebuilt.extend_from_slice(&items[end..]);
-            Ok(rebuilt.into_iter().collect())
-        }
-        (value, key) => Err(cannot_delete(&value, key)),
-    }
+    result
+        .map(|child| child.0)
+        .map_err(|error| super::error_message(&error.into_val().0))
 }
 
-fn delete_key(value: Val, key: &Val) -> Result<Val, String> {
+fn slice_of(key: &Val) -> (Option<Value>, Option<Value>) {
+    let Val::Obj(bounds) = key else {
+        return (None, None);
+    };
+    let bound = |name: &str| bounds.get(&Val::from(name.to_string())).cloned().map(Value);
+    (bound("start"), bound("end"))
+}
+
+fn set_child(value: Val, key: &Val, child: Val) -> Result<Val, String> {
     match (value, key) {
         (Val::Obj(mut object), Val::TStr(_)) => {
-            jaq_json::Rc::make_mut(&mut object).shift_remove(key);
+            jaq_json::Rc::make_mut(&mut object).insert(key.clone(), child);
             Ok(Val::Obj(object))
         }
         (Val::Arr(mut array), Val::Num(number)) => {
             let items = jaq_json::Rc::make_mut(&mut array);
             if let Some(index) = array_index(number.as_isize(), items.len()) {
-                items.remove(index);
+                items[index] = child;
             }
             Ok(Val::Arr(array))
         }
         (Val::Arr(mut array), Val::Obj(_)) => {
             let items = jaq_json::Rc::make_mut(&mut array);
             let (start, end) = slice_bounds(key, items.len())?;
-            items.drain(start..end);
+            let Val::Arr(replacement) = child else {
+                return Err("A slice of an array can only be assigned another array".to_string());
+            };
+            items.splice(start..end, replacement.iter().cloned());
             Ok(Val::Arr(array))
         }
         (value, key) => Err(cannot_delete(&value, key)),
+    }
+}
+
+/// Deletes `keys` of one container at once (array indices as they were
+/// before any of them went).
+fn delete_keys(value: Val, keys: &[Val]) -> Result<Val, String> {
+    if keys.is_empty() {
+        return Ok(value);
+    }
+    match value {
+        Val::Null => Ok(Val::Null),
+        Val::Obj(mut object) => {
+            let map = jaq_json::Rc::make_mut(&mut object);
+            for key in keys {
+                if !matches!(key, Val::TStr(_) | Val::BStr(_)) {
+                    return Err(cannot_delete(&Val::Obj(object.clone()), key));
+                }
+                map.shift_remove(key);
+            }
+            Ok(Val::Obj(object))
+        }
+        Val::Arr(array) => {
+            let length = array.len();
+            let mut doomed = vec![false; length];
+            for key in keys {
+                match key {
+                    Val::Num(_) => {
+                        let index = jaq_std::ValT::as_f64(key).map(|f| f.trunc() as isize);
+                        if let Some(index) = array_index(index, length) {
+                            doomed[index] = true;
+                        }
+                    }
+                    Val::Obj(_) => {
+                        let (start, end) = slice_bounds(key, length)?;
+                        doomed[start..end].iter_mut().for_each(|slot| *slot = true);
+                    }
+                    other => return Err(cannot_delete(&Val::Arr(array.clone()), other)),
+                }
+            }
+            let kept = super::value::take_array(array)
+                .into_iter()
+                .zip(doomed)
+                .filter(|(_, doomed)| !doomed)
+                .map(|(item, _)| item);
+            Ok(kept.collect())
+        }
+        value => Err(cannot_delete(&value, &keys[0])),
     }
 }
 
@@ -591,23 +731,12 @@ fn array_index(index: Option<isize>, length: usize) -> Option<usize> {
 
 /// `{"start": s, "end": e}` as jq's path() gives it for `.[s:e]`.
 fn slice_bounds(slice: &Val, length: usize) -> Result<(usize, usize), String> {
-    let bound = |name: &str, default: isize| -> Result<usize, String> {
-        let Val::Obj(object) = slice else {
-            return Err("Invalid slice".to_string());
-        };
-        let raw = match object.get(&Val::from(name.to_string())) {
-            None | Some(Val::Null) => default,
-            Some(Val::Num(number)) => number
-                .as_isize()
-                .ok_or_else(|| format!("Slice {name} must be an integer"))?,
-            Some(_) => return Err(format!("Slice {name} must be a number")),
-        };
-        let clamped = if raw < 0 { length as isize + raw } else { raw };
-        Ok(clamped.clamp(0, length as isize) as usize)
+    let Val::Obj(object) = slice else {
+        return Err("Invalid slice".to_string());
     };
-    let start = bound("start", 0)?;
-    let end = bound("end", length as isize)?.max(start);
-    Ok((start, end))
+    let start = object.get(&Val::from("start".to_string()));
+    let end = object.get(&Val::from("end".to_string()));
+    super::value::slice_bounds(start, end, length)
 }
 
 /// The names and values of jq's global variables: `$ENV`, `$__prog_args`
@@ -644,71 +773,76 @@ pub(super) fn global_variables(options: &CompileOptions) -> (Vec<String>, Vec<Va
     (names, values)
 }
 
-/// One line per problem, as jq reports compile errors.
-pub(super) fn describe_load_errors(errors: &jaq_core::load::Errors<&str, ModulePath>) -> String {
+/// One problem per entry, worded as jq words compile errors (`... at
+/// <top-level>, line 1:`). jaq's parser is not jq's bison grammar, so a
+/// syntax error names what jaq expected in bison's shape.
+pub(super) fn describe_load_errors(
+    errors: &jaq_core::load::Errors<&str, ModulePath>,
+) -> Vec<String> {
     use jaq_core::load::Error;
     let mut lines = Vec::new();
     for (file, error) in errors {
         match error {
             Error::Io(problems) => {
                 for (path, problem) in problems {
+                    let problem = problem.replace("{path}", path);
                     lines.push(format!(
-                        "{}: cannot load module {path:?}: {problem}",
-                        file.path
+                        "{problem} at {}, {}:",
+                        file.path,
+                        location(file.code, path)
                     ));
                 }
             }
             Error::Lex(problems) => {
                 for (expected, rest) in problems {
                     lines.push(format!(
-                        "syntax error in {}: expected {} at {}",
-                        file.path,
+                        "syntax error, unexpected INVALID_CHARACTER, expecting {} (Unix shell quoting issues?) at {}, {}:",
                         expected.as_str(),
+                        file.path,
                         location(file.code, rest)
                     ));
                 }
             }
             Error::Parse(problems) => {
                 for (expected, found) in problems {
-                    let found = if found.is_empty() {
-                        "end of input"
+                    let found_text = if found.is_empty() {
+                        "end of file".to_string()
                     } else {
-                        found
+                        format!("'{}'", found.chars().take(20).collect::<String>())
                     };
                     lines.push(format!(
-                        "syntax error in {}: expected {} but found {:?} at {}",
-                        file.path,
+                        "syntax error, unexpected {found_text}, expecting {} (Unix shell quoting issues?) at {}, {}:",
                         expected.as_str(),
-                        found,
+                        file.path,
                         location(file.code, found)
                     ));
                 }
             }
         }
     }
-    lines.join("; ")
+    lines
 }
 
 /// Undefined functions and variables, named with their arity as jq does
 /// (`foo/1 is not defined`).
 pub(super) fn describe_compile_errors(
     errors: &jaq_core::compile::Errors<&str, ModulePath>,
-) -> String {
+) -> Vec<String> {
     let mut lines = Vec::new();
     for (file, problems) in errors {
         for (name, undefined) in problems {
             let what = match undefined {
                 jaq_core::compile::Undefined::Filter(arity) => format!("{name}/{arity}"),
-                other => format!("{} {name}", other.as_str()),
+                _ => name.to_string(),
             };
             lines.push(format!(
-                "{what} is not defined at {}, {}",
+                "{what} is not defined at {}, {}:",
                 file.path,
                 location(file.code, name)
             ));
         }
     }
-    lines.join("; ")
+    lines
 }
 
 /// "line N" of `part` inside `whole`, when `part` is a slice of it.
@@ -720,7 +854,7 @@ fn location(whole: &str, part: &str) -> String {
         let line = whole[..offset].matches('\n').count() + 1;
         format!("line {line}")
     } else {
-        "an unknown place".to_string()
+        "line 1".to_string()
     }
 }
 

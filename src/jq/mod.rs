@@ -14,6 +14,7 @@ mod compat;
 pub mod modules;
 pub mod print;
 pub mod read;
+pub mod run_tests;
 mod value;
 
 use jaq_core::load::{Arena, File, Loader};
@@ -87,12 +88,41 @@ pub struct CompileOptions {
 /// A parse, module or compile error: jq exits 3 for these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileError {
-    pub message: String,
+    /// Each problem as jq words it after `jq: error: `, ending in its
+    /// place (`... at <top-level>, line 1:`).
+    pub problems: Vec<String>,
+}
+
+impl CompileError {
+    fn new(problems: Vec<String>) -> Self {
+        Self { problems }
+    }
+
+    /// What jq's test mode compares with a `%%FAIL` block's message.
+    pub fn first_line(&self) -> String {
+        let first = self.problems.first().map_or("", String::as_str);
+        format!("jq: error: {}", first.lines().next().unwrap_or(""))
+    }
+
+    /// jq's report on stderr: one `jq: error: ` line per problem, then
+    /// the count.
+    pub fn report(&self) -> String {
+        let mut text = String::new();
+        for problem in &self.problems {
+            text.push_str("jq: error: ");
+            text.push_str(problem);
+            text.push('\n');
+        }
+        let count = self.problems.len();
+        let plural = if count == 1 { "" } else { "s" };
+        text.push_str(&format!("jq: {count} compile error{plural}"));
+        text
+    }
 }
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.problems.join("; "))
     }
 }
 
@@ -128,7 +158,7 @@ impl std::error::Error for RunError {}
 
 /// jq prints a string error as is and any other error value as JSON with
 /// "(not a string)" after it.
-fn error_message(value: &Val) -> String {
+pub(crate) fn error_message(value: &Val) -> String {
     match value {
         Val::TStr(bytes) | Val::BStr(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         other => {
@@ -174,9 +204,9 @@ impl Program {
             code: &*main_code,
             path: options.main_path.clone(),
         };
-        let modules = loader.load(&arena, file).map_err(|errors| CompileError {
-            message: compat::describe_load_errors(&errors),
-        })?;
+        let modules = loader
+            .load(&arena, file)
+            .map_err(|errors| CompileError::new(compat::describe_load_errors(&errors)))?;
 
         let mut data_imports = Vec::new();
         jaq_core::load::import(&modules, |import| {
@@ -187,18 +217,14 @@ impl Program {
             data_imports.push(values.into_iter().collect::<Val>());
             Ok(())
         })
-        .map_err(|errors| CompileError {
-            message: compat::describe_load_errors(&errors),
-        })?;
+        .map_err(|errors| CompileError::new(compat::describe_load_errors(&errors)))?;
 
         let (names, mut globals) = compat::global_variables(options);
         let filter = jaq_core::Compiler::default()
             .with_funs(compat::funs())
             .with_global_vars(names.iter().map(String::as_str))
             .compile(modules)
-            .map_err(|errors| CompileError {
-                message: compat::describe_compile_errors(&errors),
-            })?;
+            .map_err(|errors| CompileError::new(compat::describe_compile_errors(&errors)))?;
         // jaq binds imported data variables before the global ones.
         data_imports.append(&mut globals);
         Ok(Self {

@@ -10,8 +10,8 @@
 use jaq_json::{Map, Val};
 use std::fmt;
 
-/// jq refuses input nested deeper than this.
-const MAX_DEPTH: usize = 10_000;
+/// jq 1.7.1 refuses input nested deeper than this (`MAX_PARSING_DEPTH`).
+const MAX_DEPTH: usize = 256;
 
 /// Where and why a JSON text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,7 @@ impl std::error::Error for ReadError {}
 
 /// Reads exactly one JSON value (surrounding whitespace allowed).
 pub fn parse_single(text: &[u8]) -> Result<Val, ReadError> {
-    let mut reader = Reader { text, position: 0 };
+    let mut reader = Reader::new(text);
     let value = reader
         .value()?
         .ok_or_else(|| reader.error("expected a JSON value, found the end of the input"))?;
@@ -51,7 +51,7 @@ pub fn parse_single(text: &[u8]) -> Result<Val, ReadError> {
 /// Reads a stream of JSON values, as jq reads its inputs. After an error
 /// the stream ends.
 pub fn parse_many(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> + '_ {
-    let mut reader = Reader { text, position: 0 };
+    let mut reader = Reader::new(text);
     let mut failed = false;
     std::iter::from_fn(move || {
         if failed {
@@ -74,6 +74,16 @@ struct Reader<'t> {
 enum Open {
     Array(Vec<Val>),
     Object(Map, Option<Val>),
+}
+
+/// The UTF-8 byte-order mark, which jq skips at the start of its input.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl<'t> Reader<'t> {
+    fn new(text: &'t [u8]) -> Self {
+        let position = if text.starts_with(BOM) { BOM.len() } else { 0 };
+        Self { text, position }
+    }
 }
 
 impl Reader<'_> {
@@ -145,11 +155,8 @@ impl Reader<'_> {
                     }
                 }
                 b'"' => Val::utf8_str(self.string()?),
-                b't' => self.literal(b"true", Val::Bool(true))?,
-                b'f' => self.literal(b"false", Val::Bool(false))?,
-                b'n' => self.literal(b"null", Val::Null)?,
-                b'-' | b'0'..=b'9' => self.number()?,
-                _ => return Err(self.error("expected a JSON value")),
+                b']' | b'}' | b',' | b':' => return Err(self.error("expected a JSON value")),
+                _ => self.token()?,
             };
             // Hand the value to the containers it completes.
             loop {
@@ -214,13 +221,48 @@ impl Reader<'_> {
         Ok(key)
     }
 
-    fn literal(&mut self, word: &[u8], value: Val) -> Result<Val, ReadError> {
-        if self.text[self.position..].starts_with(word) {
-            self.position += word.len();
-            Ok(value)
-        } else {
-            Err(self.error("expected a JSON value"))
+    /// A bare token: `true`, `false`, `null`, a number, or one of the
+    /// numbers jq 1.7.1 reads besides JSON's (`nan`, decNumber's `NaN`,
+    /// `-NaN`, `nan1234`, `Infinity`, `-Infinity`).
+    fn token(&mut self) -> Result<Val, ReadError> {
+        let start = self.position;
+        let length = self.text[start..]
+            .iter()
+            .position(|byte| {
+                matches!(
+                    byte,
+                    b' ' | b'\t' | b'\n' | b'\r' | b'[' | b']' | b'{' | b'}' | b',' | b':' | b'"'
+                )
+            })
+            .unwrap_or(self.text.len() - start);
+        let token = &self.text[start..start + length];
+        let end = start + length;
+        let word = match token {
+            b"true" => Some(Val::Bool(true)),
+            b"false" => Some(Val::Bool(false)),
+            b"null" => Some(Val::Null),
+            b"nan" => Some(Val::from(f64::NAN)),
+            _ => None,
+        };
+        if let Some(value) = word {
+            self.position = end;
+            return Ok(value);
         }
+        if let Ok(value) = self.number() {
+            if self.position == end {
+                return Ok(value);
+            }
+        }
+        self.position = end;
+        if let Some(special) = special_number(token) {
+            return Ok(special);
+        }
+        let literal = matches!(token.first(), Some(b't' | b'f' | b'n')) && length <= 5;
+        Err(self.error(if literal {
+            "Invalid literal"
+        } else {
+            "Invalid numeric literal"
+        }))
     }
 
     /// A number, kept as its literal text (jq 1.7 prints unchanged
@@ -347,6 +389,29 @@ impl Reader<'_> {
     }
 }
 
+/// decNumber's special values, as jq 1.7.1 reads them in JSON text.
+fn special_number(token: &[u8]) -> Option<Val> {
+    let text = std::str::from_utf8(token).ok()?.to_ascii_lowercase();
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(&text)),
+    };
+    if unsigned == "inf" || unsigned == "infinity" {
+        return Some(Val::from(if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }));
+    }
+    let payload = unsigned
+        .strip_prefix("nan")
+        .or_else(|| unsigned.strip_prefix("snan"))?;
+    payload
+        .bytes()
+        .all(|byte| byte.is_ascii_digit())
+        .then(|| Val::from(f64::NAN))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,7 +466,7 @@ mod tests {
         let deep = "[".repeat(MAX_DEPTH + 1);
         let error = parse_single(deep.as_bytes()).expect_err("too deep");
         assert!(error.message.contains("depth limit"), "{error}");
-        let fine = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let fine = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(parse_single(fine.as_bytes()).is_ok());
     }
 }

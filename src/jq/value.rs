@@ -49,11 +49,12 @@ pub(super) fn compact_text(value: &Val) -> String {
         .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
-/// jq's "type (value)" phrase, with long values cut as jq does (11 bytes).
+/// jq's "type (value)" phrase, with long values cut as jq cuts them (a
+/// 15-byte buffer: more than 14 bytes become 11 and "...").
 pub(super) fn describe(value: &Val) -> String {
     let text = compact_text(value);
-    let shown = if text.len() > 11 {
-        let mut end = 10;
+    let shown = if text.len() > 14 {
+        let mut end = 11;
         while !text.is_char_boundary(end) {
             end -= 1;
         }
@@ -68,39 +69,51 @@ fn error_message(message: String) -> Error<Value> {
     Error::new(Value(Val::from(message)))
 }
 
-/// jq floors fractional indices; `None` for non-numbers.
+/// An array index as jq takes it: a fractional index is truncated toward
+/// zero (C's cast), NaN is no index; `None` for non-numbers.
 fn index_number(value: &Val) -> Option<isize> {
     match value {
         Val::Num(number) => number.as_isize().or_else(|| {
             let float = jaq_std::ValT::as_f64(value)?;
-            float.is_finite().then(|| float.floor() as isize)
+            (!float.is_nan()).then(|| float.trunc() as isize)
         }),
         _ => None,
     }
 }
 
-/// A slice's bounds as jq computes them: negative from the end, clamped.
-fn slice_bounds(
+/// A slice's bounds as jq 1.7.1 computes them: negative bounds count from
+/// the end, both are clamped, the start is floored and the end rounded up
+/// (`.[1.2:3.5]` is `.[1:4]`), a NaN start is 0 and a NaN end the length.
+pub(super) fn slice_bounds(
     start: Option<&Val>,
     end: Option<&Val>,
     length: usize,
-) -> Result<(usize, usize), Error<Value>> {
-    let bound = |value: Option<&Val>, default: usize| -> Result<usize, Error<Value>> {
-        let raw = match value {
-            None | Some(Val::Null) => return Ok(default),
-            Some(value) => index_number(value).ok_or_else(|| {
-                error_message("Start and end indices of an array slice must be numbers".to_string())
-            })?,
-        };
-        let absolute = if raw < 0 { length as isize + raw } else { raw };
-        Ok(absolute.clamp(0, length as isize) as usize)
+) -> Result<(usize, usize), String> {
+    let length_f = length as f64;
+    let bound = |value: Option<&Val>, default: f64| -> Result<f64, String> {
+        match value {
+            None | Some(Val::Null) => Ok(default),
+            Some(number @ Val::Num(_)) => {
+                let float = jaq_std::ValT::as_f64(number).unwrap_or(default);
+                Ok(if float.is_nan() { default } else { float })
+            }
+            Some(_) => Err("Start and end indices of an array slice must be numbers".to_string()),
+        }
     };
-    let start = bound(start, 0)?;
-    let end = bound(end, length)?.max(start);
+    let mut start = bound(start, 0.0)?;
+    let mut end = bound(end, length_f)?;
+    if start < 0.0 {
+        start += length_f;
+    }
+    if end < 0.0 {
+        end += length_f;
+    }
+    let start = start.clamp(0.0, length_f) as usize;
+    let end = (end.clamp(0.0, length_f).ceil() as usize).max(start);
     Ok((start, end))
 }
 
-fn take_array(array: Rc<Vec<Val>>) -> Vec<Val> {
+pub(super) fn take_array(array: Rc<Vec<Val>>) -> Vec<Val> {
     Rc::try_unwrap(array).unwrap_or_else(|shared| (*shared).clone())
 }
 
@@ -352,11 +365,15 @@ impl std::ops::Rem for Value {
     /// jq truncates both operands to integers first (C's `%`).
     fn rem(self, other: Self) -> ValR<Value> {
         if let (Val::Num(_), Val::Num(_)) = (&self.0, &other.0) {
+            let is_nan = |value: &Val| jaq_std::ValT::as_f64(value).is_some_and(f64::is_nan);
+            if is_nan(&self.0) || is_nan(&other.0) {
+                return Ok(Value(Val::from(f64::NAN)));
+            }
             let truncate = |value: &Val| jaq_std::ValT::as_f64(value).map(|f| f.trunc() as i64);
             if let (Some(a), Some(b)) = (truncate(&self.0), truncate(&other.0)) {
                 if b == 0 {
                     return Err(error_message(format!(
-                        "{} and {} cannot be divided because the divisor is zero",
+                        "{} and {} cannot be divided (remainder) because the divisor is zero",
                         describe(&self.0),
                         describe(&other.0)
                     )));
@@ -399,7 +416,7 @@ impl jaq_core::ValT for Value {
         for (key, value) in entries {
             if !matches!(key.0, Val::TStr(_)) {
                 return Err(error_message(format!(
-                    "Object keys must be strings, not {}",
+                    "Cannot use {} as object key",
                     describe(&key.0)
                 )));
             }
@@ -469,12 +486,35 @@ impl jaq_core::ValT for Value {
         }
     }
 
+    /// `.[a:b]` with jq's bounds; strings are sliced by code points.
     fn range(self, range: Range<&Self>) -> ValR<Self> {
-        if let Val::Null = self.0 {
-            return Ok(Value(Val::Null));
+        let (start, end) = (range.start.map(|v| &v.0), range.end.map(|v| &v.0));
+        match &self.0 {
+            Val::Null => Ok(Value(Val::Null)),
+            Val::Arr(items) => {
+                let (start, end) = slice_bounds(start, end, items.len()).map_err(error_message)?;
+                Ok(Value(items[start..end].iter().cloned().collect()))
+            }
+            Val::TStr(bytes) | Val::BStr(bytes) => {
+                let text = String::from_utf8_lossy(bytes);
+                let count = text.chars().count();
+                let (start, end) = slice_bounds(start, end, count).map_err(|_| {
+                    error_message(
+                        "Start and end indices of an string slice must be numbers".to_string(),
+                    )
+                })?;
+                Ok(Value(Val::from(
+                    text.chars()
+                        .skip(start)
+                        .take(end - start)
+                        .collect::<String>(),
+                )))
+            }
+            other => Err(error_message(format!(
+                "Cannot index {} with object",
+                type_name(other)
+            ))),
         }
-        let range = range.start.map(|v| &v.0)..range.end.map(|v| &v.0);
-        lift_result(self.0.range(range))
     }
 
     /// `.[] |= f`: the first output of `f` replaces each element; none
@@ -558,7 +598,7 @@ impl jaq_core::ValT for Value {
                 };
                 let Some(position) = index_number(&index.0) else {
                     return Err(Exn::from(error_message(
-                        "Array index must be a number".to_string(),
+                        "Cannot set array element at NaN index".to_string(),
                     )));
                 };
                 let position = if position < 0 {
@@ -619,10 +659,13 @@ impl jaq_core::ValT for Value {
             Val::Arr(array) => take_array(array),
             Val::Null => Vec::new(),
             other => {
-                let message = format!(
-                    "Cannot update field at object index of {}",
-                    type_name(&other)
-                );
+                let message = match other {
+                    Val::TStr(_) | Val::BStr(_) => "Cannot update string slices".to_string(),
+                    _ => format!(
+                        "Cannot update field at object index of {}",
+                        type_name(&other)
+                    ),
+                };
                 return opt.fail(Value(other), |_| Exn::from(error_message(message)));
             }
         };
@@ -630,7 +673,8 @@ impl jaq_core::ValT for Value {
             range.start.map(|v| &v.0),
             range.end.map(|v| &v.0),
             items.len(),
-        )?;
+        )
+        .map_err(|message| Exn::from(error_message(message)))?;
         let slice: Val = items[start..end].iter().cloned().collect();
         match f(Value(slice)).next() {
             Some(result) => match result?.0 {
