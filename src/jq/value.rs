@@ -213,8 +213,8 @@ fn cannot(left: &Val, right: &Val, verb: &str) -> Error<Value> {
 /// Appends `right` to a string, in place when `left` is its buffer's only
 /// owner: a string grown in a loop (`reduce ... (""; . + $x)`) then costs
 /// amortized linear time, as jq's `jv_string_append_buf` does.
-fn concat_text<B: Into<Vec<u8>>>(left: Box<B>, right: &[u8]) -> Val {
-    let mut bytes: Vec<u8> = (*left).into();
+fn concat_text<B: Into<Vec<u8>>>(left: B, right: &[u8]) -> Val {
+    let mut bytes: Vec<u8> = left.into();
     bytes.extend_from_slice(right);
     Val::utf8_str(bytes)
 }
@@ -259,7 +259,7 @@ impl std::ops::Add for Value {
         match (self.0, other.0) {
             (Val::Null, value) | (value, Val::Null) => Ok(Value(value)),
             (Val::TStr(left) | Val::BStr(left), Val::TStr(right) | Val::BStr(right)) => {
-                Ok(Value(concat_text(left, &right)))
+                Ok(Value(concat_text(*left, &right)))
             }
             (Val::Arr(left), Val::Arr(right)) => Ok(Value(concat_arrays(left, right))),
             (Val::Obj(left), Val::Obj(right)) => Ok(Value(merge_objects(left, right))),
