@@ -10,6 +10,7 @@
 //! ([`mod@print`]).
 
 mod alternatives;
+mod builtins;
 mod compat;
 pub mod modules;
 pub mod print;
