@@ -21,6 +21,8 @@ mod doi_jq_cli;
 mod filters_script;
 mod harness;
 mod jq_compat;
+mod jq_hardening;
+mod jq_suite;
 mod lookup_cli;
 mod plan_conformance;
 mod plan_equivalence;

@@ -133,8 +133,7 @@ def debug(message): (message | _jq_debug | empty), .;
 def stderr: _jq_stderr;
 def halt_error($exit_code): _jq_halt_error($exit_code);
 def halt_error: halt_error(5);
-def input_filename: null;
-def input_line_number: 0;
+def input: _jq_input;
 # jq 1.7 refuses to divide by zero, so these cannot be 1/0 and 0/0.
 def infinite: 1e1000 - 0;
 def isnan: _jq_isnan;
@@ -166,3 +165,22 @@ def get_prog_origin: null;
 # would loop, so it only runs for the steps that move.
 def range($from; $upto; $by):
   if $by > 0 or $by < 0 then _jaq_range($from; $upto; $by) else empty end;
+
+# Date functions refuse what jq 1.7.1 refuses, with its messages (jaq's
+# own say "cannot convert ... to time").
+def _jq_native_strftime($format): strftime($format);
+def _jq_native_strflocaltime($format): strflocaltime($format);
+def _jq_native_mktime: mktime;
+def _jq_broken_down_time: type == "array" and length >= 6 and all(.[]; type == "number");
+def strftime($format):
+  if ($format | type) != "string" then error("strftime/1 requires a string format")
+  elif type == "number" or _jq_broken_down_time then _jq_native_strftime($format)
+  else error("strftime/1 requires parsed datetime inputs") end;
+def strflocaltime($format):
+  if ($format | type) != "string" then error("strflocaltime/1 requires a string format")
+  elif type == "number" or _jq_broken_down_time then _jq_native_strflocaltime($format)
+  else error("strflocaltime/1 requires parsed datetime inputs") end;
+def mktime:
+  if type != "array" or length < 6 then error("mktime requires array of 6 numbers")
+  elif _jq_broken_down_time then _jq_native_mktime
+  else error("mktime requires parsed datetime inputs") end;

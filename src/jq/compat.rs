@@ -48,7 +48,34 @@ fn natives() -> Vec<Fun<Data>> {
         let argument = cv.0.pop_var();
         bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 21] = [
+    let natives: [Native; 25] = [
+        ("modulemeta", v(0), |cv| {
+            let result = match &cv.1 .0 {
+                Val::TStr(name) | Val::BStr(name) => {
+                    cv.0.data().module_meta(&String::from_utf8_lossy(name))
+                }
+                _ => Err("modulemeta input module not a string".to_string()),
+            };
+            bome(result.map(Value).map_err(jaq_error))
+        }),
+        // jq 1.7.1 raises "break" when `input` finds no more inputs.
+        ("_jq_input", v(0), |cv| {
+            use jaq_std::input::HasInputs;
+            let next = cv.0.data().inputs().next();
+            bome(match next {
+                Some(Ok(value)) => Ok(value),
+                Some(Err(message)) => Err(jaq_error(message)),
+                None => Err(jaq_error("break".to_string())),
+            })
+        }),
+        ("input_filename", v(0), |cv| {
+            let file = cv.0.data().place.borrow().file.clone();
+            bome(Ok(Value(file.map_or(Val::Null, Val::from))))
+        }),
+        ("input_line_number", v(0), |cv| {
+            let line = cv.0.data().place.borrow().line;
+            bome(Ok(Value(Val::from(line))))
+        }),
         ("implode", v(0), |cv| {
             bome(implode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
@@ -777,6 +804,14 @@ pub(super) fn global_variables(options: &CompileOptions) -> (Vec<String>, Vec<Va
     (names, values)
 }
 
+/// Marks a module problem that already names its place.
+pub(super) const LOCATED: &str = "\u{1}";
+
+/// [`location`] of a byte offset.
+pub(super) fn location_at(code: &str, offset: usize) -> String {
+    location(code, &code[offset.min(code.len())..])
+}
+
 /// One problem per entry, worded as jq words compile errors (`... at
 /// <top-level>, line 1:`). jaq's parser is not jq's bison grammar, so a
 /// syntax error names what jaq expected in bison's shape.
@@ -789,9 +824,13 @@ pub(super) fn describe_load_errors(
         match error {
             Error::Io(problems) => {
                 for (path, problem) in problems {
+                    if let Some(located) = problem.strip_prefix(LOCATED) {
+                        lines.push(located.to_string());
+                        continue;
+                    }
                     let problem = problem.replace("{path}", path);
                     lines.push(format!(
-                        "{problem} at {}, {}:",
+                        "{problem} at {}, {}",
                         file.path,
                         location(file.code, path)
                     ));
@@ -800,7 +839,7 @@ pub(super) fn describe_load_errors(
             Error::Lex(problems) => {
                 for (expected, rest) in problems {
                     lines.push(format!(
-                        "syntax error, unexpected INVALID_CHARACTER, expecting {} (Unix shell quoting issues?) at {}, {}:",
+                        "syntax error, unexpected INVALID_CHARACTER, expecting {} (Unix shell quoting issues?) at {}, {}",
                         expected.as_str(),
                         file.path,
                         location(file.code, rest)
@@ -815,7 +854,7 @@ pub(super) fn describe_load_errors(
                         format!("'{}'", found.chars().take(20).collect::<String>())
                     };
                     lines.push(format!(
-                        "syntax error, unexpected {found_text}, expecting {} (Unix shell quoting issues?) at {}, {}:",
+                        "syntax error, unexpected {found_text}, expecting {} (Unix shell quoting issues?) at {}, {}",
                         expected.as_str(),
                         file.path,
                         location(file.code, found)
@@ -837,10 +876,14 @@ pub(super) fn describe_compile_errors(
         for (name, undefined) in problems {
             let what = match undefined {
                 jaq_core::compile::Undefined::Filter(arity) => format!("{name}/{arity}"),
+                // jq binds labels as variables named `*label-NAME`.
+                jaq_core::compile::Undefined::Label => {
+                    format!("$*label-{}", name.trim_start_matches('$'))
+                }
                 _ => name.to_string(),
             };
             lines.push(format!(
-                "{what} is not defined at {}, {}:",
+                "{what} is not defined at {}, {}",
                 file.path,
                 location(file.code, name)
             ));
@@ -849,17 +892,27 @@ pub(super) fn describe_compile_errors(
     lines
 }
 
-/// "line N" of `part` inside `whole`, when `part` is a slice of it.
+/// jq's place of `part` inside `whole` (when it is a slice of it): "line
+/// N:" then the source line and as many spaces as the column, as jq
+/// prints it under the message.
 fn location(whole: &str, part: &str) -> String {
     let start = part.as_ptr() as usize;
     let base = whole.as_ptr() as usize;
-    if start >= base && start <= base + whole.len() {
-        let offset = start - base;
-        let line = whole[..offset].matches('\n').count() + 1;
-        format!("line {line}")
+    let offset = if start >= base && start <= base + whole.len() {
+        start - base
     } else {
-        "line 1".to_string()
-    }
+        0
+    };
+    let line = whole[..offset].matches('\n').count() + 1;
+    let line_start = whole[..offset].rfind('\n').map_or(0, |at| at + 1);
+    let line_end = whole[offset..]
+        .find('\n')
+        .map_or(whole.len(), |at| offset + at);
+    format!(
+        "line {line}:\n{}{}",
+        &whole[line_start..line_end],
+        " ".repeat(offset - line_start)
+    )
 }
 
 /// The character of a `\uD83D\uDE00`-style escaped surrogate pair at the
@@ -875,15 +928,46 @@ fn surrogate_pair(text: &str) -> Option<char> {
     char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
 }
 
-/// jq 1.7's `$__loc__` is `{"file": F, "line": N}` for where it is written;
-/// jaq has no such variable, so the source is rewritten before parsing.
+fn is_identifier_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// The identifier starting at `at` (empty when there is none).
+fn identifier_at(code: &str, at: usize) -> &str {
+    let length = code.as_bytes()[at..]
+        .iter()
+        .take_while(|byte| is_identifier_byte(**byte))
+        .count();
+    &code[at..at + length]
+}
+
+/// jq syntax jaq's lexer and parser lack, rewritten into what it means
+/// before parsing:
+/// - `$__loc__` is `{"file": F, "line": N}` for where it is written;
+///   `{$__loc__}` keeps its meaning as a `__loc__` key;
+/// - a UTF-16 surrogate pair escape is one character;
+/// - `.5` is the number `0.5`;
+/// - `$name::name` (a data import's variable) is `$name`;
+/// - in a destructuring pattern, `{$b: [$c]}` binds `$b` to `.b` and
+///   destructures it: `{$b, b: [$c]}`.
+///
 /// Strings, their interpolations and comments are scanned so that only
-/// real uses change; `{$__loc__}` keeps its meaning as a `__loc__` key.
+/// real uses change.
 pub(super) fn rewrite_locations<'c>(code: &'c str, file: &str) -> std::borrow::Cow<'c, str> {
     const NAME: &str = "$__loc__";
-    if !code.contains(NAME) && !code.contains("\\u") {
+    let may_need = code.contains(NAME)
+        || code.contains("\\u")
+        || code.contains("::")
+        || code.contains(" as ")
+        || code
+            .as_bytes()
+            .windows(2)
+            .any(|pair| pair[0] == b'.' && pair[1].is_ascii_digit());
+    if !may_need {
         return std::borrow::Cow::Borrowed(code);
     }
+    // The bracket depth at which a pattern (after `as`) began.
+    let mut pattern_depth: Option<usize> = None;
     let file = serde_json::Value::String(file.to_string()).to_string();
     let bytes = code.as_bytes();
     let mut out = String::with_capacity(code.len() + 64);
@@ -931,6 +1015,53 @@ pub(super) fn rewrite_locations<'c>(code: &'c str, file: &str) -> std::borrow::C
                 _ => {}
             }
         } else {
+            let previous = index.checked_sub(1).map(|at| bytes[at]);
+            if byte == b'.'
+                && bytes.get(index + 1).is_some_and(u8::is_ascii_digit)
+                && !previous.is_some_and(|byte| is_identifier_byte(byte) || byte == b'.')
+            {
+                out.push_str("0.");
+                index += 1;
+                last_significant = b'0';
+                continue;
+            }
+            if byte == b'a'
+                && identifier_at(code, index) == "as"
+                && !previous.is_some_and(|byte| is_identifier_byte(byte) || byte == b'.')
+                && !matches!(last_significant, b'{' | b',')
+                && !code[index + 2..].trim_start().starts_with(':')
+            {
+                pattern_depth = Some(stack.len());
+            }
+            if pattern_depth == Some(stack.len()) && matches!(byte, b'|' | b'(') {
+                pattern_depth = None;
+            }
+            if byte == b'$' && !code[index..].starts_with(NAME) {
+                let name = identifier_at(code, index + 1);
+                let after = index + 1 + name.len();
+                if !name.is_empty() && code[after..].starts_with("::") {
+                    let member = identifier_at(code, after + 2);
+                    if !member.is_empty() {
+                        out.push('$');
+                        out.push_str(name);
+                        index = after + 2 + member.len();
+                        last_significant = b'a';
+                        continue;
+                    }
+                }
+                let rest = code[after..].trim_start();
+                if !name.is_empty()
+                    && pattern_depth.is_some()
+                    && stack.last() == Some(&b'{')
+                    && rest.starts_with(':')
+                    && !rest.starts_with("::")
+                {
+                    out.push_str(&format!("${name}, {name}"));
+                    index = after;
+                    last_significant = b'a';
+                    continue;
+                }
+            }
             if code[index..].starts_with(NAME)
                 && !code[index + NAME.len()..]
                     .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':')

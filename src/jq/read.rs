@@ -51,6 +51,14 @@ pub fn parse_single(text: &[u8]) -> Result<Val, ReadError> {
 /// Reads a stream of JSON values, as jq reads its inputs. After an error
 /// the stream ends.
 pub fn parse_many(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> + '_ {
+    parse_many_with_ends(text).map(|value| value.map(|(value, _)| value))
+}
+
+/// [`parse_many`] with the offset just past each value, so a caller can
+/// tell which line (and file) a value ended in.
+pub fn parse_many_with_ends(
+    text: &[u8],
+) -> impl Iterator<Item = Result<(Val, usize), ReadError>> + '_ {
     let mut reader = Reader::new(text);
     let mut failed = false;
     std::iter::from_fn(move || {
@@ -61,7 +69,7 @@ pub fn parse_many(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> +
         if matches!(value, Some(Err(_))) {
             failed = true;
         }
-        value
+        value.map(|value| value.map(|value| (value, reader.position)))
     })
 }
 
@@ -88,6 +96,16 @@ impl<'t> Reader<'t> {
 
 impl Reader<'_> {
     fn error(&self, message: &str) -> ReadError {
+        if self.position >= self.text.len() {
+            // jq: whatever was open at the end, at the column after it.
+            let mut error = self.error_at_position("Unfinished JSON term at EOF");
+            error.column -= 1;
+            return error;
+        }
+        self.error_at_position(message)
+    }
+
+    fn error_at_position(&self, message: &str) -> ReadError {
         let before = &self.text[..self.position.min(self.text.len())];
         let line = before.iter().filter(|&&byte| byte == b'\n').count() + 1;
         let column = before
@@ -354,7 +372,10 @@ impl Reader<'_> {
                             out.extend_from_slice(character.encode_utf8(&mut buffer).as_bytes());
                             continue;
                         }
-                        _ => return Err(self.error("invalid escape in a string")),
+                        _ => {
+                            // jq places the error just past the bad character.
+                            return Err(self.error("Invalid escape"));
+                        }
                     };
                     out.push(simple);
                 }

@@ -287,22 +287,21 @@ impl std::ops::Sub for Value {
 
 /// jq 1.7.1 repeats a string `n` times for `n` truncated to an integer:
 /// `"ab" * 0` is `""`, `"ab" * 1.5` is `"ab"`, a negative count is null.
-fn repeat_string(text: &[u8], count: &Val) -> Option<Val> {
+/// A result longer than jq's string limit (2^31 - 1 bytes) is refused with
+/// jq's message instead of exhausting memory.
+fn repeat_string(text: &[u8], count: &Val) -> Option<Result<Val, Error<Value>>> {
+    const LIMIT: f64 = i32::MAX as f64;
     let count = jaq_std::ValT::as_f64(count)?;
     if count.is_nan() || count < 0.0 {
-        return Some(Val::Null);
+        return Some(Ok(Val::Null));
     }
-    // A count past what memory could hold is refused like jq's allocation.
-    let times = usize::try_from(count as u64).ok()?;
-    let length = text
-        .len()
-        .checked_mul(times)
-        .filter(|length| *length <= isize::MAX as usize / 2)?;
-    let mut out = Vec::with_capacity(length);
-    for _ in 0..times {
-        out.extend_from_slice(text);
+    let times = count.trunc();
+    if times * text.len() as f64 > LIMIT {
+        return Some(Err(error_message(
+            "Repeat string result too long".to_string(),
+        )));
     }
-    Some(Val::utf8_str(out))
+    Some(Ok(Val::utf8_str(text.repeat(times as usize))))
 }
 
 impl std::ops::Mul for Value {
@@ -315,7 +314,7 @@ impl std::ops::Mul for Value {
             (Val::TStr(text), count @ Val::Num(_)) | (count @ Val::Num(_), Val::TStr(text)) => {
                 Some(
                     repeat_string(text, count)
-                        .ok_or_else(|| cannot(&self.0, &other.0, "multiplied")),
+                        .unwrap_or_else(|| Err(cannot(&self.0, &other.0, "multiplied"))),
                 )
             }
             _ => None,
