@@ -10,12 +10,10 @@ def INDEX(stream; idx_expr):
   reduce stream as $row ({}; .[$row | idx_expr | if type == "string" then . else tojson end] |= $row);
 def INDEX(idx_expr): INDEX(.[]; idx_expr);
 
-# jq's getpath: an object indexed by a non-string is an error (jaq
-# answers null). Written as a path expression so setpath/paths work.
-def getpath($path):
-  reduce $path[] as $key (.;
-    if type == "object" and ($key | type) != "string" then error("Cannot index object with \($key | type)")
-    else .[$key] end);
+# jq's getpath: an object indexed by a non-string is an error, as our
+# value's indexing says (jaq's own values answer null). Written as a path
+# expression so setpath/paths work.
+def getpath($path): reduce $path[] as $key (.; .[$key]);
 
 # pick builds arrays for numeric paths, as jq does.
 def pick(pathexps): . as $top | reduce path(pathexps) as $p (null; setpath($p; $top | getpath($p)));
@@ -27,14 +25,11 @@ def rtrimstr($suffix):
   if type == "string" and ($suffix | type) == "string" and endswith($suffix) and ($suffix | length) > 0
   then .[:length - ($suffix | length)] else . end;
 
-# A negative limit emits everything (jq 1.7).
-def limit($n; f):
-  if $n > 0 then label $out | foreach f as $item (0; . + 1; $item, if . >= $n then break $out else empty end)
-  elif $n == 0 then empty
-  else f end;
+# A negative limit emits everything (jq 1.7); jaq's native counts the
+# rest (as jq's foreach does, `limit(1.5; f)` takes two).
+def limit($n; f): if $n > 0 then _jaq_limit($n; f) elif $n == 0 then empty else f end;
 
-# Post-order walk that rebuilds objects in key order.
-def walk(f): def w: if type == "object" then map_values(w) elif type == "array" then map(w) else . end | f; w;
+# walk, tostream, to_entries, tostring and add are natives (builtins.rs).
 
 # Deletion keeps the remaining keys in order and removes array elements
 # from the end first (jq sorts the paths).
@@ -44,7 +39,10 @@ def del(f): delpaths([path(f)]);
 # jq 1.7.1 takes the key from key, Key, name or Name (the first that is
 # neither null nor false) and the value from value, else Value; a key that
 # is not a string is refused as object construction refuses it.
+# The native answers null (declines) for anything else, such as a key that
+# is not a string, and this definition then fails as jq does.
 def from_entries:
+  _jq_from_entries //
   reduce .[] as $entry ({};
     . + { ($entry | .key // .Key // .name // .Name):
           ($entry | if has("value") then .value else .Value end) });
@@ -53,13 +51,14 @@ def with_entries(f): to_entries | map(f) | from_entries;
 # join turns null into "" and numbers and booleans into their JSON text;
 # anything else is added as it is, so arrays and objects fail with jq's
 # "cannot be added" message.
+# The native declines (null) what jq would refuse.
 def join($separator):
+  _jq_join($separator) //
   reduce .[] as $item (null;
     (if . == null then "" else . + $separator end)
     + ($item | if . == null then "" elif type == "number" or type == "boolean" then tojson else . end)) // "";
 
-# Text conversions use our jq-exact printer (tojson is native).
-def tostring: if type == "string" then . else tojson end;
+# Text conversions use our jq-exact printer (tojson and tostring are native).
 def @text: tostring;
 def @json: tojson;
 def @base64d: tostring | _jq_base64_decode;
@@ -83,21 +82,18 @@ def nth($n; f):
   if $n < 0 then error("nth doesn't support negative indices")
   else label $out | foreach f as $item (-1; . + 1; if . == $n then $item, break $out else empty end) end;
 def nth($n): .[$n];
+# jq 1.7.1's _flatten (native) recurses while the depth is not 0, so a
+# fractional depth flattens fully, as jq's does.
 def flatten($depth):
-  if $depth < 0 then error("flatten depth must not be negative")
-  else [.[] | if type == "array" and $depth > 0 then flatten($depth - 1)[] else . end] end;
-def flatten: flatten(1e9);
+  if $depth < 0 then error("flatten depth must not be negative") else _jq_flatten($depth) end;
+def flatten: _jq_flatten(-1);
 # SQL-style helpers (jq 1.6+).
 def JOIN($idx; idx_expr): [.[] | [., $idx[idx_expr]]];
 def JOIN($idx; stream; idx_expr): stream | [., $idx[idx_expr]];
 def JOIN($idx; stream; idx_expr; join_expr): stream | [., $idx[idx_expr]] | join_expr;
 def utf8bytelength: _jq_utf8bytelength;
 
-# Streaming forms (jq 1.5+).
-def tostream:
-  path(def r: (.[]? | r), .; r) as $p
-  | getpath($p)
-  | reduce path(.[]?) as $q ([$p, .]; [$p + $q]);
+# Streaming forms (jq 1.5+; tostream is native).
 def fromstream(f):
   { x: null, e: false } as $init
   | foreach f as $i ($init;
@@ -165,11 +161,10 @@ def datesub(u; n): . - n;
 def lgamma_r: [lgamma, (if tgamma < 0 then -1 else 1 end)];
 def get_jq_origin: null;
 def get_prog_origin: null;
-# A zero step yields nothing (jq 1.6's definition; jaq's would loop).
+# A zero (or NaN) step yields nothing, as jq's definition; jaq's native
+# would loop, so it only runs for the steps that move.
 def range($from; $upto; $by):
-  if $by > 0 then $from | while(. < $upto; . + $by)
-  elif $by < 0 then $from | while(. > $upto; . + $by)
-  else empty end;
+  if $by > 0 or $by < 0 then _jaq_range($from; $upto; $by) else empty end;
 
 # Date functions refuse what jq 1.7.1 refuses, with its messages (jaq's
 # own say "cannot convert ... to time").

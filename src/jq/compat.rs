@@ -16,12 +16,16 @@ pub(super) fn defs() -> impl Iterator<Item = Def<&'static str>> {
         .chain(jaq_std::defs())
         .chain(jaq_json::defs())
         .chain(ours)
+        .filter(|def| {
+            !super::builtins::REPLACED.contains(&(def.name, def.args.len()))
+        })
 }
 
 /// Every native builtin, ours first so they win.
 pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
-    natives()
+    super::builtins::natives()
         .into_iter()
+        .chain(natives())
         .chain(
             jaq_std::input::funs::<Data>()
                 .into_vec()

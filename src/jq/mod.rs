@@ -10,6 +10,7 @@
 //! ([`mod@print`]).
 
 mod alternatives;
+mod builtins;
 pub mod cli;
 pub mod color;
 mod compat;

@@ -210,16 +210,61 @@ fn cannot(left: &Val, right: &Val, verb: &str) -> Error<Value> {
     ))
 }
 
+/// Appends `right` to a string, in place when `left` is its buffer's only
+/// owner: a string grown in a loop (`reduce ... (""; . + $x)`) then costs
+/// amortized linear time, as jq's `jv_string_append_buf` does.
+fn concat_text<B: Into<Vec<u8>>>(left: B, right: &[u8]) -> Val {
+    let mut bytes: Vec<u8> = left.into();
+    bytes.extend_from_slice(right);
+    Val::utf8_str(bytes)
+}
+
+/// The elements of `right` appended to `left`, in place when `left` is not
+/// shared, and moved rather than cloned when `right` is not.
+fn concat_arrays(mut left: Rc<Vec<Val>>, right: Rc<Vec<Val>>) -> Val {
+    if left.is_empty() {
+        return Val::Arr(right);
+    }
+    let items = Rc::make_mut(&mut left);
+    match Rc::try_unwrap(right) {
+        Ok(right) => items.extend(right),
+        Err(right) => items.extend(right.iter().cloned()),
+    }
+    Val::Arr(left)
+}
+
+/// `right`'s entries over `left`'s (a key keeps its first position), in
+/// place when `left` is not shared.
+fn merge_objects(mut left: Rc<Map>, right: Rc<Map>) -> Val {
+    if left.is_empty() {
+        return Val::Obj(right);
+    }
+    let map = Rc::make_mut(&mut left);
+    match Rc::try_unwrap(right) {
+        Ok(right) => map.extend(right),
+        Err(right) => map.extend(right.iter().map(|(k, v)| (k.clone(), v.clone()))),
+    }
+    Val::Obj(left)
+}
+
+// The operators take their operands by value and never clone a container
+// before combining: a second reference would make every `Rc::make_mut`
+// copy, and turn a value built step by step into quadratic work.
 impl std::ops::Add for Value {
     type Output = ValR<Value>;
     fn add(self, other: Self) -> ValR<Value> {
         if let Some(sum) = numeric(&self.0, &other.0, |a, b| a + b, isize::checked_add) {
             return Ok(Value(sum));
         }
-        let (left, right) = (self.0.clone(), other.0.clone());
-        (self.0 + other.0)
-            .map(Value)
-            .map_err(|_| cannot(&left, &right, "added"))
+        match (self.0, other.0) {
+            (Val::Null, value) | (value, Val::Null) => Ok(Value(value)),
+            (Val::TStr(left) | Val::BStr(left), Val::TStr(right) | Val::BStr(right)) => {
+                Ok(Value(concat_text(*left, &right)))
+            }
+            (Val::Arr(left), Val::Arr(right)) => Ok(Value(concat_arrays(left, right))),
+            (Val::Obj(left), Val::Obj(right)) => Ok(Value(merge_objects(left, right))),
+            (left, right) => Err(cannot(&left, &right, "added")),
+        }
     }
 }
 
@@ -229,10 +274,14 @@ impl std::ops::Sub for Value {
         if let Some(difference) = numeric(&self.0, &other.0, |a, b| a - b, isize::checked_sub) {
             return Ok(Value(difference));
         }
-        let (left, right) = (self.0.clone(), other.0.clone());
-        (self.0 - other.0)
-            .map(Value)
-            .map_err(|_| cannot(&left, &right, "subtracted"))
+        match (self.0, other.0) {
+            (Val::Arr(mut left), Val::Arr(right)) => {
+                let removed: std::collections::BTreeSet<&Val> = right.iter().collect();
+                Rc::make_mut(&mut left).retain(|item| !removed.contains(item));
+                Ok(Value(Val::Arr(left)))
+            }
+            (left, right) => Err(cannot(&left, &right, "subtracted")),
+        }
     }
 }
 
@@ -273,10 +322,13 @@ impl std::ops::Mul for Value {
         if let Some(result) = repeated {
             return result.map(Value);
         }
-        let (left, right) = (self.0.clone(), other.0.clone());
-        (self.0 * other.0)
-            .map(Value)
-            .map_err(|_| cannot(&left, &right, "multiplied"))
+        match (self.0, other.0) {
+            // jaq's deep merge, which updates `left` in place.
+            (left @ Val::Obj(_), right @ Val::Obj(_)) => (left * right)
+                .map(Value)
+                .map_err(|_| error_message("objects cannot be multiplied".to_string())),
+            (left, right) => Err(cannot(&left, &right, "multiplied")),
+        }
     }
 }
 
@@ -296,10 +348,14 @@ impl std::ops::Div for Value {
                 return Ok(Value(quotient));
             }
         }
-        let (left, right) = (self.0.clone(), other.0.clone());
-        (self.0 / other.0)
-            .map(Value)
-            .map_err(|_| cannot(&left, &right, "divided"))
+        match (self.0, other.0) {
+            // Splitting a string, jaq's way (which jq's agrees with).
+            (left @ Val::TStr(_), right @ Val::TStr(_))
+            | (left @ Val::BStr(_), right @ Val::BStr(_)) => (left / right)
+                .map(Value)
+                .map_err(|_| error_message("strings cannot be divided".to_string())),
+            (left, right) => Err(cannot(&left, &right, "divided")),
+        }
     }
 }
 
@@ -324,10 +380,7 @@ impl std::ops::Rem for Value {
                 return Ok(Value(Val::from(a.wrapping_rem(b.wrapping_abs()) as isize)));
             }
         }
-        let (left, right) = (self.0.clone(), other.0.clone());
-        (self.0 % other.0)
-            .map(Value)
-            .map_err(|_| cannot(&left, &right, "divided"))
+        Err(cannot(&self.0, &other.0, "divided"))
     }
 }
 
@@ -563,7 +616,9 @@ impl jaq_core::ValT for Value {
                         "Array index too large".to_string(),
                     )));
                 }
-                let current = items.get(position).cloned().unwrap_or_default();
+                // Taken, not cloned: the element's only owner can then be
+                // updated in place (`.[0] += [$x]` in a loop stays linear).
+                let current = items.get_mut(position).map(std::mem::take).unwrap_or_default();
                 match f(Value(current)).next() {
                     Some(result) => {
                         let result = result?.0;
