@@ -16,9 +16,7 @@ pub(super) fn defs() -> impl Iterator<Item = Def<&'static str>> {
         .chain(jaq_std::defs())
         .chain(jaq_json::defs())
         .chain(ours)
-        .filter(|def| {
-            !super::builtins::REPLACED.contains(&(def.name, def.args.len()))
-        })
+        .filter(|def| !super::builtins::REPLACED.contains(&(def.name, def.args.len())))
 }
 
 /// Every native builtin, ours first so they win.
@@ -738,7 +736,7 @@ fn delete_paths(value: Val, paths: Val) -> Result<Val, String> {
     sorted.sort();
     match sorted.first() {
         None => Ok(value),
-        Some(first) if first.is_empty() => Ok(Val::Null),
+        Some([]) => Ok(Val::Null),
         Some(_) => delete_sorted(value, &sorted, 0),
     }
 }

@@ -163,14 +163,23 @@ pub struct CompileOptions {
 /// A parse, module or compile error: jq exits 3 for these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileError {
+    /// The problems on one line (each problem's first line, `; ` between).
+    pub message: String,
     /// Each problem as jq words it after `jq: error: `, ending in its
-    /// place (`... at <top-level>, line 1:`).
+    /// place (`... at <top-level>, line 1:`) and the source line.
     pub problems: Vec<String>,
 }
 
 impl CompileError {
     fn new(problems: Vec<String>) -> Self {
-        Self { problems }
+        let first_lines: Vec<&str> = problems
+            .iter()
+            .map(|problem| problem.lines().next().unwrap_or(""))
+            .collect();
+        Self {
+            message: first_lines.join("; "),
+            problems,
+        }
     }
 
     /// What jq's test mode compares with a `%%FAIL` block's message.
@@ -197,12 +206,7 @@ impl CompileError {
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let first_lines: Vec<&str> = self
-            .problems
-            .iter()
-            .map(|problem| problem.lines().next().unwrap_or(""))
-            .collect();
-        f.write_str(&first_lines.join("; "))
+        f.write_str(&self.message)
     }
 }
 
@@ -265,14 +269,14 @@ fn rewrite_source<'c>(code: &'c str, path: &ModulePath) -> std::borrow::Cow<'c, 
     then(code, update::rewrite)
 }
 
+/// The stand-ins for several imports under one name, by importing module
+/// (see [`header::merge_imports`]).
+type MergedImports = std::rc::Rc<std::cell::RefCell<Vec<(ModulePath, Vec<Vec<header::Member>>)>>>;
+
 /// A module's source as jaq gets it: checked as jq checks its header,
 /// with jaq's missing syntax rewritten and several imports under one
 /// name merged (their stand-in modules recorded in `merged`).
-fn prepare_source(
-    code: &str,
-    path: &ModulePath,
-    merged: &std::rc::Rc<std::cell::RefCell<Vec<(ModulePath, Vec<Vec<header::Member>>)>>>,
-) -> Result<String, String> {
+fn prepare_source(code: &str, path: &ModulePath, merged: &MergedImports) -> Result<String, String> {
     let code = rewrite_source(code, path).into_owned();
     let located = |problem: header::Problem| {
         format!(
