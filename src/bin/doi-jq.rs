@@ -18,6 +18,22 @@ use std::ops::ControlFlow;
 use std::process::ExitCode;
 use std::rc::Rc;
 
+/// `eprintln!`/`println!` without their panic when the stream is closed
+/// (jq exits quietly when its output goes away).
+macro_rules! stderr_line {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($argument)*);
+    }};
+}
+
+macro_rules! stdout_line {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($argument)*);
+    }};
+}
+
 const NAME: &str = "doi-jq";
 
 /// jq's exit statuses.
@@ -119,7 +135,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
             if !failure.message.is_empty() {
-                eprintln!("{}", failure.message);
+                stderr_line!("{}", failure.message);
             }
             ExitCode::from(failure.code)
         }
@@ -129,18 +145,18 @@ fn main() -> ExitCode {
 fn run(arguments: Vec<String>) -> Result<u8, Failure> {
     match cli::parse(NAME, arguments)? {
         Command::Help => {
-            println!("{}", help());
+            stdout_line!("{}", help());
             Ok(0)
         }
         // jq prints `jq-1.7.1`; doi-jq names itself the same way, so
         // scripts that parse `NAME-VERSION` keep working and a bug report
         // says which tool it was.
         Command::Version => {
-            println!("{NAME}-{}", env!("CARGO_PKG_VERSION"));
+            stdout_line!("{NAME}-{}", env!("CARGO_PKG_VERSION"));
             Ok(0)
         }
         Command::BuildConfiguration => {
-            println!("rust jaq-core jq-1.7.1-compatible");
+            stdout_line!("rust jaq-core jq-1.7.1-compatible");
             Ok(0)
         }
         Command::RunTests {
@@ -280,10 +296,10 @@ fn run_program(mut options: Options) -> Result<u8, Failure> {
                         break;
                     }
                     if options.seq {
-                        eprintln!("jq: ignoring parse error: {message}");
+                        stderr_line!("jq: ignoring parse error: {message}");
                         continue;
                     }
-                    eprintln!("jq: parse error: {message}");
+                    stderr_line!("jq: parse error: {message}");
                     ret = Outcome::Exit(EXIT_RUNTIME);
                     break;
                 }
@@ -331,7 +347,7 @@ impl Printer {
         });
         let colors = color.then(|| match std::env::var("JQ_COLORS") {
             Ok(spec) => Colors::from_spec(&spec).unwrap_or_else(|| {
-                eprintln!("Failed to set $JQ_COLORS");
+                stderr_line!("Failed to set $JQ_COLORS");
                 Colors::default()
             }),
             Err(_) => Colors::default(),
@@ -457,9 +473,9 @@ impl Printer {
             self.flush();
             let place = inputs.place();
             if message.starts_with(')') {
-                eprintln!("jq: error (at {place}{message}");
+                stderr_line!("jq: error (at {place}{message}");
             } else {
-                eprintln!("jq: error (at {place}): {message}");
+                stderr_line!("jq: error (at {place}): {message}");
             }
             return Outcome::Exit(EXIT_RUNTIME);
         }

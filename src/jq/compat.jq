@@ -136,9 +136,9 @@ def halt_error: halt_error(5);
 def input: _jq_input;
 # jq 1.7 refuses to divide by zero, so these cannot be 1/0 and 0/0.
 def infinite: 1e1000 - 0;
-def isnan: _jq_isnan;
-def isinfinite: _jq_isinfinite;
-def isnormal: _jq_isnormal;
+def isnan: _jq_number_class == "nan";
+def isinfinite: _jq_number_class == "infinite";
+def isnormal: _jq_number_class == "normal";
 def isfinite: type == "number" and (isinfinite | not);
 def nan: infinite - infinite;
 def logb: if . == 0 then -infinite else frexp[1] - 1 end;

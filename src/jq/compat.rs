@@ -9,6 +9,15 @@ use super::{CompileOptions, Data, ModulePath, Val};
 use jaq_core::load::parse::Def;
 use jaq_core::native::Fun;
 
+/// `eprintln!`/`println!` without their panic when the stream is closed
+/// (jq exits quietly when its output goes away).
+macro_rules! stderr_line {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($argument)*);
+    }};
+}
+
 /// Every jq-defined builtin, ours last so they win.
 pub(super) fn defs() -> impl Iterator<Item = Def<&'static str>> {
     let ours = jaq_core::load::parse(include_str!("compat.jq"), |p| p.defs()).unwrap_or_default();
@@ -163,7 +172,7 @@ fn natives() -> Vec<Fun<Data>> {
         let argument = cv.0.pop_var();
         bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 25] = [
+    let natives: [Native; 23] = [
         ("modulemeta", v(0), |cv| {
             let result = match &cv.1 .0 {
                 Val::TStr(name) | Val::BStr(name) => {
@@ -194,26 +203,8 @@ fn natives() -> Vec<Fun<Data>> {
         ("implode", v(0), |cv| {
             bome(implode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
-        ("_jq_isnan", v(0), |cv| {
-            bome(
-                float_test(&cv.1 .0, f64::is_nan)
-                    .map(Value)
-                    .map_err(jaq_error),
-            )
-        }),
-        ("_jq_isinfinite", v(0), |cv| {
-            bome(
-                float_test(&cv.1 .0, f64::is_infinite)
-                    .map(Value)
-                    .map_err(jaq_error),
-            )
-        }),
-        ("_jq_isnormal", v(0), |cv| {
-            bome(
-                float_test(&cv.1 .0, f64::is_normal)
-                    .map(Value)
-                    .map_err(jaq_error),
-            )
+        ("_jq_number_class", v(0), |cv| {
+            bome(number_class(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
         ("_jq_utf8bytelength", v(0), |cv| {
             bome(utf8_byte_length(&cv.1 .0).map(Value).map_err(jaq_error))
@@ -254,11 +245,14 @@ fn natives() -> Vec<Fun<Data>> {
             bome(base64_decode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
         ("_jq_debug", v(0), |cv| {
-            eprintln!("[\"DEBUG:\",{}]", compact_text(&cv.1 .0));
+            stderr_line!("[\"DEBUG:\",{}]", compact_text(&cv.1 .0));
             bome(Ok(cv.1))
         }),
         ("_jq_stderr", v(0), |cv| {
-            eprint!("{}", compact_text(&cv.1 .0));
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                compact_text(&cv.1 .0).as_bytes(),
+            );
             bome(Ok(cv.1))
         }),
         ("_jq_halt_error", v(1), |mut cv| {
@@ -271,8 +265,10 @@ fn natives() -> Vec<Fun<Data>> {
                 return bome(Err(jaq_error("halt_error/1: number required".to_string())));
             };
             match &cv.1 .0 {
-                Val::TStr(text) | Val::BStr(text) => eprint!("{}", String::from_utf8_lossy(text)),
-                other => eprintln!("{}", compact_text(other)),
+                Val::TStr(text) | Val::BStr(text) => {
+                    let _ = std::io::Write::write_all(&mut std::io::stderr(), text);
+                }
+                other => stderr_line!("{}", compact_text(other)),
             }
             Box::new(std::iter::once(Err(jaq_core::Exn::halt(code))))
         }),
@@ -468,12 +464,22 @@ fn length(value: &Val) -> Result<Val, String> {
     })
 }
 
-/// jq's `isnan`/`isinfinite`/`isnormal`: numbers only.
-fn float_test(value: &Val, test: fn(f64) -> bool) -> Result<Val, String> {
-    match value {
-        Val::Num(_) => Ok(Val::from(jaq_std::ValT::as_f64(value).is_some_and(test))),
-        _ => Err("number required".to_string()),
-    }
+/// What jq's `isnan`, `isinfinite` and `isnormal` test: `"nan"`,
+/// `"infinite"`, `"normal"` or `"other"` (zero, subnormal); numbers only.
+fn number_class(value: &Val) -> Result<Val, String> {
+    let Some(number) = jaq_std::ValT::as_f64(value).filter(|_| matches!(value, Val::Num(_))) else {
+        return Err("number required".to_string());
+    };
+    let class = if number.is_nan() {
+        "nan"
+    } else if number.is_infinite() {
+        "infinite"
+    } else if number.is_normal() {
+        "normal"
+    } else {
+        "other"
+    };
+    Ok(Val::from(class.to_string()))
 }
 
 /// jq 1.7.1's `implode`: code points are truncated to integers, and those

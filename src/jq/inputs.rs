@@ -11,6 +11,15 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 
+/// `eprintln!`/`println!` without their panic when the stream is closed
+/// (jq exits quietly when its output goes away).
+macro_rules! stderr_line {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($argument)*);
+    }};
+}
+
 /// How inputs are turned into values.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct InputMode {
@@ -116,7 +125,7 @@ impl Sources {
                 let mut errors = Vec::new();
                 let sources = Rc::new(Sources::read(&files, &mut errors));
                 for error in &errors {
-                    eprintln!("{error}");
+                    stderr_line!("{error}");
                 }
                 failed.set(failed.get() + errors.len());
                 sources.values(mode, place.clone())

@@ -277,6 +277,13 @@ type MergedImports = std::rc::Rc<std::cell::RefCell<Vec<(ModulePath, Vec<Vec<hea
 /// with jaq's missing syntax rewritten and several imports under one
 /// name merged (their stand-in modules recorded in `merged`).
 fn prepare_source(code: &str, path: &ModulePath, merged: &MergedImports) -> Result<String, String> {
+    if depth::program_too_deep(code) {
+        return Err(format!(
+            "{} at {path}, {}",
+            depth::PROGRAM_TOO_DEEP,
+            compat::location_at(code, 0)
+        ));
+    }
     let code = rewrite_source(code, path).into_owned();
     let located = |problem: header::Problem| {
         format!(
