@@ -508,7 +508,10 @@ fn terminals_get_colour_and_usage_as_in_jq() {
             command.env("NO_COLOR", value);
         }
         let output = command.output().expect("script runs");
-        (String::from_utf8_lossy(&output.stdout).into_owned(), output.status.code())
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            output.status.code(),
+        )
     };
     let ours = Path::new(env!("CARGO_BIN_EXE_doi-jq"));
     let file = input.display().to_string();
@@ -521,7 +524,10 @@ fn terminals_get_colour_and_usage_as_in_jq() {
     assert_eq!(code, Some(2), "{usage}");
     assert!(usage.contains("Usage:"), "{usage}");
     if peer().is_file() {
-        for (arguments, no_color) in [(format!("-c . {file}"), None), (format!(". {file}"), Some("1"))] {
+        for (arguments, no_color) in [
+            (format!("-c . {file}"), None),
+            (format!(". {file}"), Some("1")),
+        ] {
             assert_eq!(
                 on_terminal(ours, &arguments, no_color),
                 on_terminal(&peer(), &arguments, no_color),

@@ -262,6 +262,7 @@ fn run_program(mut options: Options) -> Result<u8, Failure> {
         slurp: options.slurp,
         seq: options.seq,
         stream: options.stream,
+        stream_errors: options.stream_errors,
     };
     let files = std::mem::take(&mut options.files);
     let values = Sources::lazy(files, mode, place.clone(), open_errors.clone());
@@ -287,14 +288,8 @@ fn run_program(mut options: Options) -> Result<u8, Failure> {
                     }
                 }
                 Err(message) => {
-                    printer.flush();
-                    if options.stream_errors {
-                        let error: Val = [Val::from(message), Val::from_iter(std::iter::empty())]
-                            .into_iter()
-                            .collect();
-                        let _ = printer.print(&error);
-                        break;
-                    }
+                    // Like jq, the message is not held back until the
+                    // outputs before it are flushed (stdout is buffered).
                     if options.seq {
                         stderr_line!("jq: ignoring parse error: {message}");
                         continue;
@@ -366,7 +361,9 @@ impl Printer {
             ascii: options.ascii,
             newline: !options.join_output && !options.raw_output0,
             seq: options.seq,
-            unbuffered: options.unbuffered,
+            // On a terminal jq's stdout is line-buffered: each output
+            // shows as it is made.
+            unbuffered: options.unbuffered || io::stdout().is_terminal(),
             halted: false,
             broken_pipe: false,
         }
@@ -470,7 +467,6 @@ impl Printer {
             ControlFlow::Continue(())
         });
         if let Some(message) = failure {
-            self.flush();
             let place = inputs.place();
             if message.starts_with(')') {
                 stderr_line!("jq: error (at {place}{message}");

@@ -26,6 +26,8 @@ pub struct InputMode {
     pub raw: bool,
     pub slurp: bool,
     pub seq: bool,
+    /// `--stream-errors`: a parse error becomes the input `[message, path]`.
+    pub stream_errors: bool,
     pub stream: bool,
 }
 
@@ -148,18 +150,27 @@ impl Sources {
         if mode.raw {
             return self.raw_values(mode, place);
         }
-        let parsed: Vec<Result<(Val, usize), String>> = if mode.seq {
+        let seq_text: Option<Vec<u8>> = mode.seq.then(|| {
             // Record separators are only separators here.
-            let text: Vec<u8> = self
-                .text
+            self.text
                 .iter()
                 .map(|byte| if *byte == 0x1e { b' ' } else { *byte })
-                .collect();
-            parse_with_ends(&text)
-        } else {
-            parse_with_ends(&self.text)
-        };
-        let values = parsed.into_iter().map(move |value| {
+                .collect()
+        });
+        let text = seq_text.as_deref().unwrap_or(&self.text);
+        let parsed: Vec<Result<(Val, usize), super::read::ReadError>> =
+            super::read::parse_many_with_ends(text).collect();
+        if mode.stream && !mode.slurp {
+            let events = stream_values(text, parsed, mode);
+            return Box::new(events.into_iter().map(move |(event, end)| {
+                *place.borrow_mut() = self.place_at(end.saturating_sub(1));
+                event
+            }));
+        }
+        let parsed = parsed
+            .into_iter()
+            .map(|value| value.map_err(|error| error.to_string()));
+        let values = parsed.map(move |value| {
             value.map(|(value, end)| {
                 // A number or literal is complete once the byte after it is
                 // read; anything else at its last byte.
@@ -181,17 +192,6 @@ impl Sources {
                 }
             });
             return Box::new(std::iter::once(slurped));
-        }
-        if mode.stream {
-            return Box::new(values.flat_map(|value| {
-                match value {
-                    Ok(value) => stream_events(&value)
-                        .into_iter()
-                        .map(Ok)
-                        .collect::<Vec<_>>(),
-                    Err(error) => vec![Err(error)],
-                }
-            }));
         }
         Box::new(values)
     }
@@ -227,10 +227,151 @@ impl Sources {
     }
 }
 
-fn parse_with_ends(text: &[u8]) -> Vec<Result<(Val, usize), String>> {
-    super::read::parse_many_with_ends(text)
-        .map(|value| value.map_err(|error| error.to_string()))
-        .collect()
+/// `--stream`: each value's events (with the offset they were read up
+/// to); a value cut short by a parse error still gives the events of what
+/// was read of it, then the error, or with `--stream-errors` the input
+/// `[message, path]`.
+fn stream_values(
+    text: &[u8],
+    parsed: Vec<Result<(Val, usize), super::read::ReadError>>,
+    mode: InputMode,
+) -> Vec<(Result<Val, String>, usize)> {
+    let mut events: Vec<(Result<Val, String>, usize)> = Vec::new();
+    let mut start = 0;
+    for value in parsed {
+        match value {
+            Ok((value, end)) => {
+                events.extend(
+                    stream_events(&value)
+                        .into_iter()
+                        .map(|event| (Ok(event), end)),
+                );
+                start = end;
+            }
+            Err(error) => {
+                let (prefix, path) = partial_events(text, start, error.offset);
+                events.extend(prefix.into_iter().map(|event| (Ok(event), error.offset)));
+                let failure = if mode.stream_errors {
+                    Ok([Val::from(error.to_string()), path].into_iter().collect())
+                } else {
+                    Err(error.to_string())
+                };
+                events.push((failure, error.offset));
+            }
+        }
+    }
+    events
+}
+
+/// The `--stream` events of a value that a parse error at `stop` cut
+/// short (it started at or after `start`), and the path being read there,
+/// as jq's streaming parser has them: only leaves complete before `stop`,
+/// `null` for an object key not read yet.
+fn partial_events(text: &[u8], start: usize, stop: usize) -> (Vec<Val>, Val) {
+    /// An open container: the path key being filled and whether anything
+    /// was put in it.
+    struct Open {
+        key: Val,
+        object: bool,
+        filled: bool,
+        /// In an object, whether the next string is a key.
+        want_key: bool,
+    }
+    let path = |stack: &[Open]| -> Val { stack.iter().map(|open| open.key.clone()).collect() };
+    let mut out = Vec::new();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut at = start;
+    let delimiter = |byte: u8| b" \t\r\n,:]}[{\"".contains(&byte);
+    while at < stop {
+        let byte = text[at];
+        match byte {
+            b' ' | b'\t' | b'\r' | b'\n' | b':' => at += 1,
+            b'[' | b'{' => {
+                stack.push(Open {
+                    key: if byte == b'[' {
+                        Val::from(0usize)
+                    } else {
+                        Val::Null
+                    },
+                    object: byte == b'{',
+                    filled: false,
+                    want_key: byte == b'{',
+                });
+                at += 1;
+            }
+            b',' => {
+                if let Some(open) = stack.last_mut() {
+                    if open.object {
+                        open.key = Val::Null;
+                        open.want_key = true;
+                    } else {
+                        let next = jaq_std::ValT::as_isize(&open.key).unwrap_or(0) + 1;
+                        open.key = Val::from(next);
+                    }
+                }
+                at += 1;
+            }
+            b']' | b'}' => {
+                let Some(open) = stack.pop() else { break };
+                let here = path(&stack);
+                if open.filled {
+                    let mut last = stack.iter().map(|o| o.key.clone()).collect::<Vec<_>>();
+                    last.push(open.key);
+                    out.push([last.into_iter().collect::<Val>()].into_iter().collect());
+                } else {
+                    let empty = if open.object {
+                        Val::obj(jaq_json::Map::default())
+                    } else {
+                        Val::from_iter(std::iter::empty())
+                    };
+                    out.push([here, empty].into_iter().collect());
+                }
+                if let Some(parent) = stack.last_mut() {
+                    parent.filled = true;
+                }
+                at += 1;
+            }
+            _ => {
+                let end = if byte == b'"' {
+                    let mut end = at + 1;
+                    while end < text.len() && text[end] != b'"' {
+                        end += if text[end] == b'\\' { 2 } else { 1 };
+                    }
+                    end + 1
+                } else {
+                    let mut end = at;
+                    while end < text.len() && !delimiter(text[end]) {
+                        end += 1;
+                    }
+                    // jq cannot tell a number at the very end is whole.
+                    if end >= stop {
+                        break;
+                    }
+                    end
+                };
+                if end > stop {
+                    break;
+                }
+                let Ok(value) = super::read::parse_single(&text[at..end]) else {
+                    break;
+                };
+                match stack.last_mut() {
+                    Some(open) if open.want_key => {
+                        open.key = value;
+                        open.want_key = false;
+                    }
+                    _ => {
+                        out.push([path(&stack), value].into_iter().collect());
+                        if let Some(open) = stack.last_mut() {
+                            open.filled = true;
+                        }
+                    }
+                }
+                at = end;
+            }
+        }
+    }
+    (out, path(&stack))
 }
 
 /// jq's `--stream` events of one value (what `tostream` gives).

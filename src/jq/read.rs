@@ -21,6 +21,8 @@ pub struct ReadError {
     /// 1-based column (in bytes) of the offending byte.
     pub column: usize,
     pub message: String,
+    /// Byte offset of the offending byte in the text read.
+    pub offset: usize,
 }
 
 impl fmt::Display for ReadError {
@@ -98,7 +100,12 @@ impl Reader<'_> {
     fn error(&self, message: &str) -> ReadError {
         if self.position >= self.text.len() {
             // jq: whatever was open at the end, at the column after it.
-            let mut error = self.error_at_position("Unfinished JSON term at EOF");
+            let what = if message.starts_with("unfinished string") {
+                "Unfinished string at EOF"
+            } else {
+                "Unfinished JSON term at EOF"
+            };
+            let mut error = self.error_at_position(what);
             error.column -= 1;
             return error;
         }
@@ -115,6 +122,7 @@ impl Reader<'_> {
             .count()
             + 1;
         ReadError {
+            offset: before.len(),
             line,
             column,
             message: message.to_string(),
