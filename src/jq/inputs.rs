@@ -150,26 +150,23 @@ impl Sources {
         if mode.raw {
             return self.raw_values(mode, place);
         }
-        let seq_text: Option<Vec<u8>> = mode.seq.then(|| {
-            // Record separators are only separators here.
-            self.text
-                .iter()
-                .map(|byte| if *byte == 0x1e { b' ' } else { *byte })
+        let parsed: Vec<Result<(Val, usize), String>> = if mode.seq {
+            seq_values(&self.text)
+        } else {
+            let parsed: Vec<_> = super::read::parse_many_with_ends(&self.text).collect();
+            if mode.stream && !mode.slurp {
+                let events = stream_values(&self.text, parsed, mode);
+                return Box::new(events.into_iter().map(move |(event, end)| {
+                    *place.borrow_mut() = self.place_at(end.saturating_sub(1));
+                    event
+                }));
+            }
+            parsed
+                .into_iter()
+                .map(|value| value.map_err(|error| error.to_string()))
                 .collect()
-        });
-        let text = seq_text.as_deref().unwrap_or(&self.text);
-        let parsed: Vec<Result<(Val, usize), super::read::ReadError>> =
-            super::read::parse_many_with_ends(text).collect();
-        if mode.stream && !mode.slurp {
-            let events = stream_values(text, parsed, mode);
-            return Box::new(events.into_iter().map(move |(event, end)| {
-                *place.borrow_mut() = self.place_at(end.saturating_sub(1));
-                event
-            }));
-        }
-        let parsed = parsed
-            .into_iter()
-            .map(|value| value.map_err(|error| error.to_string()));
+        };
+        let parsed = parsed.into_iter();
         let values = parsed.map(move |value| {
             value.map(|(value, end)| {
                 // A number or literal is complete once the byte after it is
@@ -225,6 +222,106 @@ impl Sources {
             Some(Ok(Val::from(line)))
         }))
     }
+}
+
+/// jq's place of byte `at`: "line L, column C" (C counts the bytes of the
+/// line up to and including it).
+fn position(text: &[u8], at: usize) -> String {
+    let before = &text[..at.min(text.len())];
+    let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |n| n + 1);
+    format!(
+        "line {line}, column {}",
+        at.min(text.len()) + 1 - line_start
+    )
+}
+
+/// jq's place at the end of the text: the line after a final newline is
+/// counted, at column 0.
+fn end_position(text: &[u8]) -> String {
+    let line = text.iter().filter(|byte| **byte == b'\n').count() + 1;
+    let line_start = text
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |n| n + 1);
+    format!("line {line}, column {}", text.len() - line_start)
+}
+
+/// `--seq`: texts that each follow a record separator (RS), as jq 1.7.1
+/// reads them. What comes before the first RS is dropped (reported only
+/// when no RS comes at all); a text cut short by the next RS, a number
+/// that ends right at one, and anything at the very end not followed by
+/// a byte are reported (or quietly dropped, as jq drops a complete value
+/// there) as errors jq ignores; any other error skips to the next RS.
+/// The errors are the messages after `jq: ignoring parse error: `.
+fn seq_values(text: &[u8]) -> Vec<Result<(Val, usize), String>> {
+    const RS: u8 = 0x1e;
+    let mut out = Vec::new();
+    let separators: Vec<usize> = text
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == RS)
+        .map(|(at, _)| at)
+        .collect();
+    if separators.is_empty() {
+        if !text.iter().all(u8::is_ascii_whitespace) {
+            out.push(Err(format!(
+                "Unfinished abandoned text at EOF at {}",
+                end_position(text)
+            )));
+        }
+        return out;
+    }
+    let mut starts = separators.iter().map(|at| at + 1).peekable();
+    while let Some(start) = starts.next() {
+        let end = starts.peek().map_or(text.len(), |next| next - 1);
+        let chunk = &text[start..end];
+        let at_eof = end == text.len();
+        let mut values = super::read::parse_many_with_ends(chunk).peekable();
+        while let Some(value) = values.next() {
+            match value {
+                Ok((value, stop)) => {
+                    let is_number = matches!(value, Val::Num(_));
+                    if stop == chunk.len() {
+                        // Nothing after the value: jq cannot tell it is whole.
+                        if at_eof && is_number {
+                            let column = end_position(text);
+                            out.push(Err(format!(
+                                "Potentially truncated top-level numeric value at EOF at {column}"
+                            )));
+                        } else if is_number {
+                            out.push(Err(format!(
+                                "Potentially truncated top-level numeric value at {}",
+                                position(text, end)
+                            )));
+                        } else if !at_eof {
+                            out.push(Ok((value, start + stop)));
+                        }
+                        continue;
+                    }
+                    out.push(Ok((value, start + stop)));
+                }
+                Err(error) if error.offset >= chunk.len() => {
+                    if at_eof {
+                        out.push(Err(format!("{} at {}", error.message, end_position(text))));
+                    } else {
+                        out.push(Err(format!("Truncated value at {}", position(text, end))));
+                    }
+                }
+                Err(error) => {
+                    out.push(Err(format!(
+                        "{} at {} (need RS to resync)",
+                        error.message,
+                        position(text, start + error.offset)
+                    )));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `--stream`: each value's events (with the offset they were read up
