@@ -280,8 +280,7 @@ fn seq_values(text: &[u8]) -> Vec<Result<(Val, usize), String>> {
         let end = starts.peek().map_or(text.len(), |next| next - 1);
         let chunk = &text[start..end];
         let at_eof = end == text.len();
-        let mut values = super::read::parse_many_with_ends(chunk).peekable();
-        while let Some(value) = values.next() {
+        for value in super::read::parse_many_with_ends(chunk) {
             match value {
                 Ok((value, stop)) => {
                     let is_number = matches!(value, Val::Num(_));
