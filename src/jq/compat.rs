@@ -968,9 +968,13 @@ pub(super) fn describe_load_errors(
             }
             Error::Lex(problems) => {
                 for (expected, rest) in problems {
+                    // jaq expects a token where jq's grammar wants the end.
+                    let expected = match expected {
+                        jaq_core::load::lex::Expect::Token => "end of file",
+                        other => other.as_str(),
+                    };
                     lines.push(format!(
-                        "syntax error, unexpected INVALID_CHARACTER, expecting {} (Unix shell quoting issues?) at {}, {}",
-                        expected.as_str(),
+                        "syntax error, unexpected INVALID_CHARACTER, expecting {expected} (Unix shell quoting issues?) at {}, {}",
                         file.path,
                         location(file.code, rest)
                     ));
