@@ -34,27 +34,25 @@ pub(super) const REPLACED: &[(&str, usize)] = &[
 const RENAMED: &[(&str, &str)] = &[("limit", "_jaq_limit"), ("range", "_jaq_range")];
 
 pub(super) fn natives() -> Vec<Fun<Data>> {
-    type Native = (
-        &'static str,
-        Box<[Bind]>,
-        jaq_core::RunPtr<Data>,
-    );
+    type Native = (&'static str, Box<[Bind]>, jaq_core::RunPtr<Data>);
     let filter = || -> Box<[Bind]> { [Bind::Fun(())].into() };
     let ours: [Native; 8] = [
         ("add", v(0), |cv| bome(add(cv.1))),
         ("tostring", v(0), |cv| bome(Ok(tostring(cv.1)))),
         ("to_entries", v(0), |cv| bome(to_entries(cv.1))),
-        ("tostream", v(0), |cv| Box::new(Stream::new(cv.1.0).map(|event| Ok(Value(event))))),
+        ("tostream", v(0), |cv| {
+            Box::new(Stream::new(cv.1 .0).map(|event| Ok(Value(event))))
+        }),
         ("walk", filter(), |mut cv| {
             let (f, context) = cv.0.pop_fun();
             walk(f, &context, cv.1)
         }),
         ("_jq_join", v(1), |mut cv| {
             let separator = cv.0.pop_var();
-            bome(Ok(Value(join(&cv.1.0, &separator.0).unwrap_or(Val::Null))))
+            bome(Ok(Value(join(&cv.1 .0, &separator.0).unwrap_or(Val::Null))))
         }),
         ("_jq_from_entries", v(0), |cv| {
-            bome(Ok(Value(from_entries(&cv.1.0).unwrap_or(Val::Null))))
+            bome(Ok(Value(from_entries(&cv.1 .0).unwrap_or(Val::Null))))
         }),
         ("_jq_flatten", v(1), |mut cv| {
             let depth = cv.0.pop_var();
@@ -97,7 +95,9 @@ fn members(value: Val) -> Result<Box<dyn Iterator<Item = Val>>, Val> {
 /// owned throughout, so arrays, objects and strings grow in place.
 fn add(value: Value) -> Result<Value, Error> {
     let items = members(value.0).map_err(|other| iterate_error(&other))?;
-    items.map(Value).try_fold(Value(Val::Null), |sum, item| sum + item)
+    items
+        .map(Value)
+        .try_fold(Value(Val::Null), |sum, item| sum + item)
 }
 
 /// `def tostring: if type == "string" then . else tojson end;`
@@ -120,7 +120,10 @@ fn to_entries(value: Value) -> Result<Value, Error> {
     };
     match value.0 {
         Val::Obj(map) => Ok(Value(
-            take_map(map).into_iter().map(|(k, v)| entry(k, v)).collect(),
+            take_map(map)
+                .into_iter()
+                .map(|(k, v)| entry(k, v))
+                .collect(),
         )),
         Val::Arr(items) => Ok(Value(
             take_array(items)
@@ -242,7 +245,11 @@ fn has_children(value: &Val) -> bool {
 /// jq's `walk(f)`: `def w: if type == "object" then map_values(w) elif
 /// type == "array" then map(w) else . end | f;` — arrays keep every
 /// output of `w` per member, objects the first (none deletes the key).
-fn walk<'a>(f: jaq_core::compile::TermId, context: &Ctx<'a, Data>, value: Value) -> ValXs<'a, Value> {
+fn walk<'a>(
+    f: jaq_core::compile::TermId,
+    context: &Ctx<'a, Data>,
+    value: Value,
+) -> ValXs<'a, Value> {
     let rebuilt = match value.0 {
         Val::Arr(items) => {
             let mut out = Vec::with_capacity(items.len());
@@ -275,6 +282,12 @@ fn walk<'a>(f: jaq_core::compile::TermId, context: &Ctx<'a, Data>, value: Value)
     f.run((context.clone(), Value(rebuilt)))
 }
 
+/// jq's `tostream` events of `value`, as they are needed (also what
+/// `--stream` reads).
+pub(super) fn stream_events(value: Val) -> impl Iterator<Item = Val> {
+    Stream::new(value)
+}
+
 /// jq's `tostream`, lazily: `[path, leaf]` for every scalar and empty
 /// container, and `[path + [last key]]` after a non-empty container's
 /// members, in jq's (post-)order.
@@ -297,7 +310,9 @@ impl Stream {
 
     fn member(container: &Val, index: usize) -> Option<(Val, Val)> {
         match container {
-            Val::Arr(items) => items.get(index).map(|item| (Val::from(index), item.clone())),
+            Val::Arr(items) => items
+                .get(index)
+                .map(|item| (Val::from(index), item.clone())),
             Val::Obj(map) => map
                 .get_index(index)
                 .map(|(key, item)| (key.clone(), item.clone())),
@@ -337,7 +352,9 @@ impl Iterator for Stream {
                     return Some([path, item].into_iter().collect());
                 }
                 None => {
-                    let last = index.checked_sub(1).and_then(|i| Self::member(container, i));
+                    let last = index
+                        .checked_sub(1)
+                        .and_then(|i| Self::member(container, i));
                     let closing = self.path_with(last.map(|(key, _)| key));
                     self.open.pop();
                     if !self.open.is_empty() {
@@ -387,10 +404,16 @@ mod tests {
     #[test]
     fn join_declines_what_jq_refuses() {
         let joined = join(&json(r#"[1,null,"a",true,1.5]"#), &json(r#"", ""#));
-        assert_eq!(joined.map(|v| text(&v)), Some(r#""1, , a, true, 1.5""#.to_string()));
+        assert_eq!(
+            joined.map(|v| text(&v)),
+            Some(r#""1, , a, true, 1.5""#.to_string())
+        );
         assert_eq!(join(&json("[[1]]"), &json(r#"",""#)), None);
         assert_eq!(join(&json("[1]"), &json("1")), None);
-        assert_eq!(join(&json("[]"), &json(r#"",""#)).map(|v| text(&v)), Some(r#""""#.to_string()));
+        assert_eq!(
+            join(&json("[]"), &json(r#"",""#)).map(|v| text(&v)),
+            Some(r#""""#.to_string())
+        );
     }
 
     #[test]

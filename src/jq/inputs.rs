@@ -6,6 +6,8 @@
 //! counted as jq counts it: the lines of the current file that jq's
 //! line-by-line reader had taken in when the value was complete.
 
+use super::builtins::stream_events;
+use super::read::{Input, ReportError};
 use super::{InputPlace, Val};
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -20,107 +22,31 @@ pub struct InputMode {
     pub stream: bool,
 }
 
-/// All input bytes, with where each file starts.
-pub struct Sources {
-    text: Vec<u8>,
-    /// (offset, name) of each file, in order.
-    files: Vec<(usize, String)>,
-}
+/// doi-jq's inputs.
+pub struct Sources;
 
 impl Sources {
-    /// Reads every file (stdin for none or `-`). Files that cannot be read
-    /// are reported as jq reports them and skipped.
-    pub fn read(files: &[PathBuf], errors: &mut Vec<String>) -> Self {
-        use std::io::Read;
-        let mut sources = Self {
-            text: Vec::new(),
-            files: Vec::new(),
-        };
-        let stdin = [PathBuf::from("-")];
-        let files = if files.is_empty() { &stdin[..] } else { files };
-        for file in files {
-            let start = sources.text.len();
-            let (name, read) = if file.as_os_str() == "-" {
-                let read = std::io::stdin().read_to_end(&mut sources.text);
-                ("<stdin>".to_string(), read.map(|_| ()))
-            } else {
-                let read = std::fs::File::open(file)
-                    .and_then(|mut handle| handle.read_to_end(&mut sources.text));
-                (file.display().to_string(), read.map(|_| ()))
-            };
-            match read {
-                Ok(()) => sources.files.push((start, name)),
-                Err(error) => {
-                    sources.text.truncate(start);
-                    errors.push(format!(
-                        "jq: error: Could not open {} {}: {}",
-                        "file",
-                        file.display(),
-                        super::cli::io_reason(&error)
-                    ));
-                }
-            }
-        }
-        sources
-    }
-
-    /// The file holding byte `offset`: its start, its end and its name.
-    fn file_at(&self, offset: usize) -> (usize, usize, &str) {
-        let index = self
-            .files
-            .partition_point(|(start, _)| *start <= offset)
-            .saturating_sub(1);
-        let end = self
-            .files
-            .get(index + 1)
-            .map_or(self.text.len(), |(start, _)| *start);
-        match self.files.get(index) {
-            Some((start, name)) => (*start, end, name),
-            None => (0, self.text.len(), "<stdin>"),
-        }
-    }
-
-    /// The place jq reports once it has read up to `offset`.
-    fn place_at(&self, offset: usize) -> InputPlace {
-        let (start, end, name) = self.file_at(offset);
-        let offset = offset.min(end);
-        // jq reads whole lines: the line holding `offset` is read if it
-        // ends in a newline.
-        let line_end = self.text[offset..end]
-            .iter()
-            .position(|byte| *byte == b'\n')
-            .map_or(offset, |position| offset + position + 1);
-        let line = self.text[start..line_end]
-            .iter()
-            .filter(|byte| **byte == b'\n')
-            .count();
-        InputPlace {
-            file: Some(name.to_string()),
-            line,
-        }
-    }
-
-    /// The inputs of `files` as values, read only when the first is asked
-    /// for (`jq -n` reads stdin only if the program calls `input`).
-    /// Files that cannot be opened are reported on stderr and counted in
-    /// `failed`.
+    /// The inputs of `files` as values, read as they are asked for (`jq
+    /// -n` reads stdin only if the program calls `input`), one value at a
+    /// time: only the value being read and a chunk of input are held.
+    /// Files that cannot be opened are reported on stderr, as jq reports
+    /// them, and counted in `failed`.
     pub fn lazy(
         files: Vec<PathBuf>,
         mode: InputMode,
         place: Rc<RefCell<InputPlace>>,
         failed: Rc<std::cell::Cell<usize>>,
     ) -> impl Iterator<Item = Result<Val, String>> {
-        let mut values: Option<Box<dyn Iterator<Item = Result<Val, String>>>> = None;
+        let report: ReportError = Box::new(move |file, error| {
+            eprintln!(
+                "jq: error: Could not open file {}: {}",
+                file.display(),
+                super::cli::io_reason(error)
+            );
+            failed.set(failed.get() + 1);
+        });
+        let mut values = values(Input::new(files, mode.seq, report), mode, place.clone());
         std::iter::from_fn(move || {
-            let values = values.get_or_insert_with(|| {
-                let mut errors = Vec::new();
-                let sources = Rc::new(Sources::read(&files, &mut errors));
-                for error in &errors {
-                    eprintln!("{error}");
-                }
-                failed.set(failed.get() + errors.len());
-                sources.values(mode, place.clone())
-            });
             let next = values.next();
             if next.is_none() {
                 // jq forgets where it was once the inputs are done.
@@ -129,167 +55,122 @@ impl Sources {
             next
         })
     }
+}
 
-    /// The inputs as values, updating `place` as each is read.
-    pub fn values(
-        self: Rc<Self>,
-        mode: InputMode,
-        place: Rc<RefCell<InputPlace>>,
-    ) -> Box<dyn Iterator<Item = Result<Val, String>>> {
-        if mode.raw {
-            return self.raw_values(mode, place);
-        }
-        let parsed: Vec<Result<(Val, usize), String>> = if mode.seq {
-            // Record separators are only separators here.
-            let text: Vec<u8> = self
-                .text
-                .iter()
-                .map(|byte| if *byte == 0x1e { b' ' } else { *byte })
-                .collect();
-            parse_with_ends(&text)
-        } else {
-            parse_with_ends(&self.text)
-        };
-        let values = parsed.into_iter().map(move |value| {
-            value.map(|(value, end)| {
-                // A number or literal is complete once the byte after it is
-                // read; anything else at its last byte.
-                let last = match value {
-                    Val::Null | Val::Bool(_) | Val::Num(_) if end < self.text.len() => end,
-                    _ => end.saturating_sub(1),
-                };
-                *place.borrow_mut() = self.place_at(last);
-                value
-            })
-        });
+/// The values of `input` as `mode` makes them, updating `place` as each
+/// is read.
+fn values(
+    mut input: Input,
+    mode: InputMode,
+    place: Rc<RefCell<InputPlace>>,
+) -> Box<dyn Iterator<Item = Result<Val, String>>> {
+    if mode.raw {
         if mode.slurp {
-            let all: Result<Vec<Val>, String> = values.collect();
-            let slurped = all.map(|values| {
-                if mode.stream {
-                    values.iter().flat_map(stream_events).collect()
-                } else {
-                    values.into_iter().collect()
-                }
-            });
-            return Box::new(std::iter::once(slurped));
-        }
-        if mode.stream {
-            return Box::new(values.flat_map(|value| {
-                match value {
-                    Ok(value) => stream_events(&value)
-                        .into_iter()
-                        .map(Ok)
-                        .collect::<Vec<_>>(),
-                    Err(error) => vec![Err(error)],
-                }
+            return Box::new(std::iter::once_with(move || {
+                let (text, end) = input.rest();
+                *place.borrow_mut() = end;
+                Ok(Val::from(String::from_utf8_lossy(&text).into_owned()))
             }));
         }
-        Box::new(values)
+        return Box::new(std::iter::from_fn(move || {
+            let (line, at) = input.next_line()?;
+            *place.borrow_mut() = at;
+            Some(Ok(Val::from(String::from_utf8_lossy(&line).into_owned())))
+        }));
     }
-
-    /// `-R`: each line (without its newline) across file boundaries, or
-    /// with `-s` all the text as one string.
-    fn raw_values(
-        self: Rc<Self>,
-        mode: InputMode,
-        place: Rc<RefCell<InputPlace>>,
-    ) -> Box<dyn Iterator<Item = Result<Val, String>>> {
-        if mode.slurp {
-            let text = &self.text;
-            *place.borrow_mut() = self.place_at(text.len());
-            let all = Val::from(String::from_utf8_lossy(text).into_owned());
-            return Box::new(std::iter::once(Ok(all)));
-        }
-        let mut start = 0;
-        Box::new(std::iter::from_fn(move || {
-            let text = &self.text;
-            if start >= text.len() {
-                return None;
+    let values = std::iter::from_fn(move || {
+        Some(match input.next_value()? {
+            Ok((value, at)) => {
+                *place.borrow_mut() = at;
+                Ok(value)
             }
-            let end = text[start..]
-                .iter()
-                .position(|byte| *byte == b'\n')
-                .map_or(text.len(), |position| start + position);
-            let line = String::from_utf8_lossy(&text[start..end]).into_owned();
-            *place.borrow_mut() = self.place_at(end.min(text.len().saturating_sub(1)));
-            start = end + 1;
-            Some(Ok(Val::from(line)))
-        }))
+            Err(error) => Err(error.to_string()),
+        })
+    });
+    if mode.slurp {
+        return Box::new(std::iter::once_with(move || {
+            let mut all = Vec::new();
+            for value in values {
+                let value = value?;
+                if mode.stream {
+                    all.extend(stream_events(value));
+                } else {
+                    all.push(value);
+                }
+            }
+            Ok(all.into_iter().collect())
+        }));
     }
-}
-
-fn parse_with_ends(text: &[u8]) -> Vec<Result<(Val, usize), String>> {
-    super::read::parse_many_with_ends(text)
-        .map(|value| value.map_err(|error| error.to_string()))
-        .collect()
-}
-
-/// jq's `--stream` events of one value (what `tostream` gives).
-pub fn stream_events(value: &Val) -> Vec<Val> {
-    fn walk(value: &Val, path: &mut Vec<Val>, out: &mut Vec<Val>) {
-        let children: Vec<(Val, &Val)> = match value {
-            Val::Arr(items) => items
-                .iter()
-                .enumerate()
-                .map(|(index, item)| (Val::from(index), item))
-                .collect(),
-            Val::Obj(entries) => entries.iter().map(|(k, v)| (k.clone(), v)).collect(),
-            _ => Vec::new(),
-        };
-        if children.is_empty() {
-            let here: Val = path.iter().cloned().collect();
-            out.push([here, value.clone()].into_iter().collect());
-            return;
-        }
-        let mut last = Val::Null;
-        for (key, child) in children {
-            path.push(key.clone());
-            walk(child, path, out);
-            path.pop();
-            last = key;
-        }
-        let closing: Val = path.iter().cloned().chain([last]).collect();
-        out.push([closing].into_iter().collect());
+    if mode.stream {
+        return Box::new(values.flat_map(|value| -> Box<dyn Iterator<Item = _>> {
+            match value {
+                Ok(value) => Box::new(stream_events(value).map(Ok)),
+                Err(error) => Box::new(std::iter::once(Err(error))),
+            }
+        }));
     }
-    let mut out = Vec::new();
-    walk(value, &mut Vec::new(), &mut out);
-    out
+    Box::new(values)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn compact(value: &Val) -> String {
-        let bytes =
-            super::super::print::to_vec(value, &super::super::print::PrintOptions::compact());
-        String::from_utf8(bytes).expect("UTF-8")
-    }
-
-    #[test]
-    fn stream_events_are_jq_tostream() {
-        let value = super::super::read::parse_single(br#"[1,{"a":2}]"#).expect("JSON");
-        let events: Vec<String> = stream_events(&value).iter().map(compact).collect();
-        assert_eq!(
-            events,
-            [r#"[[0],1]"#, r#"[[1,"a"],2]"#, r#"[[1,"a"]]"#, r#"[[1]]"#]
-        );
-        let scalar = stream_events(&Val::from(3isize));
-        assert_eq!(compact(&scalar[0]), "[[],3]");
+    fn lines_of(text: &'static [u8], mode: InputMode) -> Vec<(String, usize)> {
+        let input = Input::from_reader("<stdin>", Box::new(text), mode.seq);
+        let place = Rc::new(RefCell::new(InputPlace::default()));
+        values(input, mode, place.clone())
+            .map(|value| {
+                let value = value.expect("valid input");
+                let text = super::super::value::compact_text(&value);
+                (text, place.borrow().line)
+            })
+            .collect()
     }
 
     #[test]
     fn lines_are_counted_as_jq_counts_them() {
-        let sources = Sources {
-            text: b"1\n2\n3".to_vec(),
-            files: vec![(0, "<stdin>".to_string())],
-        };
-        let place = Rc::new(RefCell::new(InputPlace::default()));
-        let mut lines = Vec::new();
-        for value in Rc::new(sources).values(InputMode::default(), place.clone()) {
-            value.expect("valid");
-            lines.push(place.borrow().line);
-        }
+        let lines: Vec<usize> = lines_of(b"1\n2\n3", InputMode::default())
+            .into_iter()
+            .map(|(_, line)| line)
+            .collect();
         assert_eq!(lines, [1, 2, 2]);
+        let raw = InputMode {
+            raw: true,
+            ..InputMode::default()
+        };
+        assert_eq!(
+            lines_of(b"a\n\nb", raw),
+            [
+                ("\"a\"".to_string(), 1),
+                ("\"\"".to_string(), 2),
+                ("\"b\"".to_string(), 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn stream_and_seq_modes() {
+        let stream = InputMode {
+            stream: true,
+            ..InputMode::default()
+        };
+        let events: Vec<String> = lines_of(b"[1,{\"a\":2}]", stream)
+            .into_iter()
+            .map(|(event, _)| event)
+            .collect();
+        assert_eq!(
+            events,
+            [r#"[[0],1]"#, r#"[[1,"a"],2]"#, r#"[[1,"a"]]"#, r#"[[1]]"#]
+        );
+        let seq = InputMode {
+            seq: true,
+            ..InputMode::default()
+        };
+        let values: Vec<String> = lines_of(b"\x1e1\x1e[2]\n", seq)
+            .into_iter()
+            .map(|(value, _)| value)
+            .collect();
+        assert_eq!(values, ["1", "[2]"]);
     }
 }
