@@ -217,7 +217,9 @@ fn run() -> Result<bool, String> {
     for workload in &workloads {
         let mut outcomes = Vec::new();
         for (index, tool) in tools.iter().enumerate() {
-            let output = scratch.path().join(format!("{}.{}.out", workload.name, index));
+            let output = scratch
+                .path()
+                .join(format!("{}.{}.out", workload.name, index));
             outcomes.push(best_run(tool, workload, &output, &settings)?);
         }
         let same = compare_outputs(
@@ -229,7 +231,9 @@ fn run() -> Result<bool, String> {
         if settings.keep.is_none() {
             for index in 0..tools.len() {
                 let _ = std::fs::remove_file(
-                    scratch.path().join(format!("{}.{}.out", workload.name, index)),
+                    scratch
+                        .path()
+                        .join(format!("{}.{}.out", workload.name, index)),
                 );
             }
         }
@@ -270,7 +274,9 @@ fn doi_jq() -> Result<PathBuf, String> {
             .status()
             .map_err(|error| format!("cargo build --release --bin doi-jq: {error}"))?;
         if !status.success() {
-            return Err(format!("cargo build --release --bin doi-jq failed ({status})"));
+            return Err(format!(
+                "cargo build --release --bin doi-jq failed ({status})"
+            ));
         }
     }
     let doi = profile.join("doi-jq");
@@ -372,7 +378,10 @@ const DOCUMENT_WORKLOADS: &[(&str, &[&str], bool)] = &[
 ];
 
 fn all_document_names() -> Vec<&'static str> {
-    DOCUMENT_WORKLOADS.iter().map(|(name, _, _)| *name).collect()
+    DOCUMENT_WORKLOADS
+        .iter()
+        .map(|(name, _, _)| *name)
+        .collect()
 }
 
 fn document_workloads(scratch: &Path, size_mb: usize) -> Result<Vec<Workload>, String> {
@@ -424,12 +433,26 @@ const ARCHES: [&str; 8] = [
     "amd64", "arm32v6", "arm32v7", "arm64v8", "i386", "ppc64le", "riscv64", "s390x",
 ];
 const WORDS: [&str; 12] = [
-    "alpine", "bookworm", "Slim", "noble", "jammy", "windowsservercore", "nanoserver", "ltsc2022",
-    "café", "naïve", "tab\there", "quote\"d",
+    "alpine",
+    "bookworm",
+    "Slim",
+    "noble",
+    "jammy",
+    "windowsservercore",
+    "nanoserver",
+    "ltsc2022",
+    "café",
+    "naïve",
+    "tab\there",
+    "quote\"d",
 ];
 
 fn record(random: &mut Lcg, id: u64) -> Value {
-    let name = format!("repo-{}/{}", random.below(400), WORDS[random.below(12) as usize]);
+    let name = format!(
+        "repo-{}/{}",
+        random.below(400),
+        WORDS[random.below(12) as usize]
+    );
     let mut arches = Map::new();
     for arch in ARCHES {
         if random.below(3) == 0 {
@@ -447,7 +470,14 @@ fn record(random: &mut Lcg, id: u64) -> Value {
         );
     }
     let tags: Vec<String> = (0..1 + random.below(6))
-        .map(|_| format!("{}.{}-{}", random.below(20), random.below(10), WORDS[random.below(12) as usize]))
+        .map(|_| {
+            format!(
+                "{}.{}-{}",
+                random.below(20),
+                random.below(10),
+                WORDS[random.below(12) as usize]
+            )
+        })
         .collect();
     json!({
         "id": id,
@@ -583,7 +613,10 @@ fn run_once(
 
 /// `wait4(2)`: the reaped pid (0 while still running), its status and the
 /// kernel's resource usage of that child alone.
-fn wait4(pid: libc::pid_t, flags: libc::c_int) -> Result<(libc::pid_t, libc::c_int, libc::rusage), String> {
+fn wait4(
+    pid: libc::pid_t,
+    flags: libc::c_int,
+) -> Result<(libc::pid_t, libc::c_int, libc::rusage), String> {
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for a reaped child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

@@ -16,9 +16,7 @@ pub(super) fn defs() -> impl Iterator<Item = Def<&'static str>> {
         .chain(jaq_std::defs())
         .chain(jaq_json::defs())
         .chain(ours)
-        .filter(|def| {
-            !super::builtins::REPLACED.contains(&(def.name, def.args.len()))
-        })
+        .filter(|def| !super::builtins::REPLACED.contains(&(def.name, def.args.len())))
 }
 
 /// Every native builtin, ours first so they win.

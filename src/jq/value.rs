@@ -618,7 +618,10 @@ impl jaq_core::ValT for Value {
                 }
                 // Taken, not cloned: the element's only owner can then be
                 // updated in place (`.[0] += [$x]` in a loop stays linear).
-                let current = items.get_mut(position).map(std::mem::take).unwrap_or_default();
+                let current = items
+                    .get_mut(position)
+                    .map(std::mem::take)
+                    .unwrap_or_default();
                 match f(Value(current)).next() {
                     Some(result) => {
                         let result = result?.0;
