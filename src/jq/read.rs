@@ -852,4 +852,82 @@ mod tests {
         let fine = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(parse_single(fine.as_bytes()).is_ok());
     }
+
+    /// Hands out at most `step` bytes per read, as a pipe may.
+    struct Trickle {
+        text: Vec<u8>,
+        at: usize,
+        step: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let count = self.step.min(buffer.len()).min(self.text.len() - self.at);
+            buffer[..count].copy_from_slice(&self.text[self.at..self.at + count]);
+            self.at += count;
+            Ok(count)
+        }
+    }
+
+    fn streamed(text: &[u8], step: usize) -> Vec<Result<(Val, InputPlace), ReadError>> {
+        let reader = Trickle {
+            text: text.to_vec(),
+            at: 0,
+            step,
+        };
+        let mut input = Input::from_reader("<stdin>", Box::new(reader), false);
+        let mut largest = 0;
+        let values = std::iter::from_fn(|| {
+            let value = input.next_value();
+            largest = largest.max(input.reader.text.len());
+            value
+        })
+        .collect();
+        // Only a few chunks are held (and the longest value).
+        assert!(largest <= 6 * CHUNK.max(step), "{largest} bytes held");
+        values
+    }
+
+    #[test]
+    fn streaming_reads_what_a_slice_reads() {
+        // Several chunks of values, strings with escapes, a long string
+        // and numbers cut anywhere by the reads.
+        let mut text = String::new();
+        for i in 0..20_000 {
+            text.push_str(&format!(
+                "{{\"n\":{i},\"s\":\"a\\\"b\\u00e9 {i}\",\"f\":{i}.5e-3}}\n"
+            ));
+        }
+        text.push_str(&format!("\"{}\"\n", "x".repeat(3 * CHUNK)));
+        text.push_str("[1, 2,\n 3] 4");
+        let expected: Vec<Val> = parse_many(text.as_bytes()).map(Result::unwrap).collect();
+        for step in [1 << 20, CHUNK, 4093, 7] {
+            let values = streamed(text.as_bytes(), step);
+            let got: Vec<Val> = values.iter().map(|v| v.clone().unwrap().0).collect();
+            assert!(got == expected, "step {step}");
+            let lines: Vec<usize> = values.iter().map(|v| v.clone().unwrap().1.line).collect();
+            assert_eq!(lines[0], 1);
+            assert_eq!(lines[19_999], 20_000);
+            assert_eq!(lines[20_000], 20_001);
+            // The last line has no newline, so jq has not counted it.
+            assert_eq!(&lines[20_001..], [20_002, 20_002], "step {step}");
+        }
+    }
+
+    #[test]
+    fn streaming_errors_name_the_same_place() {
+        let mut text = "[1,2]\n".repeat(30_000);
+        text.push_str("{\"a\":1,\n \"b\" 2}");
+        let expected = parse_many(text.as_bytes())
+            .find_map(Result::err)
+            .expect("an error");
+        for step in [CHUNK, 1000] {
+            let error = streamed(text.as_bytes(), step)
+                .into_iter()
+                .find_map(Result::err)
+                .expect("an error");
+            assert_eq!(error, expected, "step {step}");
+            assert_eq!((error.line, error.column), (30_002, 6));
+        }
+    }
 }
