@@ -282,6 +282,12 @@ fn walk<'a>(
     f.run((context.clone(), Value(rebuilt)))
 }
 
+/// jq's `tostream` events of `value`, as they are needed (also what
+/// `--stream` reads).
+pub(super) fn stream_events(value: Val) -> impl Iterator<Item = Val> {
+    Stream::new(value)
+}
+
 /// jq's `tostream`, lazily: `[path, leaf]` for every scalar and empty
 /// container, and `[path + [last key]]` after a non-empty container's
 /// members, in jq's (post-)order.

@@ -310,6 +310,13 @@ fn prepare_source(code: &str, path: &ModulePath, merged: &MergedImports) -> Resu
     }
 }
 
+/// Runs `f` on a stack large enough for the evaluations inside it: a
+/// caller that runs a program on many inputs switches stacks once instead
+/// of for every input ([`Program::run`] then finds room enough where it is).
+pub fn on_large_stack<R>(f: impl FnOnce() -> R) -> R {
+    depth::on_large_stack(f)
+}
+
 /// A compiled jq program, reusable for any number of inputs.
 pub struct Program {
     filter: jaq_core::Filter<Data>,
