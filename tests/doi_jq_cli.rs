@@ -316,6 +316,23 @@ const CASES: &[Case] = &[
     case("two undefined", &["-n", "foo(1) | bar"], b""),
     loose_stderr(case("syntax error", &["-n", "1 +"], b"")),
     case("runtime error", &["-n", "{} | .[0]"], b""),
+    // Engine messages users match in try/catch, through the command line.
+    case("halt_error null", &["-n", "null | halt_error"], b""),
+    case("regex on a non-string", &["-n", "1 | test(\"a\")"], b""),
+    case("splits on null", &["-n", "[splits(\"a, b\"; \", \")]"], b""),
+    case("slice assigned a number", &["-n", "[1,2] | .[1:] = 3"], b""),
+    case("fromjson of two values", &["-n", "\"1 2\" | fromjson"], b""),
+    case("fromjson cut short", &["-n", "\"1 {\" | fromjson"], b""),
+    case(
+        "updates delete together",
+        &["-c", ".foo[1,4,2,3] |= empty"],
+        b"{\"foo\":[0,1,2,3,4,5]}",
+    ),
+    case(
+        "update takes the first output",
+        &["-c", ". |= (3,4)"],
+        b"[1]",
+    ),
 ];
 
 fn peer() -> PathBuf {

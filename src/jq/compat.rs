@@ -172,7 +172,7 @@ fn natives() -> Vec<Fun<Data>> {
         let argument = cv.0.pop_var();
         bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 23] = [
+    let natives: [Native; 24] = [
         ("modulemeta", v(0), |cv| {
             let result = match &cv.1 .0 {
                 Val::TStr(name) | Val::BStr(name) => {
@@ -202,6 +202,9 @@ fn natives() -> Vec<Fun<Data>> {
         }),
         ("implode", v(0), |cv| {
             bome(implode(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("_jq_matchable", v(0), |cv| {
+            bome(matchable(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
         ("_jq_number_class", v(0), |cv| {
             bome(number_class(&cv.1 .0).map(Value).map_err(jaq_error))
@@ -268,6 +271,8 @@ fn natives() -> Vec<Fun<Data>> {
                 Val::TStr(text) | Val::BStr(text) => {
                     let _ = std::io::Write::write_all(&mut std::io::stderr(), text);
                 }
+                // jq halts with no message for null.
+                Val::Null => {}
                 other => stderr_line!("{}", compact_text(other)),
             }
             Box::new(std::iter::once(Err(jaq_core::Exn::halt(code))))
@@ -444,6 +449,18 @@ const BUILTINS: &[&str] = &[
 
 fn jaq_error(message: String) -> jaq_core::Error<Value> {
     jaq_core::Error::new(Value(Val::from(message)))
+}
+
+/// jq's regex builtins refuse anything but a string before they look at
+/// their pattern or flags.
+fn matchable(value: &Val) -> Result<Val, String> {
+    match value {
+        Val::TStr(_) | Val::BStr(_) => Ok(value.clone()),
+        other => Err(format!(
+            "{} cannot be matched, as it is not a string",
+            describe(other)
+        )),
+    }
 }
 
 /// jq's `length`: null is 0, numbers their absolute value, strings count
@@ -639,13 +656,25 @@ fn from_json(value: &Val) -> Result<Val, String> {
     let (Val::TStr(text) | Val::BStr(text)) = value else {
         return Err(format!("{} cannot be parsed as JSON", describe(value)));
     };
-    super::read::parse_single(text).map_err(|error| {
+    let while_parsing = |problem: String| {
         format!(
-            "{} (while parsing '{}')",
-            error,
+            "{problem} (while parsing '{}')",
             String::from_utf8_lossy(text)
         )
-    })
+    };
+    let mut values = super::read::parse_many(text);
+    match (values.next(), values.next()) {
+        (Some(Ok(value)), None) => Ok(value),
+        // jq reads one text and refuses what follows it.
+        (Some(Ok(_)), Some(Ok(_))) => {
+            Err(while_parsing("Unexpected extra JSON values".to_string()))
+        }
+        (Some(Ok(_)), Some(Err(error))) => Err(while_parsing(error.to_string())),
+        (Some(Err(error)), _) => Err(while_parsing(error.to_string())),
+        (None, _) => {
+            super::read::parse_single(text).map_err(|error| while_parsing(error.to_string()))
+        }
+    }
 }
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
