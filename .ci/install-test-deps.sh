@@ -2,7 +2,9 @@
 # Installs the tools the integration tests run for real (tests/support):
 # docker-registry (CNCF distribution 2.8), skopeo (independent reader),
 # htpasswd from apache2-utils (bcrypt users for Basic auth), openssl (token
-# server key and JWT signatures) and jq (reference behaviour).
+# server key and JWT signatures), jq (reference behaviour: Debian's jq 1.6)
+# and libonig5, the one library the jq 1.7.1 peer binary
+# (../shared/peers/jq-1.7.1/jq, tests/filters_jq.sh) links beyond libc.
 # Idempotent: prints nothing and changes nothing when all are present, runs
 # `apt-get update` at most once, and only when something is missing.
 set -eu
@@ -16,6 +18,14 @@ need skopeo skopeo
 need htpasswd apache2-utils
 need jq jq
 need openssl openssl
+# A library has no command to look for, so it is checked by its package.
+package_installed() { # package_installed PACKAGE
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+need_package() { # need_package PACKAGE
+	package_installed "$1" || missing="$missing $1"
+}
+need_package libonig5
 
 [ -z "$missing" ] && exit 0
 
@@ -50,6 +60,7 @@ still=""
 for tool in docker-registry skopeo htpasswd jq openssl; do
 	command -v "$tool" >/dev/null 2>&1 || still="$still $tool"
 done
+package_installed libonig5 || still="$still libonig5"
 if [ -n "$still" ]; then
 	echo "install-test-deps: still missing after install:$still" >&2
 	exit 1

@@ -27,6 +27,10 @@ use serde_json::{json, Map, Value};
 use doi::builds::{self, BuildsOptions, BuildsRun, IndexLookup, LookupCache, StagingTemplate};
 use support::{FaultProxy, Registry, RegistryAuth};
 
+/// As the binaries do (see `doi::cli`), so in-process figures match theirs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ARCHES: [&str; 4] = ["amd64", "arm64v8", "arm32v7", "s390x"];
 const BASE_IMAGES: usize = 10;
 const LEVEL_WIDTH: usize = 100;

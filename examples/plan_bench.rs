@@ -32,19 +32,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use doi::spec::annotation::{
+    ATTESTATION_MANIFEST, BASHBREW_ARCH, REFERENCE_DIGEST, REFERENCE_TYPE, REF_NAME,
+};
+use doi::spec::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+
+/// As the binaries do (see `doi::cli`), so in-process figures match theirs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// What `deploy --plan` computes, spelled as the conformance README does.
 const JQ_FILTER: &str = r#"include "deploy"; tagged_manifests(true; .source.arches[.build.arch].tags, .source.arches[.build.arch].archTags) | deploy_objects[]"#;
 
 const OURS_RUNS: usize = 5;
 const JQ_RUNS: usize = 3;
-
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const OCI_IMAGE: &str = "application/vnd.oci.image.manifest.v1+json";
-const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-const DOCKER_IMAGE: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
 /// bashbrew architecture, archTags namespace, platform (as registries
 /// report it: architecture first).
@@ -127,17 +130,17 @@ fn build_json(plan: &BuildPlan, random: &mut Lcg) -> (String, Value) {
         .map_or("", |(_, tag)| tag)
         .to_string();
     let media_type = if plan.windows {
-        DOCKER_IMAGE
+        DOCKER_MANIFEST
     } else {
-        OCI_IMAGE
+        OCI_MANIFEST
     };
     let image = json!({
         "mediaType": media_type,
         "digest": image_digest,
         "size": 400 + random.below(3000),
         "annotations": {
-            "com.docker.official-images.bashbrew.arch": plan.arch,
-            "org.opencontainers.image.ref.name": format!("{img}@{image_digest}"),
+            BASHBREW_ARCH: plan.arch,
+            REF_NAME: format!("{img}@{image_digest}"),
             "org.opencontainers.image.revision": revision,
             "org.opencontainers.image.source": format!("https://example.org/{}.git#{revision}:{}", plan.repository, plan.directory),
             "org.opencontainers.image.url": format!("https://example.org/_/{}", plan.repository),
@@ -149,14 +152,14 @@ fn build_json(plan: &BuildPlan, random: &mut Lcg) -> (String, Value) {
     if plan.attestation {
         let attestation_digest = digest(&["attestation", &build_id]);
         manifests.push(json!({
-            "mediaType": OCI_IMAGE,
+            "mediaType": OCI_MANIFEST,
             "digest": attestation_digest,
             "size": 500 + random.below(900),
             "annotations": {
-                "com.docker.official-images.bashbrew.arch": plan.arch,
-                "org.opencontainers.image.ref.name": format!("{img}@{attestation_digest}"),
-                "vnd.docker.reference.digest": image_digest,
-                "vnd.docker.reference.type": "attestation-manifest",
+                BASHBREW_ARCH: plan.arch,
+                REF_NAME: format!("{img}@{attestation_digest}"),
+                REFERENCE_DIGEST: image_digest,
+                REFERENCE_TYPE: ATTESTATION_MANIFEST,
             },
             "platform": {"architecture": "unknown", "os": "unknown"},
         }));
@@ -175,10 +178,10 @@ fn build_json(plan: &BuildPlan, random: &mut Lcg) -> (String, Value) {
     let resolved = if plan.resolved {
         json!({
             "schemaVersion": 2,
-            "mediaType": if plan.windows { DOCKER_LIST } else { OCI_INDEX },
+            "mediaType": if plan.windows { DOCKER_MANIFEST_LIST } else { OCI_INDEX },
             "manifests": manifests,
             "annotations": {
-                "org.opencontainers.image.ref.name": format!("{img}@{}", digest(&["index", &build_id])),
+                REF_NAME: format!("{img}@{}", digest(&["index", &build_id])),
             },
         })
     } else {
@@ -209,14 +212,14 @@ fn build_json(plan: &BuildPlan, random: &mut Lcg) -> (String, Value) {
             "resolvedParents": {
                 parent.clone(): {
                     "schemaVersion": 2,
-                    "mediaType": DOCKER_LIST,
+                    "mediaType": DOCKER_MANIFEST_LIST,
                     "manifests": [{
-                        "mediaType": DOCKER_IMAGE,
+                        "mediaType": DOCKER_MANIFEST,
                         "digest": parent_digest,
                         "size": 528,
                         "annotations": {
-                            "com.docker.official-images.bashbrew.arch": plan.arch,
-                            "org.opencontainers.image.ref.name": format!("{parent}@{parent_digest}"),
+                            BASHBREW_ARCH: plan.arch,
+                            REF_NAME: format!("{parent}@{parent_digest}"),
                         },
                         "platform": platform,
                     }],

@@ -185,11 +185,13 @@ def sort_manifests:
 
 # --- validation (image-spec v1.1: descriptor.md, manifest.md,
 #     image-index.md, image-layout.md) ---
+# Patterns end in `\z`, not `$`: in jq 1.7.1 (Oniguruma) `$` also matches
+# before a final newline, so "sha256:<hex>\n" would pass as a digest.
 # The public validators check their input; the `_at(at)` forms check the
 # values at path expression `at`, so nested documents report full paths.
 
 def _oci_media_type_pattern:
-  "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
+  "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\\z"
 ;
 
 def _validate_oci_media_type_at(at; $what):
@@ -202,17 +204,17 @@ def _validate_oci_media_type_at(at; $what):
 def _validate_oci_digest_at(at):
   validate(
     at;
-    type == "string" and test("^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$");
+    type == "string" and test("^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\\z");
     "an OCI digest (algorithm:encoded)"
   )
   | validate(
       at | select(startswith("sha256:"));
-      test("^sha256:[a-f0-9]{64}$");
+      test("^sha256:[a-f0-9]{64}\\z");
       "a sha256 digest: 64 lowercase hexadecimal digits"
     )
   | validate(
       at | select(startswith("sha512:"));
-      test("^sha512:[a-f0-9]{128}$");
+      test("^sha512:[a-f0-9]{128}\\z");
       "a sha512 digest: 128 lowercase hexadecimal digits"
     )
 ;
@@ -245,7 +247,7 @@ def _validate_oci_descriptor_at(at):
   | _validate_oci_string_array_at(at | .urls | select(. != null); "descriptor urls")
   | validate(
       at | .data | select(. != null);
-      type == "string" and length % 4 == 0 and test("^[A-Za-z0-9+/]*={0,2}$");
+      type == "string" and length % 4 == 0 and test("^[A-Za-z0-9+/]*={0,2}\\z");
       "descriptor data: base64 (RFC 4648)"
     )
   | _validate_oci_media_type_at(at | .artifactType | select(. != null); "descriptor artifactType")

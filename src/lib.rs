@@ -9,12 +9,9 @@
 #![forbid(unsafe_code)]
 
 pub mod builds;
+pub mod cli;
 pub mod deploy;
 pub mod jq;
+pub mod oci;
 pub mod registry;
-
-/// Evaluating jq allocates and frees small values all the time (a profile
-/// of planning showed 40% of instructions in glibc's malloc and free);
-/// mimalloc halves that, for every binary and test of the crate.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+pub mod spec;

@@ -14,8 +14,7 @@ use serde_json::{json, Value};
 use builds_support::{push_image, push_platform_manifest};
 use support::{Fault, FaultProxy, Match, Registry, RegistryAuth};
 
-const ARCH_ANNOTATION: &str = "com.docker.official-images.bashbrew.arch";
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
+use doi::spec::annotation::{BASHBREW_ARCH, REF_NAME};
 
 /// A registry and the counting proxy `builds` talks to (seeding goes
 /// straight to the registry, so the proxy counts only what `builds` sends).
@@ -219,10 +218,7 @@ fn parents_by_source_and_by_image_with_and_without_pin() {
             1,
             "narrowed to {arch}"
         );
-        assert_eq!(
-            resolved["manifests"][0]["annotations"][ARCH_ANNOTATION],
-            arch
-        );
+        assert_eq!(resolved["manifests"][0]["annotations"][BASHBREW_ARCH], arch);
         assert_eq!(
             resolved["manifests"][0]["annotations"][REF_NAME],
             format!("{base}@{digest}")
@@ -252,7 +248,7 @@ fn parents_by_source_and_by_image_with_and_without_pin() {
     for arch in ["amd64", "arm64v8"] {
         let root = by_source(&second, "root", arch).unwrap();
         let staged = &root["build"]["resolved"];
-        assert_eq!(staged["manifests"][0]["annotations"][ARCH_ANNOTATION], arch);
+        assert_eq!(staged["manifests"][0]["annotations"][BASHBREW_ARCH], arch);
         let child = by_source(&second, "child", arch).unwrap();
         assert_eq!(
             child["build"]["parents"],

@@ -6,11 +6,11 @@ use crate::support;
 
 use std::process::Output;
 
+use doi::spec::media_type::OCI_MANIFEST;
 use support::{Registry, RegistryAuth};
 
 const D1: &str = "sha256:1a51828d59323e0e02522c45652b6a7a44a032b464b06d574f067d2358b0e9f1";
 const D2: &str = "sha256:99b2daa0ab651a28400c9fbba7152fd281cc9a71e1b726bdf070ffa5d1387383";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn deploy(arguments: &[&str], stdin: &str) -> Output {
     support::run_binary(env!("CARGO_BIN_EXE_deploy"), arguments, stdin.as_bytes())

@@ -12,7 +12,8 @@ use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use deploy_library::{Library, OCI_MANIFEST};
+use deploy_library::Library;
+use doi::spec::media_type::OCI_MANIFEST;
 use serde_json::{json, Value};
 use support::{Fault, FaultProxy, Match, Registry, RegistryAuth, RequestRecord};
 

@@ -316,6 +316,23 @@ const CASES: &[Case] = &[
     case("two undefined", &["-n", "foo(1) | bar"], b""),
     loose_stderr(case("syntax error", &["-n", "1 +"], b"")),
     case("runtime error", &["-n", "{} | .[0]"], b""),
+    // Engine messages users match in try/catch, through the command line.
+    case("halt_error null", &["-n", "null | halt_error"], b""),
+    case("regex on a non-string", &["-n", "1 | test(\"a\")"], b""),
+    case("splits on null", &["-n", "[splits(\"a, b\"; \", \")]"], b""),
+    case("slice assigned a number", &["-n", "[1,2] | .[1:] = 3"], b""),
+    case("fromjson of two values", &["-n", "\"1 2\" | fromjson"], b""),
+    case("fromjson cut short", &["-n", "\"1 {\" | fromjson"], b""),
+    case(
+        "updates delete together",
+        &["-c", ".foo[1,4,2,3] |= empty"],
+        b"{\"foo\":[0,1,2,3,4,5]}",
+    ),
+    case(
+        "update takes the first output",
+        &["-c", ". |= (3,4)"],
+        b"[1]",
+    ),
 ];
 
 fn peer() -> PathBuf {
@@ -482,4 +499,57 @@ fn embedded_modules_need_no_library_path() {
         String::from_utf8_lossy(&outcome.stdout),
         "{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}\n"
     );
+}
+
+/// On a terminal (a pseudo-terminal from `script`), output is coloured as
+/// jq colours it unless NO_COLOR is set, and with no program and a
+/// terminal on both ends doi-jq prints its usage and exits 2, as jq does.
+#[test]
+fn terminals_get_colour_and_usage_as_in_jq() {
+    if !crate::support::require_tools(&["script"]) {
+        return;
+    }
+    let directory = tempfile::tempdir().expect("temp dir");
+    let input = directory.path().join("in.json");
+    std::fs::write(&input, "{\"a\":[1,null,\"x\"]}").expect("write");
+    let on_terminal = |binary: &Path, arguments: &str, no_color: Option<&str>| {
+        let mut command = Command::new("script");
+        command
+            .args(["-q", "-e", "-c"])
+            .arg(format!("{} {arguments}", binary.display()))
+            .arg("/dev/null")
+            .env_remove("NO_COLOR")
+            .env_remove("JQ_COLORS")
+            .stdin(Stdio::null());
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let output = command.output().expect("script runs");
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            output.status.code(),
+        )
+    };
+    let ours = Path::new(env!("CARGO_BIN_EXE_doi-jq"));
+    let file = input.display().to_string();
+    let (coloured, code) = on_terminal(ours, &format!("-c . {file}"), None);
+    assert_eq!(code, Some(0));
+    assert!(coloured.contains("\u{1b}[1;39m{"), "{coloured:?}");
+    let (plain, _) = on_terminal(ours, &format!("-c . {file}"), Some("1"));
+    assert!(plain.contains("{\"a\":[1,null,\"x\"]}"), "{plain:?}");
+    let (usage, code) = on_terminal(ours, "", None);
+    assert_eq!(code, Some(2), "{usage}");
+    assert!(usage.contains("Usage:"), "{usage}");
+    if peer().is_file() {
+        for (arguments, no_color) in [
+            (format!("-c . {file}"), None),
+            (format!(". {file}"), Some("1")),
+        ] {
+            assert_eq!(
+                on_terminal(ours, &arguments, no_color),
+                on_terminal(&peer(), &arguments, no_color),
+                "doi-jq {arguments} on a terminal"
+            );
+        }
+    }
 }

@@ -7,9 +7,10 @@ use crate::support;
 use std::io;
 use std::time::{Duration, Instant};
 
+use doi::registry::protocol::MANIFEST_ACCEPT;
+use doi::spec::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use support::http::{basic_authorization, challenge_parameters, fetch_token, RawConnection};
 use support::registry::{TOKEN_PASSWORD, TOKEN_USER};
-use support::seed::{OCI_INDEX, OCI_MANIFEST};
 use support::{request, request_with_auth, Fault, FaultProxy, Match, Registry, RegistryAuth};
 
 fn registry_tools() -> bool {
@@ -56,12 +57,12 @@ fn plain_registry_seeds_and_serves_exact_bytes() {
     let (media_type, bytes) = registry
         .fetch_manifest("library/busybox", "docker")
         .unwrap();
-    assert_eq!(media_type, support::seed::DOCKER_MANIFEST_LIST);
+    assert_eq!(media_type, DOCKER_MANIFEST_LIST);
     assert_eq!(bytes, docker.index_bytes);
     let (media_type, _) = registry
         .fetch_manifest("library/busybox", &docker.manifests[0].manifest_digest)
         .unwrap();
-    assert_eq!(media_type, support::seed::DOCKER_MANIFEST);
+    assert_eq!(media_type, DOCKER_MANIFEST);
     assert_eq!(
         registry.tags("library/busybox"),
         vec!["docker".to_string(), "latest".to_string()]
@@ -267,7 +268,7 @@ fn proxy_forwards_unchanged_and_counts() {
     let head = request(
         "HEAD",
         &format!("{}/v2/library/proxied/manifests/latest", proxy.url()),
-        &[("Accept", support::seed::MANIFEST_ACCEPT)],
+        &[("Accept", MANIFEST_ACCEPT)],
         b"",
     )
     .unwrap();
@@ -359,7 +360,7 @@ fn proxy_status_faults_answer_without_forwarding() {
     registry.seed_image("library/faulty", "latest");
     let proxy = FaultProxy::start(&registry.host());
     let url = format!("{}/v2/library/faulty/manifests/latest", proxy.url());
-    let accept = [("Accept", support::seed::MANIFEST_ACCEPT)];
+    let accept = [("Accept", MANIFEST_ACCEPT)];
 
     proxy.inject(
         Match::path("/manifests/"),

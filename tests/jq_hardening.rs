@@ -121,6 +121,24 @@ fn long_programs_compile() {
     }
 }
 
+/// Far longer programs than jq's parser takes are refused with its words
+/// ("memory exhausted", exit 3) instead of overflowing the stack while
+/// parsing (jq refuses these too, except the `+` chain, which it runs).
+#[test]
+fn programs_too_deep_to_parse_are_refused() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    for (name, program) in [
+        ("pipes", vec!["."; 200_000].join("|")),
+        ("sums", vec!["1"; 200_000].join("+")),
+        ("brackets", "[".repeat(100_000) + &"]".repeat(100_000)),
+    ] {
+        let file = directory.path().join(name);
+        std::fs::write(&file, program).expect("write");
+        let outcome = run(&["-n", "-f", &file.to_string_lossy()], b"");
+        expect(&outcome, 3, "", "jq: error: memory exhausted at ", name);
+    }
+}
+
 #[test]
 fn deep_input_is_refused_as_jq_refuses_it() {
     let deep = "[".repeat(200_000) + &"]".repeat(200_000);

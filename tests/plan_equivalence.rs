@@ -23,6 +23,10 @@ use std::fmt::Write as _;
 
 use doi::deploy::plan::{plan_native, Planner};
 use doi::jq::ModuleSearch;
+use doi::spec::annotation::{
+    ATTESTATION_MANIFEST, BASHBREW_ARCH, REFERENCE_DIGEST, REFERENCE_TYPE, REF_NAME,
+};
+use doi::spec::media_type::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use plan_util::{conformance, crate_root, deploy_with, side_by_side, success};
 
 /// Generated inputs checked by [`generated_inputs_plan_identically`].
@@ -517,10 +521,6 @@ const ODD_TEXTS: &[&str] = &[
     "",
 ];
 
-const OCI_IMAGE: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const DOCKER_IMAGE: &str = "application/vnd.docker.distribution.manifest.v2+json";
-
 /// Generates builds inputs that vary everything the modules treat
 /// specially: every bashbrew architecture, platforms with and without
 /// variant and os.version (several Windows versions), extra platform fields,
@@ -704,13 +704,13 @@ impl Generator {
 
     fn descriptor(&mut self, arch: &str, build_id: &str, digest: &str) -> Gen {
         let media_type = match self.random.below(100) {
-            0..=59 => OCI_IMAGE,
-            60..=89 => DOCKER_IMAGE,
+            0..=59 => OCI_MANIFEST,
+            60..=89 => DOCKER_MANIFEST,
             _ => OCI_INDEX,
         };
-        let mut annotations = vec![("com.docker.official-images.bashbrew.arch", text(arch))];
+        let mut annotations = vec![(BASHBREW_ARCH, text(arch))];
         if let Some(reference) = self.reference(arch, build_id, digest) {
-            annotations.push(("org.opencontainers.image.ref.name", reference));
+            annotations.push((REF_NAME, reference));
         }
         let mut entries = vec![
             ("mediaType", text(media_type)),
@@ -747,19 +747,19 @@ impl Generator {
         let digest = self.digest();
         let subject = subject.unwrap_or(&digest).to_string();
         let mut annotations = vec![
-            ("com.docker.official-images.bashbrew.arch", text(arch)),
-            ("vnd.docker.reference.digest", text(&subject)),
-            ("vnd.docker.reference.type", text("attestation-manifest")),
+            (BASHBREW_ARCH, text(arch)),
+            (REFERENCE_DIGEST, text(&subject)),
+            (REFERENCE_TYPE, text(ATTESTATION_MANIFEST)),
         ];
         if let Some(reference) = self.reference(arch, build_id, &digest) {
-            annotations.push(("org.opencontainers.image.ref.name", reference));
+            annotations.push((REF_NAME, reference));
         }
         let platform = object(vec![
             ("architecture", text("unknown")),
             ("os", text("unknown")),
         ]);
         let descriptor = object(vec![
-            ("mediaType", text(OCI_IMAGE)),
+            ("mediaType", text(OCI_MANIFEST)),
             ("digest", text(&digest)),
             ("size", self.size()),
             ("annotations", self.annotations(annotations)),
@@ -813,7 +813,7 @@ impl Generator {
             // No bashbrew.arch annotation at all.
             let digest = self.digest();
             manifests.push(object(vec![
-                ("mediaType", text(OCI_IMAGE)),
+                ("mediaType", text(OCI_MANIFEST)),
                 ("digest", text(&digest)),
                 ("size", number(1)),
                 ("annotations", object(vec![])),
@@ -906,7 +906,7 @@ impl Generator {
                     (
                         "annotations",
                         object(vec![(
-                            "org.opencontainers.image.ref.name",
+                            REF_NAME,
                             text(format!("oisupport/staging-{arch}:{build_id}")),
                         )]),
                     ),
@@ -1110,8 +1110,8 @@ fn the_generator_is_deterministic_and_varied() {
     for needle in [
         "windows",
         "os.version",
-        DOCKER_IMAGE,
-        "vnd.docker.reference.digest",
+        DOCKER_MANIFEST,
+        REFERENCE_DIGEST,
         "\"resolved\": null",
         "123456789012345678901234567890",
         "\\u",

@@ -9,8 +9,10 @@
 mod plan_util;
 mod builds_support;
 mod deploy_library;
+mod oci_util;
 mod support;
 
+mod build_modules;
 mod builds_cli;
 mod builds_registry;
 mod deploy_conformance;
@@ -24,6 +26,8 @@ mod jq_compat;
 mod jq_hardening;
 mod jq_suite;
 mod lookup_cli;
+mod oci_import;
+mod oci_validate;
 mod plan_conformance;
 mod plan_equivalence;
 mod plan_snapshots;

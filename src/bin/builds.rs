@@ -10,7 +10,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doi::builds::{self, BuildsOptions, CacheOnly, IndexLookup, LookupCache, StagingTemplate};
+use doi::cli::Bin;
 use doi::registry::Client;
+
+/// See `doi::cli` for why the binaries use mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BIN: Bin = Bin::new("builds");
 
 #[derive(Parser)]
 #[command(name = "builds", about = "Sources metadata to builds metadata")]
@@ -30,13 +37,13 @@ struct Arguments {
 }
 
 fn main() -> ExitCode {
-    let arguments = Arguments::parse();
+    let arguments: Arguments = match BIN.parse() {
+        Ok(arguments) => arguments,
+        Err(status) => return status,
+    };
     match run(&arguments) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("builds: error: {message}");
-            ExitCode::FAILURE
-        }
+        Err(message) => BIN.fail(message),
     }
 }
 
@@ -58,7 +65,7 @@ fn run(arguments: &Arguments) -> Result<(), String> {
     let result = builds::run(&sources, &template, &cache, registry.as_ref(), &options)
         .map_err(|error| error.to_string())?;
     for note in &result.notes {
-        eprintln!("builds: note: {note}");
+        BIN.note(note);
     }
     if let Some(path) = &arguments.cache {
         result.cache.save(path).map_err(|error| error.to_string())?;

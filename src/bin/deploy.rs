@@ -11,11 +11,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
+use doi::cli::Bin;
 use doi::deploy::execute;
 use doi::deploy::input::{self, StdinKind};
 use doi::deploy::report::{format_stats, Reporter};
 use doi::registry::push::Pusher;
 use doi::registry::Client;
+
+/// See `doi::cli` for why the binaries use mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BIN: Bin = Bin::new("deploy");
 
 /// Workers for `--parallel`: pushing is network-bound, and the client's
 /// per-registry rate limit, not the pool, bounds what a registry sees.
@@ -48,14 +55,14 @@ struct Arguments {
 }
 
 fn main() -> ExitCode {
-    let arguments = Arguments::parse();
+    let arguments: Arguments = match BIN.parse() {
+        Ok(arguments) => arguments,
+        Err(status) => return status,
+    };
     match run(&arguments) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(message) => {
-            eprintln!("deploy: error: {message}");
-            ExitCode::FAILURE
-        }
+        Err(message) => BIN.fail(message),
     }
 }
 
@@ -104,7 +111,7 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
         Ok(objects) => objects,
         Err(errors) => {
             for error in &errors.0 {
-                eprintln!("deploy: error: {error}");
+                BIN.error(error);
             }
             return Err(format!(
                 "{} invalid deploy object(s); nothing was pushed",
@@ -133,7 +140,7 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
             Ok(output) => write_stdout(&output).map(|()| true),
             Err(errors) => {
                 for error in &errors {
-                    eprintln!("deploy: error: {error}");
+                    BIN.error(error);
                 }
                 Err(format!("{} ref(s) could not be checked", errors.len()))
             }
@@ -150,7 +157,7 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
         }
         eprintln!("\ndeploy: interrupted; finishing pushes in flight (Ctrl-C again to quit now)");
     }) {
-        eprintln!("deploy: warning: Ctrl-C will stop at once: {error}");
+        BIN.warning(format!("Ctrl-C will stop at once: {error}"));
     }
     let total_refs = objects.iter().map(|object| object.refs.len()).sum();
     let counting_client = client.clone();

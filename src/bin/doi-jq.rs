@@ -18,6 +18,22 @@ use std::ops::ControlFlow;
 use std::process::ExitCode;
 use std::rc::Rc;
 
+/// `eprintln!`/`println!` without their panic when the stream is closed
+/// (jq exits quietly when its output goes away).
+macro_rules! stderr_line {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($argument)*);
+    }};
+}
+
+macro_rules! stdout_line {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($argument)*);
+    }};
+}
+
 const NAME: &str = "doi-jq";
 
 /// jq's exit statuses.
@@ -104,6 +120,10 @@ impl From<UsageError> for Failure {
     }
 }
 
+/// See `doi::cli` for why the binaries use mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Transparent huge pages off for this process, before the allocator
 /// first maps memory: mimalloc asks for them (MADV_HUGEPAGE), which made
 /// every run's resident memory a multiple of 2 MiB (14 MiB for `-n 1`,
@@ -143,7 +163,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
             if !failure.message.is_empty() {
-                eprintln!("{}", failure.message);
+                stderr_line!("{}", failure.message);
             }
             ExitCode::from(failure.code)
         }
@@ -153,18 +173,18 @@ fn main() -> ExitCode {
 fn run(arguments: Vec<String>) -> Result<u8, Failure> {
     match cli::parse(NAME, arguments)? {
         Command::Help => {
-            println!("{}", help());
+            stdout_line!("{}", help());
             Ok(0)
         }
         // jq prints `jq-1.7.1`; doi-jq names itself the same way, so
         // scripts that parse `NAME-VERSION` keep working and a bug report
         // says which tool it was.
         Command::Version => {
-            println!("{NAME}-{}", env!("CARGO_PKG_VERSION"));
+            stdout_line!("{NAME}-{}", env!("CARGO_PKG_VERSION"));
             Ok(0)
         }
         Command::BuildConfiguration => {
-            println!("rust jaq-core jq-1.7.1-compatible");
+            stdout_line!("rust jaq-core jq-1.7.1-compatible");
             Ok(0)
         }
         Command::RunTests {
@@ -272,6 +292,7 @@ fn run_program(mut options: Options) -> Result<u8, Failure> {
         slurp: options.slurp,
         seq: options.seq,
         stream: options.stream,
+        stream_errors: options.stream_errors,
     };
     let files = std::mem::take(&mut options.files);
     let values = Sources::lazy(files, mode, place.clone(), open_errors.clone());
@@ -297,19 +318,13 @@ fn run_program(mut options: Options) -> Result<u8, Failure> {
                     }
                 }
                 Err(message) => {
-                    printer.flush();
-                    if options.stream_errors {
-                        let error: Val = [Val::from(message), Val::from_iter(std::iter::empty())]
-                            .into_iter()
-                            .collect();
-                        let _ = printer.print(&error);
-                        break;
-                    }
+                    // Like jq, the message is not held back until the
+                    // outputs before it are flushed (stdout is buffered).
                     if options.seq {
-                        eprintln!("jq: ignoring parse error: {message}");
+                        stderr_line!("jq: ignoring parse error: {message}");
                         continue;
                     }
-                    eprintln!("jq: parse error: {message}");
+                    stderr_line!("jq: parse error: {message}");
                     ret = Outcome::Exit(EXIT_RUNTIME);
                     break;
                 }
@@ -357,7 +372,7 @@ impl Printer {
         });
         let colors = color.then(|| match std::env::var("JQ_COLORS") {
             Ok(spec) => Colors::from_spec(&spec).unwrap_or_else(|| {
-                eprintln!("Failed to set $JQ_COLORS");
+                stderr_line!("Failed to set $JQ_COLORS");
                 Colors::default()
             }),
             Err(_) => Colors::default(),
@@ -376,7 +391,9 @@ impl Printer {
             ascii: options.ascii,
             newline: !options.join_output && !options.raw_output0,
             seq: options.seq,
-            unbuffered: options.unbuffered,
+            // On a terminal jq's stdout is line-buffered: each output
+            // shows as it is made.
+            unbuffered: options.unbuffered || io::stdout().is_terminal(),
             halted: false,
             broken_pipe: false,
         }
@@ -493,12 +510,11 @@ impl Printer {
             ControlFlow::Continue(())
         });
         if let Some(message) = failure {
-            self.flush();
             let place = inputs.place();
             if message.starts_with(')') {
-                eprintln!("jq: error (at {place}{message}");
+                stderr_line!("jq: error (at {place}{message}");
             } else {
-                eprintln!("jq: error (at {place}): {message}");
+                stderr_line!("jq: error (at {place}): {message}");
             }
             return Outcome::Exit(EXIT_RUNTIME);
         }

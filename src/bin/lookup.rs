@@ -6,9 +6,16 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
+use doi::cli::Bin;
 use doi::jq::print::{serde_to_vec, PrintOptions};
 use doi::registry::lookup_command::{self, RunOutcome};
 use doi::registry::Client;
+
+/// See `doi::cli` for why the binaries use mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BIN: Bin = Bin::new("lookup");
 
 #[derive(Parser)]
 #[command(
@@ -29,20 +36,17 @@ struct Arguments {
 }
 
 fn main() -> ExitCode {
-    let arguments = Arguments::parse();
+    let arguments: Arguments = match BIN.parse() {
+        Ok(arguments) => arguments,
+        Err(status) => return status,
+    };
     let parsed = match lookup_command::parse_arguments(&arguments.arguments) {
         Ok(parsed) => parsed,
-        Err(message) => {
-            eprintln!("lookup: error: {message}");
-            return ExitCode::from(2);
-        }
+        Err(message) => return BIN.usage_error(message),
     };
     let client = match Client::from_env() {
         Ok(client) => client,
-        Err(error) => {
-            eprintln!("lookup: error: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return BIN.fail(error),
     };
     let options = PrintOptions::tab();
     let print = |value: &serde_json::Value| serde_to_vec(value, &options);

@@ -3,11 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::reference::parse_digest;
-
-/// The annotation `lookup` computes on every manifest (never trusted from the
-/// registry), attestations carrying their subject's arch: filtering on it
-/// keeps an image together with its attestation.
-pub const ARCH_ANNOTATION: &str = "com.docker.official-images.bashbrew.arch";
+use crate::spec::annotation::BASHBREW_ARCH;
 
 /// An index narrowed to one arch, known to hold at least one manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +14,10 @@ pub struct NarrowedIndex {
     pub first_digest: String,
 }
 
-/// Keeps the manifests annotated with `arch`; `Ok(None)` when none is left
+/// Keeps the manifests annotated with `arch` (the annotation `lookup`
+/// computes on every manifest, never trusted from the registry, and gives
+/// attestations their subject's arch, so an image stays with its
+/// attestation); `Ok(None)` when none is left
 /// (the image exists, but not for this arch, so nothing can be built on it
 /// yet). `Err` names what is wrong with the index itself.
 pub fn narrow(index: &Value, arch: &str) -> Result<Option<NarrowedIndex>, String> {
@@ -33,7 +32,7 @@ pub fn narrow(index: &Value, arch: &str) -> Result<Option<NarrowedIndex>, String
         .filter(|manifest| {
             manifest
                 .get("annotations")
-                .and_then(|annotations| annotations.get(ARCH_ANNOTATION))
+                .and_then(|annotations| annotations.get(BASHBREW_ARCH))
                 .and_then(Value::as_str)
                 == Some(arch)
         })
@@ -83,7 +82,7 @@ mod tests {
     }
 
     fn manifest(arch: &str, character: char) -> Value {
-        json!({"digest": digest(character), "annotations": {ARCH_ANNOTATION: arch}})
+        json!({"digest": digest(character), "annotations": {BASHBREW_ARCH: arch}})
     }
 
     #[test]
@@ -121,9 +120,9 @@ mod tests {
         assert!(narrow(&json!({}), "amd64")
             .unwrap_err()
             .contains("manifests"));
-        let no_digest = json!({"manifests": [{"annotations": {ARCH_ANNOTATION: "amd64"}}]});
+        let no_digest = json!({"manifests": [{"annotations": {BASHBREW_ARCH: "amd64"}}]});
         assert!(narrow(&no_digest, "amd64").unwrap_err().contains("digest"));
-        let bad_digest = json!({"manifests": [{"digest": "sha256:00", "annotations": {ARCH_ANNOTATION: "amd64"}}]});
+        let bad_digest = json!({"manifests": [{"digest": "sha256:00", "annotations": {BASHBREW_ARCH: "amd64"}}]});
         assert!(narrow(&bad_digest, "amd64")
             .unwrap_err()
             .contains("invalid digest"));

@@ -38,7 +38,6 @@ use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
 pub use cache::LookupCache;
-pub use index::ARCH_ANNOTATION;
 pub use lookup::{CacheOnly, IndexLookup};
 pub use template::{StagingTemplate, TEMPLATE_VARIABLE};
 
@@ -476,6 +475,8 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::annotation::{BASHBREW_ARCH, REF_NAME};
+    use crate::spec::media_type::{OCI_INDEX, OCI_MANIFEST};
     use serde_json::json;
     use std::collections::HashMap;
     use std::sync::Mutex;
@@ -523,14 +524,14 @@ mod tests {
             .iter()
             .map(|(arch, character)| {
                 json!({
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "mediaType": OCI_MANIFEST,
                     "digest": digest(*character),
                     "size": 1,
-                    "annotations": {ARCH_ANNOTATION: arch, "org.opencontainers.image.ref.name": format!("{reference}@{}", digest(*character))}
+                    "annotations": {BASHBREW_ARCH: arch, REF_NAME: format!("{reference}@{}", digest(*character))}
                 })
             })
             .collect();
-        json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})
+        json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests})
     }
 
     fn source(id: &str, arches: Value) -> (String, Value) {

@@ -790,7 +790,7 @@ mod tests {
         ));
         assert_eq!(
             data.media_type.as_deref(),
-            Some(protocol::MEDIA_TYPE_OCI_INDEX)
+            Some(crate::spec::media_type::OCI_INDEX)
         );
     }
 

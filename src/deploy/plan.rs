@@ -79,8 +79,8 @@ impl Planner {
             named,
             ..CompileOptions::default()
         };
-        let program = Program::compile(code, &options)
-            .map_err(|error| PlanError::Modules(error.to_string()))?;
+        let program =
+            Program::compile(code, &options).map_err(|error| PlanError::Modules(error.message))?;
         Ok(Self { program })
     }
 

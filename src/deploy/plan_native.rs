@@ -33,20 +33,12 @@ use std::fmt;
 use jaq_json::{Map, Num, Val};
 
 use crate::jq::print::{self, PrintOptions};
-
-/// `media_type_dockerv2_image` of `oci.jq`.
-const DOCKER_IMAGE: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// `media_type_dockerv2_list` of `oci.jq`.
-const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-/// `media_type_oci_index` of `oci.jq`.
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// The annotation that says which bashbrew architecture a manifest was built
-/// for (`tagged_manifests` keeps only the build's own).
-const ARCH_ANNOTATION: &str = "com.docker.official-images.bashbrew.arch";
-/// Where a manifest was staged (`_deploy_lookup_reference`).
-const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
-/// The subject of an attestation manifest (`_oci_attestation_subject`).
-const SUBJECT_ANNOTATION: &str = "vnd.docker.reference.digest";
+// `media_type_dockerv2_image`, `media_type_dockerv2_list` and
+// `media_type_oci_index` of `oci.jq`; the bashbrew arch `tagged_manifests`
+// keeps, where a manifest was staged (`_deploy_lookup_reference`), the
+// subject of an attestation (`_oci_attestation_subject`).
+use crate::spec::annotation::{BASHBREW_ARCH, REFERENCE_DIGEST, REF_NAME};
+use crate::spec::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX};
 
 /// Nesting deeper than this is left to the jq path, so that parsing a
 /// hostile input can never exhaust the stack here.
@@ -911,7 +903,7 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
             };
             let own_arch = get(fields, "annotations")
                 .and_then(Json::as_object)
-                .and_then(|annotations| get(annotations, ARCH_ANNOTATION));
+                .and_then(|annotations| get(annotations, BASHBREW_ARCH));
             if own_arch.and_then(Json::as_str) != Some(&*build.arch) {
                 continue;
             }
@@ -1006,7 +998,7 @@ fn deploy_object(refs: &[&str], manifests: &[DescriptorId], descriptors: &[Descr
         }
     }
     let media_type = match manifests.first() {
-        Some(&first) if descriptors[first].docker_image => DOCKER_LIST,
+        Some(&first) if descriptors[first].docker_image => DOCKER_MANIFEST_LIST,
         _ => OCI_INDEX,
     };
     let mut data = new_map(3);
@@ -1051,15 +1043,16 @@ fn describe<'a>(value: Json<'a>, platforms: &mut PlatformKeys<'a>) -> Result<Des
             .and_then(|annotations| get(annotations, name))
             .and_then(Json::as_str)
     };
-    let subject = annotation(SUBJECT_ANNOTATION).map(str::to_owned);
+    let subject = annotation(REFERENCE_DIGEST).map(str::to_owned);
     // rtrimstr("@" + $digest)
-    let reference = annotation(REF_NAME_ANNOTATION).map(|name| {
+    let reference = annotation(REF_NAME).map(|name| {
         let suffix = format!("@{digest}");
         name.strip_suffix(suffix.as_str())
             .unwrap_or(name)
             .to_owned()
     });
-    let docker_image = get(&normalized, "mediaType").and_then(Json::as_str) == Some(DOCKER_IMAGE);
+    let docker_image =
+        get(&normalized, "mediaType").and_then(Json::as_str) == Some(DOCKER_MANIFEST);
     let key = platforms.key(get(&normalized, "platform"))?;
     let published = published_descriptor(&normalized)?;
     Ok(Descriptor {
@@ -1149,7 +1142,7 @@ fn published_descriptor(fields: &[(Cow<str>, Json)]) -> Result<Val> {
             ("annotations", Json::Object(annotations)) => {
                 let mut kept = new_map(annotations.len());
                 for (name, annotation) in annotations {
-                    if name != REF_NAME_ANNOTATION {
+                    if name != REF_NAME {
                         kept.insert(text(name), to_val(annotation)?);
                     }
                 }

@@ -111,15 +111,19 @@ def leaf_paths: paths(scalars);
 def _jq_regex_flags:
   if . == null then "" else
   explode | map(select(. != 115 and . != 108) | if . == 112 then 115 else . end) | implode end;
-def test(re; flags): matches(re; flags | _jq_regex_flags) | any;
-def match(re; flags): matches(re; flags | _jq_regex_flags)[] | .[0] + { captures: .[1:] };
-def capture(re; flags): matches(re; flags | _jq_regex_flags)[] | capture_of_match;
-def scan(re; flags): matches(re; "g" + (flags | _jq_regex_flags))[] | [.[].string] | if length > 1 then .[1:] else .[0] end;
+def test(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags) | any;
+def match(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags)[] | .[0] + { captures: .[1:] };
+def capture(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags)[] | capture_of_match;
+def scan(re; flags): _jq_matchable | matches(re; "g" + (flags | _jq_regex_flags))[] | [.[].string] | if length > 1 then .[1:] else .[0] end;
 def scan(re): scan(re; null);
-def split(re; flags): split_(re; (flags | _jq_regex_flags) + "g");
+def test(re): test(re; null);
+def match(re): match(re; null);
+def capture(re): capture(re; null);
+def split(re; flags): _jq_matchable | split_(re; (flags | _jq_regex_flags) + "g");
 def splits(re; flags): split(re; flags)[];
 def splits(re): splits(re; null);
 def sub(re; f; flags):
+  _jq_matchable |
   def handle: if type == "array" then capture_of_match | f end;
   reduce split_matches(re; flags | _jq_regex_flags)[] as $x (""; . + ($x | handle));
 def sub(re; f): sub(re; f; "");
@@ -136,9 +140,9 @@ def halt_error: halt_error(5);
 def input: _jq_input;
 # jq 1.7 refuses to divide by zero, so these cannot be 1/0 and 0/0.
 def infinite: 1e1000 - 0;
-def isnan: _jq_isnan;
-def isinfinite: _jq_isinfinite;
-def isnormal: _jq_isnormal;
+def isnan: _jq_number_class == "nan";
+def isinfinite: _jq_number_class == "infinite";
+def isnormal: _jq_number_class == "normal";
 def isfinite: type == "number" and (isinfinite | not);
 def nan: infinite - infinite;
 def logb: if . == 0 then -infinite else frexp[1] - 1 end;

@@ -9,6 +9,15 @@ use super::{CompileOptions, Data, ModulePath, Val};
 use jaq_core::load::parse::Def;
 use jaq_core::native::Fun;
 
+/// `eprintln!`/`println!` without their panic when the stream is closed
+/// (jq exits quietly when its output goes away).
+macro_rules! stderr_line {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($argument)*);
+    }};
+}
+
 /// Every jq-defined builtin, ours last so they win.
 pub(super) fn defs() -> impl Iterator<Item = Def<&'static str>> {
     let ours = jaq_core::load::parse(include_str!("compat.jq"), |p| p.defs()).unwrap_or_default();
@@ -34,6 +43,123 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
         .chain(jaq_std::funs())
 }
 
+/// jq 1.7.1's `_modify(paths; update)`, what `l |= r` means: each path of
+/// `l` is set to the first output of `r` on its value, and the paths `r`
+/// gives nothing for are deleted together at the end (so `.[1,4,2,3] |=
+/// empty` deletes the elements those indices name, where jaq would delete
+/// one after the other and shift the rest).
+///
+/// It runs on jaq's own update, which changes values in place: a path to
+/// delete is first set to a marker value, and the markers are removed in
+/// one pass afterwards (only when there are any).
+fn modify(mut cv: jaq_core::Cv<'_, Data>) -> jaq_core::ValXs<'_, Value> {
+    let (update, update_ctx) = cv.0.pop_fun();
+    let (paths, paths_ctx) = cv.0.pop_fun();
+    let marked = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let counter = marked.clone();
+    let first = move |value: Value| -> jaq_core::ValXs<'_, Value> {
+        match update.run((update_ctx.clone(), value)).next() {
+            Some(result) => Box::new(std::iter::once(result)),
+            None => {
+                counter.set(counter.get() + 1);
+                Box::new(std::iter::once(Ok(Value(DELETED.with(Clone::clone)))))
+            }
+        }
+    };
+    let mut seen = 0;
+    Box::new(
+        paths
+            .update((paths_ctx, cv.1), Box::new(first))
+            .map(move |result| {
+                let now = marked.get();
+                let fresh = now != seen;
+                seen = now;
+                result.map(|value| if fresh { Value(purge(value.0)) } else { value })
+            }),
+    )
+}
+
+thread_local! {
+    /// The marker for "delete this": an array no program can hold, told
+    /// apart by its address.
+    static DELETED: Val = Val::Arr(jaq_json::Rc::new(Vec::new()));
+}
+
+fn is_deleted(value: &Val) -> bool {
+    match value {
+        Val::Arr(items) => DELETED.with(|marker| match marker {
+            Val::Arr(marker) => jaq_json::Rc::ptr_eq(items, marker),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// Removes the marked elements and keys, all at once (null when the
+/// whole value was marked, as jq's `delpaths([[]])`).
+fn purge(value: Val) -> Val {
+    if is_deleted(&value) {
+        return Val::Null;
+    }
+    without_marked(&value).unwrap_or(value)
+}
+
+/// `value` without its marked elements and keys; `None` when it has none
+/// (only the containers on the way to a marker are rebuilt).
+fn without_marked(value: &Val) -> Option<Val> {
+    match value {
+        Val::Arr(items) => {
+            let mut rebuilt: Option<Vec<Val>> = None;
+            for (index, item) in items.iter().enumerate() {
+                let replacement = if is_deleted(item) {
+                    Some(None)
+                } else {
+                    without_marked(item).map(Some)
+                };
+                match (replacement, &mut rebuilt) {
+                    (Some(replacement), _) => {
+                        let out = rebuilt.get_or_insert_with(|| items[..index].to_vec());
+                        out.extend(replacement);
+                    }
+                    (None, Some(out)) => out.push(item.clone()),
+                    (None, None) => {}
+                }
+            }
+            rebuilt.map(|items| items.into_iter().collect())
+        }
+        Val::Obj(entries) => {
+            let mut rebuilt: Option<jaq_json::Map> = None;
+            for (index, (key, item)) in entries.iter().enumerate() {
+                let replacement = if is_deleted(item) {
+                    Some(None)
+                } else {
+                    without_marked(item).map(Some)
+                };
+                match (replacement, &mut rebuilt) {
+                    (Some(replacement), _) => {
+                        let out = rebuilt.get_or_insert_with(|| {
+                            entries
+                                .iter()
+                                .take(index)
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect()
+                        });
+                        if let Some(replacement) = replacement {
+                            out.insert(key.clone(), replacement);
+                        }
+                    }
+                    (None, Some(out)) => {
+                        out.insert(key.clone(), item.clone());
+                    }
+                    (None, None) => {}
+                }
+            }
+            rebuilt.map(Val::obj)
+        }
+        _ => None,
+    }
+}
+
 fn natives() -> Vec<Fun<Data>> {
     use jaq_core::native::{bome, run, v};
     use jaq_core::RunPtr;
@@ -46,7 +172,7 @@ fn natives() -> Vec<Fun<Data>> {
         let argument = cv.0.pop_var();
         bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 25] = [
+    let natives: [Native; 24] = [
         ("modulemeta", v(0), |cv| {
             let result = match &cv.1 .0 {
                 Val::TStr(name) | Val::BStr(name) => {
@@ -77,26 +203,11 @@ fn natives() -> Vec<Fun<Data>> {
         ("implode", v(0), |cv| {
             bome(implode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
-        ("_jq_isnan", v(0), |cv| {
-            bome(
-                float_test(&cv.1 .0, f64::is_nan)
-                    .map(Value)
-                    .map_err(jaq_error),
-            )
+        ("_jq_matchable", v(0), |cv| {
+            bome(matchable(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
-        ("_jq_isinfinite", v(0), |cv| {
-            bome(
-                float_test(&cv.1 .0, f64::is_infinite)
-                    .map(Value)
-                    .map_err(jaq_error),
-            )
-        }),
-        ("_jq_isnormal", v(0), |cv| {
-            bome(
-                float_test(&cv.1 .0, f64::is_normal)
-                    .map(Value)
-                    .map_err(jaq_error),
-            )
+        ("_jq_number_class", v(0), |cv| {
+            bome(number_class(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
         ("_jq_utf8bytelength", v(0), |cv| {
             bome(utf8_byte_length(&cv.1 .0).map(Value).map_err(jaq_error))
@@ -137,11 +248,14 @@ fn natives() -> Vec<Fun<Data>> {
             bome(base64_decode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
         ("_jq_debug", v(0), |cv| {
-            eprintln!("[\"DEBUG:\",{}]", compact_text(&cv.1 .0));
+            stderr_line!("[\"DEBUG:\",{}]", compact_text(&cv.1 .0));
             bome(Ok(cv.1))
         }),
         ("_jq_stderr", v(0), |cv| {
-            eprint!("{}", compact_text(&cv.1 .0));
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                compact_text(&cv.1 .0).as_bytes(),
+            );
             bome(Ok(cv.1))
         }),
         ("_jq_halt_error", v(1), |mut cv| {
@@ -154,8 +268,12 @@ fn natives() -> Vec<Fun<Data>> {
                 return bome(Err(jaq_error("halt_error/1: number required".to_string())));
             };
             match &cv.1 .0 {
-                Val::TStr(text) | Val::BStr(text) => eprint!("{}", String::from_utf8_lossy(text)),
-                other => eprintln!("{}", compact_text(other)),
+                Val::TStr(text) | Val::BStr(text) => {
+                    let _ = std::io::Write::write_all(&mut std::io::stderr(), text);
+                }
+                // jq halts with no message for null.
+                Val::Null => {}
+                other => stderr_line!("{}", compact_text(other)),
             }
             Box::new(std::iter::once(Err(jaq_core::Exn::halt(code))))
         }),
@@ -166,7 +284,16 @@ fn natives() -> Vec<Fun<Data>> {
                 .collect()))
         }),
     ];
-    natives.into_iter().map(run::<Data>).collect()
+    let modify: Native = (
+        "_modify",
+        [jaq_core::Bind::Fun(()), jaq_core::Bind::Fun(())].into(),
+        modify,
+    );
+    natives
+        .into_iter()
+        .chain([modify])
+        .map(run::<Data>)
+        .collect()
 }
 
 /// The builtins of jq 1.7.1's manual, as `builtins` lists them.
@@ -324,6 +451,18 @@ fn jaq_error(message: String) -> jaq_core::Error<Value> {
     jaq_core::Error::new(Value(Val::from(message)))
 }
 
+/// jq's regex builtins refuse anything but a string before they look at
+/// their pattern or flags.
+fn matchable(value: &Val) -> Result<Val, String> {
+    match value {
+        Val::TStr(_) | Val::BStr(_) => Ok(value.clone()),
+        other => Err(format!(
+            "{} cannot be matched, as it is not a string",
+            describe(other)
+        )),
+    }
+}
+
 /// jq's `length`: null is 0, numbers their absolute value, strings count
 /// code points, booleans have none.
 fn length(value: &Val) -> Result<Val, String> {
@@ -342,12 +481,22 @@ fn length(value: &Val) -> Result<Val, String> {
     })
 }
 
-/// jq's `isnan`/`isinfinite`/`isnormal`: numbers only.
-fn float_test(value: &Val, test: fn(f64) -> bool) -> Result<Val, String> {
-    match value {
-        Val::Num(_) => Ok(Val::from(jaq_std::ValT::as_f64(value).is_some_and(test))),
-        _ => Err("number required".to_string()),
-    }
+/// What jq's `isnan`, `isinfinite` and `isnormal` test: `"nan"`,
+/// `"infinite"`, `"normal"` or `"other"` (zero, subnormal); numbers only.
+fn number_class(value: &Val) -> Result<Val, String> {
+    let Some(number) = jaq_std::ValT::as_f64(value).filter(|_| matches!(value, Val::Num(_))) else {
+        return Err("number required".to_string());
+    };
+    let class = if number.is_nan() {
+        "nan"
+    } else if number.is_infinite() {
+        "infinite"
+    } else if number.is_normal() {
+        "normal"
+    } else {
+        "other"
+    };
+    Ok(Val::from(class.to_string()))
 }
 
 /// jq 1.7.1's `implode`: code points are truncated to integers, and those
@@ -507,13 +656,25 @@ fn from_json(value: &Val) -> Result<Val, String> {
     let (Val::TStr(text) | Val::BStr(text)) = value else {
         return Err(format!("{} cannot be parsed as JSON", describe(value)));
     };
-    super::read::parse_single(text).map_err(|error| {
+    let while_parsing = |problem: String| {
         format!(
-            "{} (while parsing '{}')",
-            error,
+            "{problem} (while parsing '{}')",
             String::from_utf8_lossy(text)
         )
-    })
+    };
+    let mut values = super::read::parse_many(text);
+    match (values.next(), values.next()) {
+        (Some(Ok(value)), None) => Ok(value),
+        // jq reads one text and refuses what follows it.
+        (Some(Ok(_)), Some(Ok(_))) => {
+            Err(while_parsing("Unexpected extra JSON values".to_string()))
+        }
+        (Some(Ok(_)), Some(Err(error))) => Err(while_parsing(error.to_string())),
+        (Some(Err(error)), _) => Err(while_parsing(error.to_string())),
+        (None, _) => {
+            super::read::parse_single(text).map_err(|error| while_parsing(error.to_string()))
+        }
+    }
 }
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -610,7 +771,7 @@ fn delete_paths(value: Val, paths: Val) -> Result<Val, String> {
     sorted.sort();
     match sorted.first() {
         None => Ok(value),
-        Some(first) if first.is_empty() => Ok(Val::Null),
+        Some([]) => Ok(Val::Null),
         Some(_) => delete_sorted(value, &sorted, 0),
     }
 }
@@ -836,9 +997,13 @@ pub(super) fn describe_load_errors(
             }
             Error::Lex(problems) => {
                 for (expected, rest) in problems {
+                    // jaq expects a token where jq's grammar wants the end.
+                    let expected = match expected {
+                        jaq_core::load::lex::Expect::Token => "end of file",
+                        other => other.as_str(),
+                    };
                     lines.push(format!(
-                        "syntax error, unexpected INVALID_CHARACTER, expecting {} (Unix shell quoting issues?) at {}, {}",
-                        expected.as_str(),
+                        "syntax error, unexpected INVALID_CHARACTER, expecting {expected} (Unix shell quoting issues?) at {}, {}",
                         file.path,
                         location(file.code, rest)
                     ));

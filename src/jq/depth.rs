@@ -63,3 +63,123 @@ pub(super) fn check() {
         std::panic::resume_unwind(Box::new(DepthExceeded));
     }
 }
+
+/// The deepest program the engine takes: jaq parses, compiles and runs a
+/// program by recursion over its syntax tree, so a chain of operators or
+/// brackets this deep must fit in [`LARGE_STACK`]. jq's own parser stops
+/// at 10,000 (bison's stack, "memory exhausted").
+const MAX_PROGRAM_DEPTH: usize = 10_000;
+
+/// jq's message for a program too deep for its parser.
+pub(super) const PROGRAM_TOO_DEEP: &str = "memory exhausted";
+
+/// Whether `code` may be deeper than [`MAX_PROGRAM_DEPTH`]: an upper bound
+/// of its syntax tree's depth, from one pass over the bytes (so a program
+/// too deep for a recursive lexer is caught before it is lexed). Each
+/// operator and keyword counts one level, brackets one more, `;` ends a
+/// definition's count; strings and comments count nothing.
+pub(super) fn program_too_deep(code: &str) -> bool {
+    const KEYWORDS: &[&[u8]] = &[
+        b"and", b"or", b"as", b"if", b"elif", b"reduce", b"foreach", b"try", b"label", b"def",
+    ];
+    let bytes = code.as_bytes();
+    // Per open level: its kind (`(`, `[`, `{`, `"` or `i` for `\(`) and
+    // the operators counted in it so far.
+    let mut levels: Vec<(u8, usize)> = vec![(b' ', 0)];
+    let mut total = 0;
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        let in_string = levels.last().is_some_and(|(kind, _)| *kind == b'"');
+        index += 1;
+        if in_string {
+            match byte {
+                b'\\' if bytes.get(index) == Some(&b'(') => {
+                    index += 1;
+                    levels.push((b'i', 0));
+                    total += 1;
+                }
+                b'\\' => index += 1,
+                b'"' => {
+                    levels.pop();
+                    total -= 1;
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'#' => {
+                while index < bytes.len() && bytes[index] != b'\n' {
+                    index += 1;
+                }
+            }
+            b'"' | b'(' | b'[' | b'{' => {
+                levels.push((byte, 0));
+                total += 1;
+            }
+            b')' | b']' | b'}' if levels.len() > 1 => {
+                if let Some((_, counted)) = levels.pop() {
+                    total -= counted + 1;
+                }
+            }
+            b';' => {
+                if let Some((_, counted)) = levels.last_mut() {
+                    total -= *counted;
+                    *counted = 0;
+                }
+            }
+            b'|' | b',' | b'+' | b'-' | b'*' | b'/' | b'%' | b'=' | b'<' | b'>' | b'?' => {
+                if let Some((_, counted)) = levels.last_mut() {
+                    *counted += 1;
+                    total += 1;
+                }
+            }
+            b'a'..=b'z' if index == 1 || !bytes[index - 2].is_ascii_alphanumeric() => {
+                let start = index - 1;
+                let mut end = start;
+                while end < bytes.len()
+                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
+                {
+                    end += 1;
+                }
+                if KEYWORDS.contains(&&bytes[start..end]) {
+                    if let Some((_, counted)) = levels.last_mut() {
+                        *counted += 1;
+                        total += 1;
+                    }
+                }
+                index = end;
+            }
+            _ => {}
+        }
+        if total > MAX_PROGRAM_DEPTH {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_and_deep_programs_are_measured() {
+        assert!(!program_too_deep(&vec!["1"; 6000].join("+")));
+        assert!(!program_too_deep(&vec!["."; 6000].join("|")));
+        assert!(program_too_deep(&vec!["."; 20_000].join("|")));
+        assert!(program_too_deep(&"[".repeat(20_000)));
+        // Definitions one after another do not add up.
+        let module: String = (0..5000)
+            .map(|n| format!("def f{n}: . + 1 | . * 2;"))
+            .collect();
+        assert!(!program_too_deep(&module));
+        // Strings and comments count nothing.
+        assert!(!program_too_deep(&format!(
+            "\"{}\" # {}",
+            "|".repeat(20_000),
+            "+".repeat(20_000)
+        )));
+    }
+}

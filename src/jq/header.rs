@@ -125,7 +125,7 @@ pub(super) fn read(code: &str) -> Result<Option<Header>, Problem> {
 }
 
 /// A string literal without interpolation, decoded.
-fn constant_string(parts: &[StrPart<&str, Token<&str>>]) -> Option<String> {
+fn constant_string<T>(parts: &[StrPart<&str, T>]) -> Option<String> {
     let mut text = String::new();
     for part in parts {
         match part {
@@ -158,17 +158,7 @@ pub(super) fn constant(term: &Term<&str>) -> Option<Val> {
     use jaq_core::load::parse::BinaryOp;
     Some(match term {
         Term::Num(text) => super::read::parse_single(text.as_bytes()).ok()?,
-        Term::Str(None, parts) => {
-            let mut text = String::new();
-            for part in parts {
-                match part {
-                    StrPart::Str(raw) => text.push_str(raw),
-                    StrPart::Char(character) => text.push(*character),
-                    StrPart::Term(_) => return None,
-                }
-            }
-            Val::from(text)
-        }
+        Term::Str(None, parts) => Val::from(constant_string(parts)?),
         Term::Call(name, args) if args.is_empty() => match *name {
             "null" => Val::Null,
             "true" => Val::Bool(true),

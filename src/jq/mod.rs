@@ -21,6 +21,7 @@ pub mod modules;
 pub mod print;
 pub mod read;
 pub mod run_tests;
+mod update;
 mod value;
 
 use jaq_core::load::{Arena, File, Loader};
@@ -162,14 +163,23 @@ pub struct CompileOptions {
 /// A parse, module or compile error: jq exits 3 for these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileError {
+    /// The problems on one line (each problem's first line, `; ` between).
+    pub message: String,
     /// Each problem as jq words it after `jq: error: `, ending in its
-    /// place (`... at <top-level>, line 1:`).
+    /// place (`... at <top-level>, line 1:`) and the source line.
     pub problems: Vec<String>,
 }
 
 impl CompileError {
     fn new(problems: Vec<String>) -> Self {
-        Self { problems }
+        let first_lines: Vec<&str> = problems
+            .iter()
+            .map(|problem| problem.lines().next().unwrap_or(""))
+            .collect();
+        Self {
+            message: first_lines.join("; "),
+            problems,
+        }
     }
 
     /// What jq's test mode compares with a `%%FAIL` block's message.
@@ -196,12 +206,7 @@ impl CompileError {
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let first_lines: Vec<&str> = self
-            .problems
-            .iter()
-            .map(|problem| problem.lines().next().unwrap_or(""))
-            .collect();
-        f.write_str(&first_lines.join("; "))
+        f.write_str(&self.message)
     }
 }
 
@@ -247,25 +252,38 @@ pub(crate) fn error_message(value: &Val) -> String {
     }
 }
 
-/// jq syntax jaq's parser lacks (`$__loc__`, `?//`), rewritten into what it
-/// means. Locations go first: the alternatives rewrite copies text.
+/// jq syntax jaq's parser lacks (`$__loc__`, `?//`) and jq meanings jaq's
+/// lacks (`|=`), rewritten into what they mean. Locations go first: the
+/// alternatives rewrite copies text; updates go last, on the final syntax.
 fn rewrite_source<'c>(code: &'c str, path: &ModulePath) -> std::borrow::Cow<'c, str> {
-    match compat::rewrite_locations(code, &path.to_string()) {
-        std::borrow::Cow::Borrowed(code) => alternatives::rewrite(code),
-        std::borrow::Cow::Owned(code) => {
-            std::borrow::Cow::Owned(alternatives::rewrite(&code).into_owned())
+    use std::borrow::Cow;
+    /// Applies one rewrite, copying only when something changed.
+    fn then<'c>(code: Cow<'c, str>, rewrite: fn(&str) -> Cow<'_, str>) -> Cow<'c, str> {
+        match code {
+            Cow::Borrowed(code) => rewrite(code),
+            Cow::Owned(code) => Cow::Owned(rewrite(&code).into_owned()),
         }
     }
+    let code = compat::rewrite_locations(code, &path.to_string());
+    let code = then(code, alternatives::rewrite);
+    then(code, update::rewrite)
 }
+
+/// The stand-ins for several imports under one name, by importing module
+/// (see [`header::merge_imports`]).
+type MergedImports = std::rc::Rc<std::cell::RefCell<Vec<(ModulePath, Vec<Vec<header::Member>>)>>>;
 
 /// A module's source as jaq gets it: checked as jq checks its header,
 /// with jaq's missing syntax rewritten and several imports under one
 /// name merged (their stand-in modules recorded in `merged`).
-fn prepare_source(
-    code: &str,
-    path: &ModulePath,
-    merged: &std::rc::Rc<std::cell::RefCell<Vec<(ModulePath, Vec<Vec<header::Member>>)>>>,
-) -> Result<String, String> {
+fn prepare_source(code: &str, path: &ModulePath, merged: &MergedImports) -> Result<String, String> {
+    if depth::program_too_deep(code) {
+        return Err(format!(
+            "{} at {path}, {}",
+            depth::PROGRAM_TOO_DEEP,
+            compat::location_at(code, 0)
+        ));
+    }
     let code = rewrite_source(code, path).into_owned();
     let located = |problem: header::Problem| {
         format!(

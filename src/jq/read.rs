@@ -25,6 +25,19 @@ pub struct ReadError {
     /// 1-based column (in bytes) of the offending byte.
     pub column: usize,
     pub message: String,
+    /// Byte offset of the offending byte in the text read.
+    pub offset: usize,
+    /// The containers the error left open, outermost first, with what
+    /// they held (for `jq --stream`, which has given out their parts).
+    pub unfinished: Vec<Unfinished>,
+}
+
+/// A container a parse error left open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unfinished {
+    Array(Vec<Val>),
+    /// The entries so far and the key whose value was being read.
+    Object(Map, Option<Val>),
 }
 
 impl fmt::Display for ReadError {
@@ -56,6 +69,14 @@ pub fn parse_single(text: &[u8]) -> Result<Val, ReadError> {
 /// Reads a stream of JSON values, as jq reads its inputs. After an error
 /// the stream ends.
 pub fn parse_many(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> + '_ {
+    parse_many_with_ends(text).map(|value| value.map(|(value, _)| value))
+}
+
+/// [`parse_many`] with the offset just past each value (`jq --seq` needs
+/// to know what ends right at a record separator).
+pub fn parse_many_with_ends(
+    text: &[u8],
+) -> impl Iterator<Item = Result<(Val, usize), ReadError>> + '_ {
     let mut reader = Reader::new(Cow::Borrowed(text), None);
     let mut failed = false;
     std::iter::from_fn(move || {
@@ -64,7 +85,7 @@ pub fn parse_many(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> +
         }
         let value = reader.value().transpose();
         failed = matches!(value, Some(Err(_)));
-        value
+        value.map(|value| value.map(|value| (value, reader.position)))
     })
 }
 
@@ -428,7 +449,12 @@ impl Reader<'_> {
     fn error(&mut self, message: &str) -> ReadError {
         if self.at(self.position).is_none() {
             // jq: whatever was open at the end, at the column after it.
-            let mut error = self.error_at_position("Unfinished JSON term at EOF");
+            let what = if message.starts_with("unfinished string") {
+                "Unfinished string at EOF"
+            } else {
+                "Unfinished JSON term at EOF"
+            };
+            let mut error = self.error_at_position(what);
             error.column -= 1;
             return error;
         }
@@ -443,6 +469,8 @@ impl Reader<'_> {
             None => (self.absolute(before.len()) - self.dropped_line_start) as usize + 1,
         };
         ReadError {
+            unfinished: Vec::new(),
+            offset: self.absolute(before.len()) as usize,
             line,
             column,
             message: message.to_string(),
@@ -463,6 +491,19 @@ impl Reader<'_> {
     /// The next value, or `None` at the end of the input.
     fn value(&mut self) -> Result<Option<Val>, ReadError> {
         let mut stack: Vec<Open> = Vec::new();
+        self.value_into(&mut stack).map_err(|mut error| {
+            error.unfinished = stack
+                .into_iter()
+                .map(|open| match open {
+                    Open::Array(items) => Unfinished::Array(items),
+                    Open::Object(map, key) => Unfinished::Object(map, key),
+                })
+                .collect();
+            error
+        })
+    }
+
+    fn value_into(&mut self, stack: &mut Vec<Open>) -> Result<Option<Val>, ReadError> {
         loop {
             self.compact();
             // Read one scalar or open one container.

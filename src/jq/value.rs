@@ -705,11 +705,10 @@ impl jaq_core::ValT for Value {
                 Val::Arr(replacement) => {
                     items.splice(start..end, take_array(replacement));
                 }
-                other => {
-                    return Err(Exn::from(error_message(format!(
-                        "A slice of an array can only be assigned another array, not {}",
-                        describe(&other)
-                    ))))
+                _ => {
+                    return Err(Exn::from(error_message(
+                        "A slice of an array can only be assigned another array".to_string(),
+                    )))
                 }
             },
             None => {

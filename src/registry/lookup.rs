@@ -20,19 +20,9 @@ use serde_json::{Map, Value};
 use super::client::{Client, Object};
 use super::digest::Digest;
 use super::error::{ErrorKind, RegistryError};
-use super::protocol::{
-    self, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_DOCKER_MANIFEST_LIST, MEDIA_TYPE_OCI_INDEX,
-};
+use super::protocol;
 use super::reference::Reference;
-
-/// The annotation naming the bashbrew architecture of a manifest.
-pub const ANNOTATION_BASHBREW_ARCH: &str = "com.docker.official-images.bashbrew.arch";
-/// The OCI annotation naming where a manifest was found.
-pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
-/// BuildKit's attestation markers.
-pub const ANNOTATION_REFERENCE_TYPE: &str = "vnd.docker.reference.type";
-pub const ANNOTATION_REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
-pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+use crate::spec::{annotation, media_type};
 
 /// A platform's fields, as strings (absent ones empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -254,10 +244,10 @@ impl Client {
                 }
             }
         } else {
-            let index_media_type = if media_type == MEDIA_TYPE_DOCKER_MANIFEST {
-                MEDIA_TYPE_DOCKER_MANIFEST_LIST
+            let index_media_type = if media_type == media_type::DOCKER_MANIFEST {
+                media_type::DOCKER_MANIFEST_LIST
             } else {
-                MEDIA_TYPE_OCI_INDEX
+                media_type::OCI_INDEX
             };
             index.insert("mediaType".into(), index_media_type.into());
             let platform = self.platform_of_manifest(&repository, &object)?;
@@ -282,7 +272,7 @@ impl Client {
             }
         }
         index_annotations.insert(
-            ANNOTATION_REF_NAME.into(),
+            annotation::REF_NAME.into(),
             format!("{name}@{}", object.descriptor.digest).into(),
         );
         let annotations: Map<String, Value> = index_annotations.into_iter().collect();
@@ -376,23 +366,23 @@ fn annotate(entries: &mut Vec<Entry>, name: &str) {
     let mut arch_by_digest: Vec<(String, Option<&'static str>)> = Vec::new();
     for entry in entries.iter_mut() {
         entry.platform = entry.platform.as_ref().map(Platform::normalized);
-        entry.annotations.remove(ANNOTATION_BASHBREW_ARCH);
+        entry.annotations.remove(annotation::BASHBREW_ARCH);
         let arch = entry.platform.as_ref().and_then(Platform::bashbrew_arch);
         arch_by_digest.push((entry.digest.clone(), arch));
     }
     let subject_of = |entry: &Entry| -> Option<String> {
         let is_attestation = entry
             .annotations
-            .get(ANNOTATION_REFERENCE_TYPE)
+            .get(annotation::REFERENCE_TYPE)
             .and_then(Value::as_str)
-            == Some(ATTESTATION_MANIFEST);
+            == Some(annotation::ATTESTATION_MANIFEST);
         if !is_attestation {
             return None;
         }
         Some(
             entry
                 .annotations
-                .get(ANNOTATION_REFERENCE_DIGEST)
+                .get(annotation::REFERENCE_DIGEST)
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string(),
@@ -416,10 +406,10 @@ fn annotate(entries: &mut Vec<Entry>, name: &str) {
         if let Some(arch) = arch {
             entry
                 .annotations
-                .insert(ANNOTATION_BASHBREW_ARCH.into(), arch.into());
+                .insert(annotation::BASHBREW_ARCH.into(), arch.into());
         }
         entry.annotations.insert(
-            ANNOTATION_REF_NAME.into(),
+            annotation::REF_NAME.into(),
             format!("{name}@{}", entry.digest).into(),
         );
     }
@@ -544,7 +534,7 @@ mod tests {
 
     fn entry(digest: &str, platform: Option<Platform>, annotations: &[(&str, &str)]) -> Entry {
         Entry {
-            media_type: protocol::MEDIA_TYPE_OCI_MANIFEST.into(),
+            media_type: media_type::OCI_MANIFEST.into(),
             digest: digest.into(),
             size: 1.into(),
             urls: None,
@@ -565,8 +555,8 @@ mod tests {
                 digest,
                 Some(platform("unknown", "unknown", "")),
                 &[
-                    (ANNOTATION_REFERENCE_TYPE, ATTESTATION_MANIFEST),
-                    (ANNOTATION_REFERENCE_DIGEST, subject),
+                    (annotation::REFERENCE_TYPE, annotation::ATTESTATION_MANIFEST),
+                    (annotation::REFERENCE_DIGEST, subject),
                 ],
             )
         };
@@ -574,7 +564,7 @@ mod tests {
             entry(
                 "sha256:a",
                 Some(platform("arm64", "linux", "")),
-                &[(ANNOTATION_BASHBREW_ARCH, "bogus")],
+                &[(annotation::BASHBREW_ARCH, "bogus")],
             ),
             attestation("sha256:b", "sha256:a"),
             attestation("sha256:c", "sha256:missing"),

@@ -8,28 +8,7 @@
 //! leaves open, noted where it matters.
 
 use super::digest::Digest;
-
-/// OCI image index (multi-platform).
-pub const MEDIA_TYPE_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// OCI image manifest (one platform).
-pub const MEDIA_TYPE_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// Docker manifest list (Docker's multi-platform index).
-pub const MEDIA_TYPE_DOCKER_MANIFEST_LIST: &str =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
-/// Docker image manifest, schema 2.
-pub const MEDIA_TYPE_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// OCI image config.
-pub const MEDIA_TYPE_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-/// Docker image config.
-pub const MEDIA_TYPE_DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-/// OCI layer, gzip-compressed tar.
-pub const MEDIA_TYPE_OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-/// OCI layer, uncompressed tar.
-pub const MEDIA_TYPE_OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
-/// Docker layer, gzip-compressed tar.
-pub const MEDIA_TYPE_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-/// What registries (and we) call a blob whose type the request did not say.
-pub const MEDIA_TYPE_OCTET_STREAM: &str = "application/octet-stream";
+use crate::spec::media_type;
 
 /// The `client_id` our OAuth2 token requests name (Docker's token
 /// specification asks clients to identify themselves).
@@ -37,25 +16,73 @@ pub const OAUTH_CLIENT_ID: &str = "doi-deploy";
 
 /// The four manifest media types, in the order we list them in `Accept`.
 pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
-    MEDIA_TYPE_OCI_INDEX,
-    MEDIA_TYPE_OCI_MANIFEST,
-    MEDIA_TYPE_DOCKER_MANIFEST_LIST,
-    MEDIA_TYPE_DOCKER_MANIFEST,
+    media_type::OCI_INDEX,
+    media_type::OCI_MANIFEST,
+    media_type::DOCKER_MANIFEST_LIST,
+    media_type::DOCKER_MANIFEST,
 ];
 
 /// `Accept` for every manifest GET and HEAD. All four types, always: the
 /// distribution registry answers 404 (not 406) for a manifest whose type
 /// was not accepted, which would look like "not found".
-pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+pub const MANIFEST_ACCEPT: &str = match std::str::from_utf8(&MANIFEST_ACCEPT_BYTES) {
+    Ok(accept) => accept,
+    Err(_) => panic!("media types are ASCII"),
+};
+
+/// [`MANIFEST_MEDIA_TYPES`] joined by `", "`, at compile time (so the header
+/// is a constant and cannot drift from the list).
+const MANIFEST_ACCEPT_BYTES: [u8; joined_length(&MANIFEST_MEDIA_TYPES)] =
+    join(&MANIFEST_MEDIA_TYPES);
+
+const SEPARATOR: &[u8] = b", ";
+
+const fn joined_length(parts: &[&str]) -> usize {
+    let mut length = 0;
+    let mut index = 0;
+    while index < parts.len() {
+        if index > 0 {
+            length += SEPARATOR.len();
+        }
+        length += parts[index].len();
+        index += 1;
+    }
+    length
+}
+
+const fn join<const N: usize>(parts: &[&str]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut at = 0;
+    let mut index = 0;
+    while index < parts.len() {
+        if index > 0 {
+            let mut byte = 0;
+            while byte < SEPARATOR.len() {
+                out[at] = SEPARATOR[byte];
+                at += 1;
+                byte += 1;
+            }
+        }
+        let part = parts[index].as_bytes();
+        let mut byte = 0;
+        while byte < part.len() {
+            out[at] = part[byte];
+            at += 1;
+            byte += 1;
+        }
+        index += 1;
+    }
+    out
+}
 
 /// Whether `media_type` is one of the two index types.
 pub fn is_index_media_type(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_OCI_INDEX || media_type == MEDIA_TYPE_DOCKER_MANIFEST_LIST
+    media_type == media_type::OCI_INDEX || media_type == media_type::DOCKER_MANIFEST_LIST
 }
 
 /// Whether `media_type` is one of the two single-image manifest types.
 pub fn is_image_manifest_media_type(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_OCI_MANIFEST || media_type == MEDIA_TYPE_DOCKER_MANIFEST
+    media_type == media_type::OCI_MANIFEST || media_type == media_type::DOCKER_MANIFEST
 }
 
 /// Whether `media_type` is any manifest type we accept.
@@ -218,7 +245,7 @@ pub fn media_type_of(content_type: Option<&str>) -> String {
         .and_then(|value| value.split(';').next())
         .map(str::trim)
         .filter(|value| !value.is_empty())
-        .map_or_else(|| MEDIA_TYPE_OCTET_STREAM.to_string(), str::to_string)
+        .map_or_else(|| media_type::OCTET_STREAM.to_string(), str::to_string)
 }
 
 #[cfg(test)]
@@ -294,9 +321,9 @@ mod tests {
 
     #[test]
     fn media_type_classes() {
-        assert!(is_index_media_type(MEDIA_TYPE_DOCKER_MANIFEST_LIST));
-        assert!(is_image_manifest_media_type(MEDIA_TYPE_DOCKER_MANIFEST));
-        assert!(!is_manifest_media_type(MEDIA_TYPE_OCI_CONFIG));
+        assert!(is_index_media_type(media_type::DOCKER_MANIFEST_LIST));
+        assert!(is_image_manifest_media_type(media_type::DOCKER_MANIFEST));
+        assert!(!is_manifest_media_type(media_type::OCI_CONFIG));
         assert_eq!(MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES.join(", "));
     }
 }

@@ -46,6 +46,7 @@ use crate::registry::stats::RequestKind;
 use crate::registry::transport::{
     BodySource, Request, RequestBody, ResponseBody, ResponseBodyMode,
 };
+use crate::spec::media_type;
 
 /// Blobs over this size get a HEAD before an upload (the rule: the
 /// HEAD is cheap next to re-sending bytes; under it, uploading blindly is
@@ -430,7 +431,7 @@ impl Pusher {
             &target,
             ObjectType::Blob,
             &Descriptor {
-                media_type: protocol::MEDIA_TYPE_OCTET_STREAM.to_string(),
+                media_type: media_type::OCTET_STREAM.to_string(),
                 digest: digest.clone(),
                 size,
             },
@@ -577,7 +578,7 @@ impl Pusher {
         };
         let url = protocol::upload_finish_url(&endpoint.base, &location, digest);
         let request = Request::new(Method::Put, RequestKind::Put, url.clone())
-            .header(header::CONTENT_TYPE, protocol::MEDIA_TYPE_OCTET_STREAM)
+            .header(header::CONTENT_TYPE, media_type::OCTET_STREAM)
             .body(body)
             .scope(scope);
         let response = self.client.send(&endpoint, &request)?;

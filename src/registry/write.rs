@@ -25,6 +25,7 @@ use super::stats::RequestKind;
 use super::transport::{
     BodySource, Request, RequestBody, Response, ResponseBody, ResponseBodyMode,
 };
+use crate::spec::media_type;
 
 /// An open blob upload: where to send the bytes.
 #[derive(Clone, Debug)]
@@ -230,7 +231,7 @@ impl Client {
         let same_host = protocol::url_host(&url) == protocol::url_host(&endpoint.base);
         let request = Request::new(Method::Put, RequestKind::Put, url.clone())
             .scope(push_scope(session.repository.repository()))
-            .header(header::CONTENT_TYPE, protocol::MEDIA_TYPE_OCTET_STREAM)
+            .header(header::CONTENT_TYPE, media_type::OCTET_STREAM)
             .body(body);
         let response = if same_host {
             self.send(&endpoint, &request)?
@@ -284,7 +285,7 @@ impl Client {
         let size = bytes.len() as u64;
         self.upload_with_restart(repository, digest, RequestBody::Bytes(bytes.clone()))?;
         let descriptor = Descriptor {
-            media_type: protocol::MEDIA_TYPE_OCTET_STREAM.to_string(),
+            media_type: media_type::OCTET_STREAM.to_string(),
             digest: digest.clone(),
             size,
         };
@@ -310,7 +311,7 @@ impl Client {
         let size = source.length;
         self.upload_with_restart(repository, digest, RequestBody::Stream(source))?;
         let descriptor = Descriptor {
-            media_type: protocol::MEDIA_TYPE_OCTET_STREAM.to_string(),
+            media_type: media_type::OCTET_STREAM.to_string(),
             digest: digest.clone(),
             size,
         };

@@ -9,8 +9,8 @@
 
 use serde_json::{json, Value};
 
-use crate::support::seed::{OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST};
 use crate::support::{seed_blob, seed_manifest, sha256_digest};
+use doi::spec::media_type::{OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST};
 
 /// The OCI platform of a bashbrew arch (the mapping `lookup` reverses).
 pub fn platform(arch: &str) -> Value {

@@ -14,11 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::support::{seed_blob, seed_manifest, sha256_digest};
 
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
-pub const IN_TOTO: &str = "application/vnd.in-toto+json";
+use doi::spec::media_type::{IN_TOTO, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST};
 /// The host written in checked-in metadata, as in the conformance files.
 pub const PLACEHOLDER_HOST: &str = "localhost:3000";
 

@@ -135,15 +135,21 @@ pub fn require_tools(tools: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
-    let message = format!(
+    unavailable(&format!(
         "missing test tools: {} (install them with .ci/install-test-deps.sh)",
         missing.join(", ")
-    );
+    ));
+    false
+}
+
+/// Something a test needs is not there (a tool, `../shared`): panics if env
+/// `CI` is set (CI provides everything, so a skip there would hide a broken
+/// setup), else prints why the test is skipped.
+pub fn unavailable(message: &str) {
     if std::env::var_os("CI").is_some() {
         panic!("{message}; CI is set, so this is a failure, not a skip");
     }
     eprintln!("SKIPPED: {message}");
-    false
 }
 
 /// [`require_tools`] for what a registry test needs: `docker-registry`,

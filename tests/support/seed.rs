@@ -10,16 +10,13 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::http::{self, HttpUrl, RawResponse};
+use doi::registry::protocol::MANIFEST_ACCEPT;
+use doi::spec::media_type::{
+    DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX,
+    OCI_LAYER, OCI_MANIFEST,
+};
 
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+use super::http::{self, HttpUrl, RawResponse};
 
 /// Which media types [`seed_image_as`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,14 +37,11 @@ impl ImageFlavor {
                 DOCKER_MANIFEST_LIST,
                 DOCKER_MANIFEST,
                 DOCKER_CONFIG,
-                DOCKER_LAYER,
+                DOCKER_LAYER_GZIP,
             ),
         }
     }
 }
-
-/// Every manifest media type a registry may hold, for `Accept`.
-pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {

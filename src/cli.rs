@@ -1,0 +1,164 @@
+//! The habits every binary shares: `--version`, one error style
+//! (`BIN: error: ...` on stderr), and exit statuses scripts can rely on.
+//!
+//! Scripts call our binaries by name and check their status, and people
+//! read their stderr in CI logs; a binary that prints clap's `error: ...`
+//! where the others print `lookup: error: ...`, or exits 0 on a command
+//! line it could not run, costs both. Each binary names itself once
+//! (`const BIN: Bin = Bin::new("deploy")`) and goes through [`Bin`].
+//!
+//! The global allocator is also the binaries' business, not the library's
+//! (a program linking `doi` chooses its own). Each binary declares
+//! `#[global_allocator] static ALLOCATOR: mimalloc::MiMalloc =
+//! mimalloc::MiMalloc;`: evaluating jq allocates and frees small values all
+//! the time (a profile of planning showed 40% of instructions in glibc's
+//! malloc and free), and mimalloc halves that.
+
+use std::ffi::OsString;
+use std::fmt::Display;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+/// The crate's version, which every binary reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The status of a command line that cannot be run (an unknown flag, a
+/// missing argument): 2, as clap, jq and most Unix tools use it, so a
+/// script can tell "you called me wrong" from "the work failed" (1).
+pub const EXIT_USAGE: u8 = 2;
+
+/// One binary's name, for its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bin {
+    name: &'static str,
+}
+
+impl Bin {
+    pub const fn new(name: &'static str) -> Self {
+        Self { name }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.name
+    }
+
+    /// `BIN VERSION`, what `--version` prints.
+    pub fn version_line(self) -> String {
+        format!("{} {VERSION}", self.name)
+    }
+
+    /// Parses the process's arguments; see [`Bin::parse_from`].
+    pub fn parse<T: CommandFactory + FromArgMatches>(self) -> Result<T, ExitCode> {
+        self.parse_from(std::env::args_os())
+    }
+
+    /// Parses `arguments` (the first is the program) with `--version`
+    /// added. `Err` is the status to exit with, after what the user asked
+    /// for was printed: `--help` and `--version` on stdout with status 0, a
+    /// bad command line as one line, `BIN: error: ...`, with status
+    /// [`EXIT_USAGE`].
+    pub fn parse_from<T, I, A>(self, arguments: I) -> Result<T, ExitCode>
+    where
+        T: CommandFactory + FromArgMatches,
+        I: IntoIterator<Item = A>,
+        A: Into<OsString> + Clone,
+    {
+        let command = T::command().name(self.name).version(VERSION);
+        let parsed = command
+            .try_get_matches_from(arguments)
+            .and_then(|matches| T::from_arg_matches(&matches));
+        parsed.map_err(|error| self.clap_error(&error))
+    }
+
+    fn clap_error(self, error: &clap::Error) -> ExitCode {
+        use clap::error::ErrorKind;
+        if matches!(
+            error.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+        ) {
+            // On stdout, as clap prints them; a closed stdout is no error.
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        self.error(usage_message(&error.render().to_string()));
+        ExitCode::from(EXIT_USAGE)
+    }
+
+    /// Prints `BIN: error: ERROR`.
+    pub fn error(self, error: impl Display) {
+        eprintln!("{}: error: {error}", self.name);
+    }
+
+    /// Prints `BIN: warning: MESSAGE`.
+    pub fn warning(self, message: impl Display) {
+        eprintln!("{}: warning: {message}", self.name);
+    }
+
+    /// Prints `BIN: note: MESSAGE`.
+    pub fn note(self, message: impl Display) {
+        eprintln!("{}: note: {message}", self.name);
+    }
+
+    /// Prints the error; the status for work that failed (1).
+    pub fn fail(self, error: impl Display) -> ExitCode {
+        self.error(error);
+        ExitCode::FAILURE
+    }
+
+    /// Prints the error; the status for a command line that cannot be run
+    /// ([`EXIT_USAGE`]).
+    pub fn usage_error(self, error: impl Display) -> ExitCode {
+        self.error(error);
+        ExitCode::from(EXIT_USAGE)
+    }
+}
+
+/// The one line of a clap usage error that says what is wrong (clap adds
+/// the usage and a pointer to `--help`; every error of ours is one line).
+fn usage_message(rendered: &str) -> &str {
+    let line = rendered
+        .lines()
+        .find(|line| line.starts_with("error: "))
+        .or_else(|| rendered.lines().find(|line| !line.trim().is_empty()))
+        .unwrap_or("invalid arguments");
+    line.strip_prefix("error: ").unwrap_or(line).trim_end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Arguments {
+        #[arg(long)]
+        flag: bool,
+    }
+
+    const BIN: Bin = Bin::new("example");
+
+    #[test]
+    fn arguments_parse_and_version_is_added() {
+        let parsed: Arguments = BIN.parse_from(["example", "--flag"]).expect("parses");
+        assert!(parsed.flag);
+        let version = Arguments::command().name("example").version(VERSION);
+        let rendered = version.render_version();
+        assert_eq!(rendered.trim(), BIN.version_line());
+        assert!(BIN
+            .parse_from::<Arguments, _, _>(["example", "--version"])
+            .is_err());
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_of_ours() {
+        let error = Arguments::command()
+            .name("example")
+            .try_get_matches_from(["example", "--nope"])
+            .expect_err("unknown flag");
+        assert_eq!(
+            usage_message(&error.render().to_string()),
+            "unexpected argument '--nope' found"
+        );
+    }
+}
