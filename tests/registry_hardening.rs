@@ -803,3 +803,43 @@ fn error_codes_of_the_real_registry_are_known() {
         vec![ErrorCode::Unauthorized]
     );
 }
+
+/// A credential helper that never answers is stopped at `--timeout`, and
+/// the request fails with one line saying so (nothing waits forever).
+#[test]
+fn a_credential_helper_that_hangs_is_stopped_at_the_timeout() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let registry = ScriptedServer::start(|_| Reply::Answer {
+        status: 401,
+        headers: owned(&[("WWW-Authenticate", "Basic realm=\"scripted\"")]),
+        body: Vec::new(),
+    });
+    let helpers = tempfile::tempdir().expect("temporary directory");
+    let helper = helpers.path().join("docker-credential-stuck");
+    std::fs::write(&helper, "#!/bin/sh\nexec sleep 600\n").expect("write helper");
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let config = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        config.path().join("config.json"),
+        json!({"credsStore": "stuck"}).to_string(),
+    )
+    .expect("write docker config");
+    let client = Client::new(ClientConfig {
+        docker_config_dir: Some(config.path().to_path_buf()),
+        credential_helper_dir: Some(helpers.path().to_path_buf()),
+        timeouts: doi::registry::Timeouts {
+            inactivity: Duration::from_millis(500),
+            ..doi::registry::Timeouts::default()
+        },
+        ..ClientConfig::default()
+    });
+    let tag = reference(&format!("{}/test/helper:v1", registry.host()));
+    let error = client.head_manifest(&tag).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "credential helper docker-credential-stuck for {}: no answer within 0.5 s (--timeout, DOI_TIMEOUT); it was stopped",
+            registry.host()
+        )
+    );
+}
