@@ -679,6 +679,7 @@ struct Summary {
     over_memory: Vec<String>,
     different: Vec<String>,
     failed: Vec<String>,
+    jaq_cannot: Vec<String>,
 }
 
 impl Summary {
@@ -763,7 +764,14 @@ impl Summary {
         let _ = write!(line, "  {verdict}");
         for (outcome, label) in outcomes.iter().zip(["doi-jq", "jq", "jaq"]) {
             if let Outcome::Failed(why) = outcome {
-                self.failed.push(format!("{name} ({label}: {why})"));
+                // jaq lacks some of jq's builtins (tostream): that is a
+                // gap in the peer, not a failed target.
+                let list = if label == "jaq" {
+                    &mut self.jaq_cannot
+                } else {
+                    &mut self.failed
+                };
+                list.push(format!("{name} ({label}: {why})"));
             }
         }
         line
@@ -802,11 +810,27 @@ impl Summary {
                 ),
             );
         }
+        // Reading, printing and holding large values is where memory is
+        // ours to spend; the micro-benchmarks' peaks are mostly the value
+        // representation and the evaluator's recursion (jaq's), so they
+        // are reported on their own line.
+        let (documents, programs): (Vec<String>, Vec<String>) = self
+            .over_memory
+            .iter()
+            .cloned()
+            .partition(|entry| entry.starts_with("doc-"));
         verdict(
-            self.over_memory.is_empty(),
+            documents.is_empty(),
             format!(
-                "peak memory above jq 1.7.1's + 10%: {}",
-                list(&self.over_memory)
+                "peak memory above jq 1.7.1's + 10%, large documents: {}",
+                list(&documents)
+            ),
+        );
+        verdict(
+            programs.is_empty(),
+            format!(
+                "peak memory above jq 1.7.1's + 10%, jaq's programs: {}",
+                list(&programs)
             ),
         );
         verdict(
@@ -817,6 +841,9 @@ impl Summary {
             self.failed.is_empty(),
             format!("failed: {}", list(&self.failed)),
         );
+        if !self.jaq_cannot.is_empty() {
+            println!("note: jaq cannot run {}", list(&self.jaq_cannot));
+        }
         all
     }
 }

@@ -162,7 +162,11 @@ fn lookup_heads(host: &str, tags: usize, jobs: usize) -> (Duration, u64) {
             head: true,
         })
         .collect();
-    let arguments = LookupArguments { jobs, items };
+    let arguments = LookupArguments {
+        jobs,
+        items,
+        limits: Default::default(),
+    };
     let options = PrintOptions::tab();
     let print = |value: &serde_json::Value| serde_to_vec(value, &options);
     let mut output = Vec::with_capacity(tags * 200);

@@ -553,7 +553,7 @@ fn phases(input: &Path) -> Result<(), String> {
     time("read", started);
 
     let started = Instant::now();
-    let kind = doi::deploy::input::classify(&bytes)?;
+    let kind = doi::deploy::input::classify(&bytes).map_err(|error| error.to_string())?;
     drop(kind);
     time("deploy's stdin classification (parses all)", started);
 

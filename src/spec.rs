@@ -36,6 +36,8 @@ pub mod media_type {
     pub const IN_TOTO: &str = "application/vnd.in-toto+json";
     /// What registries (and we) call a blob whose type nobody said.
     pub const OCTET_STREAM: &str = "application/octet-stream";
+    /// An HTML form's body (RFC 6749's OAuth2 token requests are POSTed so).
+    pub const FORM: &str = "application/x-www-form-urlencoded";
 }
 
 /// Annotation keys, and the values whose meaning we rely on.

@@ -36,6 +36,7 @@ fn client_with_auths(
         retry: RetryPolicy {
             minimum_delay: Duration::from_millis(50),
             maximum_delay: Duration::from_secs(2),
+            ..RetryPolicy::default()
         },
         ..ClientConfig::default()
     };
@@ -214,7 +215,9 @@ fn pushes_get_a_push_token_and_bad_credentials_are_a_clear_error() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Authentication);
     assert!(
-        error.to_string().contains("token request refused"),
+        error
+            .to_string()
+            .contains("the token server refused a token for"),
         "{error}"
     );
     assert!(!error.to_string().contains("wrong-secret"), "{error}");

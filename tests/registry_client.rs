@@ -22,6 +22,7 @@ fn client_with(adjust: impl FnOnce(&mut ClientConfig)) -> (tempfile::TempDir, Cl
         retry: RetryPolicy {
             minimum_delay: Duration::from_millis(50),
             maximum_delay: Duration::from_secs(2),
+            ..RetryPolicy::default()
         },
         ..ClientConfig::default()
     };

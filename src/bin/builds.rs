@@ -20,7 +20,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const BIN: Bin = Bin::new("builds");
 
 #[derive(Parser)]
-#[command(name = "builds", about = "Sources metadata to builds metadata")]
+#[command(
+    name = "builds",
+    about = "Sources metadata to builds metadata",
+    after_help = doi::registry::limits::HELP
+)]
 struct Arguments {
     /// Lookup cache: its entries are used instead of asking the registry,
     /// and it is rewritten after a successful run (created when missing).
@@ -34,6 +38,8 @@ struct Arguments {
     offline: bool,
     /// Sources metadata (bashbrew's sources JSON); `-` reads stdin.
     sources: PathBuf,
+    #[command(flatten)]
+    limits: doi::registry::Limits,
 }
 
 fn main() -> ExitCode {
@@ -57,7 +63,7 @@ fn run(arguments: &Arguments) -> Result<(), String> {
         Some(path) => LookupCache::load(path).map_err(|error| error.to_string())?,
         None => LookupCache::new(),
     };
-    let registry = registry_lookup(arguments.offline)?;
+    let registry = registry_lookup(arguments)?;
     let options = BuildsOptions {
         origin,
         jobs: arguments.jobs,
@@ -90,11 +96,15 @@ fn read_sources(arguments: &Arguments) -> Result<Vec<u8>, String> {
 }
 
 /// The registry behind the cache: the client configured from the
-/// environment (`DOCKERHUB_PUBLIC_PROXY`, Docker's credentials).
-fn registry_lookup(offline: bool) -> Result<Box<dyn IndexLookup>, String> {
-    if offline {
+/// environment (`DOCKERHUB_PUBLIC_PROXY`, Docker's credentials, the
+/// `DOI_*` limits) and the limit flags.
+fn registry_lookup(arguments: &Arguments) -> Result<Box<dyn IndexLookup>, String> {
+    if arguments.offline {
         return Ok(Box::new(CacheOnly));
     }
-    let client = Client::from_env().map_err(|error| error.to_string())?;
-    Ok(Box::new(client))
+    let config = arguments
+        .limits
+        .client_config()
+        .map_err(|error| error.to_string())?;
+    Ok(Box::new(Client::new(config)))
 }

@@ -31,7 +31,8 @@ const PARALLEL_JOBS: usize = 8;
 #[derive(Parser)]
 #[command(
     name = "deploy",
-    about = "Push deploy objects (or the plan of builds metadata) from stdin to registries"
+    about = "Push deploy objects (or the plan of builds metadata) from stdin to registries",
+    after_help = doi::registry::limits::HELP
 )]
 struct Arguments {
     /// Print the plan of the builds metadata on stdin and stop.
@@ -52,6 +53,8 @@ struct Arguments {
     /// Print the requests sent, by kind, and the retries.
     #[arg(long)]
     stats: bool,
+    #[command(flatten)]
+    limits: doi::registry::Limits,
 }
 
 fn main() -> ExitCode {
@@ -90,12 +93,12 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
     let quick_look = doi::deploy::plan::plan_native::looks_like_builds_text(&stdin);
     let kind = match quick_look {
         Some(true) => StdinKind::Builds,
-        _ => input::classify(&stdin)?,
+        _ => input::classify(&stdin).map_err(|error| error.to_string())?,
     };
     let values = match kind {
         StdinKind::Builds => {
             let plan = doi::deploy::plan_builds(&stdin, arguments.arch.as_deref())?;
-            match input::classify(&plan)? {
+            match input::classify(&plan).map_err(|error| error.to_string())? {
                 StdinKind::DeployObjects(values) => values,
                 StdinKind::Builds => return Err("the plan is not deploy objects".to_string()),
             }
@@ -124,7 +127,11 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
         (true, None) => PARALLEL_JOBS,
         (false, None) => 1,
     };
-    let client = Client::from_env().map_err(|error| error.to_string())?;
+    let client = arguments
+        .limits
+        .client_config()
+        .map(Client::new)
+        .map_err(|error| error.to_string())?;
     let pusher = Pusher::new(client.clone());
     let started = Instant::now();
 

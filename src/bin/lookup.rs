@@ -21,12 +21,15 @@ const BIN: Bin = Bin::new("lookup");
 #[command(
     name = "lookup",
     about = "Looks up images, manifests and blobs in registries",
-    override_usage = "lookup [--parallel] [--jobs N] [[--type manifest|blob] [--head] REF]..."
+    override_usage = "lookup [--parallel] [--jobs N] [--timeout SECONDS] [--retry-max-wait SECONDS] [--retry-budget SECONDS] [[--type manifest|blob] [--head] REF]...",
+    after_help = doi::registry::limits::HELP
 )]
 struct Arguments {
     /// Options and references, in order: `--type manifest|blob` and
     /// `--head` apply to the REF after them; `--parallel` (or `--jobs N`)
-    /// runs the lookups concurrently, still printing in order.
+    /// runs the lookups concurrently, still printing in order;
+    /// `--timeout`, `--retry-max-wait`, `--retry-budget` (seconds) apply to
+    /// every REF.
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
@@ -44,7 +47,7 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(message) => return BIN.usage_error(message),
     };
-    let client = match Client::from_env() {
+    let client = match parsed.limits.client_config().map(Client::new) {
         Ok(client) => client,
         Err(error) => return BIN.fail(error),
     };

@@ -136,16 +136,48 @@ pub fn deploy_object(object: &DeployObject, pusher: &Pusher, reporter: &Reporter
     all_succeeded
 }
 
+/// A ref `--dry-run` could not check.
+#[derive(Clone, Debug)]
+pub enum DryRunError {
+    /// Asking the registry failed.
+    Failed {
+        reference: Reference,
+        error: RegistryError,
+    },
+    /// The object was never looked at (a worker stopped).
+    NotChecked { object: String },
+}
+
+impl std::fmt::Display for DryRunError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DryRunError::Failed { reference, error } => {
+                write!(formatter, "{reference}: {}", one_line(&error.to_string()))
+            }
+            DryRunError::NotChecked { object } => write!(formatter, "{object}: not checked"),
+        }
+    }
+}
+
+impl std::error::Error for DryRunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DryRunError::Failed { error, .. } => Some(error),
+            DryRunError::NotChecked { .. } => None,
+        }
+    }
+}
+
 /// `--dry-run`: the entries of every ref that would change, in input
 /// order. Only HEADs are sent (one per ref; a copy from a tag also HEADs
-/// its source). Errors are one line per ref that could not be checked.
+/// its source). Errors are one per ref that could not be checked.
 pub fn dry_run(
     objects: &[DeployObject],
     pusher: &Pusher,
     jobs: usize,
-) -> Result<Vec<u8>, Vec<String>> {
+) -> Result<Vec<u8>, Vec<DryRunError>> {
     /// Per object, per ref: would it change (or why it could not be told).
-    type Answers = Vec<Option<Vec<Result<bool, String>>>>;
+    type Answers = Vec<Option<Vec<Result<bool, DryRunError>>>>;
     let answers: Mutex<Answers> = Mutex::new(vec![None; objects.len()]);
     let never = AtomicBool::new(false);
     let dependencies = vec![Vec::new(); objects.len()];
@@ -153,12 +185,14 @@ pub fn dry_run(
         let Some(object) = objects.get(index) else {
             return false;
         };
-        let changes: Vec<Result<bool, String>> = object
+        let changes: Vec<Result<bool, DryRunError>> = object
             .refs
             .iter()
             .map(|reference| {
-                would_change(object, reference, pusher)
-                    .map_err(|error| format!("{reference}: {}", one_line(&error.to_string())))
+                would_change(object, reference, pusher).map_err(|error| DryRunError::Failed {
+                    reference: reference.clone(),
+                    error,
+                })
             })
             .collect();
         let succeeded = changes.iter().all(Result::is_ok);
@@ -170,7 +204,9 @@ pub fn dry_run(
     let mut errors = Vec::new();
     for (object, changes) in objects.iter().zip(answers) {
         let Some(changes) = changes else {
-            errors.push(format!("{}: not checked", object.name()));
+            errors.push(DryRunError::NotChecked {
+                object: object.name(),
+            });
             continue;
         };
         for (reference, change) in object.refs.iter().zip(changes) {

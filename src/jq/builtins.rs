@@ -23,6 +23,8 @@ use jaq_json::{Map, Rc};
 /// Definitions (name, arity) that the natives below replace.
 pub(super) const REPLACED: &[(&str, usize)] = &[
     ("add", 0),
+    ("min", 0),
+    ("max", 0),
     ("tostring", 0),
     ("to_entries", 0),
     ("tostream", 0),
@@ -36,8 +38,10 @@ const RENAMED: &[(&str, &str)] = &[("limit", "_jaq_limit"), ("range", "_jaq_rang
 pub(super) fn natives() -> Vec<Fun<Data>> {
     type Native = (&'static str, Box<[Bind]>, jaq_core::RunPtr<Data>);
     let filter = || -> Box<[Bind]> { [Bind::Fun(())].into() };
-    let ours: [Native; 8] = [
+    let ours: [Native; 10] = [
         ("add", v(0), |cv| bome(add(cv.1))),
+        ("min", v(0), |cv| bome(extreme(&cv.1, Extreme::Min))),
+        ("max", v(0), |cv| bome(extreme(&cv.1, Extreme::Max))),
         ("tostring", v(0), |cv| bome(Ok(tostring(cv.1)))),
         ("to_entries", v(0), |cv| bome(to_entries(cv.1))),
         ("tostream", v(0), |cv| {
@@ -98,6 +102,33 @@ fn add(value: Value) -> Result<Value, Error> {
     items
         .map(Value)
         .try_fold(Value(Val::Null), |sum, item| sum + item)
+}
+
+enum Extreme {
+    Min,
+    Max,
+}
+
+/// jq's `min` (the first least member) and `max` (the last greatest),
+/// compared where they are, without copying the array or its keys.
+fn extreme(value: &Value, which: Extreme) -> Result<Value, Error> {
+    let Val::Arr(items) = &value.0 else {
+        let described = describe(&value.0);
+        return Err(error(format!(
+            "{described} and {described} cannot be iterated over"
+        )));
+    };
+    let mut best: Option<&Val> = None;
+    for item in items.iter() {
+        let better = best.is_none_or(|best| match which {
+            Extreme::Min => item < best,
+            Extreme::Max => item >= best,
+        });
+        if better {
+            best = Some(item);
+        }
+    }
+    Ok(Value(best.cloned().unwrap_or_default()))
 }
 
 /// `def tostring: if type == "string" then . else tojson end;`
@@ -440,6 +471,24 @@ mod tests {
         assert_eq!(flat("1.5").ok(), Some("[1,2,3,4]".to_string()));
         assert_eq!(flat("0").ok(), Some("[1,[2,[3,[4]]]]".to_string()));
         assert!(flat(r#""a""#).is_err());
+    }
+
+    #[test]
+    fn min_is_the_first_least_and_max_the_last_greatest() {
+        let both = |input: &str| {
+            let value = Value(json(input));
+            let min = extreme(&value, Extreme::Min).map(|v| text(&v.0));
+            let max = extreme(&value, Extreme::Max).map(|v| text(&v.0));
+            (min.ok(), max.ok())
+        };
+        // 1.0 and 1 are equal but print differently, as in jq.
+        let some = |text: &str| Some(text.to_string());
+        assert_eq!(both("[1.0, 1, 3, 3.0, 2]"), (some("1.0"), some("3.0")));
+        assert_eq!(both("[]"), (some("null"), some("null")));
+        let error = extreme(&Value(json("1")), Extreme::Min).expect_err("not an array");
+        assert!(error
+            .to_string()
+            .contains("number (1) and number (1) cannot be iterated over"));
     }
 
     #[test]

@@ -229,6 +229,239 @@ pub fn number_text(number: &Num) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Why printing a value would not give back exactly that value, and where
+/// (a jq path from the value's root, such as `.config.size`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lossy {
+    pub path: String,
+    pub kind: LossyKind,
+}
+
+/// The ways this printer (like jq's) writes something other than the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LossyKind {
+    /// A value at `depth` (the top is depth 0), past the
+    /// [`MAX_PRINT_DEPTH`] jq prints: values there are written as
+    /// `<skipped: too deep>`. The path is to the first value past the
+    /// limit; `depth` is the deepest.
+    TooDeep { depth: usize },
+    /// A number printed as another one: NaN as `null`, the infinities and
+    /// literals past decNumber's range as ±1.7976931348623157e+308, a
+    /// literal below its range as zero, text that is no number as a guess.
+    Number { value: String, printed: String },
+    /// A string (or key) that is not UTF-8, printed with U+FFFD in it.
+    InvalidUtf8,
+    /// An object key that is not a string (only jaq makes these), printed
+    /// as its JSON text.
+    NonStringKey,
+}
+
+impl std::fmt::Display for Lossy {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            LossyKind::TooDeep { depth } => write!(
+                formatter,
+                "nested too deep: a value at depth {depth}, and jq prints values down to depth {MAX_PRINT_DEPTH} only (it writes <skipped: too deep> below)"
+            ),
+            LossyKind::Number { value, printed } => write!(
+                formatter,
+                "at {}: the number {value} would be printed as {printed}",
+                self.path
+            ),
+            LossyKind::InvalidUtf8 => write!(
+                formatter,
+                "at {}: a string that is not UTF-8 would be printed with U+FFFD in it",
+                self.path
+            ),
+            LossyKind::NonStringKey => {
+                write!(formatter, "at {}: an object key that is not a string", self.path)
+            }
+        }
+    }
+}
+
+impl std::error::Error for Lossy {}
+
+/// Whether [`fn@write`] prints `value` as exactly `value`: the deepest
+/// nesting if it passes [`MAX_PRINT_DEPTH`], else the first (in printing
+/// order) number, string or key that would print as something else. The
+/// walk keeps its own stack, so a value of any depth is checked.
+pub fn check_lossless(value: &Val) -> Result<(), Lossy> {
+    type Children<'a> = Box<dyn Iterator<Item = (PathStep<'a>, &'a Val)> + 'a>;
+    struct Walk<'a> {
+        /// The open containers, each with whether a path step led to it.
+        frames: Vec<(Children<'a>, bool)>,
+        /// The path to the value being looked at.
+        path: Vec<PathStep<'a>>,
+        first: Option<Lossy>,
+        deepest: Option<(usize, String)>,
+    }
+    impl<'a> Walk<'a> {
+        fn visit(&mut self, value: &'a Val, has_step: bool) {
+            let level = self.path.len();
+            if level > MAX_PRINT_DEPTH {
+                match &mut self.deepest {
+                    Some((depth, _)) => *depth = (*depth).max(level),
+                    None => self.deepest = Some((level, render_path(&self.path))),
+                }
+            } else if self.first.is_none() {
+                self.first = value_loss(value).map(|kind| Lossy {
+                    path: render_path(&self.path),
+                    kind,
+                });
+            }
+            let children: Option<Children<'a>> = match value {
+                Val::Arr(items) if !items.is_empty() => Some(Box::new(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(index, item)| (PathStep::Index(index), item)),
+                )),
+                Val::Obj(map) if !map.is_empty() => Some(Box::new(
+                    map.iter().map(|(key, item)| (PathStep::Key(key), item)),
+                )),
+                _ => None,
+            };
+            match children {
+                Some(children) => self.frames.push((children, has_step)),
+                None if has_step => {
+                    self.path.pop();
+                }
+                None => {}
+            }
+        }
+    }
+    let mut walk = Walk {
+        frames: Vec::new(),
+        path: Vec::new(),
+        first: None,
+        deepest: None,
+    };
+    walk.visit(value, false);
+    while let Some((children, had_step)) = walk.frames.last_mut() {
+        match children.next() {
+            Some((step, child)) => {
+                // Keys are printed with their object, at its level.
+                if let PathStep::Key(key) = &step {
+                    if walk.first.is_none() && walk.path.len() <= MAX_PRINT_DEPTH {
+                        if let Some(kind) = key_loss(key) {
+                            let mut at = walk.path.clone();
+                            at.push(step.clone());
+                            walk.first = Some(Lossy {
+                                path: render_path(&at),
+                                kind,
+                            });
+                        }
+                    }
+                }
+                walk.path.push(step);
+                walk.visit(child, true);
+            }
+            None => {
+                let had_step = *had_step;
+                walk.frames.pop();
+                if had_step {
+                    walk.path.pop();
+                }
+            }
+        }
+    }
+    match (walk.deepest, walk.first) {
+        (Some((depth, path)), _) => Err(Lossy {
+            path,
+            kind: LossyKind::TooDeep { depth },
+        }),
+        (None, Some(lossy)) => Err(lossy),
+        (None, None) => Ok(()),
+    }
+}
+
+/// One step of a jq path.
+#[derive(Clone)]
+enum PathStep<'a> {
+    Index(usize),
+    Key(&'a Val),
+}
+
+/// `.a[0]["b c"]`; `.` for the root.
+fn render_path(steps: &[PathStep<'_>]) -> String {
+    if steps.is_empty() {
+        return ".".to_string();
+    }
+    let mut path = String::new();
+    for step in steps {
+        match step {
+            PathStep::Index(index) => {
+                let _ = write!(path, "[{index}]");
+            }
+            PathStep::Key(Val::TStr(bytes) | Val::BStr(bytes)) => {
+                let text = jq_text(bytes);
+                let plain = text
+                    .chars()
+                    .next()
+                    .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+                    && text
+                        .chars()
+                        .all(|character| character.is_ascii_alphanumeric() || character == '_');
+                if plain {
+                    let _ = write!(path, ".{text}");
+                } else {
+                    let mut quoted = Vec::new();
+                    write_string(&mut quoted, &text, false);
+                    let _ = write!(path, "[{}]", String::from_utf8_lossy(&quoted));
+                }
+            }
+            PathStep::Key(other) => {
+                let _ = write!(
+                    path,
+                    "[{}]",
+                    String::from_utf8_lossy(&to_vec(other, &PrintOptions::compact()))
+                );
+            }
+        }
+    }
+    path
+}
+
+fn value_loss(value: &Val) -> Option<LossyKind> {
+    match value {
+        Val::Num(number) => number_loss(number),
+        Val::TStr(bytes) | Val::BStr(bytes) => std::str::from_utf8(bytes)
+            .is_err()
+            .then_some(LossyKind::InvalidUtf8),
+        _ => None,
+    }
+}
+
+fn key_loss(key: &Val) -> Option<LossyKind> {
+    match key {
+        Val::TStr(bytes) | Val::BStr(bytes) => std::str::from_utf8(bytes)
+            .is_err()
+            .then_some(LossyKind::InvalidUtf8),
+        _ => Some(LossyKind::NonStringKey),
+    }
+}
+
+fn number_loss(number: &Num) -> Option<LossyKind> {
+    let value = match number {
+        Num::Int(_) | Num::BigInt(_) => return None,
+        Num::Float(float) if float.is_finite() => return None,
+        Num::Float(float) if float.is_nan() => "nan".to_string(),
+        Num::Float(float) if *float > 0.0 => "infinity".to_string(),
+        Num::Float(_) => "-infinity".to_string(),
+        Num::Dec(literal) => match parse_literal(literal) {
+            Some(parsed) if matches!(parsed.range(), LiteralRange::Zero | LiteralRange::Exact) => {
+                return None
+            }
+            _ => literal.to_string(),
+        },
+    };
+    Some(LossyKind::Number {
+        value,
+        printed: number_text(number),
+    })
+}
+
 /// A value as the printer sees it, the same for jq and serde_json values.
 enum View<'a, T: Tree + 'a> {
     Null,
@@ -314,7 +547,7 @@ impl Tree for serde_json::Value {
 
 /// jq's `MAX_PRINT_DEPTH`: a value nested deeper than this many levels is
 /// printed as [`TOO_DEEP`] instead (jq 1.7.1 prints level 256, skips 257).
-const MAX_PRINT_DEPTH: usize = 256;
+pub const MAX_PRINT_DEPTH: usize = 256;
 const TOO_DEEP: &[u8] = b"<skipped: too deep>";
 
 enum Layout {
@@ -813,6 +1046,35 @@ struct Literal<'a> {
     exponent: i64,
 }
 
+/// Where a literal falls in decNumber's range, which decides how it prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LiteralRange {
+    /// No digit but zeros: prints as a zero (its exponent clamped).
+    Zero,
+    /// Past `EMAX`: prints as the largest double, not as itself.
+    Overflow,
+    /// Below `ETINY`: prints as zero, not as itself.
+    Underflow,
+    /// Prints as itself, in decNumber's form.
+    Exact,
+}
+
+impl Literal<'_> {
+    fn range(&self) -> LiteralRange {
+        let written = self.integer.len() + self.fraction.len();
+        let adjusted = self.exponent + written as i64 - 1;
+        if written == 0 {
+            LiteralRange::Zero
+        } else if adjusted > EMAX {
+            LiteralRange::Overflow
+        } else if adjusted < ETINY {
+            LiteralRange::Underflow
+        } else {
+            LiteralRange::Exact
+        }
+    }
+}
+
 /// Parses JSON number syntax (jaq also admits `1.` and `.5`, as decNumber
 /// does); returns None for anything else.
 fn parse_literal(text: &str) -> Option<Literal<'_>> {
@@ -894,24 +1156,23 @@ fn write_literal(out: &mut Vec<u8>, text: &str) {
         }
         return;
     };
+    let range = literal.range();
     let Literal {
         negative,
         integer,
         fraction,
         exponent,
     } = literal;
-    let written = integer.len() + fraction.len();
-    let (integer, fraction, exponent): (&[u8], &[u8], i64) = if written == 0 {
-        (b"0", b"", exponent.clamp(ETINY, EMAX))
-    } else if exponent + written as i64 - 1 > EMAX {
-        // decNumber overflows to infinity; jq then prints the double.
-        write_double(out, if negative { f64::MIN } else { f64::MAX });
-        return;
-    } else if exponent + written as i64 - 1 < ETINY {
+    let (integer, fraction, exponent): (&[u8], &[u8], i64) = match range {
+        LiteralRange::Zero => (b"0", b"", exponent.clamp(ETINY, EMAX)),
+        LiteralRange::Overflow => {
+            // decNumber overflows to infinity; jq then prints the double.
+            write_double(out, if negative { f64::MIN } else { f64::MAX });
+            return;
+        }
         // Underflows all the way to zero.
-        (b"0", b"", ETINY)
-    } else {
-        (integer, fraction, exponent)
+        LiteralRange::Underflow => (b"0", b"", ETINY),
+        LiteralRange::Exact => (integer, fraction, exponent),
     };
     let length = integer.len() + fraction.len();
     let digit = |index: usize| {
@@ -1513,5 +1774,93 @@ mod tests {
         let error = write_to(&mut sink, &value, &PrintOptions::default()).expect_err("fails");
         assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe);
         assert!(sink.bytes.len() < 2 * CHUNK + CHUNK / 4);
+    }
+
+    /// What deploy refuses to push (issue 9): every value that would not
+    /// print as itself, and nothing else.
+    #[test]
+    fn lossless_check_finds_every_lossy_path() {
+        let lossy = |value: &Val| check_lossless(value).unwrap_err();
+        for exact in [
+            "{\"a\":[1,1.50,-0,1e1000,1E-1000000000,0e-2000000000,123456789012345678901234567890]}",
+            "\"caf\\u00e9\"",
+            "[]",
+        ] {
+            assert_eq!(check_lossless(&parse(exact)), Ok(()), "{exact}");
+        }
+        // Depth 256 prints, 257 does not.
+        assert_eq!(check_lossless(&nested(256, Val::Null, in_array)), Ok(()));
+        let deep = lossy(&nested(300, Val::Null, in_object));
+        assert_eq!(deep.kind, LossyKind::TooDeep { depth: 300 });
+        assert!(deep.path.starts_with(".a.a.a"), "{}", deep.path);
+        assert_eq!(
+            deep.to_string(),
+            "nested too deep: a value at depth 300, and jq prints values down to depth 256 only (it writes <skipped: too deep> below)"
+        );
+        // Numbers jq prints as other numbers.
+        let overflow = lossy(&parse("{\"config\":{\"x y\":[0,1e1000000000]}}"));
+        assert_eq!(overflow.path, ".config[\"x y\"][1]");
+        assert_eq!(
+            overflow.to_string(),
+            "at .config[\"x y\"][1]: the number 1e1000000000 would be printed as 1.7976931348623157e+308"
+        );
+        let underflow = lossy(&parse("[1e-2000000000]"));
+        assert_eq!(
+            underflow.kind,
+            LossyKind::Number {
+                value: "1e-2000000000".into(),
+                printed: "0E-1147483646".into()
+            }
+        );
+        for (float, text, printed) in [
+            (f64::NAN, "nan", "null"),
+            (f64::INFINITY, "infinity", "1.7976931348623157e+308"),
+            (f64::NEG_INFINITY, "-infinity", "-1.7976931348623157e+308"),
+        ] {
+            let found = lossy(&in_array(Val::Num(Num::Float(float))));
+            assert_eq!(
+                (found.path.as_str(), found.kind),
+                (
+                    "[0]",
+                    LossyKind::Number {
+                        value: text.into(),
+                        printed: printed.into()
+                    }
+                )
+            );
+        }
+        assert_eq!(check_lossless(&Val::Num(Num::Float(0.1))), Ok(()));
+        // Strings and keys that are not UTF-8, keys that are not strings.
+        let bytes = Val::utf8_str(b"\xff".to_vec());
+        assert_eq!(lossy(&in_array(bytes.clone())).kind, LossyKind::InvalidUtf8);
+        let key = Val::obj([(bytes, Val::Null)].into_iter().collect());
+        assert_eq!(lossy(&key).kind, LossyKind::InvalidUtf8);
+        let number_key = Val::obj([(Val::Num(Num::Int(1)), Val::Null)].into_iter().collect());
+        let found = lossy(&number_key);
+        assert_eq!(
+            (found.path.as_str(), found.kind),
+            ("[1]", LossyKind::NonStringKey)
+        );
+    }
+
+    /// Below the depth jq prints, nothing is judged (it is skipped either
+    /// way): only the depth is reported, however far it goes.
+    #[test]
+    fn lossless_check_walks_any_depth_without_recursion() {
+        let mut value = Val::Num(Num::Float(f64::NAN));
+        for _ in 0..100_000 {
+            value = in_array(value);
+        }
+        assert_eq!(
+            check_lossless(&value).map_err(|lossy| lossy.kind),
+            Err(LossyKind::TooDeep { depth: 100_000 })
+        );
+        // Drop it iteratively too (jaq's Val drops recursively).
+        while let Val::Arr(items) = value {
+            value = match Rc::try_unwrap(items) {
+                Ok(mut items) => items.pop().unwrap_or(Val::Null),
+                Err(_) => break,
+            };
+        }
     }
 }

@@ -495,19 +495,41 @@ impl jaq_core::ValT for Value {
                 Ok(Value(items[start..end].iter().cloned().collect()))
             }
             Val::TStr(bytes) | Val::BStr(bytes) => {
-                let text = String::from_utf8_lossy(bytes);
-                let count = text.chars().count();
-                let (start, end) = slice_bounds(start, end, count).map_err(|_| {
-                    error_message(
-                        "Start and end indices of an string slice must be numbers".to_string(),
-                    )
-                })?;
-                Ok(Value(Val::from(
-                    text.chars()
-                        .skip(start)
-                        .take(end - start)
-                        .collect::<String>(),
-                )))
+                let bounds = |count: usize| {
+                    slice_bounds(start, end, count).map_err(|_| {
+                        error_message(
+                            "Start and end indices of an string slice must be numbers".to_string(),
+                        )
+                    })
+                };
+                let Ok(text) = std::str::from_utf8(bytes) else {
+                    // Invalid UTF-8 counts as jq's replacement characters.
+                    let text = String::from_utf8_lossy(bytes);
+                    let (start, end) = bounds(text.chars().count())?;
+                    let sliced: String = text.chars().skip(start).take(end - start).collect();
+                    return Ok(Value(Val::from(sliced)));
+                };
+                // Code point offsets to byte offsets (the same for ASCII).
+                let (start, end) = if text.is_ascii() {
+                    bounds(text.len())?
+                } else {
+                    let (start, end) = bounds(text.chars().count())?;
+                    let mut offsets = text.char_indices().map(|(at, _)| at).chain([text.len()]);
+                    let first = offsets.nth(start).unwrap_or(text.len());
+                    let last = match (end - start).checked_sub(1) {
+                        Some(more) => offsets.nth(more).unwrap_or(text.len()),
+                        None => first,
+                    };
+                    (first, last)
+                };
+                // The slice shares the string's buffer (no copy), unless it
+                // is a small part of it: a short slice of a long string
+                // should not keep the long one alive.
+                Ok(Value(if (end - start) * 8 < bytes.len() {
+                    Val::utf8_str(bytes[start..end].to_vec())
+                } else {
+                    Val::utf8_str(bytes.slice(start..end))
+                }))
             }
             other => Err(error_message(format!(
                 "Cannot index {} with object",
@@ -744,5 +766,118 @@ impl jaq_std::ValT for Value {
 
     fn from_utf8_bytes(bytes: impl AsRef<[u8]> + Send + 'static) -> Self {
         Value(<Val as jaq_std::ValT>::from_utf8_bytes(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jaq_core::ValT as _;
+
+    fn json(text: &str) -> Value {
+        Value(crate::jq::read::parse_single(text.as_bytes()).expect("valid JSON"))
+    }
+
+    fn array_buffer(value: &Value) -> *const Val {
+        match &value.0 {
+            Val::Arr(items) => items.as_ptr(),
+            _ => std::ptr::null(),
+        }
+    }
+
+    /// Regression: every operator cloned its operands first (for the error
+    /// message), so `. + [$x]` in a loop copied the whole array each time.
+    #[test]
+    fn adding_to_an_unshared_array_extends_it_in_place() {
+        let mut sum = json("[0]");
+        if let Val::Arr(items) = &mut sum.0 {
+            Rc::make_mut(items).reserve(100);
+        }
+        let buffer = array_buffer(&sum);
+        for i in 1..50 {
+            sum = (sum + json(&format!("[{i}]"))).expect("arrays add");
+        }
+        assert_eq!(array_buffer(&sum), buffer, "the array was copied");
+        let expected: Vec<String> = (0..50).map(|i| i.to_string()).collect();
+        assert_eq!(compact_text(&sum.0), format!("[{}]", expected.join(",")));
+
+        let shared = json("[1]");
+        let kept = shared.clone();
+        let grown = (shared + json("[2]")).expect("arrays add");
+        assert_eq!(
+            compact_text(&kept.0),
+            "[1]",
+            "a shared operand is left alone"
+        );
+        assert_eq!(compact_text(&grown.0), "[1,2]");
+    }
+
+    #[test]
+    fn operators_keep_jq_results_and_messages() {
+        let add = |a: &str, b: &str| (json(a) + json(b)).map(|v| compact_text(&v.0));
+        assert_eq!(
+            add(r#"{"a":1,"b":2}"#, r#"{"a":3,"c":4}"#).ok().as_deref(),
+            Some(r#"{"a":3,"b":2,"c":4}"#)
+        );
+        assert_eq!(add(r#""ab""#, r#""cd""#).ok().as_deref(), Some(r#""abcd""#));
+        assert_eq!(add("null", "[1]").ok().as_deref(), Some("[1]"));
+        assert_eq!(add("{}", "null").ok().as_deref(), Some("{}"));
+        let error = add("[1]", "{}").expect_err("array and object");
+        assert_eq!(
+            error.to_string(),
+            Error::<Value>::new(Value(Val::from(
+                "array ([1]) and object ({}) cannot be added".to_string()
+            )))
+            .to_string()
+        );
+        let sub = (json("[1,2,3,1]") - json("[1]")).map(|v| compact_text(&v.0));
+        assert_eq!(sub.ok().as_deref(), Some("[2,3]"));
+        let merged =
+            (json(r#"{"k":{"a":1}}"#) * json(r#"{"k":{"b":2}}"#)).map(|v| compact_text(&v.0));
+        assert_eq!(merged.ok().as_deref(), Some(r#"{"k":{"a":1,"b":2}}"#));
+        let split = (json(r#""a,b""#) / json(r#"",""#)).map(|v| compact_text(&v.0));
+        assert_eq!(split.ok().as_deref(), Some(r#"["a","b"]"#));
+    }
+
+    #[test]
+    fn string_slices_count_code_points_and_share_long_buffers() {
+        let slice = |text: &str, start: isize, end: Option<isize>| {
+            let (start, end) = (Value::from(start), end.map(Value::from));
+            let sliced = json(text)
+                .range(Some(&start)..end.as_ref())
+                .expect("a slice");
+            compact_text(&sliced.0)
+        };
+        assert_eq!(slice(r#""aé😀bc""#, 1, None), r#""é😀bc""#);
+        assert_eq!(slice(r#""aé😀bc""#, 2, Some(3)), r#""😀""#);
+        assert_eq!(slice(r#""aé😀bc""#, -2, None), r#""bc""#);
+        assert_eq!(slice(r#""aé😀bc""#, 3, Some(3)), r#""""#);
+        assert_eq!(slice(r#""abc""#, 0, Some(0)), r#""""#);
+        // `.[:-$x]` with `$x = 0` slices with -0.0 (jq: "").
+        let minus_zero = Value::from(-0.0f64);
+        let empty = json(r#""abc""#)
+            .range(None..Some(&minus_zero))
+            .expect("a slice");
+        assert_eq!(compact_text(&empty.0), r#""""#);
+
+        let long = json(&format!("\"{}\"", "x".repeat(100)));
+        let text_at = |value: &Value| match &value.0 {
+            Val::TStr(bytes) => bytes.as_ptr() as usize,
+            _ => 0,
+        };
+        let (from, to) = (Value::from(10isize), Value::from(90isize));
+        let half = long.clone().range(Some(&from)..Some(&to)).expect("a slice");
+        assert_eq!(
+            text_at(&half),
+            text_at(&long) + 10,
+            "a long slice shares the buffer"
+        );
+        let (from, to) = (Value::from(10isize), Value::from(12isize));
+        let bit = long.clone().range(Some(&from)..Some(&to)).expect("a slice");
+        assert_ne!(
+            text_at(&bit),
+            text_at(&long) + 10,
+            "a short slice is copied"
+        );
     }
 }

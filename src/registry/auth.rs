@@ -13,7 +13,9 @@
 //! fetch their token up front instead of earning a 401 first.
 //!
 //! Credentials for a host go to that host (Basic) or to the realm it names
-//! (token fetch), never anywhere else.
+//! (token fetch, over TLS or on loopback), never anywhere else: each value
+//! is bound to the origin it is for, and the transport's redirect rule
+//! ([`super::transport::auth::follow`]) drops it on any hop elsewhere.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,10 +23,12 @@ use std::time::{Duration, Instant};
 
 use super::cache::SingleFlight;
 use super::credentials::CredentialStore;
+use super::credentials::Credentials;
 use super::error::{ErrorKind, RegistryError};
-use super::protocol::{self, Method};
+use super::protocol::{self, Method, Origin};
 use super::stats::RequestKind;
-use super::transport::{Request, RequestBody, Transport};
+use super::transport::auth::{follow, Credential};
+use super::transport::{Request, RequestBody, Response, Transport};
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,6 +236,10 @@ impl AuthState {
         }
     }
 
+    /// Fetches a token for `scopes` from `realm`, in three phases: the
+    /// request (what Docker's token flow sends, see [`token_request`]), the
+    /// exchange (redirects followed, credentials kept on the realm's
+    /// origin), and the answer ([`read_token`]).
     fn fetch_token(
         &self,
         host: &str,
@@ -239,103 +247,132 @@ impl AuthState {
         service: Option<&str>,
         scopes: &[&str],
     ) -> Result<Token, RegistryError> {
-        let mut url = realm.to_string();
-        let mut separator = if realm.contains('?') { '&' } else { '?' };
-        if let Some(service) = service {
-            url.push_str(&format!("{separator}service={}", percent_encode(service)));
-            separator = '&';
-        }
-        for scope in scopes {
-            url.push_str(&format!("{separator}scope={}", percent_encode(scope)));
-            separator = '&';
-        }
-        let mut request = Request::new(Method::Get, RequestKind::Token, url.clone());
-        let realm_host = protocol::url_host(realm).unwrap_or_default();
+        let realm_origin = Origin::of(realm).ok_or_else(|| {
+            RegistryError::new(
+                ErrorKind::Authentication,
+                format!("{host} names a token realm that is no http(s) URL: {realm:?}"),
+            )
+        })?;
         // Credentials go to the realm only over TLS, or on loopback.
         let realm_is_safe =
-            realm.starts_with("https://") || super::reference::host_uses_plain_http(realm_host);
+            realm_origin.is_https() || super::reference::host_uses_plain_http(realm_origin.host());
         let credentials = if realm_is_safe {
             self.credentials.lookup(host)?
         } else {
             None
         };
-        match credentials.as_ref().map(|c| (c, c.refresh_token())) {
-            // An identity token is an OAuth2 refresh token: it is exchanged
-            // with a POSTed refresh-token grant (Docker's token
-            // specification), never sent as a password.
-            Some((_, Some(refresh_token))) => {
-                let mut form = format!(
-                    "grant_type=refresh_token&client_id={}&refresh_token={}",
-                    percent_encode(protocol::OAUTH_CLIENT_ID),
-                    percent_encode(refresh_token)
-                );
-                if let Some(service) = service {
-                    form.push_str(&format!("&service={}", percent_encode(service)));
-                }
-                if !scopes.is_empty() {
-                    form.push_str(&format!("&scope={}", percent_encode(&scopes.join(" "))));
-                }
-                request = Request::new(Method::Post, RequestKind::Token, realm.to_string())
-                    .header(
-                        protocol::header::CONTENT_TYPE,
-                        "application/x-www-form-urlencoded".to_string(),
-                    )
-                    .body(RequestBody::Bytes(Arc::from(form.into_bytes())));
-            }
-            Some((credentials, None)) => {
-                request = request.header(
-                    protocol::header::AUTHORIZATION,
-                    credentials.basic_authorization(),
-                );
-            }
-            None => {}
-        }
+        let (request, basic) = token_request(realm, service, scopes, credentials.as_ref());
+        let credential = basic.as_deref().map(|value| Credential {
+            origin: &realm_origin,
+            value,
+        });
         let started = Instant::now();
-        let response = self.token_transport.send(&request)?;
-        if !response.is_success() {
-            let error =
-                RegistryError::from_status(Method::Get, &url, response.status, response.bytes());
-            return Err(RegistryError::for_request(
-                ErrorKind::Authentication,
-                Method::Get,
-                &url,
-                format!("token request refused for {host}: {error}"),
-            )
-            .with_status(response.status));
-        }
-        let answer: serde_json::Value = serde_json::from_slice(response.bytes()).map_err(|_| {
-            RegistryError::for_request(
-                ErrorKind::Authentication,
-                Method::Get,
-                &url,
-                "token response is not JSON",
-            )
+        let response = follow(&request, credential.as_ref(), &mut |hop| {
+            self.token_transport.send(hop)
         })?;
-        let value = answer
-            .get("token")
-            .or_else(|| answer.get("access_token"))
-            .and_then(|token| token.as_str())
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| {
-                RegistryError::for_request(
-                    ErrorKind::Authentication,
-                    Method::Get,
-                    &url,
-                    "token response has no token",
-                )
-            })?;
-        let lifetime = answer
-            .get("expires_in")
-            .and_then(|seconds| seconds.as_u64())
-            .filter(|seconds| *seconds > 0)
-            .unwrap_or(60);
-        let lifetime = Duration::from_secs(lifetime);
-        let margin = (lifetime / 10).min(Duration::from_secs(5));
-        Ok(Token {
-            value: value.to_string(),
-            refresh_at: started + lifetime - margin,
-        })
+        read_token(&request, &response, host, scopes, started)
     }
+}
+
+/// The token request of Docker's flow: a GET of `realm` with `service` and
+/// every scope in the query, with Basic credentials when we have a
+/// password; or, for an identity token (an OAuth2 refresh token), a POSTed
+/// refresh-token grant, never sending it as a password. Returns the request
+/// and the Basic value to send with it.
+fn token_request(
+    realm: &str,
+    service: Option<&str>,
+    scopes: &[&str],
+    credentials: Option<&Credentials>,
+) -> (Request, Option<String>) {
+    if let Some(refresh_token) = credentials.and_then(Credentials::refresh_token) {
+        let mut form = format!(
+            "grant_type=refresh_token&client_id={}&refresh_token={}",
+            percent_encode(protocol::OAUTH_CLIENT_ID),
+            percent_encode(refresh_token)
+        );
+        if let Some(service) = service {
+            form.push_str(&format!("&service={}", percent_encode(service)));
+        }
+        if !scopes.is_empty() {
+            form.push_str(&format!("&scope={}", percent_encode(&scopes.join(" "))));
+        }
+        let request = Request::new(Method::Post, RequestKind::Token, realm.to_string())
+            .header(
+                protocol::header::CONTENT_TYPE,
+                crate::spec::media_type::FORM,
+            )
+            .body(RequestBody::Bytes(Arc::from(form.into_bytes())))
+            .with_secret_body();
+        return (request, None);
+    }
+    let mut url = realm.to_string();
+    let mut separator = if realm.contains('?') { '&' } else { '?' };
+    if let Some(service) = service {
+        url.push_str(&format!("{separator}service={}", percent_encode(service)));
+        separator = '&';
+    }
+    for scope in scopes {
+        url.push_str(&format!("{separator}scope={}", percent_encode(scope)));
+        separator = '&';
+    }
+    let basic = credentials.map(Credentials::basic_authorization);
+    (Request::new(Method::Get, RequestKind::Token, url), basic)
+}
+
+/// The token in a token server's answer, with its lifetime (`expires_in`,
+/// 60 s when absent as the spec says). A refusal is one line naming the
+/// request as sent, the registry the token was for and the scopes asked.
+fn read_token(
+    request: &Request,
+    response: &Response,
+    host: &str,
+    scopes: &[&str],
+    started: Instant,
+) -> Result<Token, RegistryError> {
+    let failure = |message: &str| {
+        RegistryError::for_request(
+            ErrorKind::Authentication,
+            request.method,
+            &response.url,
+            format!(
+                "{message} (a token for {host}, scope {:?})",
+                scopes.join(" ")
+            ),
+        )
+    };
+    if !response.is_success() {
+        return Err(RegistryError::refused(
+            ErrorKind::Authentication,
+            request.method,
+            &response.url,
+            response.status,
+            response.bytes(),
+            &format!(
+                "the token server refused a token for {host} (scope {:?})",
+                scopes.join(" ")
+            ),
+        ));
+    }
+    let answer: serde_json::Value = serde_json::from_slice(response.bytes())
+        .map_err(|_| failure("the token answer is not JSON"))?;
+    let value = answer
+        .get("token")
+        .or_else(|| answer.get("access_token"))
+        .and_then(|token| token.as_str())
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| failure("the token answer has no token"))?;
+    let lifetime = answer
+        .get("expires_in")
+        .and_then(|seconds| seconds.as_u64())
+        .filter(|seconds| *seconds > 0)
+        .unwrap_or(60);
+    let lifetime = Duration::from_secs(lifetime);
+    let margin = (lifetime / 10).min(Duration::from_secs(5));
+    Ok(Token {
+        value: value.to_string(),
+        refresh_at: started + lifetime - margin,
+    })
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters kept).

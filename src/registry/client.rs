@@ -8,7 +8,7 @@
 //! answers the same object by digest. Everything read is checked against
 //! its digest (and its announced size) before anyone sees it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -19,7 +19,8 @@ use super::cache::SingleFlight;
 use super::credentials::{CredentialStore, Credentials};
 use super::digest::Digest;
 use super::error::{ErrorKind, RegistryError};
-use super::protocol::{self, header, Method};
+use super::limits::Limits;
+use super::protocol::{self, header, Method, Origin};
 use super::reference::{Reference, DOCKER_HUB_REGISTRY_HOST};
 use super::stats::{Counters, RequestKind, RequestStats};
 use super::transport::http::{HttpTransport, Timeouts};
@@ -79,8 +80,10 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
-    /// Defaults plus `DOCKERHUB_PUBLIC_PROXY` (validated); the Docker config
-    /// is found through `DOCKER_CONFIG`/`HOME` when first needed.
+    /// Defaults plus `DOCKERHUB_PUBLIC_PROXY` (validated) and the limits of
+    /// [`super::limits`] (`DOI_TIMEOUT`, `DOI_RETRY_MAX_WAIT`,
+    /// `DOI_RETRY_BUDGET`); the Docker config is found through
+    /// `DOCKER_CONFIG`/`HOME` when first needed.
     pub fn from_env() -> Result<ClientConfig, RegistryError> {
         let mut config = ClientConfig::default();
         if let Ok(proxy) = std::env::var(DOCKERHUB_PUBLIC_PROXY) {
@@ -88,6 +91,7 @@ impl ClientConfig {
                 config.docker_hub_proxy = Some(validate_proxy_url(&proxy)?);
             }
         }
+        Limits::from_env()?.apply(&mut config);
         Ok(config)
     }
 
@@ -122,6 +126,9 @@ pub fn validate_proxy_url(url: &str) -> Result<String, RegistryError> {
         return Err(invalid(
             "must be just scheme and host (no path, query or credentials)",
         ));
+    }
+    if Origin::of(url).is_none() {
+        return Err(invalid("has a port that is not 1 to 65535"));
     }
     Ok(url.strip_suffix('/').unwrap_or(url).to_string())
 }
@@ -224,6 +231,9 @@ struct Inner {
     transports: Mutex<HashMap<String, Arc<dyn Transport>>>,
     heads: SingleFlight<ObjectKey, Option<Descriptor>, RegistryError>,
     gets: SingleFlight<ObjectKey, Option<Object>, RegistryError>,
+    /// Hosts that answered a single-POST upload with a session (see
+    /// [`super::write`]): they get empty POSTs from then on.
+    single_post_refused: Mutex<HashSet<String>>,
 }
 
 /// The registry client; cheap to clone and safe to share between threads
@@ -240,7 +250,8 @@ impl Client {
         let mut credentials = CredentialStore::new(
             config.docker_config_dir.clone(),
             config.credential_helper_dir.clone(),
-        );
+        )
+        .with_helper_timeout(config.timeouts.inactivity);
         for (host, fixed) in &config.credentials {
             credentials = credentials.with_fixed(host, fixed.clone());
         }
@@ -262,6 +273,7 @@ impl Client {
                 transports: Mutex::new(HashMap::new()),
                 heads: SingleFlight::new(),
                 gets: SingleFlight::new(),
+                single_post_refused: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -308,7 +320,11 @@ impl Client {
         Endpoint { host, base }
     }
 
-    pub(crate) fn transport(&self, host: &str) -> Arc<dyn Transport> {
+    /// The stack of `endpoint`'s host; its credentials may go to the
+    /// endpoint's origin only (an endpoint whose base is no URL, which
+    /// validation keeps from happening, gets none sent anywhere).
+    pub(crate) fn transport(&self, endpoint: &Endpoint) -> Arc<dyn Transport> {
+        let host = endpoint.host.as_str();
         let mut transports = self
             .inner
             .transports
@@ -322,8 +338,10 @@ impl Client {
             .rate_limits
             .get(host)
             .map(|limit| Arc::new(TokenBucket::new(*limit)));
+        let origin = Origin::of(&endpoint.base);
         let transport = build_host_transport(
             host,
+            origin,
             self.inner.http.clone(),
             &config.user_agent,
             bucket,
@@ -341,7 +359,29 @@ impl Client {
         endpoint: &Endpoint,
         request: &Request,
     ) -> Result<Response, RegistryError> {
-        self.transport(&endpoint.host).send(request)
+        self.transport(endpoint).send(request)
+    }
+
+    /// Sends a read: the answer when it is a success, None when it means
+    /// "not there" ([`protocol::is_not_found_status`]), else the error.
+    pub(crate) fn send_read(
+        &self,
+        endpoint: &Endpoint,
+        request: &Request,
+    ) -> Result<Option<Response>, RegistryError> {
+        let response = self.send(endpoint, request)?;
+        if protocol::is_not_found_status(response.status) {
+            return Ok(None);
+        }
+        if !response.is_success() {
+            return Err(RegistryError::from_status(
+                request.method,
+                &request.url,
+                response.status,
+                response.bytes(),
+            ));
+        }
+        Ok(Some(response))
     }
 
     fn key(reference: &Reference, object_type: ObjectType) -> Result<ObjectKey, RegistryError> {
@@ -370,10 +410,7 @@ impl Client {
             ObjectType::Manifest => {
                 protocol::manifest_url(&endpoint.base, &key.repository, &key.target)
             }
-            ObjectType::Blob => format!(
-                "{}/v2/{}/blobs/{}",
-                endpoint.base, key.repository, key.target
-            ),
+            ObjectType::Blob => protocol::blob_url(&endpoint.base, &key.repository, &key.target),
         }
     }
 
@@ -384,7 +421,7 @@ impl Client {
             RequestKind::Get
         };
         let mut request = Request::new(method, kind, Self::object_url(endpoint, key))
-            .scope(pull_scope(&key.repository));
+            .scope(protocol::pull_scope(&key.repository));
         if key.object_type == ObjectType::Manifest {
             request = request.header(header::ACCEPT, protocol::MANIFEST_ACCEPT);
         }
@@ -476,18 +513,9 @@ impl Client {
     ) -> Result<Option<Descriptor>, RegistryError> {
         let endpoint = self.endpoint(reference, Access::Read);
         let request = self.read_request(Method::Head, &endpoint, key);
-        let response = self.send(&endpoint, &request)?;
-        if is_not_found_status(response.status) {
+        let Some(response) = self.send_read(&endpoint, &request)? else {
             return Ok(None);
-        }
-        if !response.is_success() {
-            return Err(RegistryError::from_status(
-                Method::Head,
-                &request.url,
-                response.status,
-                response.bytes(),
-            ));
-        }
+        };
         let header_digest = match response.header(header::DOCKER_CONTENT_DIGEST) {
             Some(text) => Some(text.trim().parse::<Digest>().map_err(|error| {
                 RegistryError::for_request(
@@ -589,18 +617,9 @@ impl Client {
         let request = self
             .read_request(Method::Get, &endpoint, key)
             .response_body(ResponseBodyMode::Buffer { limit });
-        let response = self.send(&endpoint, &request)?;
-        if is_not_found_status(response.status) {
+        let Some(response) = self.send_read(&endpoint, &request)? else {
             return Ok(None);
-        }
-        if !response.is_success() {
-            return Err(RegistryError::from_status(
-                Method::Get,
-                &request.url,
-                response.status,
-                response.bytes(),
-            ));
-        }
+        };
         let media_type_from_header = protocol::media_type_of(response.header(header::CONTENT_TYPE));
         let header_digest = response
             .header(header::DOCKER_CONTENT_DIGEST)
@@ -661,6 +680,23 @@ impl Client {
         }))
     }
 
+    /// Whether `host` answered a single-POST upload with a session before.
+    pub(crate) fn single_post_refused(&self, host: &str) -> bool {
+        self.inner
+            .single_post_refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(host)
+    }
+
+    pub(crate) fn refuse_single_post(&self, host: &str) {
+        self.inner
+            .single_post_refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(host.to_string());
+    }
+
     /// Records that `reference` (tag and/or digest) now holds `object`, after
     /// we pushed it, so later reads in this process need no request.
     pub(crate) fn remember(&self, reference: &Reference, object_type: ObjectType, object: &Object) {
@@ -703,23 +739,6 @@ impl Client {
     }
 }
 
-/// Statuses a read takes as "not there". 401 and 403 arrive here only
-/// after the auth layer tried to authenticate, and Docker Hub answers them
-/// for repositories that do not exist.
-fn is_not_found_status(status: u16) -> bool {
-    matches!(status, 401 | 403 | 404)
-}
-
-/// The token scope for reading a repository.
-pub(crate) fn pull_scope(repository: &str) -> String {
-    format!("repository:{repository}:pull")
-}
-
-/// The token scope for writing a repository.
-pub(crate) fn push_scope(repository: &str) -> String {
-    format!("repository:{repository}:pull,push")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -740,6 +759,7 @@ mod tests {
             "http://",
             "http://x/path",
             "https://u:p@x",
+            "http://127.0.0.1:99999",
         ] {
             assert!(validate_proxy_url(bad).is_err(), "{bad}");
         }

@@ -7,20 +7,33 @@
 //! no header is ever copied into an error.
 //!
 //! Errors are cheap to clone (an `Arc` inside) because the single-flight
-//! cache hands one failure to every waiter.
+//! cache hands one failure to every waiter. `Display` is one complete line
+//! (the CLIs print just that); [`std::error::Error::source`] hands code
+//! that wants to look deeper the error underneath (the I/O or HTTP error, a
+//! token server's refusal, a digest mismatch).
 
 use std::fmt;
 use std::sync::Arc;
 
 use super::protocol::{self, Method};
 
+/// The error underneath a [`RegistryError`], shared with its clones.
+type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// What went wrong, coarsely, for callers that branch on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The registry answered with an unexpected status.
     Status,
-    /// The connection failed, was reset, or timed out.
+    /// The connection failed or was reset.
     Connection,
+    /// Nothing arrived for the inactivity timeout, or a transfer stayed
+    /// below the floor rate (see `Timeouts`): retried like a connection
+    /// failure, then reported with the limit that was hit.
+    Stalled,
+    /// The registry kept asking us to wait (`Retry-After`) past the
+    /// request's wait budget.
+    RetryBudgetExhausted,
     /// The bytes read do not have the digest they should.
     DigestMismatch,
     /// The bytes read are not as many as announced.
@@ -38,10 +51,90 @@ pub enum ErrorKind {
     InvalidInput,
 }
 
+/// The error codes of the distribution spec ("Error codes"), plus the ones
+/// Docker's registry and Docker Hub send; anything else is kept as
+/// [`ErrorCode::Other`] so no answer is lost.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    Unauthorized,
+    Denied,
+    Unsupported,
+    TooManyRequests,
+    /// Docker schema 1 (distribution 2.x).
+    ManifestUnverified,
+    /// Docker schema 1 (distribution 2.x).
+    TagInvalid,
+    /// distribution's code for a failure it has no better code for.
+    Unknown,
+    /// A code we do not know, as the registry spelled it.
+    Other(String),
+}
+
+impl ErrorCode {
+    /// Every known code with its wire spelling.
+    const KNOWN: [(ErrorCode, &'static str); 17] = [
+        (ErrorCode::BlobUnknown, "BLOB_UNKNOWN"),
+        (ErrorCode::BlobUploadInvalid, "BLOB_UPLOAD_INVALID"),
+        (ErrorCode::BlobUploadUnknown, "BLOB_UPLOAD_UNKNOWN"),
+        (ErrorCode::DigestInvalid, "DIGEST_INVALID"),
+        (ErrorCode::ManifestBlobUnknown, "MANIFEST_BLOB_UNKNOWN"),
+        (ErrorCode::ManifestInvalid, "MANIFEST_INVALID"),
+        (ErrorCode::ManifestUnknown, "MANIFEST_UNKNOWN"),
+        (ErrorCode::NameInvalid, "NAME_INVALID"),
+        (ErrorCode::NameUnknown, "NAME_UNKNOWN"),
+        (ErrorCode::SizeInvalid, "SIZE_INVALID"),
+        (ErrorCode::Unauthorized, "UNAUTHORIZED"),
+        (ErrorCode::Denied, "DENIED"),
+        (ErrorCode::Unsupported, "UNSUPPORTED"),
+        (ErrorCode::TooManyRequests, "TOOMANYREQUESTS"),
+        (ErrorCode::ManifestUnverified, "MANIFEST_UNVERIFIED"),
+        (ErrorCode::TagInvalid, "TAG_INVALID"),
+        (ErrorCode::Unknown, "UNKNOWN"),
+    ];
+
+    /// The code for its wire spelling (exact, as the spec writes codes).
+    pub fn parse(text: &str) -> ErrorCode {
+        ErrorCode::KNOWN
+            .iter()
+            .find(|(_, spelling)| *spelling == text)
+            .map_or_else(
+                || ErrorCode::Other(text.to_string()),
+                |(code, _)| code.clone(),
+            )
+    }
+
+    /// The wire spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::Other(text) => text,
+            known => ErrorCode::KNOWN
+                .iter()
+                .find(|(code, _)| code == known)
+                .map_or("", |(_, spelling)| spelling),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
 /// One entry of a distribution-spec error body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErrorDetail {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     /// `detail` as compact JSON (the spec allows any value); empty if absent.
     pub detail: String,
@@ -55,6 +148,7 @@ struct Inner {
     status: Option<u16>,
     details: Vec<ErrorDetail>,
     message: String,
+    source: Option<Source>,
 }
 
 /// A registry client error; see the module documentation.
@@ -74,6 +168,7 @@ impl RegistryError {
                 status: None,
                 details: Vec::new(),
                 message: message.into(),
+                source: None,
             }),
         }
     }
@@ -93,6 +188,7 @@ impl RegistryError {
                 status: None,
                 details: Vec::new(),
                 message: message.into(),
+                source: None,
             }),
         }
     }
@@ -108,22 +204,57 @@ impl RegistryError {
                 status: Some(status),
                 details,
                 message: status_text(status).to_string(),
+                source: None,
             }),
         }
     }
 
+    /// A refusal of `kind` with the status and the registry's error body,
+    /// said in `message` (`POST URL: 401 MESSAGE; UNAUTHORIZED: ...`).
+    pub fn refused(
+        kind: ErrorKind,
+        method: Method,
+        url: &str,
+        status: u16,
+        body: &[u8],
+        message: &str,
+    ) -> RegistryError {
+        RegistryError::from_status(method, url, status, body).rebuilt(|inner| {
+            inner.kind = kind;
+            inner.message = format!("{}: {message}", status_text(status));
+        })
+    }
+
+    /// The same error with `source` as the error underneath it (what
+    /// [`std::error::Error::source`] returns).
+    pub fn with_source(
+        self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> RegistryError {
+        self.rebuilt(|inner| inner.source = Some(Arc::new(source)))
+    }
+
     /// The same error with a status attached (a token server's refusal).
     pub fn with_status(self, status: u16) -> RegistryError {
-        let inner = &self.inner;
+        self.rebuilt(|inner| inner.status = Some(status))
+    }
+
+    fn rebuilt(self, change: impl FnOnce(&mut Inner)) -> RegistryError {
+        let mut inner = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner,
+            Err(shared) => Inner {
+                kind: shared.kind,
+                method: shared.method,
+                url: shared.url.clone(),
+                status: shared.status,
+                details: shared.details.clone(),
+                message: shared.message.clone(),
+                source: shared.source.clone(),
+            },
+        };
+        change(&mut inner);
         RegistryError {
-            inner: Arc::new(Inner {
-                kind: inner.kind,
-                method: inner.method,
-                url: inner.url.clone(),
-                status: Some(status),
-                details: inner.details.clone(),
-                message: inner.message.clone(),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -150,16 +281,16 @@ impl RegistryError {
     }
 
     /// Whether the registry named this error code (such as
-    /// `MANIFEST_BLOB_UNKNOWN`).
-    pub fn has_code(&self, code: &str) -> bool {
-        self.inner.details.iter().any(|detail| detail.code == code)
+    /// [`ErrorCode::ManifestBlobUnknown`]).
+    pub fn has_code(&self, code: &ErrorCode) -> bool {
+        self.inner.details.iter().any(|detail| detail.code == *code)
     }
 
     /// Whether trying again later could succeed: rate limiting, the
     /// retried server statuses, and connection failures.
     pub fn is_temporary(&self) -> bool {
         match self.inner.kind {
-            ErrorKind::Connection => true,
+            ErrorKind::Connection | ErrorKind::Stalled => true,
             ErrorKind::Status => self.inner.status.is_some_and(protocol::is_retryable_status),
             _ => false,
         }
@@ -169,7 +300,8 @@ impl RegistryError {
     /// from the registry after authentication was tried (Docker Hub answers
     /// those for repositories that do not exist).
     pub fn is_not_found(&self) -> bool {
-        self.inner.kind == ErrorKind::Status && matches!(self.inner.status, Some(401 | 403 | 404))
+        self.inner.kind == ErrorKind::Status
+            && self.inner.status.is_some_and(protocol::is_not_found_status)
     }
 }
 
@@ -196,7 +328,14 @@ impl fmt::Display for RegistryError {
     }
 }
 
-impl std::error::Error for RegistryError {}
+impl std::error::Error for RegistryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
 
 fn truncate(text: &str, limit: usize) -> String {
     if text.len() <= limit {
@@ -229,7 +368,7 @@ pub fn parse_error_body(body: &[u8]) -> Vec<ErrorDetail> {
                     .to_string()
             };
             ErrorDetail {
-                code: text("code"),
+                code: ErrorCode::parse(&text("code")),
                 message: text("message"),
                 detail: entry
                     .get("detail")
@@ -311,7 +450,7 @@ mod tests {
             body,
         );
         assert_eq!(error.status(), Some(400));
-        assert!(error.has_code("MANIFEST_BLOB_UNKNOWN"));
+        assert!(error.has_code(&ErrorCode::ManifestBlobUnknown));
         assert!(!error.is_temporary());
         assert_eq!(
             error.to_string(),
@@ -342,6 +481,70 @@ mod tests {
             "https://host/v2/foo/blobs/uploads/u?_state=REDACTED&digest=sha256:1"
         );
         assert_eq!(redact_url("http://h/v2/x"), "http://h/v2/x");
+    }
+
+    /// Bodies as the real registries send them: distribution 2.8 (captured
+    /// from `docker-registry`), Docker Hub's token-less pull and rate limit,
+    /// and a code no spec names.
+    #[test]
+    fn error_codes_of_real_registry_bodies() {
+        let cases: &[(&[u8], &[ErrorCode])] = &[
+            (
+                br#"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:d3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}]}"#,
+                &[ErrorCode::ManifestBlobUnknown],
+            ),
+            (
+                br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"nope"}}]}"#,
+                &[ErrorCode::ManifestUnknown],
+            ),
+            (
+                br#"{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry","detail":"upload 0b6f2dc3 not found"}]}"#,
+                &[ErrorCode::BlobUploadUnknown],
+            ),
+            (
+                br#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}"#,
+                &[ErrorCode::DigestInvalid],
+            ),
+            (
+                br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":[{"Type":"repository","Class":"","Name":"library/x","Action":"pull"}]}]}"#,
+                &[ErrorCode::Unauthorized],
+            ),
+            (
+                br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}"#,
+                &[ErrorCode::TooManyRequests],
+            ),
+            (
+                br#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"},{"code":"QUOTA_EXCEEDED","message":"x"}]}"#,
+                &[ErrorCode::Denied, ErrorCode::Other("QUOTA_EXCEEDED".to_string())],
+            ),
+        ];
+        for (body, codes) in cases {
+            let details = parse_error_body(body);
+            let parsed: Vec<ErrorCode> = details.iter().map(|detail| detail.code.clone()).collect();
+            assert_eq!(parsed, *codes, "{}", String::from_utf8_lossy(body));
+        }
+        for (code, spelling) in ErrorCode::KNOWN {
+            assert_eq!(ErrorCode::parse(spelling), code);
+            assert_eq!(code.as_str(), spelling);
+        }
+        assert_eq!(
+            ErrorCode::parse("QUOTA_EXCEEDED").to_string(),
+            "QUOTA_EXCEEDED"
+        );
+    }
+
+    #[test]
+    fn sources_are_kept_through_clones_and_changes() {
+        use std::error::Error as _;
+        let cause = std::io::Error::new(std::io::ErrorKind::TimedOut, "no data for 2 s");
+        let error =
+            RegistryError::for_request(ErrorKind::Stalled, Method::Get, "http://h/v2/", "stalled")
+                .with_source(cause);
+        let copy = error.clone().with_status(504);
+        let source = copy.source().map(|source| source.to_string());
+        assert_eq!(source.as_deref(), Some("no data for 2 s"));
+        assert_eq!(copy.status(), Some(504));
+        assert!(copy.is_temporary());
     }
 
     #[test]

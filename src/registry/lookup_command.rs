@@ -8,6 +8,8 @@
 //! bytes were already read in this process); with `--type manifest` the
 //! manifest as stored; with `--type blob` the blob's bytes in base64; with
 //! neither, the synthesized image index (see [`super::lookup`]).
+//! `--timeout`, `--retry-max-wait` and `--retry-budget` (see
+//! [`super::limits`]) may stand anywhere and apply to every REF.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -19,6 +21,7 @@ use serde_json::Value;
 
 use super::client::{Client, ObjectType};
 use super::error::RegistryError;
+use super::limits::{parse_seconds, Limit, Limits};
 use super::reference::Reference;
 
 /// How many lookups `--parallel` runs at once unless `--jobs` says.
@@ -34,17 +37,39 @@ pub struct LookupItem {
 }
 
 /// A parsed command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LookupArguments {
     /// Lookups at once (1 without `--parallel`).
     pub jobs: usize,
     pub items: Vec<LookupItem>,
+    /// `--timeout` and the retry limits given (the environment fills in
+    /// the rest).
+    pub limits: Limits,
+}
+
+/// A command line `lookup` cannot run: one line saying why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+impl From<String> for UsageError {
+    fn from(message: String) -> UsageError {
+        UsageError(message)
+    }
 }
 
 /// Parses the arguments after the program name. `--type manifest` may be
 /// two words, `--type=manifest`, or one word with a space (as a quoted
 /// shell word would give).
-pub fn parse_arguments(arguments: &[String]) -> Result<LookupArguments, String> {
+pub fn parse_arguments(arguments: &[String]) -> Result<LookupArguments, UsageError> {
+    let mut limits = Limits::default();
     let mut parallel = false;
     let mut jobs: Option<usize> = None;
     let mut items = Vec::new();
@@ -82,14 +107,28 @@ pub fn parse_arguments(arguments: &[String]) -> Result<LookupArguments, String> 
             jobs = Some(parse_jobs(value)?);
         } else if let Some(value) = argument.strip_prefix("--jobs=") {
             jobs = Some(parse_jobs(value)?);
+        } else if let Some((limit, inline)) = limit_flag(argument) {
+            let value = match inline {
+                Some(value) => value,
+                None => {
+                    let value = arguments
+                        .get(index)
+                        .ok_or_else(|| format!("--{} needs a number of seconds", limit.flag()))?;
+                    index += 1;
+                    value.as_str()
+                }
+            };
+            let seconds =
+                parse_seconds(value).map_err(|why| format!("--{}: {why}", limit.flag()))?;
+            limits.set(limit, seconds);
         } else if argument.starts_with("--") {
-            return Err(format!("unknown option {argument:?}"));
+            return Err(UsageError(format!("unknown option {argument:?}")));
         } else {
             let reference: Reference = argument.parse().map_err(|error| format!("{error}"))?;
             if object_type == Some(ObjectType::Blob) && reference.digest().is_none() {
-                return Err(format!(
+                return Err(UsageError(format!(
                     "{argument}: --type blob needs a reference with a digest"
-                ));
+                )));
             }
             items.push(LookupItem {
                 reference,
@@ -99,14 +138,33 @@ pub fn parse_arguments(arguments: &[String]) -> Result<LookupArguments, String> 
         }
     }
     if head || object_type.is_some() {
-        return Err("--head and --type apply to the REF after them, but no REF follows".into());
+        return Err(UsageError(
+            "--head and --type apply to the REF after them, but no REF follows".into(),
+        ));
     }
     let jobs = match (parallel, jobs) {
         (_, Some(jobs)) => jobs,
         (true, None) => DEFAULT_PARALLEL_JOBS,
         (false, None) => 1,
     };
-    Ok(LookupArguments { jobs, items })
+    Ok(LookupArguments {
+        jobs,
+        items,
+        limits,
+    })
+}
+
+/// `--timeout` (and the other limits) as `--NAME` or `--NAME=VALUE`.
+fn limit_flag(argument: &str) -> Option<(Limit, Option<&str>)> {
+    let name = argument.strip_prefix("--")?;
+    Limit::ALL.into_iter().find_map(|limit| {
+        let rest = name.strip_prefix(limit.flag())?;
+        match rest.strip_prefix('=') {
+            Some(value) => Some((limit, Some(value))),
+            None if rest.is_empty() => Some((limit, None)),
+            None => None,
+        }
+    })
 }
 
 fn parse_jobs(value: &str) -> Result<usize, String> {
@@ -311,7 +369,11 @@ mod tests {
 
     #[test]
     fn bad_arguments_have_clear_errors() {
-        let error = |arguments: &[&str]| parse_arguments(&strings(arguments)).unwrap_err();
+        let error = |arguments: &[&str]| {
+            parse_arguments(&strings(arguments))
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             error(&["--type", "config", "x"]),
             "--type: expected manifest or blob, got \"config\""
@@ -336,6 +398,43 @@ mod tests {
         assert_eq!(
             error(&["--jobs", "0", "x"]),
             "--jobs: expected a positive number, got \"0\""
+        );
+        assert_eq!(
+            error(&["--timeout", "soon", "x"]),
+            "--timeout: expected a number of seconds, got \"soon\""
+        );
+        assert_eq!(
+            error(&["x", "--retry-budget"]),
+            "--retry-budget needs a number of seconds"
+        );
+        assert_eq!(
+            error(&["--timeouts=1", "x"]),
+            "unknown option \"--timeouts=1\""
+        );
+    }
+
+    #[test]
+    fn limits_stand_anywhere_and_apply_to_the_whole_run() {
+        let parsed = parse_arguments(&strings(&[
+            "a",
+            "--timeout",
+            "1.5",
+            "--head",
+            "--retry-max-wait=2",
+            "b",
+            "--retry-budget",
+            "3",
+        ]))
+        .unwrap();
+        assert_eq!(parsed.items.len(), 2);
+        assert!(parsed.items[1].head);
+        assert_eq!(
+            parsed.limits,
+            Limits {
+                timeout: Some(std::time::Duration::from_millis(1_500)),
+                retry_max_wait: Some(std::time::Duration::from_secs(2)),
+                retry_budget: Some(std::time::Duration::from_secs(3)),
+            }
         );
     }
 }

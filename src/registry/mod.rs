@@ -16,11 +16,16 @@
 //! [`Client::head_manifest`], [`Client::get_manifest`], [`Client::head_blob`],
 //! [`Client::get_blob`], [`Client::open_blob`] (streaming), and
 //! [`Client::lookup_index`] (the synthesized index `lookup` prints). Writes
-//! (in [`write`](mod@write)): [`Client::put_manifest`], [`Client::upload_blob`],
+//! have one path: the primitives in [`write`](mod@write)
+//! ([`Client::put_manifest`], [`Client::upload_blob`],
 //! [`Client::upload_blob_stream`], [`Client::mount_blob`],
-//! [`Client::start_upload`] / [`Client::finish_upload`]. Counters:
-//! [`Client::stats`]. Not found is `Ok(None)`; everything else that goes
-//! wrong is a [`RegistryError`].
+//! [`Client::start_upload`] / [`Client::finish_upload`]), composed by
+//! [`push::Pusher`] into pushes of manifests with their children from a
+//! [`push::ChildSources`] (registry references or local content).
+//! Streamed blobs are read through the one verifying reader of [`stream`].
+//! How long anything may wait is [`limits`]. Counters: [`Client::stats`].
+//! Not found is `Ok(None)`; everything else that goes wrong is a
+//! [`RegistryError`].
 
 pub mod auth;
 pub mod cache;
@@ -28,23 +33,29 @@ pub mod client;
 pub mod credentials;
 pub mod digest;
 pub mod error;
+pub mod limits;
 pub mod lookup;
 pub mod lookup_command;
+pub mod manifest;
 pub mod protocol;
 pub mod push;
 pub mod reference;
 pub mod stats;
+pub mod stream;
 pub mod transport;
 pub mod write;
 
 pub use client::{Client, ClientConfig, Descriptor, Object, ObjectType, DOCKERHUB_PUBLIC_PROXY};
 pub use credentials::Credentials;
 pub use digest::{Digest, DigestAlgorithm, DigestError, DigestMismatch};
-pub use error::{ErrorDetail, ErrorKind, RegistryError};
+pub use error::{ErrorCode, ErrorDetail, ErrorKind, RegistryError};
+pub use limits::Limits;
 pub use lookup::Platform;
 pub use reference::{Reference, ReferenceError};
 pub use stats::{RequestKind, RequestStats};
+pub use stream::BlobReader;
 pub use transport::rate_limit::RateLimit;
 pub use transport::retry::RetryPolicy;
+pub use transport::watch::Timeouts;
 pub use transport::{BodySource, RequestBody};
-pub use write::{BlobReader, MountOutcome, UploadSession};
+pub use write::{MountOutcome, UploadSession};

@@ -152,8 +152,9 @@ pub fn manifest_url(base: &str, repository: &str, tag_or_digest: &str) -> String
     format!("{base}/v2/{repository}/manifests/{tag_or_digest}")
 }
 
-/// `GET/HEAD {base}/v2/{repository}/blobs/{digest}`.
-pub fn blob_url(base: &str, repository: &str, digest: &Digest) -> String {
+/// `GET/HEAD {base}/v2/{repository}/blobs/{digest}` (the digest's text, as
+/// [`manifest_url`] takes a tag's or a digest's).
+pub fn blob_url(base: &str, repository: &str, digest: &str) -> String {
     format!("{base}/v2/{repository}/blobs/{digest}")
 }
 
@@ -161,6 +162,14 @@ pub fn blob_url(base: &str, repository: &str, digest: &Digest) -> String {
 /// (202 with `Location`). The trailing slash is part of the spec's path.
 pub fn upload_start_url(base: &str, repository: &str) -> String {
     format!("{base}/v2/{repository}/blobs/uploads/")
+}
+
+/// `POST {base}/v2/{repository}/blobs/uploads/?digest={digest}`: the
+/// single-POST monolithic upload (the bytes are the POST's body). A
+/// registry that supports it answers 201; one that does not answers 202
+/// with a session as for any POST (distribution 2.8 does that).
+pub fn single_post_upload_url(base: &str, repository: &str, digest: &Digest) -> String {
+    format!("{base}/v2/{repository}/blobs/uploads/?digest={digest}")
 }
 
 /// `POST {base}/v2/{repository}/blobs/uploads/?mount={digest}&from={source}`:
@@ -194,6 +203,84 @@ pub fn resolve_location(base: &str, location: &str) -> String {
     }
 }
 
+/// Where a URL's requests go, as credentials are scoped (RFC 6454's
+/// origin): scheme, host (lowercase) and port (the scheme's default when
+/// not written, so `http://h` and `http://h:80` are one origin).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Origin {
+    scheme: &'static str,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// The origin of an absolute `http` or `https` URL; None for anything
+    /// else (a relative URL, another scheme, a port that is no port), which
+    /// is never the origin of a credential.
+    pub fn of(url: &str) -> Option<Origin> {
+        let (scheme, default_port, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            ("https", 443, rest)
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            ("http", 80, rest)
+        } else {
+            return None;
+        };
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        let authority = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
+        let (host, port) = match authority.rfind(':') {
+            // A colon inside brackets belongs to an IPv6 address.
+            Some(colon) if !authority[colon..].contains(']') => {
+                let digits = &authority[colon + 1..];
+                if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+                    return None;
+                }
+                (&authority[..colon], digits.parse::<u16>().ok()?)
+            }
+            _ => (authority, default_port),
+        };
+        if host.is_empty() || port == 0 {
+            return None;
+        }
+        Some(Origin {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    /// `scheme://host:port`, for resolving paths against.
+    pub fn base(&self) -> String {
+        format!("{}://{}:{}", self.scheme, self.host, self.port)
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.scheme == "https"
+    }
+
+    /// The host name or bracketed address, without the port.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.base())
+    }
+}
+
+/// Whether `status` sends the client elsewhere with a `Location` (RFC 9110
+/// 15.4; 300 and 304 do not).
+pub fn is_redirect_status(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// How many redirects one request follows before the last answer is taken
+/// as it is (registries redirect once, to blob storage).
+pub const MAX_REDIRECTS: usize = 10;
+
 /// The `host[:port]` of an absolute URL (used to decide whether credentials
 /// may follow a redirect or a `Location`).
 pub fn url_host(url: &str) -> Option<&str> {
@@ -208,6 +295,31 @@ pub fn url_host(url: &str) -> Option<&str> {
             .rsplit_once('@')
             .map_or(authority, |(_, host)| host),
     )
+}
+
+/// Statuses a read takes as "not there". 401 and 403 reach a caller only
+/// after the auth layer tried to authenticate, and Docker Hub answers them
+/// for repositories that do not exist (to not tell private ones apart).
+pub fn is_not_found_status(status: u16) -> bool {
+    matches!(status, 401 | 403 | 404)
+}
+
+/// The token scope for reading a repository (distribution "Token Scope
+/// Documentation": `repository:NAME:ACTIONS`).
+pub fn pull_scope(repository: &str) -> String {
+    format!("repository:{repository}:pull")
+}
+
+/// The token scope for writing a repository (a push needs pull too: the
+/// registry answers HEADs and mounts within it).
+pub fn push_scope(repository: &str) -> String {
+    format!("repository:{repository}:pull,push")
+}
+
+/// The scopes of a cross-repository mount: push to the destination, pull
+/// from the source, space-separated as a request's scope list.
+pub fn mount_scope(destination: &str, source: &str) -> String {
+    format!("{} {}", push_scope(destination), pull_scope(source))
 }
 
 /// Answers that mean "try again later": 429 (rate limited) and the four
@@ -268,12 +380,16 @@ mod tests {
             "http://localhost:5000/v2/foo/bar/manifests/latest"
         );
         assert_eq!(
-            blob_url(&base, "foo", &digest),
+            blob_url(&base, "foo", digest.as_str()),
             format!("http://localhost:5000/v2/foo/blobs/{DIGEST}")
         );
         assert_eq!(
             upload_start_url(&base, "foo"),
             "http://localhost:5000/v2/foo/blobs/uploads/"
+        );
+        assert_eq!(
+            single_post_upload_url(&base, "foo", &digest),
+            format!("http://localhost:5000/v2/foo/blobs/uploads/?digest={DIGEST}")
         );
         assert_eq!(
             mount_url(&base, "dest", &digest, "src/repo"),
@@ -300,6 +416,39 @@ mod tests {
     }
 
     #[test]
+    fn origins_are_scheme_host_and_port() {
+        let origin = |url: &str| Origin::of(url).map(|origin| origin.to_string());
+        assert_eq!(
+            origin("http://127.0.0.1:5000/v2/x"),
+            Some("http://127.0.0.1:5000".into())
+        );
+        assert_eq!(origin("http://h/v2/x?y"), Some("http://h:80".into()));
+        assert_eq!(
+            origin("https://User:pw@Blob.Example.com"),
+            Some("https://blob.example.com:443".into())
+        );
+        assert_eq!(
+            origin("http://[::1]:8080/x"),
+            Some("http://[::1]:8080".into())
+        );
+        assert_eq!(origin("http://[::1]/x"), Some("http://[::1]:80".into()));
+        assert_eq!(Origin::of("http://h:80/a"), Origin::of("http://H/b"));
+        assert_ne!(Origin::of("http://h:5000/"), Origin::of("http://h:5001/"));
+        assert_ne!(Origin::of("http://h/"), Origin::of("https://h/"));
+        for bad in [
+            "/v2/x",
+            "ftp://h/",
+            "http://",
+            "http://h:99999/",
+            "http://h:0/",
+            "http://h:x/",
+            "http://h:/",
+        ] {
+            assert_eq!(Origin::of(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn url_host_ignores_userinfo_path_and_query() {
         assert_eq!(
             url_host("https://user:pw@blob.example.com/x?y"),
@@ -307,6 +456,22 @@ mod tests {
         );
         assert_eq!(url_host("http://127.0.0.1:5000"), Some("127.0.0.1:5000"));
         assert_eq!(url_host("/v2/x"), None);
+    }
+
+    #[test]
+    fn not_found_statuses_and_scopes() {
+        for status in [401, 403, 404] {
+            assert!(is_not_found_status(status), "{status}");
+        }
+        for status in [200, 400, 405, 429, 500] {
+            assert!(!is_not_found_status(status), "{status}");
+        }
+        assert_eq!(pull_scope("a/b"), "repository:a/b:pull");
+        assert_eq!(push_scope("a/b"), "repository:a/b:pull,push");
+        assert_eq!(
+            mount_scope("dest", "src/repo"),
+            "repository:dest:pull,push repository:src/repo:pull"
+        );
     }
 
     #[test]

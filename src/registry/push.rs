@@ -1,4 +1,6 @@
-//! Writing to registries with as few requests as possible.
+//! Writing to registries with as few requests as possible: the push logic,
+//! composed of the primitives of [`super::write`] and the client's cached
+//! reads.
 //!
 //! The economy (what `deploy` promises, and its benchmark checks):
 //!
@@ -14,43 +16,44 @@
 //!   (single-flight per host, repository and digest, shared by all workers),
 //!   children first: a child manifest's own blobs are made present before
 //!   it is PUT, so a child PUT is never refused and never repeated.
-//! - Blobs move by cross-repository mount when source and destination share
-//!   a registry (one POST; the registry answers 202 with an upload session
-//!   when the source lacks the blob, and then the bytes are read and
-//!   uploaded, or the copy fails clearly). Across registries they are read
-//!   and uploaded (POST then PUT; the distribution registry's `Location` is
-//!   absolute and already carries a query), with a HEAD first for blobs over
-//!   64 KiB, where skipping an upload is worth a request.
+//! - A blob pushed for its own sake (a deploy object of type blob) is
+//!   HEADed first, whatever its size, so a re-run of unchanged input costs
+//!   one request per ref and says "already there"; a missing one is then
+//!   uploaded in as few requests as the registry allows (one POST where it
+//!   takes single-POST uploads, else POST and PUT).
+//! - Children blobs move by cross-repository mount when source and
+//!   destination share a registry (one POST; the registry answers 202 with
+//!   an upload session when the source lacks the blob, and then the bytes
+//!   are read and uploaded, or the copy fails clearly). Across registries
+//!   they are read and uploaded, with a HEAD first for blobs over 64 KiB,
+//!   where skipping an upload is worth a request (a missing child is the
+//!   usual case: the registry just said so).
 //! - Every source object is read at most once per run: reads go through the
 //!   client's cache, and blobs too big for it are streamed once per
 //!   destination registry, later repositories of that registry mounting
 //!   from the first.
 //!
-//! The low-level write primitives (manifest PUT, upload, mount) are here,
-//! on top of the client's transport stack (auth, rate limit, retries,
-//! counters), since the client itself only reads.
+//! Sources are a [`ChildSources`]: registry references (a deploy object's
+//! `lookup`), or content held locally (an OCI layout), which wins.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde_json::Value;
-
 use crate::registry::cache::SingleFlight;
-use crate::registry::client::{push_scope, Access, Client, Descriptor, Object, ObjectType};
+use crate::registry::client::{Client, Descriptor, Object, ObjectType};
 use crate::registry::digest::Digest;
-use crate::registry::error::{ErrorKind, RegistryError};
-use crate::registry::protocol::{self, header, Method};
+use crate::registry::error::{ErrorCode, ErrorKind, RegistryError};
+pub use crate::registry::manifest::{manifest_children, Manifest};
+use crate::registry::protocol;
 use crate::registry::reference::Reference;
-use crate::registry::stats::RequestKind;
-use crate::registry::transport::{
-    BodySource, Request, RequestBody, ResponseBody, ResponseBodyMode,
-};
+use crate::registry::transport::{BodySource, RequestBody};
+use crate::registry::write::MountOutcome;
 use crate::spec::media_type;
 
-/// Blobs over this size get a HEAD before an upload (the issue's rule: the
+/// Blobs over this size get a HEAD before they are copied as a child (the
 /// HEAD is cheap next to re-sending bytes; under it, uploading blindly is
-/// one request less when the blob is missing, which is the usual case).
+/// one request less when the blob is missing, which is the usual case for
+/// a child the registry said was missing).
 pub const HEAD_FIRST_BLOB_SIZE: u64 = 64 * 1024;
 
 /// Blobs up to this size are read whole through the client's cache (read
@@ -66,44 +69,44 @@ pub enum Pushed {
     AlreadyThere,
 }
 
-/// A manifest to push: its exact bytes, digest, media type (the PUT's
-/// Content-Type must equal it) and the children the registry will look for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Manifest {
-    pub bytes: Arc<[u8]>,
-    pub digest: Digest,
-    pub media_type: String,
-    pub children: Vec<Descriptor>,
+/// A blob's bytes as a source holds them: whole, or a stream opened once
+/// per attempt.
+#[derive(Clone)]
+pub enum BlobContent {
+    Bytes(Arc<[u8]>),
+    Stream(BodySource),
 }
 
-impl Manifest {
-    /// Parses the media type and children out of `bytes` (already known to
-    /// have `digest`).
-    pub fn from_bytes(bytes: Arc<[u8]>, digest: Digest) -> Result<Manifest, String> {
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|error| format!("manifest {digest} is not JSON: {error}"))?;
-        let media_type = match value.get("mediaType") {
-            Some(Value::String(text)) => text.clone(),
-            _ => return Err(format!("manifest {digest} does not name its mediaType")),
-        };
-        let children = manifest_children(&value)
-            .map_err(|(field, message)| format!("manifest {digest}: {field}: {message}"))?;
-        Ok(Manifest {
-            bytes,
-            digest,
-            media_type,
-            children,
-        })
+impl BlobContent {
+    fn length(&self) -> u64 {
+        match self {
+            BlobContent::Bytes(bytes) => bytes.len() as u64,
+            BlobContent::Stream(source) => source.length,
+        }
+    }
+
+    fn into_body(self) -> RequestBody {
+        match self {
+            BlobContent::Bytes(bytes) => RequestBody::Bytes(bytes),
+            BlobContent::Stream(source) => RequestBody::Stream(source),
+        }
     }
 }
 
-/// Where a manifest's children can be read from: the deploy object's
-/// `lookup` (entries by digest, and the `""` fallback).
+/// Where a manifest's children can be found: registry references (a deploy
+/// object's `lookup`: entries by digest, and the `""` fallback), and content
+/// the source holds itself (an OCI layout's blobs), which wins.
 pub trait ChildSources: Sync {
     /// The reference listed for exactly this digest.
     fn listed(&self, digest: &Digest) -> Option<&Reference>;
     /// The reference for any digest not listed.
     fn fallback(&self) -> Option<&Reference>;
+
+    /// The bytes of `digest` when this source holds them (a manifest's
+    /// must be [`BlobContent::Bytes`]); None: look in a registry.
+    fn local(&self, _digest: &Digest) -> Option<BlobContent> {
+        None
+    }
 
     /// Where to read `digest`: its listed repository, else the fallback's,
     /// pinned to `digest`.
@@ -128,6 +131,9 @@ impl ChildSources for NestedSources<'_> {
     fn fallback(&self) -> Option<&Reference> {
         Some(&self.fallback)
     }
+    fn local(&self, digest: &Digest) -> Option<BlobContent> {
+        self.parent.local(digest)
+    }
 }
 
 /// Sources with nothing listed (a manifest with no lookup).
@@ -140,6 +146,12 @@ impl ChildSources for NoSources {
     fn fallback(&self) -> Option<&Reference> {
         None
     }
+}
+
+/// Where a child comes from.
+enum ChildSource {
+    Local(BlobContent),
+    Registry(Reference),
 }
 
 /// `(host, repository, digest)`: one object in one repository.
@@ -234,22 +246,32 @@ impl Pusher {
         Ok(Pushed::Written)
     }
 
-    /// Pushes blob bytes to the destination's repository by digest: one
-    /// monolithic upload (POST, PUT), after a HEAD when over 64 KiB.
+    /// Pushes blob bytes to the destination's repository by digest: a HEAD
+    /// (so a re-run writes nothing), then the upload.
     pub fn push_blob(
         &self,
         destination: &Reference,
         bytes: &[u8],
         digest: &Digest,
     ) -> Result<Pushed, RegistryError> {
-        let size = bytes.len() as u64;
-        if size > HEAD_FIRST_BLOB_SIZE && self.blob_is_present(destination, digest)? {
+        self.push_blob_content(destination, digest, BlobContent::Bytes(Arc::from(bytes)))
+    }
+
+    /// [`Pusher::push_blob`] from bytes or a stream.
+    pub fn push_blob_content(
+        &self,
+        destination: &Reference,
+        digest: &Digest,
+        content: BlobContent,
+    ) -> Result<Pushed, RegistryError> {
+        if self.blob_is_present(destination, digest)? {
             self.mark_present(destination, digest);
             return Ok(Pushed::AlreadyThere);
         }
-        let body = RequestBody::Bytes(Arc::from(bytes));
-        self.upload(destination, digest, body, None)?;
-        self.after_blob_written(destination, digest, size);
+        let length = content.length();
+        self.client
+            .upload(destination, digest, content.into_body(), None)?;
+        self.after_blob_written(destination, digest, length);
         Ok(Pushed::Written)
     }
 
@@ -297,10 +319,7 @@ impl Pusher {
                 fallback: source.repository_reference(),
             };
             self.ensure_children(destination, &manifest.children, &nested)?;
-            let target = destination
-                .repository_reference()
-                .with_digest(digest.clone());
-            self.put_manifest(&target, &manifest)
+            self.put_child(destination, &manifest)
         })
     }
 
@@ -312,23 +331,99 @@ impl Pusher {
         sources: &dyn ChildSources,
     ) -> Result<(), RegistryError> {
         for child in children {
-            let source = sources.source_for(&child.digest).ok_or_else(|| {
-                RegistryError::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "{} is missing child {} and lookup names no place to copy it from",
-                        destination.repository_reference(),
-                        child.digest
-                    ),
-                )
-            })?;
-            if protocol::is_manifest_media_type(&child.media_type) {
-                self.copy_manifest(destination, &source, sources)?;
-            } else {
-                self.copy_blob(destination, &source, Some(child.size))?;
+            let source = match sources.local(&child.digest) {
+                Some(content) => ChildSource::Local(content),
+                None => {
+                    ChildSource::Registry(sources.source_for(&child.digest).ok_or_else(|| {
+                        RegistryError::new(
+                            ErrorKind::InvalidInput,
+                            format!(
+                                "{} is missing child {} and lookup names no place to copy it from",
+                                destination.repository_reference(),
+                                child.digest
+                            ),
+                        )
+                    })?)
+                }
+            };
+            let is_manifest = protocol::is_manifest_media_type(&child.media_type);
+            match (source, is_manifest) {
+                (ChildSource::Registry(source), true) => {
+                    self.copy_manifest(destination, &source, sources)?
+                }
+                (ChildSource::Registry(source), false) => {
+                    self.copy_blob(destination, &source, Some(child.size))?;
+                }
+                (ChildSource::Local(content), true) => {
+                    self.copy_local_manifest(destination, child, content, sources)?
+                }
+                (ChildSource::Local(content), false) => {
+                    self.copy_local_blob(destination, &child.digest, content)?
+                }
             }
         }
         Ok(())
+    }
+
+    /// A child manifest held by the source: its children, then a PUT by
+    /// digest (once per repository per run).
+    fn copy_local_manifest(
+        &self,
+        destination: &Reference,
+        child: &Descriptor,
+        content: BlobContent,
+        sources: &dyn ChildSources,
+    ) -> Result<(), RegistryError> {
+        let BlobContent::Bytes(bytes) = content else {
+            return Err(RegistryError::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "child manifest {} must be given as bytes, not a stream",
+                    child.digest
+                ),
+            ));
+        };
+        let key = presence_key(destination, &child.digest);
+        self.present.get_or_try_insert_with(&key, || {
+            child.digest.verify(&bytes).map_err(|mismatch| {
+                RegistryError::new(
+                    ErrorKind::DigestMismatch,
+                    format!("child manifest: {mismatch}"),
+                )
+                .with_source(mismatch)
+            })?;
+            let manifest =
+                Manifest::from_bytes(bytes.clone(), child.digest.clone()).map_err(|error| {
+                    RegistryError::new(
+                        ErrorKind::InvalidInput,
+                        format!("child manifest {}: {error}", child.digest),
+                    )
+                    .with_source(error)
+                })?;
+            self.ensure_children(destination, &manifest.children, sources)?;
+            self.put_child(destination, &manifest)
+        })
+    }
+
+    /// A child blob held by the source: a HEAD when it is big, then the
+    /// upload (once per repository per run).
+    fn copy_local_blob(
+        &self,
+        destination: &Reference,
+        digest: &Digest,
+        content: BlobContent,
+    ) -> Result<(), RegistryError> {
+        let key = presence_key(destination, digest);
+        self.present.get_or_try_insert_with(&key, || {
+            let length = content.length();
+            if length > HEAD_FIRST_BLOB_SIZE && self.blob_is_present(destination, digest)? {
+                return Ok(());
+            }
+            self.client
+                .upload(destination, digest, content.clone().into_body(), None)?;
+            self.after_blob_written(destination, digest, length);
+            Ok(())
+        })
     }
 
     fn copy_blob_now(
@@ -348,17 +443,18 @@ impl Pusher {
             if from == destination.repository() {
                 return Ok(());
             }
-            match self.mount(destination, digest, &from)? {
-                MountAnswer::Mounted => {
+            match self.client.mount_from(destination, digest, &from)? {
+                MountOutcome::Mounted => {
                     self.after_blob_written(destination, digest, size.unwrap_or(0));
                     return Ok(());
                 }
-                MountAnswer::Declined { location } => {
+                MountOutcome::UploadRequired(session) => {
                     // The source lacks it (or the registry declined): read
                     // it and upload into the session we were given.
-                    let body = self.read_blob_body(source, digest, size)?;
-                    let length = body_length(&body);
-                    self.upload(destination, digest, body, Some(location))?;
+                    let content = self.read_blob(source, digest, size)?;
+                    let length = content.length();
+                    self.client
+                        .upload(destination, digest, content.into_body(), Some(session))?;
                     self.after_blob_written(destination, digest, length);
                     return Ok(());
                 }
@@ -369,29 +465,30 @@ impl Pusher {
         {
             return Ok(());
         }
-        let body = self.read_blob_body(source, digest, size)?;
-        let length = body_length(&body);
-        self.upload(destination, digest, body, None)?;
+        let content = self.read_blob(source, digest, size)?;
+        let length = content.length();
+        self.client
+            .upload(destination, digest, content.into_body(), None)?;
         self.after_blob_written(destination, digest, length);
         Ok(())
     }
 
     /// The bytes of a blob to copy: read whole through the cache when
-    /// small (read once per run), else a stream opened once per attempt.
-    fn read_blob_body(
+    /// small (read once per run), else a verified stream opened once per
+    /// attempt.
+    fn read_blob(
         &self,
         source: &Reference,
         digest: &Digest,
         size: Option<u64>,
-    ) -> Result<RequestBody, RegistryError> {
+    ) -> Result<BlobContent, RegistryError> {
         let pinned = source.without_tag().with_digest(digest.clone());
-        let small = size.is_some_and(|size| size <= BUFFERED_COPY_SIZE);
-        if small {
+        if size.is_some_and(|size| size <= BUFFERED_COPY_SIZE) {
             let object = self
                 .client
                 .get_blob(&pinned)?
                 .ok_or_else(|| not_found(&pinned, "blob"))?;
-            return Ok(RequestBody::Bytes(object.bytes));
+            return Ok(BlobContent::Bytes(object.bytes));
         }
         let length = match size {
             Some(size) => size,
@@ -402,12 +499,9 @@ impl Pusher {
                     .size
             }
         };
-        let client = self.client.clone();
-        let opened = pinned.clone();
-        let expected = digest.clone();
-        Ok(RequestBody::Stream(BodySource::new(length, move || {
-            open_blob_stream(&client, &opened, &expected, length)
-        })))
+        Ok(BlobContent::Stream(
+            self.client.blob_source(&pinned, length),
+        ))
     }
 
     fn blob_home(&self, host: &str, digest: &Digest) -> Option<String> {
@@ -443,174 +537,32 @@ impl Pusher {
         let _ = self.present.get_or_try_insert_with(&key, || Ok(()));
     }
 
-    /// `PUT /v2/<name>/manifests/<reference>` with Content-Type = the
-    /// manifest's media type; the digest answered must be ours.
-    pub fn put_manifest(
+    /// The PUT of `manifest` to `destination`: its tag, or its digest when
+    /// it has no tag.
+    ///
+    /// Not marked present here: `copy_manifest` calls this while it holds
+    /// the presence slot of this very digest, and marking would wait on
+    /// itself (the deadlock this comment holds down). Callers mark it.
+    fn put_manifest(
         &self,
         destination: &Reference,
         manifest: &Manifest,
     ) -> Result<(), RegistryError> {
-        let endpoint = self.client.endpoint(destination, Access::Write);
         let target = match destination.tag() {
-            Some(tag) => tag.to_string(),
-            None => manifest.digest.to_string(),
-        };
-        let url = protocol::manifest_url(&endpoint.base, destination.repository(), &target);
-        let request = Request::new(Method::Put, RequestKind::Put, url.clone())
-            .header(header::CONTENT_TYPE, manifest.media_type.clone())
-            .body(RequestBody::Bytes(manifest.bytes.clone()))
-            .scope(push_scope(destination.repository()));
-        let response = self.client.send(&endpoint, &request)?;
-        if !response.is_success() {
-            return Err(RegistryError::from_status(
-                Method::Put,
-                &url,
-                response.status,
-                response.bytes(),
-            ));
-        }
-        if let Some(answered) = response.header(header::DOCKER_CONTENT_DIGEST) {
-            let answered = answered.trim();
-            if answered != manifest.digest.as_str() {
-                return Err(RegistryError::for_request(
-                    ErrorKind::DigestMismatch,
-                    Method::Put,
-                    &url,
-                    format!(
-                        "the registry stored {answered}, we sent {}",
-                        manifest.digest
-                    ),
-                ));
-            }
-        }
-        let object = Object {
-            descriptor: Descriptor {
-                media_type: manifest.media_type.clone(),
-                digest: manifest.digest.clone(),
-                size: manifest.bytes.len() as u64,
-            },
-            bytes: manifest.bytes.clone(),
+            Some(_) => destination.clone(),
+            None => destination.with_digest(manifest.digest.clone()),
         };
         self.client
-            .remember(destination, ObjectType::Manifest, &object);
-        // Not marked present here: `copy_manifest` calls this while it holds
-        // the presence slot of this very digest, and marking would wait on
-        // itself (the deadlock this comment holds down). Callers mark it.
+            .put_manifest(&target, &manifest.media_type, manifest.bytes.clone())?;
         Ok(())
     }
 
-    /// `POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<repository>`.
-    fn mount(
-        &self,
-        destination: &Reference,
-        digest: &Digest,
-        from: &str,
-    ) -> Result<MountAnswer, RegistryError> {
-        let endpoint = self.client.endpoint(destination, Access::Write);
-        let url = protocol::mount_url(&endpoint.base, destination.repository(), digest, from);
-        let scope = format!(
-            "{} repository:{from}:pull",
-            push_scope(destination.repository())
-        );
-        let request = Request::new(Method::Post, RequestKind::Mount, url.clone()).scope(scope);
-        let response = self.client.send(&endpoint, &request)?;
-        match response.status {
-            201 => Ok(MountAnswer::Mounted),
-            202 => {
-                let location = response.header(header::LOCATION).ok_or_else(|| {
-                    RegistryError::for_request(
-                        ErrorKind::InvalidResponse,
-                        Method::Post,
-                        &url,
-                        "202 without Location",
-                    )
-                })?;
-                Ok(MountAnswer::Declined {
-                    location: protocol::resolve_location(&endpoint.base, location),
-                })
-            }
-            status => Err(RegistryError::from_status(
-                Method::Post,
-                &url,
-                status,
-                response.bytes(),
-            )),
-        }
-    }
-
-    /// A monolithic upload: POST (unless a session is given), then PUT of
-    /// the bytes to the session's Location with `digest=` (the transport
-    /// sets Content-Length from the body).
-    fn upload(
-        &self,
-        destination: &Reference,
-        digest: &Digest,
-        body: RequestBody,
-        session: Option<String>,
-    ) -> Result<(), RegistryError> {
-        let endpoint = self.client.endpoint(destination, Access::Write);
-        let scope = push_scope(destination.repository());
-        let location = match session {
-            Some(location) => location,
-            None => {
-                let url = protocol::upload_start_url(&endpoint.base, destination.repository());
-                let request =
-                    Request::new(Method::Post, RequestKind::Post, url.clone()).scope(scope.clone());
-                let response = self.client.send(&endpoint, &request)?;
-                if response.status != 202 {
-                    return Err(RegistryError::from_status(
-                        Method::Post,
-                        &url,
-                        response.status,
-                        response.bytes(),
-                    ));
-                }
-                let location = response.header(header::LOCATION).ok_or_else(|| {
-                    RegistryError::for_request(
-                        ErrorKind::InvalidResponse,
-                        Method::Post,
-                        &url,
-                        "202 without Location",
-                    )
-                })?;
-                protocol::resolve_location(&endpoint.base, location)
-            }
-        };
-        let url = protocol::upload_finish_url(&endpoint.base, &location, digest);
-        let request = Request::new(Method::Put, RequestKind::Put, url.clone())
-            .header(header::CONTENT_TYPE, media_type::OCTET_STREAM)
-            .body(body)
-            .scope(scope);
-        let response = self.client.send(&endpoint, &request)?;
-        if response.status == 201 {
-            return Ok(());
-        }
-        let error =
-            RegistryError::from_status(Method::Put, &url, response.status, response.bytes());
-        // A retried PUT whose first attempt did land finds its session gone;
-        // the blob being there is what counted.
-        if response.status == 404 {
-            let target = destination
-                .repository_reference()
-                .with_digest(digest.clone());
-            if self.client.head_blob(&target).ok().flatten().is_some() {
-                return Ok(());
-            }
-        }
-        Err(error)
-    }
-}
-
-enum MountAnswer {
-    Mounted,
-    Declined { location: String },
-}
-
-fn body_length(body: &RequestBody) -> u64 {
-    match body {
-        RequestBody::Empty => 0,
-        RequestBody::Bytes(bytes) => bytes.len() as u64,
-        RequestBody::Stream(source) => source.length,
+    /// A child manifest goes in by digest only.
+    fn put_child(&self, destination: &Reference, manifest: &Manifest) -> Result<(), RegistryError> {
+        let target = destination
+            .repository_reference()
+            .with_digest(manifest.digest.clone());
+        self.put_manifest(&target, manifest)
     }
 }
 
@@ -630,8 +582,13 @@ fn not_found(reference: &Reference, what: &str) -> RegistryError {
 }
 
 fn manifest_of(object: &Object) -> Result<Manifest, RegistryError> {
-    Manifest::from_bytes(object.bytes.clone(), object.descriptor.digest.clone())
-        .map_err(|message| RegistryError::new(ErrorKind::InvalidResponse, message))
+    Manifest::from_bytes(object.bytes.clone(), object.descriptor.digest.clone()).map_err(|error| {
+        RegistryError::new(
+            ErrorKind::InvalidResponse,
+            format!("manifest {} {error}", object.descriptor.digest),
+        )
+        .with_source(error)
+    })
 }
 
 /// Whether a refused manifest PUT means "children missing": 400 or 404
@@ -642,180 +599,19 @@ pub fn children_missing(error: &RegistryError) -> bool {
         return false;
     }
     error.details().is_empty()
-        || ["MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_UNKNOWN"]
-            .iter()
-            .any(|code| error.has_code(code))
-}
-
-/// Opens a blob GET as a stream for one upload attempt, checking the digest
-/// as the bytes pass (a wrong byte fails the upload rather than storing
-/// garbage; the registry checks too).
-fn open_blob_stream(
-    client: &Client,
-    source: &Reference,
-    digest: &Digest,
-    length: u64,
-) -> Result<Box<dyn Read + Send>, RegistryError> {
-    let endpoint = client.endpoint(source, Access::Read);
-    let url = protocol::blob_url(&endpoint.base, source.repository(), digest);
-    let request = Request::new(Method::Get, RequestKind::Get, url.clone())
-        .scope(crate::registry::client::pull_scope(source.repository()))
-        .response_body(ResponseBodyMode::Stream);
-    let response = client.send(&endpoint, &request)?;
-    if !response.is_success() {
-        return Err(RegistryError::from_status(
-            Method::Get,
-            &url,
-            response.status,
-            response.bytes(),
-        ));
-    }
-    match response.body {
-        ResponseBody::Stream(reader) => Ok(Box::new(VerifyingReader {
-            inner: reader,
-            hasher: Some(digest.hasher()),
-            expected: digest.clone(),
-            remaining: length,
-        })),
-        ResponseBody::Bytes(bytes) => {
-            digest.verify(&bytes).map_err(|mismatch| {
-                RegistryError::for_request(
-                    ErrorKind::DigestMismatch,
-                    Method::Get,
-                    &url,
-                    mismatch.to_string(),
-                )
-            })?;
-            Ok(Box::new(std::io::Cursor::new(bytes)))
-        }
-    }
-}
-
-/// Passes bytes through and fails the read at the end when they do not
-/// have the expected digest or length.
-struct VerifyingReader {
-    inner: Box<dyn Read + Send>,
-    hasher: Option<crate::registry::digest::DigestHasher>,
-    expected: Digest,
-    remaining: u64,
-}
-
-impl Read for VerifyingReader {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let count = self.inner.read(buffer)?;
-        if count > 0 {
-            self.remaining = self.remaining.saturating_sub(count as u64);
-            if let Some(hasher) = &mut self.hasher {
-                hasher.update(&buffer[..count]);
-            }
-            return Ok(count);
-        }
-        if let Some(hasher) = self.hasher.take() {
-            let actual = hasher.finish();
-            if actual != self.expected || self.remaining != 0 {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "blob source sent other bytes: expected {}, got {actual}",
-                        self.expected
-                    ),
-                ));
-            }
-        }
-        Ok(0)
-    }
-}
-
-/// The descriptors a manifest references: an image manifest's `config` and
-/// `layers`, an index's `manifests`, and `subject` (OCI image-spec 1.1),
-/// all of which the registry requires present in the same repository.
-/// Errors are `(field, message)`.
-pub fn manifest_children(value: &Value) -> Result<Vec<Descriptor>, (String, String)> {
-    let mut children: Vec<Descriptor> = Vec::new();
-    let Value::Object(map) = value else {
-        return Ok(children);
-    };
-    let mut add = |field: String, descriptor: &Value| -> Result<(), (String, String)> {
-        let child = parse_descriptor(descriptor).map_err(|message| (field, message))?;
-        if !children.iter().any(|known| known.digest == child.digest) {
-            children.push(child);
-        }
-        Ok(())
-    };
-    if let Some(config) = map.get("config") {
-        add("config".to_string(), config)?;
-    }
-    for list in ["layers", "manifests"] {
-        match map.get(list) {
-            Some(Value::Array(items)) => {
-                for (index, item) in items.iter().enumerate() {
-                    add(format!("{list}[{index}]"), item)?;
-                }
-            }
-            Some(Value::Null) | None => {}
-            Some(_) => {
-                return Err((
-                    list.to_string(),
-                    "must be an array of descriptors".to_string(),
-                ));
-            }
-        }
-    }
-    if let Some(subject) = map.get("subject") {
-        add("subject".to_string(), subject)?;
-    }
-    Ok(children)
-}
-
-fn parse_descriptor(value: &Value) -> Result<Descriptor, String> {
-    let Value::Object(map) = value else {
-        return Err("must be a descriptor object".to_string());
-    };
-    let media_type = match map.get("mediaType") {
-        Some(Value::String(text)) => text.clone(),
-        Some(_) => return Err("mediaType must be a string".to_string()),
-        None => return Err("mediaType is missing".to_string()),
-    };
-    let digest = match map.get("digest") {
-        Some(Value::String(text)) => text.parse::<Digest>().map_err(|error| error.to_string())?,
-        Some(_) => return Err("digest must be a string".to_string()),
-        None => return Err("digest is missing".to_string()),
-    };
-    let size = match map.get("size") {
-        Some(Value::Number(number)) => number
-            .as_u64()
-            .ok_or_else(|| format!("size must be a non-negative integer, found {number}"))?,
-        Some(_) => return Err("size must be a number".to_string()),
-        None => return Err("size is missing".to_string()),
-    };
-    Ok(Descriptor {
-        media_type,
-        digest,
-        size,
-    })
+        || [
+            ErrorCode::ManifestBlobUnknown,
+            ErrorCode::BlobUnknown,
+            ErrorCode::ManifestUnknown,
+        ]
+        .iter()
+        .any(|code| error.has_code(code))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const DIGEST: &str = "sha256:1a51828d59323e0e02522c45652b6a7a44a032b464b06d574f067d2358b0e9f1";
-
-    #[test]
-    fn children_of_images_and_indexes() {
-        let image: Value = serde_json::from_str(&format!(
-            r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{DIGEST}","size":3}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{DIGEST}","size":3}}]}}"#
-        ))
-        .unwrap();
-        let children = manifest_children(&image).unwrap();
-        assert_eq!(children.len(), 1, "the same digest twice is one child");
-        let bad: Value =
-            serde_json::from_str(r#"{"manifests":[{"mediaType":"x","digest":"nope","size":1}]}"#)
-                .unwrap();
-        let (field, message) = manifest_children(&bad).unwrap_err();
-        assert_eq!(field, "manifests[0]");
-        assert!(message.contains("nope"), "{message}");
-    }
+    use crate::registry::protocol::Method;
 
     #[test]
     fn only_refusals_about_children_trigger_a_copy() {

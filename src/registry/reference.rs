@@ -57,6 +57,11 @@ pub struct ReferenceError {
 pub enum ReferenceErrorReason {
     Empty,
     InvalidHost(String),
+    /// A port that is not a number from 1 to 65535 written without leading
+    /// zeros (`:99999` would otherwise reach port 80 with the credentials
+    /// of `host:99999`, and `:0` or `:05000` would name a registry that
+    /// cannot exist or two spellings of one).
+    InvalidPort(String),
     /// A repository path component with uppercase letters; said separately
     /// because it is the most common mistake.
     UppercaseRepository(String),
@@ -74,6 +79,10 @@ impl fmt::Display for ReferenceError {
             ReferenceErrorReason::InvalidHost(host) => {
                 write!(formatter, "invalid registry host {host:?}")
             }
+            ReferenceErrorReason::InvalidPort(port) => write!(
+                formatter,
+                "invalid registry port {port:?} (a number from 1 to 65535, without leading zeros)"
+            ),
             ReferenceErrorReason::UppercaseRepository(name) => {
                 write!(formatter, "repository name {name:?} must be lowercase")
             }
@@ -288,44 +297,59 @@ fn is_valid_path_component(component: &str) -> bool {
 }
 
 /// `label(.label)*(:port)?` with labels `[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?`,
-/// or a bracketed IPv6 address with an optional port.
-fn is_valid_host(host: &str) -> bool {
+/// or a bracketed IPv6 address with an optional port; the port is checked
+/// by [`check_port`].
+fn check_host(host: &str) -> Result<(), ReferenceErrorReason> {
+    let invalid = || ReferenceErrorReason::InvalidHost(host.to_string());
     let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-        let Some((address, after)) = rest.split_once(']') else {
-            return false;
-        };
+        let (address, after) = rest.split_once(']').ok_or_else(invalid)?;
         if address.is_empty() || !address.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
-            return false;
+            return Err(invalid());
         }
         match after.strip_prefix(':') {
-            Some(port) => ("", Some(port)),
-            None if after.is_empty() => ("", None),
-            None => return false,
+            Some(port) => (None, Some(port)),
+            None if after.is_empty() => (None, None),
+            None => return Err(invalid()),
         }
     } else {
         match host.split_once(':') {
-            Some((name, port)) => (name, Some(port)),
-            None => (host, None),
+            Some((name, port)) => (Some(name), Some(port)),
+            None => (Some(host), None),
         }
     };
-    if let Some(port) = port {
-        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-            return false;
+    if let Some(name) = name {
+        let valid_name = !name.is_empty()
+            && name.split('.').all(|label| {
+                let bytes = label.as_bytes();
+                !bytes.is_empty()
+                    && bytes
+                        .iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+                    && bytes[0] != b'-'
+                    && bytes[bytes.len() - 1] != b'-'
+            });
+        if !valid_name {
+            return Err(invalid());
         }
     }
-    if host.starts_with('[') {
-        return true;
+    match port {
+        // `host:` and `host:name` are no port at all: the host is invalid.
+        Some(port) if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(invalid())
+        }
+        Some(port) => check_port(port),
+        None => Ok(()),
     }
-    !name.is_empty()
-        && name.split('.').all(|label| {
-            let bytes = label.as_bytes();
-            !bytes.is_empty()
-                && bytes
-                    .iter()
-                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
-                && bytes[0] != b'-'
-                && bytes[bytes.len() - 1] != b'-'
-        })
+}
+
+/// A TCP port as digits: 1 to 65535, in its one canonical spelling, so two
+/// references to one registry always have one host text (credentials and
+/// caches are keyed by it).
+fn check_port(digits: &str) -> Result<(), ReferenceErrorReason> {
+    match digits.parse::<u16>() {
+        Ok(port) if port > 0 && !digits.starts_with('0') => Ok(()),
+        _ => Err(ReferenceErrorReason::InvalidPort(digits.to_string())),
+    }
 }
 
 impl FromStr for Reference {
@@ -374,9 +398,7 @@ impl FromStr for Reference {
             _ => (None, name),
         };
         if let Some(host) = host {
-            if !is_valid_host(host) {
-                return Err(error(ReferenceErrorReason::InvalidHost(host.to_string())));
-            }
+            check_host(host).map_err(error)?;
         }
         if name.len() > MAX_NAME_LENGTH {
             return Err(error(ReferenceErrorReason::NameTooLong(name.len())));
@@ -635,6 +657,60 @@ mod tests {
             long_name.parse::<Reference>().unwrap_err().reason,
             ReferenceErrorReason::NameTooLong(256)
         );
+    }
+
+    /// Issue 9: `127.0.0.1:99999/x` used to parse, and the request went to
+    /// port 80 with the credentials stored for `127.0.0.1:99999`.
+    #[test]
+    fn ports_are_1_to_65535_in_one_spelling() {
+        let port_error = |input: &str, port: &str| {
+            format!("invalid reference {input:?}: invalid registry port {port:?} (a number from 1 to 65535, without leading zeros)")
+        };
+        let cases: &[(&str, String)] = &[
+            ("127.0.0.1:99999/x", port_error("127.0.0.1:99999/x", "99999")),
+            ("127.0.0.1:65536/x", port_error("127.0.0.1:65536/x", "65536")),
+            ("localhost:0/x", port_error("localhost:0/x", "0")),
+            ("localhost:05000/x", port_error("localhost:05000/x", "05000")),
+            ("localhost:00/x", port_error("localhost:00/x", "00")),
+            (
+                "localhost:184467440737095516160/x",
+                port_error("localhost:184467440737095516160/x", "184467440737095516160"),
+            ),
+            ("[::1]:99999/x", port_error("[::1]:99999/x", "99999")),
+            ("[::1]:0/x:tag", port_error("[::1]:0/x:tag", "0")),
+            (
+                "localhost:5x/x",
+                "invalid reference \"localhost:5x/x\": invalid registry host \"localhost:5x\"".to_string(),
+            ),
+            (
+                "localhost:-1/x",
+                "invalid reference \"localhost:-1/x\": invalid registry host \"localhost:-1\"".to_string(),
+            ),
+            (
+                "localhost:+80/x",
+                "invalid reference \"localhost:+80/x\": invalid registry host \"localhost:+80\"".to_string(),
+            ),
+            (
+                "localhost:80:80/x",
+                "invalid reference \"localhost:80:80/x\": invalid registry host \"localhost:80:80\"".to_string(),
+            ),
+            (
+                "[::1]x/y",
+                "invalid reference \"[::1]x/y\": invalid registry host \"[::1]x\"".to_string(),
+            ),
+        ];
+        for (input, expected) in cases {
+            let error = input.parse::<Reference>().unwrap_err();
+            assert_eq!(error.to_string(), *expected, "input {input:?}");
+        }
+        for valid in [
+            "localhost:1/x",
+            "localhost:65535/x",
+            "127.0.0.1:5000/x",
+            "[::1]:443/x",
+        ] {
+            assert!(valid.parse::<Reference>().is_ok(), "{valid}");
+        }
     }
 
     #[test]

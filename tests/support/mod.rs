@@ -65,9 +65,11 @@
 //! such tests would run once per binary.
 #![allow(dead_code, unused_imports)]
 
+pub mod bounded;
 pub mod http;
 pub mod proxy;
 pub mod registry;
+pub mod scripted;
 pub mod seed;
 pub mod token;
 pub mod wire;

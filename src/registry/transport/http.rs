@@ -2,19 +2,21 @@
 //! host), where every request that leaves the process is counted.
 //!
 //! The agent is configured so nothing happens behind our back: statuses are
-//! answers, not errors (the layers above decide); no proxy is taken from the
-//! environment (traffic goes where the reference says); no automatic
-//! User-Agent, Accept or Accept-Encoding (a decompressed blob would not
-//! match its digest); redirects keep `Authorization` only on the same host,
-//! so credentials never follow a redirect to blob storage.
+//! answers, not errors (the layers above decide); redirects are answers too
+//! (the auth layer follows them, since only it may decide which hop sees
+//! credentials); no proxy is taken from the environment (traffic goes where
+//! the reference says); no automatic User-Agent, Accept or Accept-Encoding
+//! (a decompressed blob would not match its digest). Every read and write
+//! is bounded by [`Timeouts`] (see [`super::watch`]).
 
 use std::io::Read;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ureq::config::{AutoHeaderValue, RedirectAuthHeaders};
 use ureq::http;
 
+pub use super::watch::Timeouts;
+use super::watch::{stall_of, FloorReader, Stall};
 use super::{Request, RequestBody, Response, ResponseBody, ResponseBodyMode, Transport};
 use crate::registry::error::{ErrorKind, RegistryError};
 use crate::registry::protocol::header;
@@ -24,26 +26,9 @@ use crate::registry::stats::Counters;
 /// this size; beyond it the rest is dropped.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
 
-/// Timeouts of the agent; see [`crate::registry::ClientConfig`].
-#[derive(Clone, Copy, Debug)]
-pub struct Timeouts {
-    pub connect: Duration,
-    /// Until the response head arrives (a slow registry fails the attempt,
-    /// which is then retried).
-    pub response: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(30),
-            response: Duration::from_secs(120),
-        }
-    }
-}
-
 pub struct HttpTransport {
     agent: ureq::Agent,
+    timeouts: Timeouts,
     counters: Arc<Counters>,
 }
 
@@ -55,15 +40,18 @@ impl HttpTransport {
             .user_agent(AutoHeaderValue::None)
             .accept(AutoHeaderValue::None)
             .accept_encoding(AutoHeaderValue::None)
-            .redirect_auth_headers(RedirectAuthHeaders::SameHost)
-            .max_redirects(10)
+            .redirect_auth_headers(RedirectAuthHeaders::Never)
+            .max_redirects(0)
             .max_idle_connections(256)
             .max_idle_connections_per_host(256)
-            .timeout_connect(Some(timeouts.connect))
-            .timeout_recv_response(Some(timeouts.response))
+            .timeout_resolve(Some(timeouts.inactivity))
+            .timeout_connect(Some(timeouts.inactivity))
+            .timeout_per_read(Some(timeouts.inactivity))
+            .timeout_per_write(Some(timeouts.inactivity))
             .build();
         HttpTransport {
             agent: ureq::Agent::new_with_config(config),
+            timeouts,
             counters,
         }
     }
@@ -93,16 +81,33 @@ impl HttpTransport {
                     self.agent.run(builder.body(())?)
                 }
             }
-            RequestBody::Bytes(bytes) => self.agent.run(builder.body(&bytes[..])?),
+            // Bodies are read through the floor watch, so a peer that
+            // takes our bytes a few at a time counts as stalled too.
+            RequestBody::Bytes(bytes) => {
+                let reader = std::io::Cursor::new(bytes.clone());
+                self.run_with_body(builder, bytes.len() as u64, Box::new(reader))
+            }
             RequestBody::Stream(source) => {
                 let reader = source
                     .open()
-                    .map_err(|error| ureq::Error::Io(std::io::Error::other(error.to_string())))?;
-                let builder = builder.header(header::CONTENT_LENGTH, source.length.to_string());
-                let body = ureq::SendBody::from_owned_reader(BoxedReader { inner: reader });
-                self.agent.run(builder.body(body)?)
+                    .map_err(|error| ureq::Error::Io(std::io::Error::other(error)))?;
+                self.run_with_body(builder, source.length, reader)
             }
         }
+    }
+
+    fn run_with_body(
+        &self,
+        builder: http::request::Builder,
+        length: u64,
+        reader: Box<dyn Read + Send>,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        let builder = builder.header(header::CONTENT_LENGTH, length.to_string());
+        let watched = FloorReader::new(reader, self.timeouts);
+        let body = ureq::SendBody::from_owned_reader(BoxedReader {
+            inner: Box::new(watched),
+        });
+        self.agent.run(builder.body(body)?)
     }
 }
 
@@ -118,17 +123,73 @@ impl Read for BoxedReader {
     }
 }
 
-fn transport_error(request: &Request, error: ureq::Error) -> RegistryError {
-    let kind = match &error {
-        ureq::Error::Io(_)
-        | ureq::Error::Timeout(_)
-        | ureq::Error::HostNotFound
-        | ureq::Error::ConnectionFailed
-        | ureq::Error::Protocol(_) => ErrorKind::Connection,
-        ureq::Error::BodyExceedsLimit(_) => ErrorKind::TooLarge,
-        _ => ErrorKind::InvalidResponse,
-    };
-    RegistryError::for_request(kind, request.method, &request.url, error.to_string())
+impl HttpTransport {
+    /// What a failure of ureq means to the layers above: a stall (ours or
+    /// ureq's timeout) says which limit was hit; the error stays the source.
+    fn transport_error(&self, request: &Request, error: ureq::Error) -> RegistryError {
+        // A body source that could not be opened or read (a blob streamed
+        // from another registry) failed with its own error: that one
+        // stands, and says itself whether it is worth retrying.
+        if let ureq::Error::Io(io) = &error {
+            if let Some(source) = io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<RegistryError>())
+            {
+                return source.clone();
+            }
+        }
+        let stall = match &error {
+            ureq::Error::Timeout(_) => Some(Stall::Inactive {
+                limit: self.timeouts.inactivity,
+            }),
+            ureq::Error::Io(io) => stall_of(io, &self.timeouts),
+            _ => None,
+        };
+        if let Some(stall) = stall {
+            return RegistryError::for_request(
+                ErrorKind::Stalled,
+                request.method,
+                &request.url,
+                stall.to_string(),
+            )
+            .with_source(error);
+        }
+        let kind = match &error {
+            ureq::Error::Io(_)
+            | ureq::Error::HostNotFound
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::Protocol(_) => ErrorKind::Connection,
+            ureq::Error::BodyExceedsLimit(_) => ErrorKind::TooLarge,
+            _ => ErrorKind::InvalidResponse,
+        };
+        RegistryError::for_request(kind, request.method, &request.url, error.to_string())
+            .with_source(error)
+    }
+
+    /// Reads a successful answer's body whole, at most `limit` bytes, held
+    /// to the floor rate.
+    fn read_whole(
+        &self,
+        request: &Request,
+        body: ureq::Body,
+        limit: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let mut reader =
+            FloorReader::new(body.into_with_config().limit(limit).reader(), self.timeouts);
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|error| match ureq::Error::from(error) {
+                ureq::Error::BodyExceedsLimit(_) => RegistryError::for_request(
+                    ErrorKind::TooLarge,
+                    request.method,
+                    &request.url,
+                    format!("response body is larger than {limit} bytes"),
+                ),
+                other => self.transport_error(request, other),
+            })?;
+        Ok(bytes)
+    }
 }
 
 impl Transport for HttpTransport {
@@ -136,26 +197,17 @@ impl Transport for HttpTransport {
         self.counters.count(request.kind);
         let response = self
             .run(request)
-            .map_err(|error| transport_error(request, error))?;
+            .map_err(|error| self.transport_error(request, error))?;
         let status = response.status().as_u16();
-        let url = ureq::ResponseExt::get_uri(&response).to_string();
         let (parts, body) = response.into_parts();
         let success = (200..300).contains(&status);
         let body = match (success, request.response_body) {
-            (true, ResponseBodyMode::Stream) => ResponseBody::Stream(Box::new(body.into_reader())),
+            (true, ResponseBodyMode::Stream) => ResponseBody::Stream(Box::new(StallReader {
+                inner: FloorReader::new(body.into_reader(), self.timeouts),
+                timeouts: self.timeouts,
+            })),
             (true, ResponseBodyMode::Buffer { limit }) => {
-                let bytes = body.into_with_config().limit(limit).read_to_vec().map_err(
-                    |error| match error {
-                        ureq::Error::BodyExceedsLimit(_) => RegistryError::for_request(
-                            ErrorKind::TooLarge,
-                            request.method,
-                            &request.url,
-                            format!("response body is larger than {limit} bytes"),
-                        ),
-                        other => transport_error(request, other),
-                    },
-                )?;
-                ResponseBody::Bytes(bytes)
+                ResponseBody::Bytes(self.read_whole(request, body, limit)?)
             }
             (false, _) => {
                 let mut bytes = Vec::new();
@@ -172,7 +224,25 @@ impl Transport for HttpTransport {
             status,
             headers: parts.headers,
             body,
-            url,
+            url: request.url.clone(),
         })
+    }
+}
+
+/// A streamed body whose stalls read as such: a timeout of ureq's becomes a
+/// [`Stall`] that names the limit (the floor watch's already is one).
+struct StallReader<R> {
+    inner: R,
+    timeouts: Timeouts,
+}
+
+impl<R: Read> Read for StallReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        self.inner
+            .read(buffer)
+            .map_err(|error| match stall_of(&error, &self.timeouts) {
+                Some(stall) => std::io::Error::other(stall),
+                None => error,
+            })
     }
 }

@@ -1,17 +1,20 @@
 //! The HTTP stack, one concern per layer.
 //!
 //! Each registry host gets its own stack, built by [`build_host_transport`]:
-//! `auth` (outermost: challenges, tokens, credentials) over `retry` (rate
-//! limit per host, 429 and 5xx retries) over `user_agent` over `http` (the
-//! ureq agent, innermost, where requests are counted). Keeping the layers
-//! apart means each rule (who may see credentials, how often we retry, what
-//! User-Agent we send) is written once and tested alone.
+//! `auth` (outermost: redirects, challenges, tokens, and the one rule of
+//! who may see credentials) over `retry` (rate limit per host, 429 and 5xx
+//! retries within a wait budget) over `user_agent` over `http` (the ureq
+//! agent, innermost, where requests are counted and every read is bounded,
+//! see [`watch`]). Keeping the layers apart means each rule (who may see
+//! credentials, how often and how long we retry, what User-Agent we send,
+//! how long we wait for a byte) is written once and tested alone.
 
 pub mod auth;
 pub mod http;
 pub mod rate_limit;
 pub mod retry;
 pub mod user_agent;
+pub mod watch;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -34,6 +37,10 @@ pub struct Request {
     /// The token scopes this request needs, space-separated
     /// (`repository:foo:pull`), or None when it needs none.
     pub scope: Option<String>,
+    /// The body holds a secret (a token request's refresh token): a
+    /// redirect to another origin is then not followed at all, since 307
+    /// and 308 would send the body along.
+    pub secret_body: bool,
 }
 
 impl Request {
@@ -48,6 +55,7 @@ impl Request {
                 limit: super::protocol::MAX_CACHED_BODY_SIZE,
             },
             scope: None,
+            secret_body: false,
         }
     }
 
@@ -68,6 +76,12 @@ impl Request {
 
     pub fn response_body(mut self, mode: ResponseBodyMode) -> Request {
         self.response_body = mode;
+        self
+    }
+
+    /// Marks the body as a secret (see [`Request::secret_body`]).
+    pub fn with_secret_body(mut self) -> Request {
+        self.secret_body = true;
         self
     }
 }
@@ -132,7 +146,7 @@ pub struct Response {
     pub status: u16,
     pub headers: ::ureq::http::HeaderMap,
     pub body: ResponseBody,
-    /// The URL finally answered (after redirects), for `Location`
+    /// The URL that gave this answer (after redirects), for `Location`
     /// resolution and error messages.
     pub url: String,
 }
@@ -161,9 +175,12 @@ pub trait Transport: Send + Sync {
     fn send(&self, request: &Request) -> Result<Response, RegistryError>;
 }
 
-/// Builds the stack for one registry host (see the module documentation).
+/// Builds the stack for one registry host (see the module documentation):
+/// `host` keys its credentials, `origin` is the one place they may go.
+#[allow(clippy::too_many_arguments)]
 pub fn build_host_transport(
     host: &str,
+    origin: Option<super::protocol::Origin>,
     http: Arc<http::HttpTransport>,
     user_agent: &str,
     bucket: Option<Arc<rate_limit::TokenBucket>>,
@@ -175,5 +192,5 @@ pub fn build_host_transport(
     let with_retry = Arc::new(
         retry::RetryLayer::new(with_user_agent, bucket, retry_policy).with_counters(counters),
     );
-    Arc::new(auth::AuthLayer::new(with_retry, host, auth_state))
+    Arc::new(auth::AuthLayer::new(with_retry, host, origin, auth_state))
 }

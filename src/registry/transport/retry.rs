@@ -1,21 +1,25 @@
 //! Rate limit and retries, the layer that keeps us from adding to an
-//! outage.
+//! outage, and from waiting on one forever.
 //!
 //! Every attempt first takes a token from the host's bucket. A 429 empties
-//! the bucket and is retried after `Retry-After` (seconds or an HTTP-date; at
-//! least the minimum delay); 500,
-//! 502, 503, 504 and connection failures are retried too, but a request is
+//! the bucket and is retried after `Retry-After` (seconds or an HTTP-date;
+//! at least the minimum delay, at most the cap per wait); 500, 502, 503,
+//! 504, dropped connections and stalls are retried too, but a request is
 //! tried at most [`MAX_SERVER_ERROR_TRIES`] times on those and the last
 //! answer is returned (the caller turns it into an error with the
 //! registry's explanation). No request is retried sooner than the minimum
-//! delay (one second by default) after its previous attempt. Bodies are
-//! shared bytes or reopenable sources, so a retried upload sends the same
-//! bytes again.
+//! delay (one second by default) after its previous attempt, and no request
+//! waits more than its budget in all (five minutes by default): a wait that
+//! would pass it fails the request with
+//! [`ErrorKind::RetryBudgetExhausted`], naming the registry's request and
+//! what it asked for. Bodies are shared bytes or reopenable sources, so a
+//! retried upload sends the same bytes again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::rate_limit::TokenBucket;
+use super::watch::seconds;
 use super::{Request, Response, Transport};
 use crate::registry::error::{ErrorKind, RegistryError};
 use crate::registry::protocol::{
@@ -23,22 +27,31 @@ use crate::registry::protocol::{
 };
 use crate::registry::stats::Counters;
 
-/// How long to wait between attempts.
-#[derive(Clone, Copy, Debug)]
+/// How long to wait between attempts, and in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// The minimum wait before any retry (one second: "a request is retried
     /// at most once a second").
     pub minimum_delay: Duration,
-    /// The longest `Retry-After` we honour; a registry asking for more gets
-    /// this (we would rather fail than hang for an hour).
+    /// The longest single wait (`--retry-max-wait`, `DOI_RETRY_MAX_WAIT`;
+    /// 60 s): a registry asking for more gets this, and is asked again.
     pub maximum_delay: Duration,
+    /// The longest a request may wait in all, over every retry
+    /// (`--retry-budget`, `DOI_RETRY_BUDGET`; 5 minutes).
+    pub budget: Duration,
+}
+
+impl RetryPolicy {
+    pub const DEFAULT_MAXIMUM_DELAY: Duration = Duration::from_secs(60);
+    pub const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             minimum_delay: Duration::from_secs(1),
-            maximum_delay: Duration::from_secs(600),
+            maximum_delay: RetryPolicy::DEFAULT_MAXIMUM_DELAY,
+            budget: RetryPolicy::DEFAULT_BUDGET,
         }
     }
 }
@@ -48,6 +61,14 @@ pub struct RetryLayer {
     bucket: Option<Arc<TokenBucket>>,
     policy: RetryPolicy,
     counters: Option<Arc<Counters>>,
+}
+
+/// Why a request is about to wait, for the error when it may not.
+enum Reason {
+    /// The registry said how long (`Retry-After`), with this status.
+    Asked { status: u16, asked: Duration },
+    /// A failure we back off from on our own.
+    Failed(String),
 }
 
 impl RetryLayer {
@@ -70,60 +91,149 @@ impl RetryLayer {
         self
     }
 
-    fn retry_after(&self, response: &Response) -> Option<Duration> {
+    fn retry_after(response: &Response) -> Option<Duration> {
         parse_retry_after(
             response.header(header::RETRY_AFTER)?,
             std::time::SystemTime::now(),
         )
     }
 
+    /// The wait before the next attempt: what was asked, within the
+    /// minimum and the cap per wait.
     fn wait(&self, requested: Option<Duration>) -> Duration {
         requested
             .unwrap_or(self.policy.minimum_delay)
             .max(self.policy.minimum_delay)
             .min(self.policy.maximum_delay.max(self.policy.minimum_delay))
     }
+
+    fn reason(response: &Response) -> Reason {
+        match Self::retry_after(response) {
+            Some(asked) => Reason::Asked {
+                status: response.status,
+                asked,
+            },
+            None => Reason::Failed(format!("{} answers", response.status)),
+        }
+    }
+
+    /// The error of a request that may not wait `delay` more, having
+    /// waited `waited`.
+    fn over_budget(
+        &self,
+        request: &Request,
+        reason: &Reason,
+        waited: Duration,
+        delay: Duration,
+    ) -> RegistryError {
+        let why = match reason {
+            Reason::Asked { status, asked } => format!(
+                "the registry answered {status} and asked to wait {} more (Retry-After)",
+                seconds(*asked)
+            ),
+            Reason::Failed(failure) => {
+                format!("after {failure}, a retry would wait {}", seconds(delay))
+            }
+        };
+        RegistryError::for_request(
+            ErrorKind::RetryBudgetExhausted,
+            request.method,
+            &request.url,
+            format!(
+                "gave up: {why}, past this request's wait budget of {} ({} waited already; --retry-budget, DOI_RETRY_BUDGET)",
+                seconds(self.policy.budget),
+                seconds(waited)
+            ),
+        )
+    }
+}
+
+/// Attempts so far, by what failed them.
+#[derive(Default)]
+struct Tries {
+    server_failures: u32,
+    rate_limited: u32,
+}
+
+/// What to do after an attempt.
+enum Step {
+    /// Hand the outcome to the caller (an answer, or a failure not retried).
+    Answer,
+    /// Sleep this long, then try again.
+    Wait(Duration),
+    /// Give up with this error (the budget would be passed).
+    Fail(RegistryError),
+}
+
+impl RetryLayer {
+    /// The rule of the module documentation for one attempt's `outcome`,
+    /// after `waited` in all.
+    fn next_step(
+        &self,
+        request: &Request,
+        outcome: &Result<Response, RegistryError>,
+        tries: &mut Tries,
+        waited: Duration,
+    ) -> Step {
+        let (delay, reason) = match outcome {
+            Ok(response) if response.status == 429 => {
+                if let Some(bucket) = &self.bucket {
+                    bucket.empty();
+                }
+                tries.rate_limited += 1;
+                if tries.rate_limited >= MAX_RATE_LIMITED_TRIES {
+                    return Step::Answer;
+                }
+                (
+                    self.wait(Self::retry_after(response)),
+                    Self::reason(response),
+                )
+            }
+            Ok(response) if is_retryable_server_status(response.status) => {
+                tries.server_failures += 1;
+                if tries.server_failures >= MAX_SERVER_ERROR_TRIES {
+                    return Step::Answer;
+                }
+                (
+                    self.wait(Self::retry_after(response)),
+                    Self::reason(response),
+                )
+            }
+            Err(error) if matches!(error.kind(), ErrorKind::Connection | ErrorKind::Stalled) => {
+                tries.server_failures += 1;
+                if tries.server_failures >= MAX_SERVER_ERROR_TRIES {
+                    return Step::Answer;
+                }
+                (self.wait(None), Reason::Failed(error.to_string()))
+            }
+            _ => return Step::Answer,
+        };
+        if waited + delay > self.policy.budget {
+            return Step::Fail(self.over_budget(request, &reason, waited, delay));
+        }
+        Step::Wait(delay)
+    }
 }
 
 impl Transport for RetryLayer {
     fn send(&self, request: &Request) -> Result<Response, RegistryError> {
-        let mut server_failures = 0;
-        let mut rate_limited = 0;
+        let mut tries = Tries::default();
+        let mut waited = Duration::ZERO;
         loop {
             if let Some(bucket) = &self.bucket {
                 bucket.acquire();
             }
             let outcome = self.inner.send(request);
-            let delay = match &outcome {
-                Ok(response) if response.status == 429 => {
-                    if let Some(bucket) = &self.bucket {
-                        bucket.empty();
+            match self.next_step(request, &outcome, &mut tries, waited) {
+                Step::Answer => return outcome,
+                Step::Fail(error) => return Err(error),
+                Step::Wait(delay) => {
+                    std::thread::sleep(delay);
+                    waited += delay;
+                    if let Some(counters) = &self.counters {
+                        counters.count_retry();
                     }
-                    rate_limited += 1;
-                    if rate_limited >= MAX_RATE_LIMITED_TRIES {
-                        return outcome;
-                    }
-                    self.wait(self.retry_after(response))
                 }
-                Ok(response) if is_retryable_server_status(response.status) => {
-                    server_failures += 1;
-                    if server_failures >= MAX_SERVER_ERROR_TRIES {
-                        return outcome;
-                    }
-                    self.wait(self.retry_after(response))
-                }
-                Err(error) if error.kind() == ErrorKind::Connection => {
-                    server_failures += 1;
-                    if server_failures >= MAX_SERVER_ERROR_TRIES {
-                        return outcome;
-                    }
-                    self.wait(None)
-                }
-                _ => return outcome,
-            };
-            std::thread::sleep(delay);
-            if let Some(counters) = &self.counters {
-                counters.count_retry();
             }
         }
     }
@@ -257,6 +367,7 @@ mod tests {
         let policy = RetryPolicy {
             minimum_delay: Duration::from_millis(1),
             maximum_delay: Duration::from_millis(5),
+            budget: Duration::from_secs(60),
         };
         let retry = RetryLayer::new(scripted.clone(), None, policy).with_counters(counters.clone());
         (scripted, retry, counters)
@@ -287,6 +398,108 @@ mod tests {
         let (scripted, retry, _) = layer(vec![429, 503, 429, 503, 429]);
         assert_eq!(retry.send(&request()).unwrap().status, 200);
         assert_eq!(*scripted.attempts.lock().unwrap(), 6);
+    }
+
+    fn asking(status: u16, retry_after: &str) -> Result<Response, RegistryError> {
+        let mut headers = ::ureq::http::HeaderMap::new();
+        if let Ok(value) = retry_after.parse() {
+            headers.insert(header::RETRY_AFTER, value);
+        }
+        Ok(Response {
+            status,
+            headers,
+            body: ResponseBody::Bytes(Vec::new()),
+            url: "http://localhost/v2/".into(),
+        })
+    }
+
+    fn policy_layer(maximum_delay: Duration, budget: Duration) -> RetryLayer {
+        let scripted = Arc::new(Scripted {
+            statuses: Mutex::new(Vec::new()),
+            attempts: Mutex::new(0),
+        });
+        let policy = RetryPolicy {
+            minimum_delay: Duration::from_secs(1),
+            maximum_delay,
+            budget,
+        };
+        RetryLayer::new(scripted, None, policy)
+    }
+
+    /// Issue 9: a registry asking for an hour got ten minutes a wait, ten
+    /// times over.
+    #[test]
+    fn retry_after_is_honoured_up_to_the_cap_per_wait() {
+        let retry = policy_layer(Duration::from_secs(60), Duration::from_secs(300));
+        let mut tries = Tries::default();
+        let wait = |outcome, tries: &mut Tries| match retry.next_step(
+            &request(),
+            &outcome,
+            tries,
+            Duration::ZERO,
+        ) {
+            Step::Wait(delay) => delay,
+            _ => panic!("expected a wait"),
+        };
+        assert_eq!(
+            wait(asking(429, "3600"), &mut tries),
+            Duration::from_secs(60)
+        );
+        assert_eq!(wait(asking(429, "7"), &mut tries), Duration::from_secs(7));
+        assert_eq!(
+            wait(asking(429, "0"), &mut tries),
+            Duration::from_secs(1),
+            "at least the minimum"
+        );
+        assert_eq!(wait(asking(503, "30"), &mut tries), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_wait_past_the_budget_fails_naming_the_request_and_what_was_asked() {
+        let retry = policy_layer(Duration::from_secs(60), Duration::from_secs(300));
+        let mut tries = Tries::default();
+        let step = retry.next_step(
+            &request(),
+            &asking(429, "120"),
+            &mut tries,
+            Duration::from_secs(250),
+        );
+        let Step::Fail(error) = step else {
+            panic!("expected the budget to end it")
+        };
+        assert_eq!(error.kind(), ErrorKind::RetryBudgetExhausted);
+        assert_eq!(
+            error.to_string(),
+            "GET http://localhost/v2/: gave up: the registry answered 429 and asked to wait 120 s more (Retry-After), past this request's wait budget of 300 s (250 s waited already; --retry-budget, DOI_RETRY_BUDGET)"
+        );
+        // Within the budget the same answer is a wait.
+        let step = retry.next_step(
+            &request(),
+            &asking(429, "120"),
+            &mut tries,
+            Duration::from_secs(200),
+        );
+        assert!(matches!(step, Step::Wait(delay) if delay == Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn the_budget_ends_a_real_loop() {
+        let scripted = Arc::new(Scripted {
+            statuses: Mutex::new(vec![503; 2]),
+            attempts: Mutex::new(0),
+        });
+        let policy = RetryPolicy {
+            minimum_delay: Duration::from_millis(5),
+            maximum_delay: Duration::from_millis(5),
+            budget: Duration::from_millis(7),
+        };
+        let retry = RetryLayer::new(scripted.clone(), None, policy);
+        let error = match retry.send(&request()) {
+            Err(error) => error,
+            Ok(response) => panic!("expected the budget to end it, got {}", response.status),
+        };
+        assert_eq!(error.kind(), ErrorKind::RetryBudgetExhausted);
+        assert_eq!(*scripted.attempts.lock().unwrap(), 2);
     }
 
     #[test]
