@@ -26,6 +26,7 @@ mod harness;
 mod jq_compat;
 mod lookup_cli;
 mod oci_import;
+mod oci_push;
 mod oci_validate;
 mod plan_conformance;
 mod plan_equivalence;
