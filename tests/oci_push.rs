@@ -525,6 +525,50 @@ fn an_image_layout_pushes_its_image_manifest() {
     assert!(registry.tags("image/untagged").is_empty());
 }
 
+/// The image-spec lets an image manifest leave out its own `mediaType`:
+/// it is pushed as its descriptor says.
+#[test]
+fn a_manifest_without_its_own_media_type_goes_as_its_descriptor_says() {
+    if !support::require_registry() || !support::require_tools(&["skopeo"]) {
+        return;
+    }
+    let built = Recipe {
+        manifest: Box::new(|manifest: &mut Value| {
+            manifest.as_object_mut().unwrap().remove("mediaType");
+        }),
+        ..Recipe::default()
+    }
+    .build();
+    let registry = Registry::start(RegistryAuth::None);
+    let tag = format!("{}/untyped/image:1", registry.host());
+    pushed(built.path(), &[&tag], &[]);
+    let (media_type, bytes) = registry.fetch_manifest("untyped/image", "1").unwrap();
+    assert_eq!(bytes, built.manifest);
+    assert_eq!(media_type, doi::spec::media_type::OCI_MANIFEST);
+
+    // The same image as the child of an index (copied children first).
+    let index_json = built.path().join("index.json");
+    let top: Value = serde_json::from_slice(&std::fs::read(&index_json).unwrap()).unwrap();
+    let nested = oci_util::pretty(&json!({
+        "schemaVersion": 2,
+        "mediaType": doi::spec::media_type::OCI_INDEX,
+        "manifests": top["manifests"],
+    }));
+    let descriptor = oci_util::add_blob(built.path(), doi::spec::media_type::OCI_INDEX, &nested);
+    std::fs::write(
+        &index_json,
+        oci_util::pretty(&json!({"schemaVersion": 2, "manifests": [descriptor]})),
+    )
+    .unwrap();
+    let tag = format!("{}/untyped/index:1", registry.host());
+    pushed(built.path(), &[&tag], &[]);
+    assert_eq!(registry.skopeo_inspect_raw("untyped/index:1"), nested);
+    let digest = oci_util::sha256(&built.manifest);
+    let (media_type, bytes) = registry.fetch_manifest("untyped/index", &digest).unwrap();
+    assert_eq!(bytes, built.manifest);
+    assert_eq!(media_type, doi::spec::media_type::OCI_MANIFEST);
+}
+
 #[test]
 fn dry_runs_only_ask() {
     if !support::require_registry() {
