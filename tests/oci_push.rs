@@ -83,6 +83,22 @@ impl Imported {
         std::fs::read(self.fixtures.join(format!("{name}.canonical-index.json"))).unwrap()
     }
 
+    /// The digests of fixture `name`: its canonical index, and the image
+    /// manifest, config and layer below it.
+    fn digests(&self, name: &str) -> [String; 4] {
+        let canonical = self.canonical_index(name);
+        let index: Value = serde_json::from_slice(&canonical).unwrap();
+        let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap();
+        let manifest: Value = serde_json::from_slice(&self.blob(name, manifest_digest)).unwrap();
+        let digest = |descriptor: &Value| descriptor["digest"].as_str().unwrap().to_string();
+        [
+            oci_util::sha256(&canonical),
+            manifest_digest.to_string(),
+            digest(&manifest["config"]),
+            digest(&manifest["layers"][0]),
+        ]
+    }
+
     /// The blob file of `digest` in fixture `name`'s layout.
     fn blob(&self, name: &str, digest: &str) -> Vec<u8> {
         let hex = digest.strip_prefix("sha256:").unwrap();
@@ -258,19 +274,7 @@ fn the_three_fixtures_push_byte_exact_and_read_back() {
         // Everything below the index is really there: an independent
         // client copies it out whole, byte for byte.
         let copy = skopeo_copy(&format!("{}/busybox:{name}", registry.host()), None);
-        let index: Value = serde_json::from_slice(&canonical).unwrap();
-        let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap();
-        let manifest: Value =
-            serde_json::from_slice(&imported.blob(name, manifest_digest)).unwrap();
-        let mut digests = vec![oci_util::sha256(&canonical), manifest_digest.to_string()];
-        digests.push(manifest["config"]["digest"].as_str().unwrap().to_string());
-        digests.push(
-            manifest["layers"][0]["digest"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-        for digest in &digests {
+        for digest in &imported.digests(name) {
             let copied = std::fs::read(copy.path().join("blobs/sha256").join(&digest[7..]))
                 .unwrap_or_else(|error| panic!("{name}: {digest} not copied: {error}"));
             assert_eq!(copied, imported.blob(name, digest), "{name}: {digest}");
@@ -352,14 +356,10 @@ fn later_refs_mount_from_the_first_repository_of_their_registry() {
         other_registry.skopeo_inspect_raw("elsewhere/busybox:1"),
         canonical
     );
-    let index: Value = serde_json::from_slice(&canonical).unwrap();
-    let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap();
-    let manifest: Value =
-        serde_json::from_slice(&imported.blob("latest-musl-amd64", manifest_digest)).unwrap();
-    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let [_, _, _, layer] = imported.digests("latest-musl-amd64");
     assert_eq!(
-        registry.fetch_blob("second/busybox", layer),
-        Some(imported.blob("latest-musl-amd64", layer))
+        registry.fetch_blob("second/busybox", &layer),
+        Some(imported.blob("latest-musl-amd64", &layer))
     );
 
     // Again, unchanged: one HEAD per REF, in each registry.
@@ -405,10 +405,7 @@ fn an_upload_that_fails_is_sent_again_from_the_layout() {
     };
     let name = "latest-uclibc-amd64";
     let canonical = imported.canonical_index(name);
-    let index: Value = serde_json::from_slice(&canonical).unwrap();
-    let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap();
-    let manifest: Value = serde_json::from_slice(&imported.blob(name, manifest_digest)).unwrap();
-    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let [_, _, _, layer] = imported.digests(name);
     let registry = Registry::start(RegistryAuth::None);
     let proxy = FaultProxy::start(&registry.host());
     // The streamed layer's PUT fails once: the retry reopens the file.
@@ -418,8 +415,8 @@ fn an_upload_that_fails_is_sent_again_from_the_layout() {
     assert!(log.contains("retries 1;"), "{log}");
     assert_eq!(proxy.pending_faults(), 0);
     assert_eq!(
-        registry.fetch_blob("busybox", layer),
-        Some(imported.blob(name, layer))
+        registry.fetch_blob("busybox", &layer),
+        Some(imported.blob(name, &layer))
     );
     assert_eq!(registry.skopeo_inspect_raw("busybox:retried"), canonical);
 }
@@ -587,9 +584,8 @@ fn dry_runs_only_ask() {
         &[],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(built.path().join("index.json")).unwrap()).unwrap();
-    let digest = index["manifests"][0]["digest"].as_str().unwrap();
+    // A Recipe's index.json names its image manifest.
+    let digest = oci_util::sha256(&built.manifest);
     assert_eq!(run.stdout(), format!("{second}@{digest}\n"));
     assert_eq!(
         requests(&proxy),
@@ -691,15 +687,56 @@ fn bad_refs_are_refused_before_anything_is_sent() {
     assert!(nothing_stored(&registry));
 
     // A REF naming the right digest is taken as given.
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(built.path().join("index.json")).unwrap()).unwrap();
-    let digest = index["manifests"][0]["digest"].as_str().unwrap();
+    // A Recipe's index.json names its image manifest.
+    let digest = oci_util::sha256(&built.manifest);
     let right = format!("{}/refs/right:1@{digest}", proxy.host());
     let log = pushed(built.path(), &[&right, &right], &[]);
     assert!(
         log.contains("oci-push summary: 1 pushed, 0 already there"),
         "the same REF twice is pushed once: {log}"
     );
+}
+
+#[test]
+fn ctrl_c_starts_no_new_ref_and_still_prints_the_summary() {
+    if !support::require_registry() || !support::require_tools(&["kill"]) {
+        return;
+    }
+    let built = Recipe::default().build();
+    let registry = Registry::start(RegistryAuth::None);
+    let proxy = FaultProxy::start(&registry.host());
+    proxy.inject(Match::any(), Fault::Slow(Duration::from_millis(400)), 1000);
+    let refs: Vec<String> = (1..=3)
+        .map(|index| format!("{}/interrupted/layout:{index}", proxy.host()))
+        .collect();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_oci-push"))
+        .arg(built.path())
+        .args(&refs)
+        .env("HOME", std::env::temp_dir())
+        .env_remove("DOCKER_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first REF's nine requests take over three seconds.
+    std::thread::sleep(Duration::from_millis(1500));
+    let signal = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("oci-push: interrupted; finishing the push in flight"),
+        "{log}"
+    );
+    assert!(
+        log.contains("oci-push summary: 1 pushed, 0 already there, 0 failed, 0 skipped because of a failure, 2 not started (interrupted)"),
+        "{log}"
+    );
+    assert_eq!(registry.tags("interrupted/layout"), vec!["1".to_string()]);
 }
 
 #[test]

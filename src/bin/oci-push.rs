@@ -7,8 +7,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use clap::Parser;
@@ -97,20 +96,8 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
         return result;
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let handler_stop = Arc::clone(&stop);
-    // Ctrl-C: start no new REF, let the one in flight finish, then the
-    // summary. A second Ctrl-C is the way out for the impatient.
-    if let Err(error) = ctrlc::set_handler(move || {
-        if handler_stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\noci-push: interrupted; finishing the push in flight (Ctrl-C again to quit now)"
-        );
-    }) {
-        BIN.warning(format!("Ctrl-C will stop at once: {error}"));
-    }
+    // Ctrl-C: no new REF is started.
+    let stop = BIN.stop_on_interrupt("the push in flight");
     let counting_client = client.clone();
     let reporter = Reporter::new(
         Box::new(std::io::stderr()),
