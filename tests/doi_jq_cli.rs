@@ -318,6 +318,7 @@ const CASES: &[Case] = &[
     case("runtime error", &["-n", "{} | .[0]"], b""),
     // Engine messages users match in try/catch, through the command line.
     case("halt_error null", &["-n", "null | halt_error"], b""),
+    case("range of null", &["-n", "[range(null)]"], b""),
     case("regex on a non-string", &["-n", "1 | test(\"a\")"], b""),
     case("splits on null", &["-n", "[splits(\"a, b\"; \", \")]"], b""),
     case("slice assigned a number", &["-n", "[1,2] | .[1:] = 3"], b""),

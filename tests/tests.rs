@@ -28,6 +28,7 @@ mod jq_hardening;
 mod jq_suite;
 mod lookup_cli;
 mod oci_import;
+mod oci_push;
 mod oci_validate;
 mod plan_conformance;
 mod plan_equivalence;

@@ -6,8 +6,6 @@
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
@@ -154,18 +152,7 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
         };
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let handler_stop = Arc::clone(&stop);
-    // Ctrl-C: start nothing new, let pushes in flight finish, then the
-    // summary. A second Ctrl-C is the way out for the impatient.
-    if let Err(error) = ctrlc::set_handler(move || {
-        if handler_stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\ndeploy: interrupted; finishing pushes in flight (Ctrl-C again to quit now)");
-    }) {
-        BIN.warning(format!("Ctrl-C will stop at once: {error}"));
-    }
+    let stop = BIN.stop_on_interrupt("pushes in flight");
     let total_refs = objects.iter().map(|object| object.refs.len()).sum();
     let counting_client = client.clone();
     let reporter = Reporter::new(

@@ -169,6 +169,11 @@ def get_prog_origin: null;
 # would loop, so it only runs for the steps that move.
 def range($from; $upto; $by):
   if $by > 0 or $by < 0 then _jaq_range($from; $upto; $by) else empty end;
+# range/1 and range/2 take numbers only (jq's RANGE opcode).
+def range($from; $upto):
+  if ($from | type) == "number" and ($upto | type) == "number" then _jaq_range($from; $upto; 1)
+  else error("Range bounds must be numeric") end;
+def range($upto): range(0; $upto);
 
 # Date functions refuse what jq 1.7.1 refuses, with its messages (jaq's
 # own say "cannot convert ... to time").

@@ -17,6 +17,11 @@ use std::path::{Path, PathBuf};
 /// jq 1.7.1 refuses input nested deeper than this (`MAX_PARSING_DEPTH`).
 const MAX_DEPTH: usize = 256;
 
+/// The depth [`parse_many_deep`] allows: deeper than jq reads, so that a
+/// caller that checks depth itself (deploy input) can name the field; the
+/// reader is iterative, so this only bounds memory.
+const DEEP_MAX_DEPTH: usize = 10_000;
+
 /// Where and why a JSON text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadError {
@@ -70,6 +75,22 @@ pub fn parse_single(text: &[u8]) -> Result<Val, ReadError> {
 /// the stream ends.
 pub fn parse_many(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> + '_ {
     parse_many_with_ends(text).map(|value| value.map(|(value, _)| value))
+}
+
+/// [`parse_many`] allowing values nested up to 10,000 deep (jq stops at
+/// 256), for callers that refuse deep values with their own message.
+pub fn parse_many_deep(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> + '_ {
+    let mut reader = Reader::new(Cow::Borrowed(text), None);
+    reader.max_depth = DEEP_MAX_DEPTH;
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        let value = reader.value().transpose();
+        failed = matches!(value, Some(Err(_)));
+        value
+    })
 }
 
 /// [`parse_many`] with the offset just past each value (`jq --seq` needs
@@ -246,6 +267,9 @@ struct Reader<'t> {
     /// Newlines before offset `cursor` (for places, which only move on).
     cursor: u64,
     cursor_lines: u64,
+    /// How deep containers may nest ([`MAX_DEPTH`] unless a caller allows
+    /// more).
+    max_depth: usize,
 }
 
 /// A container being filled, with the key awaiting its value for objects.
@@ -273,6 +297,7 @@ impl<'t> Reader<'t> {
             files: Vec::new(),
             cursor: 0,
             cursor_lines: 0,
+            max_depth: MAX_DEPTH,
         };
         if reader.source.is_none() {
             reader.skip_bom();
@@ -515,7 +540,7 @@ impl Reader<'_> {
             };
             let mut value = match byte {
                 b'{' | b'[' => {
-                    if stack.len() >= MAX_DEPTH {
+                    if stack.len() >= self.max_depth {
                         return Err(self.error("Exceeds depth limit for parsing"));
                     }
                     self.position += 1;
