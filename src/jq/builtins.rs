@@ -38,7 +38,7 @@ const RENAMED: &[(&str, &str)] = &[("limit", "_jaq_limit"), ("range", "_jaq_rang
 pub(super) fn natives() -> Vec<Fun<Data>> {
     type Native = (&'static str, Box<[Bind]>, jaq_core::RunPtr<Data>);
     let filter = || -> Box<[Bind]> { [Bind::Fun(())].into() };
-    let ours: [Native; 10] = [
+    let ours: [Native; 11] = [
         ("add", v(0), |cv| bome(add(cv.1))),
         ("min", v(0), |cv| bome(extreme(&cv.1, Extreme::Min))),
         ("max", v(0), |cv| bome(extreme(&cv.1, Extreme::Max))),
@@ -50,6 +50,13 @@ pub(super) fn natives() -> Vec<Fun<Data>> {
         ("walk", filter(), |mut cv| {
             let (f, context) = cv.0.pop_fun();
             walk(f, &context, cv.1)
+        }),
+        // A condition's truth, its value dropped (see conditions.rs).
+        ("_jq_truthy", v(0), |cv| {
+            bome(Ok(Value::from(!matches!(
+                cv.1 .0,
+                Val::Null | Val::Bool(false)
+            ))))
         }),
         ("_jq_join", v(1), |mut cv| {
             let separator = cv.0.pop_var();

@@ -14,6 +14,7 @@ mod builtins;
 pub mod cli;
 pub mod color;
 mod compat;
+mod conditions;
 mod depth;
 mod header;
 pub mod inputs;
@@ -266,7 +267,8 @@ fn rewrite_source<'c>(code: &'c str, path: &ModulePath) -> std::borrow::Cow<'c, 
     }
     let code = compat::rewrite_locations(code, &path.to_string());
     let code = then(code, alternatives::rewrite);
-    then(code, update::rewrite)
+    let code = then(code, update::rewrite);
+    then(code, conditions::rewrite)
 }
 
 /// The stand-ins for several imports under one name, by importing module
