@@ -18,6 +18,8 @@ use std::error::Error;
 use std::ffi::OsString;
 use std::fmt::Display;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use clap::{CommandFactory, FromArgMatches};
 
@@ -124,6 +126,25 @@ impl Bin {
     /// failed (1).
     pub fn fail_with(self, error: &dyn Error) -> ExitCode {
         self.fail(chain(error))
+    }
+
+    /// Takes Ctrl-C the way a long run should: the first sets the
+    /// returned flag (the run starts nothing new, lets `in_flight` finish,
+    /// then prints its summary) and says so; a second exits at once (130,
+    /// a shell's status for SIGINT) for the impatient.
+    pub fn stop_on_interrupt(self, in_flight: &'static str) -> Arc<AtomicBool> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler_stop = Arc::clone(&stop);
+        let name = self.name;
+        if let Err(error) = ctrlc::set_handler(move || {
+            if handler_stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\n{name}: interrupted; finishing {in_flight} (Ctrl-C again to quit now)");
+        }) {
+            self.warning(format!("Ctrl-C will stop at once: {error}"));
+        }
+        stop
     }
 
     /// Prints the error; the status for a command line that cannot be run

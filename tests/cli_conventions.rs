@@ -19,6 +19,7 @@ fn binaries() -> Vec<(&'static str, BinaryRun)> {
             "oci-validate",
             BinaryRun::new(env!("CARGO_BIN_EXE_oci-validate")),
         ),
+        ("oci-push", BinaryRun::new(env!("CARGO_BIN_EXE_oci-push"))),
     ]
 }
 

@@ -1,100 +1,217 @@
-//! `doi-jq` run as a user runs it: jq's options, output bytes and exit
-//! codes (2 usage, 3 compile error, 5 runtime error, `-e` rules). Expected
-//! bytes are jq 1.7.1's for the same command line.
+//! `doi-jq` run as a user runs it, against jq 1.7.1's own answers.
+//!
+//! Each case below was run through jq 1.7.1 (`../shared/peers/jq-1.7.1/jq`,
+//! started with `argv[0]` = `doi-jq` so its usage messages name us) and
+//! what it printed and how it exited is recorded in
+//! `testdata/jq-cli/expected.json`; the test needs no jq. To record again
+//! after adding a case: `DOI_JQ_RECORD=1 cargo test --test tests
+//! doi_jq_cli::record`. When the peer is present, the test also checks the
+//! recording is still what it says.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-struct Outcome {
-    stdout: String,
-    stderr: String,
-    code: i32,
+struct Case {
+    name: &'static str,
+    args: &'static [&'static str],
+    stdin: &'static [u8],
+    files: &'static [(&'static str, &'static [u8])],
+    env: &'static [(&'static str, &'static str)],
+    /// Whether stderr must match byte for byte (false where only our
+    /// wording of a syntax error differs from bison's).
+    stderr: bool,
 }
 
-fn doi_jq(arguments: &[&str], stdin: &str) -> Outcome {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_doi-jq"))
-        .args(arguments)
-        .env_remove("BASHBREW_META_SCRIPTS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("doi-jq runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(stdin.as_bytes())
-        .expect("stdin accepts the input");
-    let output = child.wait_with_output().expect("doi-jq finishes");
-    Outcome {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        code: output.status.code().unwrap_or(-1),
+const fn case(name: &'static str, args: &'static [&'static str], stdin: &'static [u8]) -> Case {
+    Case {
+        name,
+        args,
+        stdin,
+        files: &[],
+        env: &[],
+        stderr: true,
     }
 }
 
-/// Runs and checks stdout and the exit code, showing both sides on failure.
-fn check(arguments: &[&str], stdin: &str, stdout: &str, code: i32) {
-    let outcome = doi_jq(arguments, stdin);
-    assert!(
-        outcome.stdout == stdout && outcome.code == code,
-        "doi-jq {arguments:?}\n--- expected (exit {code}) ---\n{stdout}\n--- actual (exit {}) ---\n{}\n--- stderr ---\n{}",
-        outcome.code,
-        outcome.stdout,
-        outcome.stderr
-    );
+const DOCUMENT: &[u8] = b"{\"b\":\"\xc3\xa9\\u0001/\",\"a\":[1,2.50,{}],\"c\":[]}\n3\n";
+const FILES: &[(&str, &[u8])] = &[
+    ("a.txt", b"x\ny"),
+    ("b.txt", b"z\n"),
+    ("one.json", b"1"),
+    ("two.json", b"2\n[3]\n"),
+    ("prog.jq", b".+1\n"),
+    ("values.json", b"1 [2]"),
+    ("raw.txt", b"line\n"),
+    ("mod/m.jq", b"def twice: . * 2;"),
+];
+
+/// A test file in jq's format with each kind of block jq's runner knows:
+/// passing, superfluous and insufficient outputs, errors, %%FAIL with the
+/// right and wrong message, a program that does not compile, malformed
+/// input and expected lines.
+const TEST_FILE: &[(&str, &[u8])] = &[("probe.test", b"# comment\n.[]\n[1,2]\n1\n2\n\n.[]\n[1,2]\n1\n\n.[]\n[1,2]\n1\n2\n3\n\nerror(\"x\")\nnull\n\n1, error(\"x\")\nnull\n1\n\n.\n1\n1.0\n\n%%FAIL\n{(0):1}\njq: error: wrong message\n\n%%FAIL\n.\njq: error: whatever\n\n%%FAIL IGNORE MSG\n{(0):1}\nwhatever\n\nfoo(\nnull\n1\n\n.\n{bad\n1\n\n.\n1\n{bad\n\n.\n1\n2\n")];
+
+const fn with_test_file(mut case: Case) -> Case {
+    case.files = TEST_FILE;
+    case.stderr = false;
+    case
 }
 
-const DOCUMENT: &str = "{\"b\":\"é\\u0001/\",\"a\":[1,2.50,{}],\"c\":[]}\n3\n";
+const fn with_files(mut case: Case) -> Case {
+    case.files = FILES;
+    case
+}
 
-#[test]
-fn output_formats_match_jq() {
-    check(&["."], DOCUMENT, "{\n  \"b\": \"é\\u0001/\",\n  \"a\": [\n    1,\n    2.50,\n    {}\n  ],\n  \"c\": []\n}\n3\n", 0);
-    check(&["--tab", "."], DOCUMENT, "{\n\t\"b\": \"é\\u0001/\",\n\t\"a\": [\n\t\t1,\n\t\t2.50,\n\t\t{}\n\t],\n\t\"c\": []\n}\n3\n", 0);
-    check(
-        &["--indent", "1", ".a"],
-        DOCUMENT,
-        "[\n 1,\n 2.50,\n {}\n]\n",
-        5,
-    );
-    check(
-        &["-c", "."],
-        DOCUMENT,
-        "{\"b\":\"é\\u0001/\",\"a\":[1,2.50,{}],\"c\":[]}\n3\n",
-        0,
-    );
-    check(
-        &["--indent", "0", "."],
-        DOCUMENT,
-        "{\"b\":\"é\\u0001/\",\"a\":[1,2.50,{}],\"c\":[]}\n3\n",
-        0,
-    );
-    check(
-        &["-S", "-c", "."],
-        DOCUMENT,
-        "{\"a\":[1,2.50,{}],\"b\":\"é\\u0001/\",\"c\":[]}\n3\n",
-        0,
-    );
-    check(
+const fn with_env(mut case: Case, env: &'static [(&'static str, &'static str)]) -> Case {
+    case.env = env;
+    case
+}
+
+const fn loose_stderr(mut case: Case) -> Case {
+    case.stderr = false;
+    case
+}
+
+/// Every command-line behaviour of issue 13, one case each or more.
+const CASES: &[Case] = &[
+    // Output layout.
+    case("pretty", &["."], DOCUMENT),
+    case("tab", &["--tab", "."], DOCUMENT),
+    case("indent 1", &["--indent", "1", ".a"], DOCUMENT),
+    case("indent 0 is compact", &["--indent", "0", "."], DOCUMENT),
+    case("indent 7", &["--indent", "7", "."], DOCUMENT),
+    case("indent -1 is tabs", &["--indent", "-1", "."], DOCUMENT),
+    case("indent 8 refused", &["--indent", "8", "."], DOCUMENT),
+    case("indent without value", &["--indent"], b""),
+    case("compact then tab", &["-c", "--tab", "."], b"[1]"),
+    case("tab then compact", &["--tab", "-c", "."], b"[1]"),
+    case("compact then indent", &["-c", "--indent", "3", "."], b"[1]"),
+    case("sort keys", &["-S", "-c", "."], DOCUMENT),
+    case(
+        "ascii",
         &["-a", "-c", ".b"],
-        "{\"b\":\"é😀\"}",
-        "\"\\u00e9\\ud83d\\ude00\"\n",
-        0,
-    );
-    check(&["-r", ".[]"], "[\"a\",\"b\\tc\",1]", "a\nb\tc\n1\n", 0);
-    check(&["-j", ".[]"], "[\"a\",\"b\",1]", "ab1", 0);
-    check(&["-s", "-c", "."], "1 2\n[3]", "[1,2,[3]]\n", 0);
-    check(&["-n", "-c", "[inputs]"], "1 2 3", "[1,2,3]\n", 0);
-    check(&["-n", "-c", "input, input"], "1 2 3", "1\n2\n", 0);
-    check(&["-c", "--tab", "."], "[1]", "[\n\t1\n]\n", 0);
-    check(&["--tab", "-c", "."], "[1]", "[1]\n", 0);
-    check(&["-R", "-c", "."], "a\nb\n", "\"a\"\n\"b\"\n", 0);
-}
-
-#[test]
-fn arguments_bind_as_in_jq() {
-    check(
+        b"{\"b\":\"\xc3\xa9\xf0\x9f\x98\x80\"}",
+    ),
+    case(
+        "ascii with raw output",
+        &["-r", "-a", "."],
+        b"\"\xc3\xa9\\u0001\" 1",
+    ),
+    case("raw output", &["-r", ".[]"], b"[\"a\",\"b\\tc\",1]"),
+    case("join output", &["-j", ".[]"], b"[\"a\",\"b\",1]"),
+    case("raw output0", &["--raw-output0", ".[]"], b"[\"ab\",1]"),
+    case(
+        "raw output0 refuses NUL",
+        &["--raw-output0", "."],
+        b"\"a\\u0000b\"",
+    ),
+    case("seq output", &["-n", "--seq", "1, [2]"], b""),
+    case("unbuffered", &["-c", "--unbuffered", "."], b"1 [2]"),
+    // Colours.
+    case(
+        "color",
+        &["-C", "."],
+        b"{\"a\":[1,null,true,\"x\",1.5,[],{}],\"b\":{\"c\":false}}",
+    ),
+    case(
+        "color compact",
+        &["-C", "-c", "."],
+        b"{\"a\":[1,null,true,\"x\",[],{}]}",
+    ),
+    case(
+        "color sorted tab",
+        &["-C", "-S", "--tab", "."],
+        b"{\"b\":1,\"a\":[2]}",
+    ),
+    case(
+        "monochrome wins when last",
+        &["-C", "-M", "-c", "."],
+        b"{\"a\":1}",
+    ),
+    case("no color on a pipe", &["-c", "."], b"{\"a\":1}"),
+    with_env(
+        case(
+            "JQ_COLORS",
+            &["-C", "-c", "."],
+            b"{\"a\":[null,false,true,1,\"s\"]}",
+        ),
+        &[("JQ_COLORS", "0;31:0;32:0;33:0;34:0;35:0;36:0;37:4;31")],
+    ),
+    with_env(
+        case(
+            "JQ_COLORS partial",
+            &["-C", "-c", "."],
+            b"[null,false,true]",
+        ),
+        &[("JQ_COLORS", "1;31::4")],
+    ),
+    with_env(
+        case("JQ_COLORS invalid", &["-C", "-c", "."], b"[null]"),
+        &[("JQ_COLORS", "garbage")],
+    ),
+    // Inputs.
+    case("default filter", &[], b"{\"a\":1}"),
+    case("default filter with options", &["-c"], b"{\"a\":1} 2"),
+    case("slurp", &["-s", "-c", "."], b"1 2\n[3]"),
+    case("null input", &["-n", "-c", "[inputs]"], b"1 2 3"),
+    case("input twice", &["-n", "-c", "input, input"], b"1 2 3"),
+    case("input past the end", &["-c", "[., input]"], b"1"),
+    case(
+        "input past the end caught",
+        &["-c", "[., (try input catch .)]"],
+        b"1",
+    ),
+    case("raw input", &["-R", "-c", "."], b"a\nb\n"),
+    with_files(case(
+        "raw input across files",
+        &["-R", "-c", ".", "a.txt", "b.txt"],
+        b"",
+    )),
+    with_files(case(
+        "raw slurp across files",
+        &["-R", "-s", "-c", ".", "a.txt", "b.txt"],
+        b"",
+    )),
+    with_files(case(
+        "values across files",
+        &["-c", ".", "one.json", "two.json"],
+        b"",
+    )),
+    with_files(case(
+        "missing file",
+        &["-c", ".", "missing.json", "one.json"],
+        b"",
+    )),
+    with_files(case("stdin as -", &["-c", ".", "-"], b"5")),
+    case("byte order mark", &["-c", "."], b"\xef\xbb\xbf[1]"),
+    case(
+        "nan literals",
+        &["-c", "."],
+        b"[nan, NaN, -NaN, Infinity, -Infinity]",
+    ),
+    case(
+        "line numbers",
+        &["-c", "[., input_line_number, input_filename]"],
+        b"1\n2\n3",
+    ),
+    with_files(case(
+        "file names",
+        &["-c", "[., input_filename, input_line_number]", "two.json"],
+        b"",
+    )),
+    case("stream", &["-c", "--stream", "."], b"[1,{\"a\":2}] 3 []"),
+    case(
+        "seq input",
+        &["-c", "--seq", "."],
+        b"\x1e[1]\n\x1e{\"a\":2}\n",
+    ),
+    case("parse error", &["-c", "."], b"1 2 {"),
+    case("deep input", &["-c", "."], &[b'['; 300]),
+    // Arguments.
+    case(
+        "arg and argjson",
         &[
             "-n",
             "-c",
@@ -106,126 +223,364 @@ fn arguments_bind_as_in_jq() {
             "{\"z\":2}",
             "[$x, $y, $ARGS.named]",
         ],
-        "",
-        "[\"1\",{\"z\":2},{\"x\":\"1\",\"y\":{\"z\":2}}]\n",
-        0,
-    );
-    check(
-        &["-n", "-c", "$ARGS.positional", "--args", "a", "b"],
-        "",
-        "[\"a\",\"b\"]\n",
-        0,
-    );
-    check(
+        b"",
+    ),
+    case(
+        "first arg wins",
+        &[
+            "-n",
+            "-c",
+            "--arg",
+            "x",
+            "1",
+            "--arg",
+            "x",
+            "2",
+            "[$x, $ARGS.named]",
+        ],
+        b"",
+    ),
+    case("args", &["-n", "-c", "$ARGS", "--args", "a", "b"], b""),
+    case(
+        "args before the program",
+        &["-n", "-c", "--args", "$ARGS.positional", "a", "b"],
+        b"",
+    ),
+    case(
+        "jsonargs",
         &["-n", "-c", "$ARGS.positional", "--jsonargs", "1", "{}"],
-        "",
-        "[1,{}]\n",
-        0,
-    );
-    let directory = tempfile::tempdir().expect("temp dir");
-    let values = directory.path().join("values.json");
-    std::fs::write(&values, "1 [2]").expect("write");
-    let raw = directory.path().join("raw.txt");
-    std::fs::write(&raw, "line\n").expect("write");
-    let values = values.to_string_lossy().into_owned();
-    let raw = raw.to_string_lossy().into_owned();
-    check(
+        b"",
+    ),
+    case(
+        "bad jsonargs",
+        &["-n", "-c", "$ARGS", "--jsonargs", "{"],
+        b"",
+    ),
+    case("bad argjson", &["-n", "--argjson", "x", "{", "$x"], b""),
+    case("arg missing a value", &["-n", "--arg", "x"], b""),
+    with_files(case(
+        "slurpfile and rawfile",
         &[
             "-n",
             "-c",
             "--slurpfile",
             "v",
-            &values,
+            "values.json",
             "--rawfile",
             "r",
-            &raw,
+            "raw.txt",
             "[$v, $r]",
         ],
-        "",
-        "[[1,[2]],\"line\\n\"]\n",
-        0,
-    );
-    // Several input files, read in order.
-    check(&["-c", ".", &values, &values], "", "1\n[2]\n1\n[2]\n", 0);
+        b"",
+    )),
+    with_files(case(
+        "rawfile missing",
+        &["-n", "--rawfile", "r", "missing.txt", "$r"],
+        b"",
+    )),
+    case("no $__prog_args", &["-n", "$__prog_args"], b""),
+    case("double dash", &["-n", "--", "-1"], b""),
+    case("unknown long option", &["--bogus", "."], b""),
+    case("unknown short option", &["-nQ", "."], b""),
+    case("bundled short options", &["-nrc", "\"x\", [1]"], b""),
+    case("-L without directory", &["-n", "-L"], b""),
+    // Programs from files and modules.
+    with_files(case("from file", &["-f", "prog.jq"], b"5")),
+    with_files(case("from file bundled", &["-nf", "prog.jq"], b"")),
+    with_files(case(
+        "from file then inputs",
+        &["-f", "prog.jq", "one.json"],
+        b"",
+    )),
+    with_files(case(
+        "module directory",
+        &["-L", "mod", "-c", "include \"m\"; twice"],
+        b"21",
+    )),
+    with_files(case(
+        "module directory joined",
+        &["-Lmod", "-c", "import \"m\" as m; m::twice"],
+        b"4",
+    )),
+    // jq's test-file mode.
+    with_test_file(case("run tests", &["--run-tests", "probe.test"], b"")),
+    with_test_file(case(
+        "run tests skipping",
+        &["--run-tests", "--skip", "12", "probe.test"],
+        b"",
+    )),
+    with_test_file(case(
+        "run tests taking",
+        &["--run-tests", "--take", "2", "probe.test"],
+        b"",
+    )),
+    with_test_file(case("run tests from stdin", &["--run-tests"], b".\n1\n1\n")),
+    with_test_file(case(
+        "run tests missing file",
+        &["--run-tests", "missing.test"],
+        b"",
+    )),
+    // Exit statuses.
+    case("exit status true", &["-e", "."], b"1"),
+    case("exit status null", &["-e", "."], b"null"),
+    case("exit status false then true", &["-e", "."], b"false 1"),
+    case("exit status true then null", &["-e", "."], b"1 null"),
+    case("exit status no output", &["-e", "empty"], b"1"),
+    case("exit status last input empty", &["-e", ".[]"], b"[1] []"),
+    case("exit status raw string", &["-e", "-r", "."], b"\"x\""),
+    case("exit status error", &["-e", ".[]"], b"[1] 2"),
+    case("errors then success", &[".[]"], b"[1] 2 [3]"),
+    case("error last", &[".[]"], b"[1] 2"),
+    case("error value not a string", &["-n", "error({a:1})"], b""),
+    case("error null", &["-n", "error(null)"], b""),
+    case("error at line", &[".[0]"], b"1\n2\n{}"),
+    case("halt", &["-n", "1, halt, 2"], b""),
+    case(
+        "halt_error string",
+        &["-n", "\"bye\\n\" | halt_error(3)"],
+        b"",
+    ),
+    case("halt_error object", &["-n", "{a:1} | halt_error"], b""),
+    case("exit status halt", &["-n", "-e", "null, halt"], b""),
+    case("undefined function", &["-n", "foo(1)"], b""),
+    case("two undefined", &["-n", "foo(1) | bar"], b""),
+    loose_stderr(case("syntax error", &["-n", "1 +"], b"")),
+    case("runtime error", &["-n", "{} | .[0]"], b""),
+    // Engine messages users match in try/catch, through the command line.
+    case("halt_error null", &["-n", "null | halt_error"], b""),
+    case("range of null", &["-n", "[range(null)]"], b""),
+    case("regex on a non-string", &["-n", "1 | test(\"a\")"], b""),
+    case("splits on null", &["-n", "[splits(\"a, b\"; \", \")]"], b""),
+    case("slice assigned a number", &["-n", "[1,2] | .[1:] = 3"], b""),
+    case("fromjson of two values", &["-n", "\"1 2\" | fromjson"], b""),
+    case("fromjson cut short", &["-n", "\"1 {\" | fromjson"], b""),
+    case(
+        "updates delete together",
+        &["-c", ".foo[1,4,2,3] |= empty"],
+        b"{\"foo\":[0,1,2,3,4,5]}",
+    ),
+    case(
+        "update takes the first output",
+        &["-c", ". |= (3,4)"],
+        b"[1]",
+    ),
+];
+
+fn peer() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/peers/jq-1.7.1/jq")
 }
 
-#[test]
-fn programs_and_modules_come_from_files_and_directories() {
+fn recording_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/jq-cli/expected.json")
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    code: Option<i32>,
+}
+
+fn run(binary: &Path, case: &Case) -> Outcome {
     let directory = tempfile::tempdir().expect("temp dir");
-    std::fs::write(directory.path().join("mine.jq"), "def twice: . * 2;").expect("write");
-    std::fs::write(
-        directory.path().join("program.jq"),
-        "include \"mine\"; twice",
-    )
-    .expect("write");
-    let dir = directory.path().to_string_lossy().into_owned();
-    let program = directory
-        .path()
-        .join("program.jq")
-        .to_string_lossy()
-        .into_owned();
-    check(&["-L", &dir, "include \"mine\"; twice"], "21", "42\n", 0);
-    check(
-        &["-L", &dir, "import \"mine\" as m; m::twice"],
-        "4",
-        "8\n",
-        0,
-    );
-    check(&["-L", &dir, "-f", &program], "5", "10\n", 0);
-    // Our embedded modules need no -L.
-    check(
-        &["-c", "include \"oci\"; normalize_platform"],
-        "{\"architecture\":\"arm64\",\"os\":\"linux\"}",
-        "{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}\n",
-        0,
-    );
-}
-
-#[test]
-fn exit_codes_follow_jq() {
-    // -e: last output truthy 0, false/null 1, no output 4.
-    check(&["-e", "."], "1", "1\n", 0);
-    check(&["-e", "."], "null", "null\n", 1);
-    check(&["-e", "."], "false", "false\n", 1);
-    check(&["-e", "empty"], "1", "", 4);
-    // Runtime errors: 5, after the outputs before them.
-    check(&[".[]"], "[1] 2 [3]", "1\n3\n", 5);
-    // halt_error prints strings raw, other values as JSON lines.
-    let outcome = doi_jq(&["-n", "\"bye\\n\" | halt_error(3)"], "");
-    assert_eq!((outcome.code, outcome.stderr.as_str()), (3, "bye\n"));
-    let outcome = doi_jq(&["-n", "{a:1} | halt_error"], "");
-    assert_eq!((outcome.code, outcome.stderr.as_str()), (5, "{\"a\":1}\n"));
-    check(&["-n", "1, halt, 2"], "", "1\n", 0);
-}
-
-#[test]
-fn errors_are_one_line_with_jq_exit_codes() {
-    for (arguments, stdin, code) in [
-        (vec!["-n", "foo(1)"], "", 3),
-        (vec!["-n", "1 +"], "", 3),
-        (vec!["-n", "include \"missing\"; 1"], "", 3),
-        (vec!["--bogus", "."], "", 2),
-        (vec!["."], "{", 2),
-        (vec![], "", 2),
-        (vec!["-n", "--argjson", "x", "{", "$x"], "", 2),
-        (vec!["-n", "error(\"boom\")"], "", 5),
-        (vec!["-n", "{} | .[0]"], "", 5),
-    ] {
-        let outcome = doi_jq(&arguments, stdin);
-        assert_eq!(
-            outcome.code, code,
-            "doi-jq {arguments:?}: {}",
-            outcome.stderr
-        );
-        let lines: Vec<&str> = outcome.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "doi-jq {arguments:?} wrote {lines:?}");
+    for (name, content) in case.files {
+        let path = directory.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
     }
-    let outcome = doi_jq(&["-n", "error(\"boom\")"], "");
-    assert!(outcome.stderr.contains("boom"), "{}", outcome.stderr);
-    let outcome = doi_jq(&["-n", "{} | .[0]"], "");
+    let mut command = Command::new(binary);
+    command
+        .arg0("doi-jq")
+        .args(case.args)
+        .current_dir(directory.path())
+        .env_remove("BASHBREW_META_SCRIPTS")
+        .env_remove("JQ_COLORS")
+        .env_remove("NO_COLOR")
+        .envs(case.env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("runs");
+    let _ = child.stdin.take().expect("piped").write_all(case.stdin);
+    let output = child.wait_with_output().expect("finishes");
+    Outcome {
+        stdout: output.stdout,
+        stderr: output.stderr,
+        code: output.status.code(),
+    }
+}
+
+fn to_json(outcome: &Outcome, name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "stdout": String::from_utf8_lossy(&outcome.stdout),
+        "stderr": String::from_utf8_lossy(&outcome.stderr),
+        "code": outcome.code,
+    })
+}
+
+fn recordings() -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(recording_path()).expect("testdata/jq-cli/expected.json");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+/// Writes the recording from jq 1.7.1 (only with `DOI_JQ_RECORD=1`).
+#[test]
+fn record() {
+    if std::env::var_os("DOI_JQ_RECORD").is_none() {
+        return;
+    }
+    let recorded: Vec<serde_json::Value> = CASES
+        .iter()
+        .map(|case| to_json(&run(&peer(), case), case.name))
+        .collect();
+    let text = serde_json::to_string_pretty(&recorded).expect("JSON") + "\n";
+    std::fs::create_dir_all(recording_path().parent().expect("dir")).expect("mkdir");
+    std::fs::write(recording_path(), text).expect("write the recording");
+}
+
+#[test]
+fn command_line_matches_jq_1_7_1() {
+    let recorded = recordings();
+    let mut failures = Vec::new();
+    for case in CASES {
+        let Some(expected) = recorded.iter().find(|entry| entry["name"] == case.name) else {
+            failures.push(format!("{}: not recorded (see the module doc)", case.name));
+            continue;
+        };
+        let actual = run(Path::new(env!("CARGO_BIN_EXE_doi-jq")), case);
+        assert!(actual.code.is_some(), "{}: died by a signal", case.name);
+        let actual = to_json(&actual, case.name);
+        let mut differs =
+            actual["stdout"] != expected["stdout"] || actual["code"] != expected["code"];
+        if case.stderr {
+            differs |= actual["stderr"] != expected["stderr"];
+        } else {
+            let first = |value: &serde_json::Value| {
+                value
+                    .as_str()
+                    .unwrap_or("")
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .to_string()
+            };
+            differs |= first(&actual["stderr"]) != first(&expected["stderr"]);
+        }
+        if differs {
+            failures.push(format!(
+                "{} (doi-jq {:?}):\n  jq 1.7.1: {expected}\n  doi-jq:   {actual}",
+                case.name, case.args
+            ));
+        }
+    }
     assert!(
-        outcome.stderr.contains("Cannot index object with number"),
-        "{}",
-        outcome.stderr
+        failures.is_empty(),
+        "{} of {} cases differ from jq 1.7.1:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
     );
+}
+
+/// The recording is what jq 1.7.1 says today (when the peer is here).
+#[test]
+fn recording_is_current() {
+    if !peer().is_file() {
+        return;
+    }
+    let recorded = recordings();
+    for case in CASES {
+        let fresh = to_json(&run(&peer(), case), case.name);
+        let stored = recorded.iter().find(|entry| entry["name"] == case.name);
+        assert_eq!(stored, Some(&fresh), "re-record {}", case.name);
+    }
+}
+
+#[test]
+fn version_and_help_identify_doi_jq() {
+    let version = run(
+        Path::new(env!("CARGO_BIN_EXE_doi-jq")),
+        &case("v", &["--version"], b""),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("doi-jq-{}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(version.code, Some(0));
+    let help = run(
+        Path::new(env!("CARGO_BIN_EXE_doi-jq")),
+        &case("h", &["-h"], b""),
+    );
+    assert_eq!(help.code, Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--run-tests"));
+}
+
+#[test]
+fn embedded_modules_need_no_library_path() {
+    let outcome = run(
+        Path::new(env!("CARGO_BIN_EXE_doi-jq")),
+        &case(
+            "embedded",
+            &["-c", "include \"oci\"; normalize_platform"],
+            b"{\"architecture\":\"arm64\",\"os\":\"linux\"}",
+        ),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&outcome.stdout),
+        "{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}\n"
+    );
+}
+
+/// On a terminal (a pseudo-terminal from `script`), output is coloured as
+/// jq colours it unless NO_COLOR is set, and with no program and a
+/// terminal on both ends doi-jq prints its usage and exits 2, as jq does.
+#[test]
+fn terminals_get_colour_and_usage_as_in_jq() {
+    if !crate::support::require_tools(&["script"]) {
+        return;
+    }
+    let directory = tempfile::tempdir().expect("temp dir");
+    let input = directory.path().join("in.json");
+    std::fs::write(&input, "{\"a\":[1,null,\"x\"]}").expect("write");
+    let on_terminal = |binary: &Path, arguments: &str, no_color: Option<&str>| {
+        let mut command = Command::new("script");
+        command
+            .args(["-q", "-e", "-c"])
+            .arg(format!("{} {arguments}", binary.display()))
+            .arg("/dev/null")
+            .env_remove("NO_COLOR")
+            .env_remove("JQ_COLORS")
+            .stdin(Stdio::null());
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let output = command.output().expect("script runs");
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            output.status.code(),
+        )
+    };
+    let ours = Path::new(env!("CARGO_BIN_EXE_doi-jq"));
+    let file = input.display().to_string();
+    let (coloured, code) = on_terminal(ours, &format!("-c . {file}"), None);
+    assert_eq!(code, Some(0));
+    assert!(coloured.contains("\u{1b}[1;39m{"), "{coloured:?}");
+    let (plain, _) = on_terminal(ours, &format!("-c . {file}"), Some("1"));
+    assert!(plain.contains("{\"a\":[1,null,\"x\"]}"), "{plain:?}");
+    let (usage, code) = on_terminal(ours, "", None);
+    assert_eq!(code, Some(2), "{usage}");
+    assert!(usage.contains("Usage:"), "{usage}");
+    if peer().is_file() {
+        for (arguments, no_color) in [
+            (format!("-c . {file}"), None),
+            (format!(". {file}"), Some("1")),
+        ] {
+            assert_eq!(
+                on_terminal(ours, &arguments, no_color),
+                on_terminal(&peer(), &arguments, no_color),
+                "doi-jq {arguments} on a terminal"
+            );
+        }
+    }
 }

@@ -4,20 +4,10 @@
 //! refused with one line, leaving no TARGET behind.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use serde_json::{json, Value};
 
-use crate::oci_util::{self, git, Recipe};
-
-fn oci_import(cache: &Path, target: &Path, build: &[u8]) -> Output {
-    crate::plan_util::run(
-        env!("CARGO_BIN_EXE_oci-import"),
-        &[target.as_os_str()],
-        build,
-        &[("BASHBREW_CACHE", cache.as_os_str())],
-    )
-}
+use crate::oci_util::{self, git, oci_import, Recipe};
 
 /// The one error line of a refused import; TARGET and any temporary
 /// sibling must be gone.

@@ -78,6 +78,31 @@ pub fn seeded_cache(fixtures: &Path) -> tempfile::TempDir {
     cache
 }
 
+/// Runs `oci-import TARGET` with the build on stdin and `cache` as
+/// `BASHBREW_CACHE`.
+pub fn oci_import(cache: &Path, target: &Path, build: &[u8]) -> Output {
+    crate::plan_util::run(
+        env!("CARGO_BIN_EXE_oci-import"),
+        &[target.as_os_str()],
+        build,
+        &[("BASHBREW_CACHE", cache.as_os_str())],
+    )
+}
+
+/// Fixture `name` imported (offline, from `cache`) into `parent/name`, as
+/// the pipeline does before pushing; returns that layout.
+pub fn import_fixture(fixtures: &Path, cache: &Path, name: &str, parent: &Path) -> PathBuf {
+    let target = parent.join(name);
+    let build = std::fs::read(fixtures.join(format!("{name}.build.json"))).unwrap();
+    let output = oci_import(cache, &target, &build);
+    assert!(
+        output.status.success(),
+        "oci-import {name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target
+}
+
 /// A fixture's layout as committed (symlinked blobs), extracted into `into`.
 pub fn extract_fixture(cache: &Path, name: &str, into: &Path) {
     let git_dir = cache.join("git");

@@ -723,3 +723,123 @@ fn local_content_is_pushed_through_the_one_write_path() {
     );
     assert_eq!(proxy.requests().len(), 1, "{}", proxy.log());
 }
+
+/// Issue 10: registry error codes are an enum; these are the bodies the
+/// real registry sends, parsed as the client parses them.
+#[test]
+fn error_codes_of_the_real_registry_are_known() {
+    use doi::registry::error::parse_error_body;
+    use doi::registry::ErrorCode;
+    if !support::require_registry() {
+        return;
+    }
+    let registry = Registry::start(RegistryAuth::None);
+    let url = registry.url();
+    let zeros = format!("sha256:{}", "0".repeat(64));
+    let codes = |method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {
+        let answer =
+            support::request(method, &format!("{url}{path}"), headers, body).expect("request");
+        parse_error_body(&answer.body)
+            .into_iter()
+            .map(|detail| detail.code)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        codes("GET", "/v2/test/codes/manifests/nope", &[], b""),
+        vec![ErrorCode::ManifestUnknown]
+    );
+    assert_eq!(
+        codes("GET", &format!("/v2/test/codes/blobs/{zeros}"), &[], b""),
+        vec![ErrorCode::BlobUnknown]
+    );
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": zeros, "size": 1},
+        "layers": [],
+    })
+    .to_string();
+    assert_eq!(
+        codes(
+            "PUT",
+            "/v2/test/codes/manifests/v1",
+            &[("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
+            manifest.as_bytes()
+        ),
+        vec![ErrorCode::ManifestBlobUnknown]
+    );
+    let started = support::request(
+        "POST",
+        &format!("{url}/v2/test/codes/blobs/uploads/"),
+        &[],
+        b"",
+    )
+    .expect("POST");
+    let location = started.header("Location").expect("Location").to_string();
+    let put = format!("{location}&digest={zeros}");
+    let path = put.strip_prefix(&url).unwrap_or(&put).to_string();
+    assert_eq!(
+        codes(
+            "PUT",
+            &path,
+            &[("Content-Type", "application/octet-stream")],
+            b"other bytes"
+        ),
+        vec![ErrorCode::DigestInvalid]
+    );
+    let protected = Registry::start(RegistryAuth::basic(USER, PASSWORD));
+    let answer = support::request(
+        "GET",
+        &format!("{}/v2/test/codes/manifests/v1", protected.url()),
+        &[],
+        b"",
+    )
+    .expect("GET");
+    assert_eq!(
+        parse_error_body(&answer.body)
+            .into_iter()
+            .map(|detail| detail.code)
+            .collect::<Vec<_>>(),
+        vec![ErrorCode::Unauthorized]
+    );
+}
+
+/// A credential helper that never answers is stopped at `--timeout`, and
+/// the request fails with one line saying so (nothing waits forever).
+#[test]
+fn a_credential_helper_that_hangs_is_stopped_at_the_timeout() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let registry = ScriptedServer::start(|_| Reply::Answer {
+        status: 401,
+        headers: owned(&[("WWW-Authenticate", "Basic realm=\"scripted\"")]),
+        body: Vec::new(),
+    });
+    let helpers = tempfile::tempdir().expect("temporary directory");
+    let helper = helpers.path().join("docker-credential-stuck");
+    std::fs::write(&helper, "#!/bin/sh\nexec sleep 600\n").expect("write helper");
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let config = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        config.path().join("config.json"),
+        json!({"credsStore": "stuck"}).to_string(),
+    )
+    .expect("write docker config");
+    let client = Client::new(ClientConfig {
+        docker_config_dir: Some(config.path().to_path_buf()),
+        credential_helper_dir: Some(helpers.path().to_path_buf()),
+        timeouts: doi::registry::Timeouts {
+            inactivity: Duration::from_millis(500),
+            ..doi::registry::Timeouts::default()
+        },
+        ..ClientConfig::default()
+    });
+    let tag = reference(&format!("{}/test/helper:v1", registry.host()));
+    let error = client.head_manifest(&tag).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "credential helper docker-credential-stuck for {}: no answer within 0.5 s (--timeout, DOI_TIMEOUT); it was stopped",
+            registry.host()
+        )
+    );
+}

@@ -7,8 +7,6 @@
 use std::error::Error;
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
@@ -143,18 +141,7 @@ fn run(arguments: &Arguments) -> Result<bool, Box<dyn Error>> {
         };
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let handler_stop = Arc::clone(&stop);
-    // Ctrl-C: start nothing new, let pushes in flight finish, then the
-    // summary. A second Ctrl-C is the way out for the impatient.
-    if let Err(error) = ctrlc::set_handler(move || {
-        if handler_stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\ndeploy: interrupted; finishing pushes in flight (Ctrl-C again to quit now)");
-    }) {
-        BIN.warning(format!("Ctrl-C will stop at once: {error}"));
-    }
+    let stop = BIN.stop_on_interrupt("pushes in flight");
     let total_refs = objects.iter().map(|object| object.refs.len()).sum();
     let counting_client = client.clone();
     let reporter = Reporter::new(

@@ -256,7 +256,7 @@ fn would_change(
     }
 }
 
-/// Messages go on one line of the report.
-fn one_line(text: &str) -> String {
+/// Messages go on one line of the report (`oci-push`'s too).
+pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -249,7 +249,7 @@ pub enum StdinKind {
 /// deploy objects ([`crate::deploy::plan::is_builds`] has the rule).
 pub fn classify(input: &[u8]) -> Result<StdinKind, NotJson> {
     let mut values = Vec::new();
-    for (index, parsed) in crate::jq::read::parse_many(input).enumerate() {
+    for (index, parsed) in crate::jq::read::parse_many_deep(input).enumerate() {
         match parsed {
             Ok(value) => values.push(value),
             Err(error) => {

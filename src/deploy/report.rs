@@ -53,22 +53,49 @@ impl Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.titled("deploy").fmt(formatter)
+    }
+}
+
+/// A [`Summary`] as the program `name` prints it.
+pub struct Titled<'a> {
+    summary: &'a Summary,
+    name: &'a str,
+}
+
+impl Summary {
+    /// The summary as `NAME summary: ...` (`oci-push` reports its pushes
+    /// the way `deploy` does).
+    pub fn titled<'a>(&'a self, name: &'a str) -> Titled<'a> {
+        Titled {
+            summary: self,
+            name,
+        }
+    }
+}
+
+impl fmt::Display for Titled<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Titled {
+            summary: this,
+            name,
+        } = self;
         write!(
             formatter,
-            "deploy summary: {} pushed, {} already there, {} failed, {} skipped because of a failure",
-            self.pushed, self.already_there, self.failed, self.skipped_after_failure
+            "{name} summary: {} pushed, {} already there, {} failed, {} skipped because of a failure",
+            this.pushed, this.already_there, this.failed, this.skipped_after_failure
         )?;
-        if self.not_started > 0 {
+        if this.not_started > 0 {
             write!(
                 formatter,
                 ", {} not started (interrupted)",
-                self.not_started
+                this.not_started
             )?;
         }
-        for failure in &self.failures {
+        for failure in &this.failures {
             write!(formatter, "\n  failed: {failure}")?;
         }
-        for skipped in &self.skipped {
+        for skipped in &this.skipped {
             write!(formatter, "\n  skipped: {skipped}")?;
         }
         Ok(())

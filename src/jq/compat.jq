@@ -10,12 +10,10 @@ def INDEX(stream; idx_expr):
   reduce stream as $row ({}; .[$row | idx_expr | if type == "string" then . else tojson end] |= $row);
 def INDEX(idx_expr): INDEX(.[]; idx_expr);
 
-# jq's getpath: an object indexed by a non-string is an error (jaq
-# answers null). Written as a path expression so setpath/paths work.
-def getpath($path):
-  reduce $path[] as $key (.;
-    if type == "object" and ($key | type) != "string" then error("Cannot index object with \($key | type)")
-    else .[$key] end);
+# jq's getpath: an object indexed by a non-string is an error, as our
+# value's indexing says (jaq's own values answer null). Written as a path
+# expression so setpath/paths work.
+def getpath($path): reduce $path[] as $key (.; .[$key]);
 
 # pick builds arrays for numeric paths, as jq does.
 def pick(pathexps): . as $top | reduce path(pathexps) as $p (null; setpath($p; $top | getpath($p)));
@@ -27,38 +25,40 @@ def rtrimstr($suffix):
   if type == "string" and ($suffix | type) == "string" and endswith($suffix) and ($suffix | length) > 0
   then .[:length - ($suffix | length)] else . end;
 
-# A negative limit emits everything (jq 1.7).
-def limit($n; f):
-  if $n > 0 then label $out | foreach f as $item (0; . + 1; $item, if . >= $n then break $out else empty end)
-  elif $n == 0 then empty
-  else f end;
+# A negative limit emits everything (jq 1.7); jaq's native counts the
+# rest (as jq's foreach does, `limit(1.5; f)` takes two).
+def limit($n; f): if $n > 0 then _jaq_limit($n; f) elif $n == 0 then empty else f end;
 
-# Post-order walk that rebuilds objects in key order.
-def walk(f): def w: if type == "object" then map_values(w) elif type == "array" then map(w) else . end | f; w;
+# walk, tostream, to_entries, tostring and add are natives (builtins.rs).
 
 # Deletion keeps the remaining keys in order and removes array elements
 # from the end first (jq sorts the paths).
 def delpaths($paths): _jq_delpaths($paths);
 def del(f): delpaths([path(f)]);
 
-# jq 1.7 takes key from .key, else k/name/Name/K/Key, and refuses
-# non-string keys.
+# jq 1.7.1 takes the key from key, Key, name or Name (the first that is
+# neither null nor false) and the value from value, else Value; a key that
+# is not a string is refused as object construction refuses it.
+# The native answers null (declines) for anything else, such as a key that
+# is not a string, and this definition then fails as jq does.
 def from_entries:
+  _jq_from_entries //
   reduce .[] as $entry ({};
-    ($entry | if .key == null then .k // .name // .Name // .K // .Key else .key end) as $key
-    | if ($key | type) == "string" then . + {($key): ($entry | if has("value") then .value else .v end)}
-      else error("Cannot use \($key | type) (\($key | tojson)) as object key") end);
+    . + { ($entry | .key // .Key // .name // .Name):
+          ($entry | if has("value") then .value else .Value end) });
 def with_entries(f): to_entries | map(f) | from_entries;
 
-# join turns null into "" and other scalars into their JSON text.
+# join turns null into "" and numbers and booleans into their JSON text;
+# anything else is added as it is, so arrays and objects fail with jq's
+# "cannot be added" message.
+# The native declines (null) what jq would refuse.
 def join($separator):
+  _jq_join($separator) //
   reduce .[] as $item (null;
     (if . == null then "" else . + $separator end)
-    + ($item | if . == null then "" elif type == "string" then . elif type == "number" or type == "boolean" then tojson
-               else error("Cannot join with \(type)") end)) // "";
+    + ($item | if . == null then "" elif type == "number" or type == "boolean" then tojson else . end)) // "";
 
-# Text conversions use our jq-exact printer (tojson is native).
-def tostring: if type == "string" then . else tojson end;
+# Text conversions use our jq-exact printer (tojson and tostring are native).
 def @text: tostring;
 def @json: tojson;
 def @base64d: tostring | _jq_base64_decode;
@@ -77,11 +77,23 @@ def @tsv:
       else error("\(type) (\(tojson)) is not valid in a tsv row") end)
   | join("\t") end;
 
-# Streaming forms (jq 1.5+).
-def tostream:
-  path(def r: (.[]? | r), .; r) as $p
-  | getpath($p)
-  | reduce path(.[]?) as $q ([$p, .]; [$p + $q]);
+# jq 1.7.1's nth: the n-th output of f if there is one (for each n).
+def nth($n; f):
+  if $n < 0 then error("nth doesn't support negative indices")
+  else label $out | foreach f as $item (-1; . + 1; if . == $n then $item, break $out else empty end) end;
+def nth($n): .[$n];
+# jq 1.7.1's _flatten (native) recurses while the depth is not 0, so a
+# fractional depth flattens fully, as jq's does.
+def flatten($depth):
+  if $depth < 0 then error("flatten depth must not be negative") else _jq_flatten($depth) end;
+def flatten: _jq_flatten(-1);
+# SQL-style helpers (jq 1.6+).
+def JOIN($idx; idx_expr): [.[] | [., $idx[idx_expr]]];
+def JOIN($idx; stream; idx_expr): stream | [., $idx[idx_expr]];
+def JOIN($idx; stream; idx_expr; join_expr): stream | [., $idx[idx_expr]] | join_expr;
+def utf8bytelength: _jq_utf8bytelength;
+
+# Streaming forms (jq 1.5+; tostream is native).
 def fromstream(f):
   { x: null, e: false } as $init
   | foreach f as $i ($init;
@@ -99,15 +111,19 @@ def leaf_paths: paths(scalars);
 def _jq_regex_flags:
   if . == null then "" else
   explode | map(select(. != 115 and . != 108) | if . == 112 then 115 else . end) | implode end;
-def test(re; flags): matches(re; flags | _jq_regex_flags) | any;
-def match(re; flags): matches(re; flags | _jq_regex_flags)[] | .[0] + { captures: .[1:] };
-def capture(re; flags): matches(re; flags | _jq_regex_flags)[] | capture_of_match;
-def scan(re; flags): matches(re; "g" + (flags | _jq_regex_flags))[] | [.[].string] | if length > 1 then .[1:] else .[0] end;
+def test(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags) | any;
+def match(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags)[] | .[0] + { captures: .[1:] };
+def capture(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags)[] | capture_of_match;
+def scan(re; flags): _jq_matchable | matches(re; "g" + (flags | _jq_regex_flags))[] | [.[].string] | if length > 1 then .[1:] else .[0] end;
 def scan(re): scan(re; null);
-def split(re; flags): split_(re; (flags | _jq_regex_flags) + "g");
+def test(re): test(re; null);
+def match(re): match(re; null);
+def capture(re): capture(re; null);
+def split(re; flags): _jq_matchable | split_(re; (flags | _jq_regex_flags) + "g");
 def splits(re; flags): split(re; flags)[];
 def splits(re): splits(re; null);
 def sub(re; f; flags):
+  _jq_matchable |
   def handle: if type == "array" then capture_of_match | f end;
   reduce split_matches(re; flags | _jq_regex_flags)[] as $x (""; . + ($x | handle));
 def sub(re; f): sub(re; f; "");
@@ -121,10 +137,13 @@ def debug(message): (message | _jq_debug | empty), .;
 def stderr: _jq_stderr;
 def halt_error($exit_code): _jq_halt_error($exit_code);
 def halt_error: halt_error(5);
-def input_filename: null;
-def input_line_number: 0;
+def input: _jq_input;
 # jq 1.7 refuses to divide by zero, so these cannot be 1/0 and 0/0.
 def infinite: 1e1000 - 0;
+def isnan: _jq_number_class == "nan";
+def isinfinite: _jq_number_class == "infinite";
+def isnormal: _jq_number_class == "normal";
+def isfinite: type == "number" and (isinfinite | not);
 def nan: infinite - infinite;
 def logb: if . == 0 then -infinite else frexp[1] - 1 end;
 def significand: if . == 0 then 0 else frexp[0] * 2 end;
@@ -146,8 +165,31 @@ def datesub(u; n): . - n;
 def lgamma_r: [lgamma, (if tgamma < 0 then -1 else 1 end)];
 def get_jq_origin: null;
 def get_prog_origin: null;
-# A zero step yields nothing (jq 1.6's definition; jaq's would loop).
+# A zero (or NaN) step yields nothing, as jq's definition; jaq's native
+# would loop, so it only runs for the steps that move.
 def range($from; $upto; $by):
-  if $by > 0 then $from | while(. < $upto; . + $by)
-  elif $by < 0 then $from | while(. > $upto; . + $by)
-  else empty end;
+  if $by > 0 or $by < 0 then _jaq_range($from; $upto; $by) else empty end;
+# range/1 and range/2 take numbers only (jq's RANGE opcode).
+def range($from; $upto):
+  if ($from | type) == "number" and ($upto | type) == "number" then _jaq_range($from; $upto; 1)
+  else error("Range bounds must be numeric") end;
+def range($upto): range(0; $upto);
+
+# Date functions refuse what jq 1.7.1 refuses, with its messages (jaq's
+# own say "cannot convert ... to time").
+def _jq_native_strftime($format): strftime($format);
+def _jq_native_strflocaltime($format): strflocaltime($format);
+def _jq_native_mktime: mktime;
+def _jq_broken_down_time: type == "array" and length >= 6 and all(.[]; type == "number");
+def strftime($format):
+  if ($format | type) != "string" then error("strftime/1 requires a string format")
+  elif type == "number" or _jq_broken_down_time then _jq_native_strftime($format)
+  else error("strftime/1 requires parsed datetime inputs") end;
+def strflocaltime($format):
+  if ($format | type) != "string" then error("strflocaltime/1 requires a string format")
+  elif type == "number" or _jq_broken_down_time then _jq_native_strflocaltime($format)
+  else error("strflocaltime/1 requires parsed datetime inputs") end;
+def mktime:
+  if type != "array" or length < 6 then error("mktime requires array of 6 numbers")
+  elif _jq_broken_down_time then _jq_native_mktime
+  else error("mktime requires parsed datetime inputs") end;

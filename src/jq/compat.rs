@@ -9,6 +9,15 @@ use super::{CompileOptions, Data, ModulePath, Val};
 use jaq_core::load::parse::Def;
 use jaq_core::native::Fun;
 
+/// `eprintln!`/`println!` without their panic when the stream is closed
+/// (jq exits quietly when its output goes away).
+macro_rules! stderr_line {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($argument)*);
+    }};
+}
+
 /// Every jq-defined builtin, ours last so they win.
 pub(super) fn defs() -> impl Iterator<Item = Def<&'static str>> {
     let ours = jaq_core::load::parse(include_str!("compat.jq"), |p| p.defs()).unwrap_or_default();
@@ -16,12 +25,14 @@ pub(super) fn defs() -> impl Iterator<Item = Def<&'static str>> {
         .chain(jaq_std::defs())
         .chain(jaq_json::defs())
         .chain(ours)
+        .filter(|def| !super::builtins::REPLACED.contains(&(def.name, def.args.len())))
 }
 
 /// Every native builtin, ours first so they win.
 pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
-    natives()
+    super::builtins::natives()
         .into_iter()
+        .chain(natives())
         .chain(
             jaq_std::input::funs::<Data>()
                 .into_vec()
@@ -30,6 +41,123 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
         )
         .chain(jaq_core::funs())
         .chain(jaq_std::funs())
+}
+
+/// jq 1.7.1's `_modify(paths; update)`, what `l |= r` means: each path of
+/// `l` is set to the first output of `r` on its value, and the paths `r`
+/// gives nothing for are deleted together at the end (so `.[1,4,2,3] |=
+/// empty` deletes the elements those indices name, where jaq would delete
+/// one after the other and shift the rest).
+///
+/// It runs on jaq's own update, which changes values in place: a path to
+/// delete is first set to a marker value, and the markers are removed in
+/// one pass afterwards (only when there are any).
+fn modify(mut cv: jaq_core::Cv<'_, Data>) -> jaq_core::ValXs<'_, Value> {
+    let (update, update_ctx) = cv.0.pop_fun();
+    let (paths, paths_ctx) = cv.0.pop_fun();
+    let marked = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let counter = marked.clone();
+    let first = move |value: Value| -> jaq_core::ValXs<'_, Value> {
+        match update.run((update_ctx.clone(), value)).next() {
+            Some(result) => Box::new(std::iter::once(result)),
+            None => {
+                counter.set(counter.get() + 1);
+                Box::new(std::iter::once(Ok(Value(DELETED.with(Clone::clone)))))
+            }
+        }
+    };
+    let mut seen = 0;
+    Box::new(
+        paths
+            .update((paths_ctx, cv.1), Box::new(first))
+            .map(move |result| {
+                let now = marked.get();
+                let fresh = now != seen;
+                seen = now;
+                result.map(|value| if fresh { Value(purge(value.0)) } else { value })
+            }),
+    )
+}
+
+thread_local! {
+    /// The marker for "delete this": an array no program can hold, told
+    /// apart by its address.
+    static DELETED: Val = Val::Arr(jaq_json::Rc::new(Vec::new()));
+}
+
+fn is_deleted(value: &Val) -> bool {
+    match value {
+        Val::Arr(items) => DELETED.with(|marker| match marker {
+            Val::Arr(marker) => jaq_json::Rc::ptr_eq(items, marker),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// Removes the marked elements and keys, all at once (null when the
+/// whole value was marked, as jq's `delpaths([[]])`).
+fn purge(value: Val) -> Val {
+    if is_deleted(&value) {
+        return Val::Null;
+    }
+    without_marked(&value).unwrap_or(value)
+}
+
+/// `value` without its marked elements and keys; `None` when it has none
+/// (only the containers on the way to a marker are rebuilt).
+fn without_marked(value: &Val) -> Option<Val> {
+    match value {
+        Val::Arr(items) => {
+            let mut rebuilt: Option<Vec<Val>> = None;
+            for (index, item) in items.iter().enumerate() {
+                let replacement = if is_deleted(item) {
+                    Some(None)
+                } else {
+                    without_marked(item).map(Some)
+                };
+                match (replacement, &mut rebuilt) {
+                    (Some(replacement), _) => {
+                        let out = rebuilt.get_or_insert_with(|| items[..index].to_vec());
+                        out.extend(replacement);
+                    }
+                    (None, Some(out)) => out.push(item.clone()),
+                    (None, None) => {}
+                }
+            }
+            rebuilt.map(|items| items.into_iter().collect())
+        }
+        Val::Obj(entries) => {
+            let mut rebuilt: Option<jaq_json::Map> = None;
+            for (index, (key, item)) in entries.iter().enumerate() {
+                let replacement = if is_deleted(item) {
+                    Some(None)
+                } else {
+                    without_marked(item).map(Some)
+                };
+                match (replacement, &mut rebuilt) {
+                    (Some(replacement), _) => {
+                        let out = rebuilt.get_or_insert_with(|| {
+                            entries
+                                .iter()
+                                .take(index)
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect()
+                        });
+                        if let Some(replacement) = replacement {
+                            out.insert(key.clone(), replacement);
+                        }
+                    }
+                    (None, Some(out)) => {
+                        out.insert(key.clone(), item.clone());
+                    }
+                    (None, None) => {}
+                }
+            }
+            rebuilt.map(Val::obj)
+        }
+        _ => None,
+    }
 }
 
 fn natives() -> Vec<Fun<Data>> {
@@ -44,7 +172,46 @@ fn natives() -> Vec<Fun<Data>> {
         let argument = cv.0.pop_var();
         bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 16] = [
+    let natives: [Native; 24] = [
+        ("modulemeta", v(0), |cv| {
+            let result = match &cv.1 .0 {
+                Val::TStr(name) | Val::BStr(name) => {
+                    cv.0.data().module_meta(&String::from_utf8_lossy(name))
+                }
+                _ => Err("modulemeta input module not a string".to_string()),
+            };
+            bome(result.map(Value).map_err(jaq_error))
+        }),
+        // jq 1.7.1 raises "break" when `input` finds no more inputs.
+        ("_jq_input", v(0), |cv| {
+            use jaq_std::input::HasInputs;
+            let next = cv.0.data().inputs().next();
+            bome(match next {
+                Some(Ok(value)) => Ok(value),
+                Some(Err(message)) => Err(jaq_error(message)),
+                None => Err(jaq_error("break".to_string())),
+            })
+        }),
+        ("input_filename", v(0), |cv| {
+            let file = cv.0.data().place.borrow().file.clone();
+            bome(Ok(Value(file.map_or(Val::Null, Val::from))))
+        }),
+        ("input_line_number", v(0), |cv| {
+            let line = cv.0.data().place.borrow().line;
+            bome(Ok(Value(Val::from(line))))
+        }),
+        ("implode", v(0), |cv| {
+            bome(implode(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("_jq_matchable", v(0), |cv| {
+            bome(matchable(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("_jq_number_class", v(0), |cv| {
+            bome(number_class(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("_jq_utf8bytelength", v(0), |cv| {
+            bome(utf8_byte_length(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
         ("_jq_base32_encode", v(0), |cv| {
             bome(base32_encode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
@@ -81,11 +248,14 @@ fn natives() -> Vec<Fun<Data>> {
             bome(base64_decode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
         ("_jq_debug", v(0), |cv| {
-            eprintln!("[\"DEBUG:\",{}]", compact_text(&cv.1 .0));
+            stderr_line!("[\"DEBUG:\",{}]", compact_text(&cv.1 .0));
             bome(Ok(cv.1))
         }),
         ("_jq_stderr", v(0), |cv| {
-            eprint!("{}", compact_text(&cv.1 .0));
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                compact_text(&cv.1 .0).as_bytes(),
+            );
             bome(Ok(cv.1))
         }),
         ("_jq_halt_error", v(1), |mut cv| {
@@ -98,8 +268,12 @@ fn natives() -> Vec<Fun<Data>> {
                 return bome(Err(jaq_error("halt_error/1: number required".to_string())));
             };
             match &cv.1 .0 {
-                Val::TStr(text) | Val::BStr(text) => eprint!("{}", String::from_utf8_lossy(text)),
-                other => eprintln!("{}", compact_text(other)),
+                Val::TStr(text) | Val::BStr(text) => {
+                    let _ = std::io::Write::write_all(&mut std::io::stderr(), text);
+                }
+                // jq halts with no message for null.
+                Val::Null => {}
+                other => stderr_line!("{}", compact_text(other)),
             }
             Box::new(std::iter::once(Err(jaq_core::Exn::halt(code))))
         }),
@@ -110,7 +284,16 @@ fn natives() -> Vec<Fun<Data>> {
                 .collect()))
         }),
     ];
-    natives.into_iter().map(run::<Data>).collect()
+    let modify: Native = (
+        "_modify",
+        [jaq_core::Bind::Fun(()), jaq_core::Bind::Fun(())].into(),
+        modify,
+    );
+    natives
+        .into_iter()
+        .chain([modify])
+        .map(run::<Data>)
+        .collect()
 }
 
 /// The builtins of jq 1.7.1's manual, as `builtins` lists them.
@@ -268,6 +451,18 @@ fn jaq_error(message: String) -> jaq_core::Error<Value> {
     jaq_core::Error::new(Value(Val::from(message)))
 }
 
+/// jq's regex builtins refuse anything but a string before they look at
+/// their pattern or flags.
+fn matchable(value: &Val) -> Result<Val, String> {
+    match value {
+        Val::TStr(_) | Val::BStr(_) => Ok(value.clone()),
+        other => Err(format!(
+            "{} cannot be matched, as it is not a string",
+            describe(other)
+        )),
+    }
+}
+
 /// jq's `length`: null is 0, numbers their absolute value, strings count
 /// code points, booleans have none.
 fn length(value: &Val) -> Result<Val, String> {
@@ -284,6 +479,66 @@ fn length(value: &Val) -> Result<Val, String> {
         Val::Arr(items) => Val::from(items.len()),
         Val::Obj(entries) => Val::from(entries.len()),
     })
+}
+
+/// What jq's `isnan`, `isinfinite` and `isnormal` test: `"nan"`,
+/// `"infinite"`, `"normal"` or `"other"` (zero, subnormal); numbers only.
+fn number_class(value: &Val) -> Result<Val, String> {
+    let Some(number) = jaq_std::ValT::as_f64(value).filter(|_| matches!(value, Val::Num(_))) else {
+        return Err("number required".to_string());
+    };
+    let class = if number.is_nan() {
+        "nan"
+    } else if number.is_infinite() {
+        "infinite"
+    } else if number.is_normal() {
+        "normal"
+    } else {
+        "other"
+    };
+    Ok(Val::from(class.to_string()))
+}
+
+/// jq 1.7.1's `implode`: code points are truncated to integers, and those
+/// that are no Unicode scalar value become U+FFFD.
+fn implode(value: &Val) -> Result<Val, String> {
+    let Val::Arr(points) = value else {
+        return Err("implode input must be an array".to_string());
+    };
+    let mut text = String::with_capacity(points.len());
+    for point in points.iter() {
+        let code = match point {
+            Val::Num(_) => jaq_std::ValT::as_f64(point).unwrap_or(f64::NAN),
+            other => {
+                return Err(format!(
+                    "{} can't be imploded, unicode codepoint needs to be numeric",
+                    describe(other)
+                ))
+            }
+        };
+        if code.is_nan() {
+            return Err(format!(
+                "{} can't be imploded, unicode codepoint needs to be numeric",
+                describe(point)
+            ));
+        }
+        let character = u32::try_from(code.trunc() as i64)
+            .ok()
+            .and_then(char::from_u32)
+            .unwrap_or('\u{FFFD}');
+        text.push(character);
+    }
+    Ok(Val::from(text))
+}
+
+fn utf8_byte_length(value: &Val) -> Result<Val, String> {
+    match value {
+        Val::TStr(bytes) | Val::BStr(bytes) => Ok(Val::from(bytes.len())),
+        other => Err(format!(
+            "{} only strings have UTF-8 byte length",
+            describe(other)
+        )),
+    }
 }
 
 /// jq's `contains`: substrings, sub-arrays (any order), sub-objects.
@@ -401,13 +656,25 @@ fn from_json(value: &Val) -> Result<Val, String> {
     let (Val::TStr(text) | Val::BStr(text)) = value else {
         return Err(format!("{} cannot be parsed as JSON", describe(value)));
     };
-    super::read::parse_single(text).map_err(|error| {
+    let while_parsing = |problem: String| {
         format!(
-            "{} (while parsing '{}')",
-            error,
+            "{problem} (while parsing '{}')",
             String::from_utf8_lossy(text)
         )
-    })
+    };
+    let mut values = super::read::parse_many(text);
+    match (values.next(), values.next()) {
+        (Some(Ok(value)), None) => Ok(value),
+        // jq reads one text and refuses what follows it.
+        (Some(Ok(_)), Some(Ok(_))) => {
+            Err(while_parsing("Unexpected extra JSON values".to_string()))
+        }
+        (Some(Ok(_)), Some(Err(error))) => Err(while_parsing(error.to_string())),
+        (Some(Err(error)), _) => Err(while_parsing(error.to_string())),
+        (None, _) => {
+            super::read::parse_single(text).map_err(|error| while_parsing(error.to_string()))
+        }
+    }
 }
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -486,85 +753,148 @@ fn base64_decode(value: &Val) -> Result<Val, String> {
     Ok(Val::from(String::from_utf8_lossy(&decoded).into_owned()))
 }
 
-/// jq's `delpaths`: the paths are sorted and deleted from the last one,
-/// so earlier array indices stay valid; objects keep their key order.
-fn delete_paths(mut value: Val, paths: Val) -> Result<Val, String> {
+/// jq's `delpaths`: the paths are sorted and grouped by their first key;
+/// the keys a group deletes at one level go together, so `del(.[1], .[-6])`
+/// deletes the elements those indices name in the array as it was (jq
+/// 1.7.1's order-independent deletion), and objects keep their key order.
+fn delete_paths(value: Val, paths: Val) -> Result<Val, String> {
     let Val::Arr(paths) = paths else {
         return Err("Paths must be specified as an array".to_string());
     };
-    let mut paths: Vec<Val> = paths.as_ref().clone();
-    paths.sort();
-    for path in paths.iter().rev() {
+    let mut sorted: Vec<&[Val]> = Vec::with_capacity(paths.len());
+    for path in paths.iter() {
         let Val::Arr(keys) = path else {
             return Err("Path must be specified as an array".to_string());
         };
-        value = delete_path(value, keys)?;
+        sorted.push(keys);
     }
-    Ok(value)
+    sorted.sort();
+    match sorted.first() {
+        None => Ok(value),
+        Some([]) => Ok(Val::Null),
+        Some(_) => delete_sorted(value, &sorted, 0),
+    }
 }
 
-fn delete_path(value: Val, keys: &[Val]) -> Result<Val, String> {
-    let Some((key, rest)) = keys.split_first() else {
-        return Ok(Val::Null);
+/// Deletes sorted `paths` (all longer than `depth`) below `value`.
+fn delete_sorted(mut value: Val, paths: &[&[Val]], depth: usize) -> Result<Val, String> {
+    let mut keys = Vec::new();
+    let mut group = 0;
+    while group < paths.len() {
+        let key = &paths[group][depth];
+        let end = group
+            + paths[group..]
+                .iter()
+                .take_while(|path| path[depth] == *key)
+                .count();
+        if paths[group].len() == depth + 1 {
+            // The whole key goes; deeper deletions inside it do not matter.
+            keys.push(key.clone());
+        } else {
+            let child = get_child(&value, key)?;
+            if child != Val::Null {
+                let child = delete_sorted(child, &paths[group..end], depth + 1)?;
+                value = set_child(value, key, child)?;
+            }
+        }
+        group = end;
+    }
+    delete_keys(value, &keys)
+}
+
+fn get_child(value: &Val, key: &Val) -> Result<Val, String> {
+    use jaq_core::ValT;
+    let value = Value(value.clone());
+    let result = match key {
+        Val::Obj(_) => {
+            let (start, end) = slice_of(key);
+            value.range(start.as_ref()..end.as_ref())
+        }
+        _ => value.index(&Value(key.clone())),
     };
-    if let Val::Null = value {
-        return Ok(Val::Null);
-    }
-    if rest.is_empty() {
-        return delete_key(value, key);
-    }
-    match (value, key) {
-        (Val::Obj(mut object), Val::TStr(_)) => {
-            let map = jaq_json::Rc::make_mut(&mut object);
-            if let Some(child) = map.get_mut(key) {
-                *child = delete_path(std::mem::take(child), rest)?;
-            }
-            Ok(Val::Obj(object))
-        }
-        (Val::Arr(mut array), Val::Num(number)) => {
-            let items = jaq_json::Rc::make_mut(&mut array);
-            if let Some(index) = array_index(number.as_isize(), items.len()) {
-                items[index] = delete_path(std::mem::take(&mut items[index]), rest)?;
-            }
-            Ok(Val::Arr(array))
-        }
-        (Val::Arr(array), Val::Obj(_)) => {
-            // A path through a slice: delete inside the sliced part.
-            let items: Vec<Val> = array.as_ref().clone();
-            let (start, end) = slice_bounds(key, items.len())?;
-            let slice: Val = items[start..end].iter().cloned().collect();
-            let Val::Arr(replaced) = delete_path(slice, rest)? else {
-                return Err("Cannot update a slice with a non-array".to_string());
-            };
-            let mut rebuilt = items[..start].to_vec();
-            rebuilt.extend(replaced.iter().cloned());
-            rebuilt.extend_from_slice(&items[end..]);
-            Ok(rebuilt.into_iter().collect())
-        }
-        (value, key) => Err(cannot_delete(&value, key)),
-    }
+    result
+        .map(|child| child.0)
+        .map_err(|error| super::error_message(&error.into_val().0))
 }
 
-fn delete_key(value: Val, key: &Val) -> Result<Val, String> {
+fn slice_of(key: &Val) -> (Option<Value>, Option<Value>) {
+    let Val::Obj(bounds) = key else {
+        return (None, None);
+    };
+    let bound = |name: &str| bounds.get(&Val::from(name.to_string())).cloned().map(Value);
+    (bound("start"), bound("end"))
+}
+
+fn set_child(value: Val, key: &Val, child: Val) -> Result<Val, String> {
     match (value, key) {
         (Val::Obj(mut object), Val::TStr(_)) => {
-            jaq_json::Rc::make_mut(&mut object).shift_remove(key);
+            jaq_json::Rc::make_mut(&mut object).insert(key.clone(), child);
             Ok(Val::Obj(object))
         }
         (Val::Arr(mut array), Val::Num(number)) => {
             let items = jaq_json::Rc::make_mut(&mut array);
             if let Some(index) = array_index(number.as_isize(), items.len()) {
-                items.remove(index);
+                items[index] = child;
             }
             Ok(Val::Arr(array))
         }
         (Val::Arr(mut array), Val::Obj(_)) => {
             let items = jaq_json::Rc::make_mut(&mut array);
             let (start, end) = slice_bounds(key, items.len())?;
-            items.drain(start..end);
+            let Val::Arr(replacement) = child else {
+                return Err("A slice of an array can only be assigned another array".to_string());
+            };
+            items.splice(start..end, replacement.iter().cloned());
             Ok(Val::Arr(array))
         }
         (value, key) => Err(cannot_delete(&value, key)),
+    }
+}
+
+/// Deletes `keys` of one container at once (array indices as they were
+/// before any of them went).
+fn delete_keys(value: Val, keys: &[Val]) -> Result<Val, String> {
+    if keys.is_empty() {
+        return Ok(value);
+    }
+    match value {
+        Val::Null => Ok(Val::Null),
+        Val::Obj(mut object) => {
+            let map = jaq_json::Rc::make_mut(&mut object);
+            for key in keys {
+                if !matches!(key, Val::TStr(_) | Val::BStr(_)) {
+                    return Err(cannot_delete(&Val::Obj(object.clone()), key));
+                }
+                map.shift_remove(key);
+            }
+            Ok(Val::Obj(object))
+        }
+        Val::Arr(array) => {
+            let length = array.len();
+            let mut doomed = vec![false; length];
+            for key in keys {
+                match key {
+                    Val::Num(_) => {
+                        let index = jaq_std::ValT::as_f64(key).map(|f| f.trunc() as isize);
+                        if let Some(index) = array_index(index, length) {
+                            doomed[index] = true;
+                        }
+                    }
+                    Val::Obj(_) => {
+                        let (start, end) = slice_bounds(key, length)?;
+                        doomed[start..end].iter_mut().for_each(|slot| *slot = true);
+                    }
+                    other => return Err(cannot_delete(&Val::Arr(array.clone()), other)),
+                }
+            }
+            let kept = super::value::take_array(array)
+                .into_iter()
+                .zip(doomed)
+                .filter(|(_, doomed)| !doomed)
+                .map(|(item, _)| item);
+            Ok(kept.collect())
+        }
+        value => Err(cannot_delete(&value, &keys[0])),
     }
 }
 
@@ -591,23 +921,12 @@ fn array_index(index: Option<isize>, length: usize) -> Option<usize> {
 
 /// `{"start": s, "end": e}` as jq's path() gives it for `.[s:e]`.
 fn slice_bounds(slice: &Val, length: usize) -> Result<(usize, usize), String> {
-    let bound = |name: &str, default: isize| -> Result<usize, String> {
-        let Val::Obj(object) = slice else {
-            return Err("Invalid slice".to_string());
-        };
-        let raw = match object.get(&Val::from(name.to_string())) {
-            None | Some(Val::Null) => default,
-            Some(Val::Num(number)) => number
-                .as_isize()
-                .ok_or_else(|| format!("Slice {name} must be an integer"))?,
-            Some(_) => return Err(format!("Slice {name} must be a number")),
-        };
-        let clamped = if raw < 0 { length as isize + raw } else { raw };
-        Ok(clamped.clamp(0, length as isize) as usize)
+    let Val::Obj(object) = slice else {
+        return Err("Invalid slice".to_string());
     };
-    let start = bound("start", 0)?;
-    let end = bound("end", length as isize)?.max(start);
-    Ok((start, end))
+    let start = object.get(&Val::from("start".to_string()));
+    let end = object.get(&Val::from("end".to_string()));
+    super::value::slice_bounds(start, end, length)
 }
 
 /// The names and values of jq's global variables: `$ENV`, `$__prog_args`
@@ -644,62 +963,87 @@ pub(super) fn global_variables(options: &CompileOptions) -> (Vec<String>, Vec<Va
     (names, values)
 }
 
-/// One line per problem, as jq reports compile errors.
-pub(super) fn describe_load_errors(errors: &jaq_core::load::Errors<&str, ModulePath>) -> String {
+/// Marks a module problem that already names its place.
+pub(super) const LOCATED: &str = "\u{1}";
+
+/// [`location`] of a byte offset.
+pub(super) fn location_at(code: &str, offset: usize) -> String {
+    location(code, &code[offset.min(code.len())..])
+}
+
+/// One problem per entry, worded as jq words compile errors (`... at
+/// <top-level>, line 1:`). jaq's parser is not jq's bison grammar, so a
+/// syntax error names what jaq expected in bison's shape.
+pub(super) fn describe_load_errors(
+    errors: &jaq_core::load::Errors<&str, ModulePath>,
+) -> Vec<String> {
     use jaq_core::load::Error;
     let mut lines = Vec::new();
     for (file, error) in errors {
         match error {
             Error::Io(problems) => {
                 for (path, problem) in problems {
+                    if let Some(located) = problem.strip_prefix(LOCATED) {
+                        lines.push(located.to_string());
+                        continue;
+                    }
+                    let problem = problem.replace("{path}", path);
                     lines.push(format!(
-                        "{}: cannot load module {path:?}: {problem}",
-                        file.path
+                        "{problem} at {}, {}",
+                        file.path,
+                        location(file.code, path)
                     ));
                 }
             }
             Error::Lex(problems) => {
                 for (expected, rest) in problems {
+                    // jaq expects a token where jq's grammar wants the end.
+                    let expected = match expected {
+                        jaq_core::load::lex::Expect::Token => "end of file",
+                        other => other.as_str(),
+                    };
                     lines.push(format!(
-                        "syntax error in {}: expected {} at {}",
+                        "syntax error, unexpected INVALID_CHARACTER, expecting {expected} (Unix shell quoting issues?) at {}, {}",
                         file.path,
-                        expected.as_str(),
                         location(file.code, rest)
                     ));
                 }
             }
             Error::Parse(problems) => {
                 for (expected, found) in problems {
-                    let found = if found.is_empty() {
-                        "end of input"
+                    let found_text = if found.is_empty() {
+                        "end of file".to_string()
                     } else {
-                        found
+                        format!("'{}'", found.chars().take(20).collect::<String>())
                     };
                     lines.push(format!(
-                        "syntax error in {}: expected {} but found {:?} at {}",
-                        file.path,
+                        "syntax error, unexpected {found_text}, expecting {} (Unix shell quoting issues?) at {}, {}",
                         expected.as_str(),
-                        found,
+                        file.path,
                         location(file.code, found)
                     ));
                 }
             }
         }
     }
-    lines.join("; ")
+    lines
 }
 
 /// Undefined functions and variables, named with their arity as jq does
 /// (`foo/1 is not defined`).
 pub(super) fn describe_compile_errors(
     errors: &jaq_core::compile::Errors<&str, ModulePath>,
-) -> String {
+) -> Vec<String> {
     let mut lines = Vec::new();
     for (file, problems) in errors {
         for (name, undefined) in problems {
             let what = match undefined {
                 jaq_core::compile::Undefined::Filter(arity) => format!("{name}/{arity}"),
-                other => format!("{} {name}", other.as_str()),
+                // jq binds labels as variables named `*label-NAME`.
+                jaq_core::compile::Undefined::Label => {
+                    format!("$*label-{}", name.trim_start_matches('$'))
+                }
+                _ => name.to_string(),
             };
             lines.push(format!(
                 "{what} is not defined at {}, {}",
@@ -708,20 +1052,30 @@ pub(super) fn describe_compile_errors(
             ));
         }
     }
-    lines.join("; ")
+    lines
 }
 
-/// "line N" of `part` inside `whole`, when `part` is a slice of it.
+/// jq's place of `part` inside `whole` (when it is a slice of it): "line
+/// N:" then the source line and as many spaces as the column, as jq
+/// prints it under the message.
 fn location(whole: &str, part: &str) -> String {
     let start = part.as_ptr() as usize;
     let base = whole.as_ptr() as usize;
-    if start >= base && start <= base + whole.len() {
-        let offset = start - base;
-        let line = whole[..offset].matches('\n').count() + 1;
-        format!("line {line}")
+    let offset = if start >= base && start <= base + whole.len() {
+        start - base
     } else {
-        "an unknown place".to_string()
-    }
+        0
+    };
+    let line = whole[..offset].matches('\n').count() + 1;
+    let line_start = whole[..offset].rfind('\n').map_or(0, |at| at + 1);
+    let line_end = whole[offset..]
+        .find('\n')
+        .map_or(whole.len(), |at| offset + at);
+    format!(
+        "line {line}:\n{}{}",
+        &whole[line_start..line_end],
+        " ".repeat(offset - line_start)
+    )
 }
 
 /// The character of a `\uD83D\uDE00`-style escaped surrogate pair at the
@@ -737,15 +1091,46 @@ fn surrogate_pair(text: &str) -> Option<char> {
     char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
 }
 
-/// jq 1.7's `$__loc__` is `{"file": F, "line": N}` for where it is written;
-/// jaq has no such variable, so the source is rewritten before parsing.
+fn is_identifier_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// The identifier starting at `at` (empty when there is none).
+fn identifier_at(code: &str, at: usize) -> &str {
+    let length = code.as_bytes()[at..]
+        .iter()
+        .take_while(|byte| is_identifier_byte(**byte))
+        .count();
+    &code[at..at + length]
+}
+
+/// jq syntax jaq's lexer and parser lack, rewritten into what it means
+/// before parsing:
+/// - `$__loc__` is `{"file": F, "line": N}` for where it is written;
+///   `{$__loc__}` keeps its meaning as a `__loc__` key;
+/// - a UTF-16 surrogate pair escape is one character;
+/// - `.5` is the number `0.5`;
+/// - `$name::name` (a data import's variable) is `$name`;
+/// - in a destructuring pattern, `{$b: [$c]}` binds `$b` to `.b` and
+///   destructures it: `{$b, b: [$c]}`.
+///
 /// Strings, their interpolations and comments are scanned so that only
-/// real uses change; `{$__loc__}` keeps its meaning as a `__loc__` key.
+/// real uses change.
 pub(super) fn rewrite_locations<'c>(code: &'c str, file: &str) -> std::borrow::Cow<'c, str> {
     const NAME: &str = "$__loc__";
-    if !code.contains(NAME) && !code.contains("\\u") {
+    let may_need = code.contains(NAME)
+        || code.contains("\\u")
+        || code.contains("::")
+        || code.contains(" as ")
+        || code
+            .as_bytes()
+            .windows(2)
+            .any(|pair| pair[0] == b'.' && pair[1].is_ascii_digit());
+    if !may_need {
         return std::borrow::Cow::Borrowed(code);
     }
+    // The bracket depth at which a pattern (after `as`) began.
+    let mut pattern_depth: Option<usize> = None;
     let file = serde_json::Value::String(file.to_string()).to_string();
     let bytes = code.as_bytes();
     let mut out = String::with_capacity(code.len() + 64);
@@ -793,6 +1178,53 @@ pub(super) fn rewrite_locations<'c>(code: &'c str, file: &str) -> std::borrow::C
                 _ => {}
             }
         } else {
+            let previous = index.checked_sub(1).map(|at| bytes[at]);
+            if byte == b'.'
+                && bytes.get(index + 1).is_some_and(u8::is_ascii_digit)
+                && !previous.is_some_and(|byte| is_identifier_byte(byte) || byte == b'.')
+            {
+                out.push_str("0.");
+                index += 1;
+                last_significant = b'0';
+                continue;
+            }
+            if byte == b'a'
+                && identifier_at(code, index) == "as"
+                && !previous.is_some_and(|byte| is_identifier_byte(byte) || byte == b'.')
+                && !matches!(last_significant, b'{' | b',')
+                && !code[index + 2..].trim_start().starts_with(':')
+            {
+                pattern_depth = Some(stack.len());
+            }
+            if pattern_depth == Some(stack.len()) && matches!(byte, b'|' | b'(') {
+                pattern_depth = None;
+            }
+            if byte == b'$' && !code[index..].starts_with(NAME) {
+                let name = identifier_at(code, index + 1);
+                let after = index + 1 + name.len();
+                if !name.is_empty() && code[after..].starts_with("::") {
+                    let member = identifier_at(code, after + 2);
+                    if !member.is_empty() {
+                        out.push('$');
+                        out.push_str(name);
+                        index = after + 2 + member.len();
+                        last_significant = b'a';
+                        continue;
+                    }
+                }
+                let rest = code[after..].trim_start();
+                if !name.is_empty()
+                    && pattern_depth.is_some()
+                    && stack.last() == Some(&b'{')
+                    && rest.starts_with(':')
+                    && !rest.starts_with("::")
+                {
+                    out.push_str(&format!("${name}, {name}"));
+                    index = after;
+                    last_significant = b'a';
+                    continue;
+                }
+            }
             if code[index..].starts_with(NAME)
                 && !code[index + NAME.len()..]
                     .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':')

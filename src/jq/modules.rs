@@ -28,6 +28,9 @@ pub enum ModulePath {
     Embedded(&'static str),
     /// A module read from disk.
     File(PathBuf),
+    /// The stand-in for several imports under one name in the module
+    /// given (the `n`th such name there).
+    Merged(Box<ModulePath>, usize),
 }
 
 impl ModulePath {
@@ -36,6 +39,7 @@ impl ModulePath {
     fn directory(&self) -> Option<&Path> {
         match self {
             Self::MainFile(path) | Self::File(path) => path.parent(),
+            Self::Merged(parent, _) => parent.directory(),
             Self::Main | Self::Embedded(_) => None,
         }
     }
@@ -47,6 +51,7 @@ impl std::fmt::Display for ModulePath {
             Self::Main => f.write_str("<top-level>"),
             Self::MainFile(path) | Self::File(path) => write!(f, "{}", path.display()),
             Self::Embedded(name) => write!(f, "<embedded>/{name}.jq"),
+            Self::Merged(parent, _) => parent.fmt(f),
         }
     }
 }

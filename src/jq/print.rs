@@ -83,6 +83,25 @@ pub fn write(out: &mut Vec<u8>, value: &Val, options: &PrintOptions) {
     Printer::new(out, options).value(value, 0);
 }
 
+/// Writes one value without a trailing newline to `sink` as it is
+/// printed, in chunks of [`CHUNK`] bytes: the whole text of a large value
+/// is never held in memory (jq streams its output the same way). After a
+/// write fails, printing stops and that error is returned.
+pub fn write_to(
+    sink: &mut dyn std::io::Write,
+    value: &Val,
+    options: &PrintOptions,
+) -> std::io::Result<()> {
+    let mut buffer = Vec::with_capacity(CHUNK + CHUNK / 4);
+    let mut printer = Printer::new(&mut buffer, options);
+    printer.sink = Some(sink);
+    printer.value(value, 0);
+    printer.finish()
+}
+
+/// How many bytes [`write_to`] gathers before handing them to its sink.
+pub const CHUNK: usize = 1 << 16;
+
 /// The bytes `jq` prints for one value, without a trailing newline.
 pub fn to_vec(value: &Val, options: &PrintOptions) -> Vec<u8> {
     let mut out = Vec::new();
@@ -539,6 +558,11 @@ enum Layout {
 
 struct Printer<'o> {
     out: &'o mut Vec<u8>,
+    /// Where full chunks of `out` go as they are printed (none: all of the
+    /// text stays in `out`).
+    sink: Option<&'o mut dyn std::io::Write>,
+    /// The first write to `sink` that failed; nothing is printed after it.
+    failure: Option<std::io::Error>,
     layout: Layout,
     sort_keys: bool,
     ascii: bool,
@@ -553,13 +577,48 @@ impl<'o> Printer<'o> {
         };
         Self {
             out,
+            sink: None,
+            failure: None,
             layout,
             sort_keys: options.sort_keys,
             ascii: options.ascii,
         }
     }
 
+    /// Hands `out` to the sink once it holds a chunk.
+    fn spill(&mut self) {
+        if self.out.len() < CHUNK {
+            return;
+        }
+        if let Some(sink) = self.sink.as_mut() {
+            if self.failure.is_none() {
+                if let Err(error) = sink.write_all(self.out) {
+                    self.failure = Some(error);
+                }
+            }
+            self.out.clear();
+        }
+    }
+
+    /// Writes what is left to the sink.
+    fn finish(mut self) -> std::io::Result<()> {
+        if let Some(error) = self.failure.take() {
+            return Err(error);
+        }
+        match self.sink.as_mut() {
+            Some(sink) if !self.out.is_empty() => {
+                let result = sink.write_all(self.out);
+                self.out.clear();
+                result
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn value<T: Tree>(&mut self, value: &T, level: usize) {
+        if self.failure.is_some() {
+            return;
+        }
         if level > MAX_PRINT_DEPTH {
             self.out.extend_from_slice(TOO_DEEP);
             return;
@@ -569,7 +628,7 @@ impl<'o> Printer<'o> {
             View::Bool(true) => self.out.extend_from_slice(b"true"),
             View::Bool(false) => self.out.extend_from_slice(b"false"),
             View::Number(number) => write_number(self.out, &number),
-            View::Text(bytes) => write_string(self.out, &jq_text(bytes), self.ascii),
+            View::Text(bytes) => self.string(&jq_text(bytes)),
             View::Array([]) => self.out.extend_from_slice(b"[]"),
             View::Array(items) => {
                 self.out.push(b'[');
@@ -579,6 +638,7 @@ impl<'o> Printer<'o> {
                     }
                     self.newline(level + 1);
                     self.value(item, level + 1);
+                    self.spill();
                 }
                 self.newline(level);
                 self.out.push(b']');
@@ -618,6 +678,28 @@ impl<'o> Printer<'o> {
             self.out.push(b' ');
         }
         self.value(value, level + 1);
+        self.spill();
+    }
+
+    /// A string, escaped chunk by chunk (cut at character boundaries) so a
+    /// huge one streams too.
+    fn string(&mut self, text: &str) {
+        if self.sink.is_none() || text.len() <= CHUNK {
+            write_string(self.out, text, self.ascii);
+            return;
+        }
+        self.out.push(b'"');
+        let mut rest = text;
+        while !rest.is_empty() {
+            let mut cut = rest.len().min(CHUNK);
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            write_escaped(self.out, &rest[..cut], self.ascii);
+            self.spill();
+            rest = &rest[cut..];
+        }
+        self.out.push(b'"');
     }
 
     /// In pretty layouts, a line break and the indentation of `level`.
@@ -722,9 +804,15 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// other C0 controls and DEL as `\u00xx` (lowercase hex), `/` left alone,
 /// non-ASCII raw unless `ascii`, then `\uxxxx` (surrogate pairs above U+FFFF).
 fn write_string(out: &mut Vec<u8>, text: &str, ascii: bool) {
-    let bytes = text.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(text.len() + 2);
     out.push(b'"');
+    write_escaped(out, text, ascii);
+    out.push(b'"');
+}
+
+/// The inside of [`write_string`]'s quotes.
+fn write_escaped(out: &mut Vec<u8>, text: &str, ascii: bool) {
+    let bytes = text.as_bytes();
     let mut start = 0;
     let mut index = 0;
     // Which bytes print as themselves (outside ASCII mode): most do, so a
@@ -775,7 +863,6 @@ fn write_string(out: &mut Vec<u8>, text: &str, ascii: bool) {
         start = index;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 fn write_unicode_escape(out: &mut Vec<u8>, unit: u32) {
@@ -1609,6 +1696,84 @@ mod tests {
         // per-character allocation would blow well past it.
         let limit = std::time::Duration::from_millis(250);
         assert!(jaq_each < limit && serde_each < limit);
+    }
+
+    /// A sink that records how large each write was, and can fail.
+    struct Recorder {
+        bytes: Vec<u8>,
+        largest: usize,
+        fail_after: Option<usize>,
+    }
+
+    impl std::io::Write for Recorder {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            if self
+                .fail_after
+                .is_some_and(|limit| self.bytes.len() >= limit)
+            {
+                return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+            }
+            self.largest = self.largest.max(data.len());
+            self.bytes.extend_from_slice(data);
+            Ok(data.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn streaming_writes_the_same_bytes_in_bounded_chunks() {
+        // Many members, and strings longer than a chunk with multi-byte
+        // characters (and, in ASCII mode, escapes) across chunk borders.
+        let long = "é\"x".repeat(CHUNK / 2);
+        let members: Vec<Val> = (0..20_000)
+            .map(|i| {
+                let text = if i % 5000 == 0 {
+                    long.clone()
+                } else {
+                    format!("member {i}")
+                };
+                [Val::from(i as isize), Val::from(text)]
+                    .into_iter()
+                    .collect()
+            })
+            .collect();
+        let value: Val = members.into_iter().collect();
+        for options in [
+            PrintOptions::default(),
+            PrintOptions::compact(),
+            PrintOptions {
+                ascii: true,
+                sort_keys: true,
+                indent: Indent::Tab,
+            },
+        ] {
+            let mut sink = Recorder {
+                bytes: Vec::new(),
+                largest: 0,
+                fail_after: None,
+            };
+            write_to(&mut sink, &value, &options).expect("a recording sink does not fail");
+            assert!(sink.bytes == to_vec(&value, &options), "{options:?}");
+            // A member is at most a chunk (plus its escapes), so no write
+            // is much larger than a chunk.
+            assert!(sink.largest <= CHUNK * 8, "{options:?}: {}", sink.largest);
+        }
+    }
+
+    #[test]
+    fn streaming_stops_at_the_first_failed_write() {
+        let value: Val = (0..100_000).map(|i| Val::from(i as isize)).collect();
+        let mut sink = Recorder {
+            bytes: Vec::new(),
+            largest: 0,
+            fail_after: Some(CHUNK),
+        };
+        let error = write_to(&mut sink, &value, &PrintOptions::default()).expect_err("fails");
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe);
+        assert!(sink.bytes.len() < 2 * CHUNK + CHUNK / 4);
     }
 
     /// What deploy refuses to push (issue 9): every value that would not

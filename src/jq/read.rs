@@ -7,11 +7,20 @@
 //! so deep input cannot overflow the stack, and it stops at jq's depth
 //! limit with jq's message.
 
+use super::InputPlace;
 use jaq_json::{Map, Val};
+use std::borrow::Cow;
 use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
-/// jq refuses input nested deeper than this.
-const MAX_DEPTH: usize = 10_000;
+/// jq 1.7.1 refuses input nested deeper than this (`MAX_PARSING_DEPTH`).
+const MAX_DEPTH: usize = 256;
+
+/// The depth [`parse_many_deep`] allows: deeper than jq reads, so that a
+/// caller that checks depth itself (deploy input) can name the field; the
+/// reader is iterative, so this only bounds memory.
+const DEEP_MAX_DEPTH: usize = 10_000;
 
 /// Where and why a JSON text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +30,19 @@ pub struct ReadError {
     /// 1-based column (in bytes) of the offending byte.
     pub column: usize,
     pub message: String,
+    /// Byte offset of the offending byte in the text read.
+    pub offset: usize,
+    /// The containers the error left open, outermost first, with what
+    /// they held (for `jq --stream`, which has given out their parts).
+    pub unfinished: Vec<Unfinished>,
+}
+
+/// A container a parse error left open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unfinished {
+    Array(Vec<Val>),
+    /// The entries so far and the key whose value was being read.
+    Object(Map, Option<Val>),
 }
 
 impl fmt::Display for ReadError {
@@ -37,10 +59,11 @@ impl std::error::Error for ReadError {}
 
 /// Reads exactly one JSON value (surrounding whitespace allowed).
 pub fn parse_single(text: &[u8]) -> Result<Val, ReadError> {
-    let mut reader = Reader { text, position: 0 };
-    let value = reader
-        .value()?
-        .ok_or_else(|| reader.error("expected a JSON value, found the end of the input"))?;
+    let mut reader = Reader::new(Cow::Borrowed(text), None);
+    let value = match reader.value()? {
+        Some(value) => value,
+        None => return Err(reader.error("expected a JSON value, found the end of the input")),
+    };
     reader.skip_whitespace();
     if reader.position < text.len() {
         return Err(reader.error("unexpected text after the JSON value"));
@@ -51,23 +74,202 @@ pub fn parse_single(text: &[u8]) -> Result<Val, ReadError> {
 /// Reads a stream of JSON values, as jq reads its inputs. After an error
 /// the stream ends.
 pub fn parse_many(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> + '_ {
-    let mut reader = Reader { text, position: 0 };
+    parse_many_with_ends(text).map(|value| value.map(|(value, _)| value))
+}
+
+/// [`parse_many`] allowing values nested up to 10,000 deep (jq stops at
+/// 256), for callers that refuse deep values with their own message.
+pub fn parse_many_deep(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> + '_ {
+    let mut reader = Reader::new(Cow::Borrowed(text), None);
+    reader.max_depth = DEEP_MAX_DEPTH;
     let mut failed = false;
     std::iter::from_fn(move || {
         if failed {
             return None;
         }
         let value = reader.value().transpose();
-        if matches!(value, Some(Err(_))) {
-            failed = true;
-        }
+        failed = matches!(value, Some(Err(_)));
         value
     })
 }
 
+/// [`parse_many`] with the offset just past each value (`jq --seq` needs
+/// to know what ends right at a record separator).
+pub fn parse_many_with_ends(
+    text: &[u8],
+) -> impl Iterator<Item = Result<(Val, usize), ReadError>> + '_ {
+    let mut reader = Reader::new(Cow::Borrowed(text), None);
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        let value = reader.value().transpose();
+        failed = matches!(value, Some(Err(_)));
+        value.map(|value| value.map(|value| (value, reader.position)))
+    })
+}
+
+/// How many bytes are read from an input file at a time.
+const CHUNK: usize = 1 << 16;
+
+/// jq's inputs, read as they are needed: the files in turn (`-` or none
+/// for stdin) as one stream of bytes, so a value or a line may run on
+/// from one file into the next, as in jq. Only the value being read and
+/// one chunk are held, never the whole input (jq streams the same way).
+/// Each value comes with the place jq reports for it.
+pub struct Input {
+    reader: Reader<'static>,
+    failed: bool,
+}
+
+/// What an input's file does when it cannot be opened or read: report it
+/// (jq goes on with the next file).
+pub type ReportError = Box<dyn FnMut(&Path, &std::io::Error)>;
+
+impl Input {
+    /// `seq`: ASCII record separators are whitespace (`jq --seq`).
+    pub fn new(files: Vec<PathBuf>, seq: bool, report: ReportError) -> Self {
+        let files = if files.is_empty() {
+            vec![PathBuf::from("-")]
+        } else {
+            files
+        };
+        Self::of(files.into_iter().map(Pending::Path).collect(), seq, report)
+    }
+
+    /// An input of one stream (`name` as jq would report it).
+    pub fn from_reader(name: &str, reader: Box<dyn Read>, seq: bool) -> Self {
+        let pending = vec![Pending::Reader(name.to_string(), reader)];
+        Self::of(pending, seq, Box::new(|_, _| {}))
+    }
+
+    fn of(pending: Vec<Pending>, seq: bool, report: ReportError) -> Self {
+        let source = Files {
+            pending: pending.into_iter(),
+            current: None,
+            scratch: Vec::new(),
+            seq,
+            report,
+        };
+        Self {
+            reader: Reader::new(Cow::Owned(Vec::new()), Some(source)),
+            failed: false,
+        }
+    }
+
+    /// The next JSON value and where jq says it was read; `None` at the
+    /// end. After an error the stream ends.
+    pub fn next_value(&mut self) -> Option<Result<(Val, InputPlace), ReadError>> {
+        if self.failed {
+            return None;
+        }
+        if self.reader.absolute(0) == 0 && self.reader.position == 0 {
+            self.reader.skip_bom();
+        }
+        match self.reader.value() {
+            Ok(Some(value)) => {
+                let end = self.reader.absolute(self.reader.position);
+                // A number or literal is complete once the byte after it
+                // is read; anything else at its last byte.
+                let scalar = matches!(value, Val::Null | Val::Bool(_) | Val::Num(_));
+                let last = if scalar && self.reader.ensure(self.reader.position + 1) {
+                    end
+                } else {
+                    end.saturating_sub(1)
+                };
+                Some(Ok((value, self.reader.place_of(last))))
+            }
+            Ok(None) => None,
+            Err(error) => {
+                self.failed = true;
+                Some(Err(error))
+            }
+        }
+    }
+
+    /// The next line (`jq -R`), without its newline, and its place.
+    pub fn next_line(&mut self) -> Option<(Vec<u8>, InputPlace)> {
+        let reader = &mut self.reader;
+        reader.compact();
+        if !reader.ensure(reader.position + 1) {
+            return None;
+        }
+        let start = reader.position;
+        let mut end = start;
+        let found = loop {
+            if let Some(offset) = reader.text[end..].iter().position(|b| *b == b'\n') {
+                break Some(end + offset);
+            }
+            end = reader.text.len();
+            if !reader.fill() {
+                break None;
+            }
+        };
+        let (line_end, last) = match found {
+            Some(newline) => (newline, newline),
+            None => (reader.text.len(), reader.text.len() - 1),
+        };
+        let line = reader.text[start..line_end].to_vec();
+        let place = reader.place_of(reader.absolute(last));
+        reader.position = found.map_or(line_end, |newline| newline + 1);
+        Some((line, place))
+    }
+
+    /// All the remaining text (`jq -R -s`) and the place after it.
+    pub fn rest(&mut self) -> (Vec<u8>, InputPlace) {
+        let reader = &mut self.reader;
+        while reader.fill() {}
+        let text = reader.text[reader.position..].to_vec();
+        reader.position = reader.text.len();
+        let end = reader.absolute(reader.position);
+        let place = reader.place_at(end, false);
+        (text, place)
+    }
+}
+
+/// An input not opened yet.
+enum Pending {
+    /// A file, or stdin for `-`.
+    Path(PathBuf),
+    Reader(String, Box<dyn Read>),
+}
+
+/// Where a streaming reader's bytes come from.
+struct Files {
+    pending: std::vec::IntoIter<Pending>,
+    current: Option<(PathBuf, Box<dyn Read>)>,
+    /// One read's worth of bytes, before they join the window.
+    scratch: Vec<u8>,
+    seq: bool,
+    report: ReportError,
+}
+
+/// Where a file starts in the stream: its offset, the newlines before
+/// it, and its name as jq reports it.
+struct FileStart {
+    offset: u64,
+    lines_before: u64,
+    name: String,
+}
+
 struct Reader<'t> {
-    text: &'t [u8],
+    /// The bytes read and not yet dropped (all of them for a slice).
+    text: Cow<'t, [u8]>,
     position: usize,
+    source: Option<Files>,
+    /// How many bytes were dropped before `text[0]`, the newlines among
+    /// them, and where the line holding `text[0]` starts.
+    dropped: u64,
+    dropped_lines: u64,
+    dropped_line_start: u64,
+    files: Vec<FileStart>,
+    /// Newlines before offset `cursor` (for places, which only move on).
+    cursor: u64,
+    cursor_lines: u64,
+    /// How deep containers may nest ([`MAX_DEPTH`] unless a caller allows
+    /// more).
+    max_depth: usize,
 }
 
 /// A container being filled, with the key awaiting its value for objects.
@@ -76,17 +278,224 @@ enum Open {
     Object(Map, Option<Val>),
 }
 
+/// The UTF-8 byte-order mark, which jq skips at the start of its input.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+fn newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|byte| **byte == b'\n').count() as u64
+}
+
+impl<'t> Reader<'t> {
+    fn new(text: Cow<'t, [u8]>, source: Option<Files>) -> Self {
+        let mut reader = Self {
+            text,
+            position: 0,
+            source,
+            dropped: 0,
+            dropped_lines: 0,
+            dropped_line_start: 0,
+            files: Vec::new(),
+            cursor: 0,
+            cursor_lines: 0,
+            max_depth: MAX_DEPTH,
+        };
+        if reader.source.is_none() {
+            reader.skip_bom();
+        }
+        reader
+    }
+}
+
 impl Reader<'_> {
-    fn error(&self, message: &str) -> ReadError {
+    fn skip_bom(&mut self) {
+        if self.ensure(BOM.len()) && self.text.starts_with(BOM) {
+            self.position = BOM.len();
+        }
+    }
+
+    fn absolute(&self, index: usize) -> u64 {
+        self.dropped + index as u64
+    }
+
+    /// The byte at `index`, reading more input when it is past the window.
+    #[inline]
+    fn at(&mut self, index: usize) -> Option<u8> {
+        match self.text.get(index) {
+            Some(byte) => Some(*byte),
+            None => self.at_slow(index),
+        }
+    }
+
+    #[cold]
+    fn at_slow(&mut self, index: usize) -> Option<u8> {
+        self.ensure(index + 1).then(|| self.text[index])
+    }
+
+    /// Whether the window reaches `end`, reading until it does.
+    fn ensure(&mut self, end: usize) -> bool {
+        while self.text.len() < end {
+            if !self.fill() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Appends the next bytes of input; false at the end of the last file.
+    fn fill(&mut self) -> bool {
+        let Some(files) = self.source.as_mut() else {
+            return false;
+        };
+        loop {
+            if files.current.is_none() {
+                let (path, name, opened): (PathBuf, String, std::io::Result<Box<dyn Read>>) =
+                    match files.pending.next() {
+                        None => return false,
+                        Some(Pending::Reader(name, reader)) => {
+                            (PathBuf::from(&name), name, Ok(reader))
+                        }
+                        Some(Pending::Path(path)) if path.as_os_str() == "-" => {
+                            (path, "<stdin>".to_string(), Ok(Box::new(std::io::stdin())))
+                        }
+                        Some(Pending::Path(path)) => {
+                            let name = path.display().to_string();
+                            let opened = std::fs::File::open(&path)
+                                .map(|file| Box::new(file) as Box<dyn Read>);
+                            (path, name, opened)
+                        }
+                    };
+                match opened {
+                    Ok(handle) => {
+                        let offset = self.dropped + self.text.len() as u64;
+                        let unseen = &self.text[(self.cursor - self.dropped) as usize..];
+                        let lines_before = self.cursor_lines + newlines(unseen);
+                        self.files.push(FileStart {
+                            offset,
+                            lines_before,
+                            name,
+                        });
+                        files.current = Some((path, handle));
+                    }
+                    Err(error) => {
+                        (files.report)(&path, &error);
+                        continue;
+                    }
+                }
+            }
+            let Some((path, handle)) = files.current.as_mut() else {
+                continue;
+            };
+            files.scratch.resize(CHUNK, 0);
+            match handle.read(&mut files.scratch) {
+                Ok(0) => files.current = None,
+                Ok(count) => {
+                    let chunk = &mut files.scratch[..count];
+                    if files.seq {
+                        for byte in chunk.iter_mut().filter(|byte| **byte == 0x1e) {
+                            *byte = b' ';
+                        }
+                    }
+                    self.text.to_mut().extend_from_slice(chunk);
+                    return true;
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    (files.report)(path, &error);
+                    files.current = None;
+                }
+            }
+        }
+    }
+
+    /// Drops the bytes before `position` once they are most of the window,
+    /// so a streaming reader holds about a chunk (plus the token being
+    /// read). Only called between tokens.
+    fn compact(&mut self) {
+        if self.source.is_none() || self.position < CHUNK || self.position * 2 < self.text.len() {
+            return;
+        }
+        let cut = self.position;
+        let gone = &self.text[..cut];
+        if let Some(last) = gone.iter().rposition(|byte| *byte == b'\n') {
+            self.dropped_line_start = self.dropped + last as u64 + 1;
+        }
+        self.dropped_lines += newlines(gone);
+        let end = self.dropped + cut as u64;
+        if self.cursor < end {
+            let from = (self.cursor - self.dropped) as usize;
+            self.cursor_lines += newlines(&self.text[from..cut]);
+            self.cursor = end;
+        }
+        self.text.to_mut().drain(..cut);
+        self.dropped = end;
+        self.position = 0;
+    }
+
+    /// The place jq reports once it has read the byte at offset `last`:
+    /// the file holding it and the lines of that file read by then (jq
+    /// reads whole lines, so the line holding `last` counts if it ends).
+    fn place_of(&mut self, last: u64) -> InputPlace {
+        self.place_at(last, true)
+    }
+
+    fn place_at(&mut self, last: u64, whole_line: bool) -> InputPlace {
+        let index = self.files.partition_point(|file| file.offset <= last);
+        let Some(file) = index.checked_sub(1) else {
+            return InputPlace::default();
+        };
+        let mut line_end = last;
+        if whole_line {
+            let mut at = (last - self.dropped) as usize;
+            while let Some(byte) = self.at(at) {
+                let next_file = self.files.get(file + 1).map(|f| f.offset);
+                if next_file.is_some_and(|start| self.absolute(at) >= start) {
+                    break;
+                }
+                if byte == b'\n' {
+                    line_end = self.absolute(at) + 1;
+                    break;
+                }
+                at += 1;
+            }
+        }
+        if line_end > self.cursor {
+            let from = (self.cursor - self.dropped) as usize;
+            let to = (line_end - self.dropped) as usize;
+            self.cursor_lines += newlines(&self.text[from..to]);
+            self.cursor = line_end;
+        }
+        let file = &self.files[file];
+        InputPlace {
+            file: Some(file.name.clone()),
+            line: (self.cursor_lines - file.lines_before) as usize,
+        }
+    }
+
+    fn error(&mut self, message: &str) -> ReadError {
+        if self.at(self.position).is_none() {
+            // jq: whatever was open at the end, at the column after it.
+            let what = if message.starts_with("unfinished string") {
+                "Unfinished string at EOF"
+            } else {
+                "Unfinished JSON term at EOF"
+            };
+            let mut error = self.error_at_position(what);
+            error.column -= 1;
+            return error;
+        }
+        self.error_at_position(message)
+    }
+
+    fn error_at_position(&self, message: &str) -> ReadError {
         let before = &self.text[..self.position.min(self.text.len())];
-        let line = before.iter().filter(|&&byte| byte == b'\n').count() + 1;
-        let column = before
-            .iter()
-            .rev()
-            .take_while(|&&byte| byte != b'\n')
-            .count()
-            + 1;
+        let line = (self.dropped_lines + newlines(before)) as usize + 1;
+        let column = match before.iter().rposition(|byte| *byte == b'\n') {
+            Some(newline) => before.len() - newline,
+            None => (self.absolute(before.len()) - self.dropped_line_start) as usize + 1,
+        };
         ReadError {
+            unfinished: Vec::new(),
+            offset: self.absolute(before.len()) as usize,
             line,
             column,
             message: message.to_string(),
@@ -94,20 +503,34 @@ impl Reader<'_> {
     }
 
     fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.text.get(self.position) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.at(self.position) {
             self.position += 1;
         }
     }
 
     fn peek(&mut self) -> Option<u8> {
         self.skip_whitespace();
-        self.text.get(self.position).copied()
+        self.at(self.position)
     }
 
     /// The next value, or `None` at the end of the input.
     fn value(&mut self) -> Result<Option<Val>, ReadError> {
         let mut stack: Vec<Open> = Vec::new();
+        self.value_into(&mut stack).map_err(|mut error| {
+            error.unfinished = stack
+                .into_iter()
+                .map(|open| match open {
+                    Open::Array(items) => Unfinished::Array(items),
+                    Open::Object(map, key) => Unfinished::Object(map, key),
+                })
+                .collect();
+            error
+        })
+    }
+
+    fn value_into(&mut self, stack: &mut Vec<Open>) -> Result<Option<Val>, ReadError> {
         loop {
+            self.compact();
             // Read one scalar or open one container.
             let Some(byte) = self.peek() else {
                 if stack.is_empty() {
@@ -117,7 +540,7 @@ impl Reader<'_> {
             };
             let mut value = match byte {
                 b'{' | b'[' => {
-                    if stack.len() >= MAX_DEPTH {
+                    if stack.len() >= self.max_depth {
                         return Err(self.error("Exceeds depth limit for parsing"));
                     }
                     self.position += 1;
@@ -145,11 +568,8 @@ impl Reader<'_> {
                     }
                 }
                 b'"' => Val::utf8_str(self.string()?),
-                b't' => self.literal(b"true", Val::Bool(true))?,
-                b'f' => self.literal(b"false", Val::Bool(false))?,
-                b'n' => self.literal(b"null", Val::Null)?,
-                b'-' | b'0'..=b'9' => self.number()?,
-                _ => return Err(self.error("expected a JSON value")),
+                b']' | b'}' | b',' | b':' => return Err(self.error("expected a JSON value")),
+                _ => self.token()?,
             };
             // Hand the value to the containers it completes.
             loop {
@@ -182,8 +602,11 @@ impl Reader<'_> {
                         match next {
                             Some(b',') => {
                                 self.position += 1;
+                                self.compact();
                                 let key = self.key()?;
-                                *pending = Some(key);
+                                if let Some(Open::Object(_, pending)) = stack.last_mut() {
+                                    *pending = Some(key);
+                                }
                                 break;
                             }
                             Some(b'}') => {
@@ -214,17 +637,53 @@ impl Reader<'_> {
         Ok(key)
     }
 
-    fn literal(&mut self, word: &[u8], value: Val) -> Result<Val, ReadError> {
-        if self.text[self.position..].starts_with(word) {
-            self.position += word.len();
-            Ok(value)
-        } else {
-            Err(self.error("expected a JSON value"))
+    /// A bare token: `true`, `false`, `null`, a number, or one of the
+    /// numbers jq 1.7.1 reads besides JSON's (`nan`, decNumber's `NaN`,
+    /// `-NaN`, `nan1234`, `Infinity`, `-Infinity`).
+    fn token(&mut self) -> Result<Val, ReadError> {
+        let start = self.position;
+        let mut end = start;
+        while let Some(byte) = self.at(end) {
+            if matches!(
+                byte,
+                b' ' | b'\t' | b'\n' | b'\r' | b'[' | b']' | b'{' | b'}' | b',' | b':' | b'"'
+            ) {
+                break;
+            }
+            end += 1;
         }
+        let length = end - start;
+        let word = match &self.text[start..end] {
+            b"true" => Some(Val::Bool(true)),
+            b"false" => Some(Val::Bool(false)),
+            b"null" => Some(Val::Null),
+            b"nan" => Some(Val::from(f64::NAN)),
+            _ => None,
+        };
+        if let Some(value) = word {
+            self.position = end;
+            return Ok(value);
+        }
+        if let Ok(value) = self.number() {
+            if self.position == end {
+                return Ok(value);
+            }
+        }
+        self.position = end;
+        if let Some(special) = special_number(&self.text[start..end]) {
+            return Ok(special);
+        }
+        let literal = matches!(self.text.get(start), Some(b't' | b'f' | b'n')) && length <= 5;
+        Err(self.error(if literal {
+            "Invalid literal"
+        } else {
+            "Invalid numeric literal"
+        }))
     }
 
     /// A number, kept as its literal text (jq 1.7 prints unchanged
-    /// literals as written); `-0` becomes negative zero.
+    /// literals as written); `-0` becomes negative zero. The whole token
+    /// is in the window (`token` read it).
     fn number(&mut self) -> Result<Val, ReadError> {
         let start = self.position;
         let digits = |reader: &mut Self| {
@@ -268,32 +727,55 @@ impl Reader<'_> {
         {
             return Ok(Val::from(-0.0f64));
         }
-        <Val as jaq_core::ValT>::from_num(text).map_err(|_| self.error("invalid number"))
+        match <Val as jaq_core::ValT>::from_num(text) {
+            Ok(value) => Ok(value),
+            Err(_) => Err(self.error("invalid number")),
+        }
     }
 
     /// A string's content; escapes decoded, UTF-16 surrogate pairs joined,
-    /// lone surrogates replaced by U+FFFD as jq does.
+    /// lone surrogates replaced by U+FFFD as jq does. The result is
+    /// allocated to its exact length (a string's bytes then need no
+    /// second allocation to become a value).
     fn string(&mut self) -> Result<Vec<u8>, ReadError> {
         self.position += 1;
-        let mut out = Vec::new();
+        let mut out: Option<Vec<u8>> = None;
         loop {
             let start = self.position;
-            while let Some(&byte) = self.text.get(self.position) {
-                if byte == b'"' || byte == b'\\' {
-                    break;
+            let mut end = start;
+            let stop = loop {
+                if let Some(offset) = self.text[end..]
+                    .iter()
+                    .position(|byte| *byte == b'"' || *byte == b'\\')
+                {
+                    end += offset;
+                    break Some(self.text[end]);
                 }
-                self.position += 1;
-            }
-            out.extend_from_slice(&self.text[start..self.position]);
-            match self.text.get(self.position) {
+                end = self.text.len();
+                if !self.fill() {
+                    break None;
+                }
+            };
+            self.position = end;
+            let run = &self.text[start..end];
+            match stop {
                 None => return Err(self.error("unfinished string at the end of the input")),
                 Some(b'"') => {
                     self.position += 1;
-                    return Ok(out);
+                    return Ok(match out {
+                        None => run.to_vec(),
+                        Some(mut out) => {
+                            out.extend_from_slice(run);
+                            out.shrink_to_fit();
+                            out
+                        }
+                    });
                 }
                 Some(_) => {
+                    let out = out.get_or_insert_with(Vec::new);
+                    out.extend_from_slice(run);
                     self.position += 1;
-                    let Some(&escape) = self.text.get(self.position) else {
+                    let Some(escape) = self.at(self.position) else {
                         return Err(self.error("unfinished escape at the end of the input"));
                     };
                     self.position += 1;
@@ -312,28 +794,37 @@ impl Reader<'_> {
                             out.extend_from_slice(character.encode_utf8(&mut buffer).as_bytes());
                             continue;
                         }
-                        _ => return Err(self.error("invalid escape in a string")),
+                        _ => {
+                            // jq places the error just past the bad character.
+                            return Err(self.error("Invalid escape"));
+                        }
                     };
                     out.push(simple);
                 }
             }
         }
     }
-
     fn hex4(&mut self) -> Result<u32, ReadError> {
-        let digits = self
-            .text
-            .get(self.position..self.position + 4)
-            .and_then(|digits| std::str::from_utf8(digits).ok())
-            .and_then(|digits| u32::from_str_radix(digits, 16).ok())
-            .ok_or_else(|| self.error("expected four hex digits after \\u"))?;
+        let digits = if self.ensure(self.position + 4) {
+            std::str::from_utf8(&self.text[self.position..self.position + 4])
+                .ok()
+                .and_then(|digits| u32::from_str_radix(digits, 16).ok())
+        } else {
+            None
+        };
+        let Some(digits) = digits else {
+            return Err(self.error("expected four hex digits after \\u"));
+        };
         self.position += 4;
         Ok(digits)
     }
 
     fn unicode_escape(&mut self) -> Result<char, ReadError> {
         let unit = self.hex4()?;
-        if (0xD800..0xDC00).contains(&unit) && self.text[self.position..].starts_with(b"\\u") {
+        if (0xD800..0xDC00).contains(&unit)
+            && self.ensure(self.position + 2)
+            && self.text[self.position..].starts_with(b"\\u")
+        {
             let saved = self.position;
             self.position += 2;
             let low = self.hex4()?;
@@ -345,6 +836,29 @@ impl Reader<'_> {
         }
         Ok(char::from_u32(unit).unwrap_or('\u{FFFD}'))
     }
+}
+
+/// decNumber's special values, as jq 1.7.1 reads them in JSON text.
+fn special_number(token: &[u8]) -> Option<Val> {
+    let text = std::str::from_utf8(token).ok()?.to_ascii_lowercase();
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(&text)),
+    };
+    if unsigned == "inf" || unsigned == "infinity" {
+        return Some(Val::from(if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }));
+    }
+    let payload = unsigned
+        .strip_prefix("nan")
+        .or_else(|| unsigned.strip_prefix("snan"))?;
+    payload
+        .bytes()
+        .all(|byte| byte.is_ascii_digit())
+        .then(|| Val::from(f64::NAN))
 }
 
 #[cfg(test)]
@@ -401,7 +915,85 @@ mod tests {
         let deep = "[".repeat(MAX_DEPTH + 1);
         let error = parse_single(deep.as_bytes()).expect_err("too deep");
         assert!(error.message.contains("depth limit"), "{error}");
-        let fine = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let fine = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(parse_single(fine.as_bytes()).is_ok());
+    }
+
+    /// Hands out at most `step` bytes per read, as a pipe may.
+    struct Trickle {
+        text: Vec<u8>,
+        at: usize,
+        step: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let count = self.step.min(buffer.len()).min(self.text.len() - self.at);
+            buffer[..count].copy_from_slice(&self.text[self.at..self.at + count]);
+            self.at += count;
+            Ok(count)
+        }
+    }
+
+    fn streamed(text: &[u8], step: usize) -> Vec<Result<(Val, InputPlace), ReadError>> {
+        let reader = Trickle {
+            text: text.to_vec(),
+            at: 0,
+            step,
+        };
+        let mut input = Input::from_reader("<stdin>", Box::new(reader), false);
+        let mut largest = 0;
+        let values = std::iter::from_fn(|| {
+            let value = input.next_value();
+            largest = largest.max(input.reader.text.len());
+            value
+        })
+        .collect();
+        // Only a few chunks are held (and the longest value).
+        assert!(largest <= 6 * CHUNK.max(step), "{largest} bytes held");
+        values
+    }
+
+    #[test]
+    fn streaming_reads_what_a_slice_reads() {
+        // Several chunks of values, strings with escapes, a long string
+        // and numbers cut anywhere by the reads.
+        let mut text = String::new();
+        for i in 0..20_000 {
+            text.push_str(&format!(
+                "{{\"n\":{i},\"s\":\"a\\\"b\\u00e9 {i}\",\"f\":{i}.5e-3}}\n"
+            ));
+        }
+        text.push_str(&format!("\"{}\"\n", "x".repeat(3 * CHUNK)));
+        text.push_str("[1, 2,\n 3] 4");
+        let expected: Vec<Val> = parse_many(text.as_bytes()).map(Result::unwrap).collect();
+        for step in [1 << 20, CHUNK, 4093, 7] {
+            let values = streamed(text.as_bytes(), step);
+            let got: Vec<Val> = values.iter().map(|v| v.clone().unwrap().0).collect();
+            assert!(got == expected, "step {step}");
+            let lines: Vec<usize> = values.iter().map(|v| v.clone().unwrap().1.line).collect();
+            assert_eq!(lines[0], 1);
+            assert_eq!(lines[19_999], 20_000);
+            assert_eq!(lines[20_000], 20_001);
+            // The last line has no newline, so jq has not counted it.
+            assert_eq!(&lines[20_001..], [20_002, 20_002], "step {step}");
+        }
+    }
+
+    #[test]
+    fn streaming_errors_name_the_same_place() {
+        let mut text = "[1,2]\n".repeat(30_000);
+        text.push_str("{\"a\":1,\n \"b\" 2}");
+        let expected = parse_many(text.as_bytes())
+            .find_map(Result::err)
+            .expect("an error");
+        for step in [CHUNK, 1000] {
+            let error = streamed(text.as_bytes(), step)
+                .into_iter()
+                .find_map(Result::err)
+                .expect("an error");
+            assert_eq!(error, expected, "step {step}");
+            assert_eq!((error.line, error.column), (30_002, 6));
+        }
     }
 }

@@ -49,11 +49,12 @@ pub(super) fn compact_text(value: &Val) -> String {
         .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
-/// jq's "type (value)" phrase, with long values cut as jq does (11 bytes).
+/// jq's "type (value)" phrase, with long values cut as jq cuts them (a
+/// 15-byte buffer: more than 14 bytes become 11 and "...").
 pub(super) fn describe(value: &Val) -> String {
     let text = compact_text(value);
-    let shown = if text.len() > 11 {
-        let mut end = 10;
+    let shown = if text.len() > 14 {
+        let mut end = 11;
         while !text.is_char_boundary(end) {
             end -= 1;
         }
@@ -68,39 +69,51 @@ fn error_message(message: String) -> Error<Value> {
     Error::new(Value(Val::from(message)))
 }
 
-/// jq floors fractional indices; `None` for non-numbers.
+/// An array index as jq takes it: a fractional index is truncated toward
+/// zero (C's cast), NaN is no index; `None` for non-numbers.
 fn index_number(value: &Val) -> Option<isize> {
     match value {
         Val::Num(number) => number.as_isize().or_else(|| {
             let float = jaq_std::ValT::as_f64(value)?;
-            float.is_finite().then(|| float.floor() as isize)
+            (!float.is_nan()).then(|| float.trunc() as isize)
         }),
         _ => None,
     }
 }
 
-/// A slice's bounds as jq computes them: negative from the end, clamped.
-fn slice_bounds(
+/// A slice's bounds as jq 1.7.1 computes them: negative bounds count from
+/// the end, both are clamped, the start is floored and the end rounded up
+/// (`.[1.2:3.5]` is `.[1:4]`), a NaN start is 0 and a NaN end the length.
+pub(super) fn slice_bounds(
     start: Option<&Val>,
     end: Option<&Val>,
     length: usize,
-) -> Result<(usize, usize), Error<Value>> {
-    let bound = |value: Option<&Val>, default: usize| -> Result<usize, Error<Value>> {
-        let raw = match value {
-            None | Some(Val::Null) => return Ok(default),
-            Some(value) => index_number(value).ok_or_else(|| {
-                error_message("Start and end indices of an array slice must be numbers".to_string())
-            })?,
-        };
-        let absolute = if raw < 0 { length as isize + raw } else { raw };
-        Ok(absolute.clamp(0, length as isize) as usize)
+) -> Result<(usize, usize), String> {
+    let length_f = length as f64;
+    let bound = |value: Option<&Val>, default: f64| -> Result<f64, String> {
+        match value {
+            None | Some(Val::Null) => Ok(default),
+            Some(number @ Val::Num(_)) => {
+                let float = jaq_std::ValT::as_f64(number).unwrap_or(default);
+                Ok(if float.is_nan() { default } else { float })
+            }
+            Some(_) => Err("Start and end indices of an array slice must be numbers".to_string()),
+        }
     };
-    let start = bound(start, 0)?;
-    let end = bound(end, length)?.max(start);
+    let mut start = bound(start, 0.0)?;
+    let mut end = bound(end, length_f)?;
+    if start < 0.0 {
+        start += length_f;
+    }
+    if end < 0.0 {
+        end += length_f;
+    }
+    let start = start.clamp(0.0, length_f) as usize;
+    let end = (end.clamp(0.0, length_f).ceil() as usize).max(start);
     Ok((start, end))
 }
 
-fn take_array(array: Rc<Vec<Val>>) -> Vec<Val> {
+pub(super) fn take_array(array: Rc<Vec<Val>>) -> Vec<Val> {
     Rc::try_unwrap(array).unwrap_or_else(|shared| (*shared).clone())
 }
 
@@ -197,16 +210,61 @@ fn cannot(left: &Val, right: &Val, verb: &str) -> Error<Value> {
     ))
 }
 
+/// Appends `right` to a string, in place when `left` is its buffer's only
+/// owner: a string grown in a loop (`reduce ... (""; . + $x)`) then costs
+/// amortized linear time, as jq's `jv_string_append_buf` does.
+fn concat_text<B: Into<Vec<u8>>>(left: B, right: &[u8]) -> Val {
+    let mut bytes: Vec<u8> = left.into();
+    bytes.extend_from_slice(right);
+    Val::utf8_str(bytes)
+}
+
+/// The elements of `right` appended to `left`, in place when `left` is not
+/// shared, and moved rather than cloned when `right` is not.
+fn concat_arrays(mut left: Rc<Vec<Val>>, right: Rc<Vec<Val>>) -> Val {
+    if left.is_empty() {
+        return Val::Arr(right);
+    }
+    let items = Rc::make_mut(&mut left);
+    match Rc::try_unwrap(right) {
+        Ok(right) => items.extend(right),
+        Err(right) => items.extend(right.iter().cloned()),
+    }
+    Val::Arr(left)
+}
+
+/// `right`'s entries over `left`'s (a key keeps its first position), in
+/// place when `left` is not shared.
+fn merge_objects(mut left: Rc<Map>, right: Rc<Map>) -> Val {
+    if left.is_empty() {
+        return Val::Obj(right);
+    }
+    let map = Rc::make_mut(&mut left);
+    match Rc::try_unwrap(right) {
+        Ok(right) => map.extend(right),
+        Err(right) => map.extend(right.iter().map(|(k, v)| (k.clone(), v.clone()))),
+    }
+    Val::Obj(left)
+}
+
+// The operators take their operands by value and never clone a container
+// before combining: a second reference would make every `Rc::make_mut`
+// copy, and turn a value built step by step into quadratic work.
 impl std::ops::Add for Value {
     type Output = ValR<Value>;
     fn add(self, other: Self) -> ValR<Value> {
         if let Some(sum) = numeric(&self.0, &other.0, |a, b| a + b, isize::checked_add) {
             return Ok(Value(sum));
         }
-        let (left, right) = (self.0.clone(), other.0.clone());
-        (self.0 + other.0)
-            .map(Value)
-            .map_err(|_| cannot(&left, &right, "added"))
+        match (self.0, other.0) {
+            (Val::Null, value) | (value, Val::Null) => Ok(Value(value)),
+            (Val::TStr(left) | Val::BStr(left), Val::TStr(right) | Val::BStr(right)) => {
+                Ok(Value(concat_text(*left, &right)))
+            }
+            (Val::Arr(left), Val::Arr(right)) => Ok(Value(concat_arrays(left, right))),
+            (Val::Obj(left), Val::Obj(right)) => Ok(Value(merge_objects(left, right))),
+            (left, right) => Err(cannot(&left, &right, "added")),
+        }
     }
 }
 
@@ -216,31 +274,34 @@ impl std::ops::Sub for Value {
         if let Some(difference) = numeric(&self.0, &other.0, |a, b| a - b, isize::checked_sub) {
             return Ok(Value(difference));
         }
-        let (left, right) = (self.0.clone(), other.0.clone());
-        (self.0 - other.0)
-            .map(Value)
-            .map_err(|_| cannot(&left, &right, "subtracted"))
+        match (self.0, other.0) {
+            (Val::Arr(mut left), Val::Arr(right)) => {
+                let removed: std::collections::BTreeSet<&Val> = right.iter().collect();
+                Rc::make_mut(&mut left).retain(|item| !removed.contains(item));
+                Ok(Value(Val::Arr(left)))
+            }
+            (left, right) => Err(cannot(&left, &right, "subtracted")),
+        }
     }
 }
 
 /// jq 1.7.1 repeats a string `n` times for `n` truncated to an integer:
 /// `"ab" * 0` is `""`, `"ab" * 1.5` is `"ab"`, a negative count is null.
-fn repeat_string(text: &[u8], count: &Val) -> Option<Val> {
+/// A result longer than jq's string limit (2^31 - 1 bytes) is refused with
+/// jq's message instead of exhausting memory.
+fn repeat_string(text: &[u8], count: &Val) -> Option<Result<Val, Error<Value>>> {
+    const LIMIT: f64 = i32::MAX as f64;
     let count = jaq_std::ValT::as_f64(count)?;
     if count.is_nan() || count < 0.0 {
-        return Some(Val::Null);
+        return Some(Ok(Val::Null));
     }
-    // A count past what memory could hold is refused like jq's allocation.
-    let times = usize::try_from(count as u64).ok()?;
-    let length = text
-        .len()
-        .checked_mul(times)
-        .filter(|length| *length <= isize::MAX as usize / 2)?;
-    let mut out = Vec::with_capacity(length);
-    for _ in 0..times {
-        out.extend_from_slice(text);
+    let times = count.trunc();
+    if times * text.len() as f64 > LIMIT {
+        return Some(Err(error_message(
+            "Repeat string result too long".to_string(),
+        )));
     }
-    Some(Val::utf8_str(out))
+    Some(Ok(Val::utf8_str(text.repeat(times as usize))))
 }
 
 impl std::ops::Mul for Value {
@@ -253,7 +314,7 @@ impl std::ops::Mul for Value {
             (Val::TStr(text), count @ Val::Num(_)) | (count @ Val::Num(_), Val::TStr(text)) => {
                 Some(
                     repeat_string(text, count)
-                        .ok_or_else(|| cannot(&self.0, &other.0, "multiplied")),
+                        .unwrap_or_else(|| Err(cannot(&self.0, &other.0, "multiplied"))),
                 )
             }
             _ => None,
@@ -261,10 +322,13 @@ impl std::ops::Mul for Value {
         if let Some(result) = repeated {
             return result.map(Value);
         }
-        let (left, right) = (self.0.clone(), other.0.clone());
-        (self.0 * other.0)
-            .map(Value)
-            .map_err(|_| cannot(&left, &right, "multiplied"))
+        match (self.0, other.0) {
+            // jaq's deep merge, which updates `left` in place.
+            (left @ Val::Obj(_), right @ Val::Obj(_)) => (left * right)
+                .map(Value)
+                .map_err(|_| error_message("objects cannot be multiplied".to_string())),
+            (left, right) => Err(cannot(&left, &right, "multiplied")),
+        }
     }
 }
 
@@ -284,10 +348,14 @@ impl std::ops::Div for Value {
                 return Ok(Value(quotient));
             }
         }
-        let (left, right) = (self.0.clone(), other.0.clone());
-        (self.0 / other.0)
-            .map(Value)
-            .map_err(|_| cannot(&left, &right, "divided"))
+        match (self.0, other.0) {
+            // Splitting a string, jaq's way (which jq's agrees with).
+            (left @ Val::TStr(_), right @ Val::TStr(_))
+            | (left @ Val::BStr(_), right @ Val::BStr(_)) => (left / right)
+                .map(Value)
+                .map_err(|_| error_message("strings cannot be divided".to_string())),
+            (left, right) => Err(cannot(&left, &right, "divided")),
+        }
     }
 }
 
@@ -296,11 +364,15 @@ impl std::ops::Rem for Value {
     /// jq truncates both operands to integers first (C's `%`).
     fn rem(self, other: Self) -> ValR<Value> {
         if let (Val::Num(_), Val::Num(_)) = (&self.0, &other.0) {
+            let is_nan = |value: &Val| jaq_std::ValT::as_f64(value).is_some_and(f64::is_nan);
+            if is_nan(&self.0) || is_nan(&other.0) {
+                return Ok(Value(Val::from(f64::NAN)));
+            }
             let truncate = |value: &Val| jaq_std::ValT::as_f64(value).map(|f| f.trunc() as i64);
             if let (Some(a), Some(b)) = (truncate(&self.0), truncate(&other.0)) {
                 if b == 0 {
                     return Err(error_message(format!(
-                        "{} and {} cannot be divided because the divisor is zero",
+                        "{} and {} cannot be divided (remainder) because the divisor is zero",
                         describe(&self.0),
                         describe(&other.0)
                     )));
@@ -308,10 +380,7 @@ impl std::ops::Rem for Value {
                 return Ok(Value(Val::from(a.wrapping_rem(b.wrapping_abs()) as isize)));
             }
         }
-        let (left, right) = (self.0.clone(), other.0.clone());
-        (self.0 % other.0)
-            .map(Value)
-            .map_err(|_| cannot(&left, &right, "divided"))
+        Err(cannot(&self.0, &other.0, "divided"))
     }
 }
 
@@ -346,7 +415,7 @@ impl jaq_core::ValT for Value {
         for (key, value) in entries {
             if !matches!(key.0, Val::TStr(_)) {
                 return Err(error_message(format!(
-                    "Object keys must be strings, not {}",
+                    "Cannot use {} as object key",
                     describe(&key.0)
                 )));
             }
@@ -416,12 +485,57 @@ impl jaq_core::ValT for Value {
         }
     }
 
+    /// `.[a:b]` with jq's bounds; strings are sliced by code points.
     fn range(self, range: Range<&Self>) -> ValR<Self> {
-        if let Val::Null = self.0 {
-            return Ok(Value(Val::Null));
+        let (start, end) = (range.start.map(|v| &v.0), range.end.map(|v| &v.0));
+        match &self.0 {
+            Val::Null => Ok(Value(Val::Null)),
+            Val::Arr(items) => {
+                let (start, end) = slice_bounds(start, end, items.len()).map_err(error_message)?;
+                Ok(Value(items[start..end].iter().cloned().collect()))
+            }
+            Val::TStr(bytes) | Val::BStr(bytes) => {
+                let bounds = |count: usize| {
+                    slice_bounds(start, end, count).map_err(|_| {
+                        error_message(
+                            "Start and end indices of an string slice must be numbers".to_string(),
+                        )
+                    })
+                };
+                let Ok(text) = std::str::from_utf8(bytes) else {
+                    // Invalid UTF-8 counts as jq's replacement characters.
+                    let text = String::from_utf8_lossy(bytes);
+                    let (start, end) = bounds(text.chars().count())?;
+                    let sliced: String = text.chars().skip(start).take(end - start).collect();
+                    return Ok(Value(Val::from(sliced)));
+                };
+                // Code point offsets to byte offsets (the same for ASCII).
+                let (start, end) = if text.is_ascii() {
+                    bounds(text.len())?
+                } else {
+                    let (start, end) = bounds(text.chars().count())?;
+                    let mut offsets = text.char_indices().map(|(at, _)| at).chain([text.len()]);
+                    let first = offsets.nth(start).unwrap_or(text.len());
+                    let last = match (end - start).checked_sub(1) {
+                        Some(more) => offsets.nth(more).unwrap_or(text.len()),
+                        None => first,
+                    };
+                    (first, last)
+                };
+                // The slice shares the string's buffer (no copy), unless it
+                // is a small part of it: a short slice of a long string
+                // should not keep the long one alive.
+                Ok(Value(if (end - start) * 8 < bytes.len() {
+                    Val::utf8_str(bytes[start..end].to_vec())
+                } else {
+                    Val::utf8_str(bytes.slice(start..end))
+                }))
+            }
+            other => Err(error_message(format!(
+                "Cannot index {} with object",
+                type_name(other)
+            ))),
         }
-        let range = range.start.map(|v| &v.0)..range.end.map(|v| &v.0);
-        lift_result(self.0.range(range))
     }
 
     /// `.[] |= f`: the first output of `f` replaces each element; none
@@ -505,7 +619,7 @@ impl jaq_core::ValT for Value {
                 };
                 let Some(position) = index_number(&index.0) else {
                     return Err(Exn::from(error_message(
-                        "Array index must be a number".to_string(),
+                        "Cannot set array element at NaN index".to_string(),
                     )));
                 };
                 let position = if position < 0 {
@@ -524,7 +638,12 @@ impl jaq_core::ValT for Value {
                         "Array index too large".to_string(),
                     )));
                 }
-                let current = items.get(position).cloned().unwrap_or_default();
+                // Taken, not cloned: the element's only owner can then be
+                // updated in place (`.[0] += [$x]` in a loop stays linear).
+                let current = items
+                    .get_mut(position)
+                    .map(std::mem::take)
+                    .unwrap_or_default();
                 match f(Value(current)).next() {
                     Some(result) => {
                         let result = result?.0;
@@ -564,10 +683,13 @@ impl jaq_core::ValT for Value {
             Val::Arr(array) => take_array(array),
             Val::Null => Vec::new(),
             other => {
-                let message = format!(
-                    "Cannot update field at object index of {}",
-                    type_name(&other)
-                );
+                let message = match other {
+                    Val::TStr(_) | Val::BStr(_) => "Cannot update string slices".to_string(),
+                    _ => format!(
+                        "Cannot update field at object index of {}",
+                        type_name(&other)
+                    ),
+                };
                 return opt.fail(Value(other), |_| Exn::from(error_message(message)));
             }
         };
@@ -575,18 +697,18 @@ impl jaq_core::ValT for Value {
             range.start.map(|v| &v.0),
             range.end.map(|v| &v.0),
             items.len(),
-        )?;
+        )
+        .map_err(|message| Exn::from(error_message(message)))?;
         let slice: Val = items[start..end].iter().cloned().collect();
         match f(Value(slice)).next() {
             Some(result) => match result?.0 {
                 Val::Arr(replacement) => {
                     items.splice(start..end, take_array(replacement));
                 }
-                other => {
-                    return Err(Exn::from(error_message(format!(
-                        "A slice of an array can only be assigned another array, not {}",
-                        describe(&other)
-                    ))))
+                _ => {
+                    return Err(Exn::from(error_message(
+                        "A slice of an array can only be assigned another array".to_string(),
+                    )))
                 }
             },
             None => {
@@ -644,5 +766,118 @@ impl jaq_std::ValT for Value {
 
     fn from_utf8_bytes(bytes: impl AsRef<[u8]> + Send + 'static) -> Self {
         Value(<Val as jaq_std::ValT>::from_utf8_bytes(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jaq_core::ValT as _;
+
+    fn json(text: &str) -> Value {
+        Value(crate::jq::read::parse_single(text.as_bytes()).expect("valid JSON"))
+    }
+
+    fn array_buffer(value: &Value) -> *const Val {
+        match &value.0 {
+            Val::Arr(items) => items.as_ptr(),
+            _ => std::ptr::null(),
+        }
+    }
+
+    /// Regression: every operator cloned its operands first (for the error
+    /// message), so `. + [$x]` in a loop copied the whole array each time.
+    #[test]
+    fn adding_to_an_unshared_array_extends_it_in_place() {
+        let mut sum = json("[0]");
+        if let Val::Arr(items) = &mut sum.0 {
+            Rc::make_mut(items).reserve(100);
+        }
+        let buffer = array_buffer(&sum);
+        for i in 1..50 {
+            sum = (sum + json(&format!("[{i}]"))).expect("arrays add");
+        }
+        assert_eq!(array_buffer(&sum), buffer, "the array was copied");
+        let expected: Vec<String> = (0..50).map(|i| i.to_string()).collect();
+        assert_eq!(compact_text(&sum.0), format!("[{}]", expected.join(",")));
+
+        let shared = json("[1]");
+        let kept = shared.clone();
+        let grown = (shared + json("[2]")).expect("arrays add");
+        assert_eq!(
+            compact_text(&kept.0),
+            "[1]",
+            "a shared operand is left alone"
+        );
+        assert_eq!(compact_text(&grown.0), "[1,2]");
+    }
+
+    #[test]
+    fn operators_keep_jq_results_and_messages() {
+        let add = |a: &str, b: &str| (json(a) + json(b)).map(|v| compact_text(&v.0));
+        assert_eq!(
+            add(r#"{"a":1,"b":2}"#, r#"{"a":3,"c":4}"#).ok().as_deref(),
+            Some(r#"{"a":3,"b":2,"c":4}"#)
+        );
+        assert_eq!(add(r#""ab""#, r#""cd""#).ok().as_deref(), Some(r#""abcd""#));
+        assert_eq!(add("null", "[1]").ok().as_deref(), Some("[1]"));
+        assert_eq!(add("{}", "null").ok().as_deref(), Some("{}"));
+        let error = add("[1]", "{}").expect_err("array and object");
+        assert_eq!(
+            error.to_string(),
+            Error::<Value>::new(Value(Val::from(
+                "array ([1]) and object ({}) cannot be added".to_string()
+            )))
+            .to_string()
+        );
+        let sub = (json("[1,2,3,1]") - json("[1]")).map(|v| compact_text(&v.0));
+        assert_eq!(sub.ok().as_deref(), Some("[2,3]"));
+        let merged =
+            (json(r#"{"k":{"a":1}}"#) * json(r#"{"k":{"b":2}}"#)).map(|v| compact_text(&v.0));
+        assert_eq!(merged.ok().as_deref(), Some(r#"{"k":{"a":1,"b":2}}"#));
+        let split = (json(r#""a,b""#) / json(r#"",""#)).map(|v| compact_text(&v.0));
+        assert_eq!(split.ok().as_deref(), Some(r#"["a","b"]"#));
+    }
+
+    #[test]
+    fn string_slices_count_code_points_and_share_long_buffers() {
+        let slice = |text: &str, start: isize, end: Option<isize>| {
+            let (start, end) = (Value::from(start), end.map(Value::from));
+            let sliced = json(text)
+                .range(Some(&start)..end.as_ref())
+                .expect("a slice");
+            compact_text(&sliced.0)
+        };
+        assert_eq!(slice(r#""aé😀bc""#, 1, None), r#""é😀bc""#);
+        assert_eq!(slice(r#""aé😀bc""#, 2, Some(3)), r#""😀""#);
+        assert_eq!(slice(r#""aé😀bc""#, -2, None), r#""bc""#);
+        assert_eq!(slice(r#""aé😀bc""#, 3, Some(3)), r#""""#);
+        assert_eq!(slice(r#""abc""#, 0, Some(0)), r#""""#);
+        // `.[:-$x]` with `$x = 0` slices with -0.0 (jq: "").
+        let minus_zero = Value::from(-0.0f64);
+        let empty = json(r#""abc""#)
+            .range(None..Some(&minus_zero))
+            .expect("a slice");
+        assert_eq!(compact_text(&empty.0), r#""""#);
+
+        let long = json(&format!("\"{}\"", "x".repeat(100)));
+        let text_at = |value: &Value| match &value.0 {
+            Val::TStr(bytes) => bytes.as_ptr() as usize,
+            _ => 0,
+        };
+        let (from, to) = (Value::from(10isize), Value::from(90isize));
+        let half = long.clone().range(Some(&from)..Some(&to)).expect("a slice");
+        assert_eq!(
+            text_at(&half),
+            text_at(&long) + 10,
+            "a long slice shares the buffer"
+        );
+        let (from, to) = (Value::from(10isize), Value::from(12isize));
+        let bit = long.clone().range(Some(&from)..Some(&to)).expect("a slice");
+        assert_ne!(
+            text_at(&bit),
+            text_at(&long) + 10,
+            "a short slice is copied"
+        );
     }
 }

@@ -25,6 +25,12 @@ const CHUNK: usize = 256 * 1024;
 /// Chunks in flight between the threads (so at most ~2 MiB buffered).
 const CHUNKS_IN_FLIGHT: usize = 6;
 
+/// Where a layout keeps blob `digest`, relative to the layout
+/// (image-layout.md: `blobs/ALG/HEX`).
+pub fn blob_path(digest: &Digest) -> String {
+    format!("blobs/{}/{}", digest.algorithm().name(), digest.hex())
+}
+
 /// How a layer's tar stream is stored, by its media type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {

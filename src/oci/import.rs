@@ -34,6 +34,7 @@ use crate::jq::{CompileOptions, ModuleSearch, Program};
 use crate::registry::Digest;
 use crate::spec::media_type::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 
+use super::blob::blob_path;
 use super::git::GitCache;
 use super::json::parse_strict;
 use super::path::{PathError, Root};
@@ -282,9 +283,11 @@ pub fn import(
     let mut index_json = print::serde_to_vec(&new_index, &PrintOptions::tab());
     index_json.push(b'\n');
     let io_error = |error: io::Error| ImportError::Io(context(error.to_string()));
-    let blob_directory = layout.root.path().join("blobs").join("sha256");
-    fs::create_dir_all(&blob_directory).map_err(io_error)?;
-    replace_file(&blob_directory.join(index_digest.hex()), &index_bytes).map_err(io_error)?;
+    let blob_file = layout.root.path().join(blob_path(&index_digest));
+    if let Some(blob_directory) = blob_file.parent() {
+        fs::create_dir_all(blob_directory).map_err(io_error)?;
+    }
+    replace_file(&blob_file, &index_bytes).map_err(io_error)?;
     replace_file(&layout.root.path().join("index.json"), &index_json).map_err(io_error)?;
     staging
         .commit(target)

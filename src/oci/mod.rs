@@ -7,7 +7,9 @@
 //! `oci-layout` down through every blob (shapes by [`rules`], our jq `oci`
 //! module's rules; documents as [`json`] strict JSON; blobs and layers
 //! streamed by [`blob`], tar streams by [`tar`]; every path kept inside the
-//! layout by [`path`]). The binaries `oci-validate`, `oci-import` and
+//! layout by [`path`]); [`import`] makes a layout from a build's git commit;
+//! [`push`] sends a validated layout to registries through the registry
+//! client's one write path. The binaries `oci-validate`, `oci-import` and
 //! `oci-push` are thin shells over it.
 
 pub mod blob;
@@ -15,6 +17,7 @@ pub mod git;
 pub mod import;
 pub mod json;
 pub mod path;
+pub mod push;
 pub mod rules;
 pub mod tar;
 pub mod validate;

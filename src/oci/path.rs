@@ -87,7 +87,7 @@ impl Root {
         if !fs::metadata(&real)?.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::NotADirectory,
-                format!("{}: not a directory", path.display()),
+                "not a directory",
             ));
         }
         Ok(Root { real })

@@ -131,7 +131,7 @@ pub fn validate_layout(
     let root = Root::new(layout).map_err(|error| LayoutError {
         file: ".".to_string(),
         at: None,
-        message: format!("{}: {error}", layout.display()),
+        message: format!("cannot open the layout: {error}"),
     })?;
     let mut validator = Validator {
         root: root.clone(),
@@ -368,7 +368,7 @@ impl Validator<'_> {
         at: &DescriptorPath,
     ) -> Result<Blob, LayoutError> {
         let (digest, size) = self.descriptor_shape(descriptor, file, at)?;
-        let blob_file = format!("blobs/{}/{}", digest.algorithm().name(), digest.hex());
+        let blob_file = blob::blob_path(&digest);
         let (handle, actual) = self
             .root
             .open_file(&PathBuf::from(&blob_file))
@@ -646,7 +646,7 @@ impl Validator<'_> {
     }
 }
 
-fn describe_path_error(error: &PathError) -> String {
+pub(super) fn describe_path_error(error: &PathError) -> String {
     match error {
         PathError::NotFound { .. } => "missing: no such file in the layout".to_string(),
         other => other.to_string(),

@@ -250,7 +250,8 @@ impl Client {
         let mut credentials = CredentialStore::new(
             config.docker_config_dir.clone(),
             config.credential_helper_dir.clone(),
-        );
+        )
+        .with_helper_timeout(config.timeouts.inactivity);
         for (host, fixed) in &config.credentials {
             credentials = credentials.with_fixed(host, fixed.clone());
         }

@@ -14,15 +14,17 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write as _;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
 use super::error::{ErrorKind, RegistryError};
 use super::reference::is_docker_hub_host;
+use super::transport::watch::seconds;
 
 /// The server URL `docker login` uses for Docker Hub, which credential
 /// helpers are asked for.
@@ -90,6 +92,9 @@ pub struct CredentialStore {
     /// Fixed credentials per host, used before the config (tests, callers
     /// that get credentials elsewhere).
     fixed: HashMap<String, Credentials>,
+    /// How long a credential helper has to answer (the client's
+    /// `--timeout`): a helper that hangs must not hang the run.
+    helper_timeout: Duration,
 }
 
 impl CredentialStore {
@@ -105,7 +110,14 @@ impl CredentialStore {
             config: Mutex::new(None),
             found: Mutex::new(HashMap::new()),
             fixed: HashMap::new(),
+            helper_timeout: DEFAULT_HELPER_TIMEOUT,
         }
+    }
+
+    /// Gives credential helpers `timeout` to answer.
+    pub fn with_helper_timeout(mut self, timeout: Duration) -> CredentialStore {
+        self.helper_timeout = timeout;
+        self
     }
 
     /// A store that never finds credentials (except fixed ones).
@@ -116,6 +128,7 @@ impl CredentialStore {
             config: Mutex::new(None),
             found: Mutex::new(HashMap::new()),
             fixed: HashMap::new(),
+            helper_timeout: DEFAULT_HELPER_TIMEOUT,
         }
     }
 
@@ -256,9 +269,13 @@ impl CredentialStore {
                 .write_all(server.as_bytes())
                 .map_err(|error| failure(format!("cannot write to it: {error}")))?;
         }
-        let output = child
-            .wait_with_output()
-            .map_err(|error| failure(format!("failed: {error}")))?;
+        let output = wait_bounded(child, self.helper_timeout).map_err(|error| match error {
+            Waited::TimedOut => failure(format!(
+                "no answer within {} (--timeout, DOI_TIMEOUT); it was stopped",
+                seconds(self.helper_timeout)
+            )),
+            Waited::Failed(error) => failure(format!("failed: {error}")),
+        })?;
         if !output.status.success() {
             // Helpers say "credentials not found" with a failure status;
             // that means anonymous access, not an error.
@@ -287,6 +304,60 @@ impl CredentialStore {
         }
         Ok(Some(Credentials::new(username, secret)))
     }
+}
+
+/// What a helper gets when the client says nothing (the default of
+/// `--timeout`).
+const DEFAULT_HELPER_TIMEOUT: Duration = Duration::from_secs(30);
+
+enum Waited {
+    TimedOut,
+    Failed(std::io::Error),
+}
+
+/// `wait_with_output` with a deadline: the pipes are drained by threads
+/// of their own (so a chatty helper cannot block on a full pipe), and a
+/// helper still running at the deadline is killed.
+fn wait_bounded(mut child: Child, timeout: Duration) -> Result<Output, Waited> {
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Waited::TimedOut);
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(error) => return Err(Waited::Failed(error)),
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// `https://index.docker.io/v1/` -> `index.docker.io`; `host:5000` stays.

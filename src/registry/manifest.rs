@@ -44,10 +44,34 @@ impl Manifest {
     /// Parses the media type and children out of `bytes` (already known to
     /// have `digest`).
     pub fn from_bytes(bytes: Arc<[u8]>, digest: Digest) -> Result<Manifest, ManifestError> {
+        Manifest::parse(bytes, digest, None)
+    }
+
+    /// [`Manifest::from_bytes`] for a manifest its descriptor names: the
+    /// image-spec lets an image manifest leave `mediaType` out of its own
+    /// bytes (a layout may hold such a one), and then the descriptor's
+    /// type is the one the PUT must carry.
+    pub fn from_bytes_described(
+        bytes: Arc<[u8]>,
+        descriptor: &Descriptor,
+    ) -> Result<Manifest, ManifestError> {
+        Manifest::parse(
+            bytes,
+            descriptor.digest.clone(),
+            Some(&descriptor.media_type),
+        )
+    }
+
+    fn parse(
+        bytes: Arc<[u8]>,
+        digest: Digest,
+        described_as: Option<&str>,
+    ) -> Result<Manifest, ManifestError> {
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|error| ManifestError::NotJson(error.to_string()))?;
-        let media_type = match value.get("mediaType") {
-            Some(Value::String(text)) => text.clone(),
+        let media_type = match (value.get("mediaType"), described_as) {
+            (Some(Value::String(text)), _) => text.clone(),
+            (None, Some(described)) if !described.is_empty() => described.to_string(),
             _ => return Err(ManifestError::NoMediaType),
         };
         let children = manifest_children(&value).map_err(ManifestError::Child)?;
@@ -248,5 +272,37 @@ mod tests {
             .collect();
         let value = serde_json::json!({ "layers": layers });
         assert_eq!(manifest_children(&value).unwrap().len(), 25_000);
+    }
+
+    #[test]
+    fn a_described_manifest_without_its_own_media_type_takes_the_descriptors() {
+        let bytes: Arc<[u8]> = Arc::from(&br#"{"schemaVersion":2,"layers":[]}"#[..]);
+        let digest = Digest::sha256_of(&bytes);
+        assert_eq!(
+            Manifest::from_bytes(bytes.clone(), digest.clone()),
+            Err(ManifestError::NoMediaType)
+        );
+        let described = |media_type: &str| Descriptor {
+            media_type: media_type.to_string(),
+            digest: digest.clone(),
+            size: bytes.len() as u64,
+        };
+        let manifest = Manifest::from_bytes_described(
+            bytes.clone(),
+            &described("application/vnd.oci.image.manifest.v1+json"),
+        )
+        .unwrap();
+        assert_eq!(
+            manifest.media_type,
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+        assert_eq!(
+            Manifest::from_bytes_described(bytes.clone(), &described("")),
+            Err(ManifestError::NoMediaType)
+        );
+        // The document's own type wins over what a descriptor says.
+        let typed: Arc<[u8]> = Arc::from(&br#"{"mediaType":"a/b","layers":[]}"#[..]);
+        let manifest = Manifest::from_bytes_described(typed.clone(), &described("c/d")).unwrap();
+        assert_eq!(manifest.media_type, "a/b");
     }
 }

@@ -393,7 +393,7 @@ impl Pusher {
                 .with_source(mismatch)
             })?;
             let manifest =
-                Manifest::from_bytes(bytes.clone(), child.digest.clone()).map_err(|error| {
+                Manifest::from_bytes_described(bytes.clone(), child).map_err(|error| {
                     RegistryError::new(
                         ErrorKind::InvalidInput,
                         format!("child manifest {}: {error}", child.digest),
@@ -405,8 +405,10 @@ impl Pusher {
         })
     }
 
-    /// A child blob held by the source: a HEAD when it is big, then the
-    /// upload (once per repository per run).
+    /// A child blob held by the source (once per repository per run): a
+    /// mount when another repository of this registry got it in this run
+    /// (no bytes sent; a declined mount uploads into the session it
+    /// opened), else a HEAD when it is big, then the upload.
     fn copy_local_blob(
         &self,
         destination: &Reference,
@@ -416,11 +418,24 @@ impl Pusher {
         let key = presence_key(destination, digest);
         self.present.get_or_try_insert_with(&key, || {
             let length = content.length();
-            if length > HEAD_FIRST_BLOB_SIZE && self.blob_is_present(destination, digest)? {
-                return Ok(());
+            let mut session = None;
+            match self.blob_home(destination.host(), digest) {
+                Some(home) if home == destination.repository() => return Ok(()),
+                Some(home) => match self.client.mount_from(destination, digest, &home)? {
+                    MountOutcome::Mounted => {
+                        self.after_blob_written(destination, digest, length);
+                        return Ok(());
+                    }
+                    MountOutcome::UploadRequired(opened) => session = Some(opened),
+                },
+                None => {
+                    if length > HEAD_FIRST_BLOB_SIZE && self.blob_is_present(destination, digest)? {
+                        return Ok(());
+                    }
+                }
             }
             self.client
-                .upload(destination, digest, content.clone().into_body(), None)?;
+                .upload(destination, digest, content.clone().into_body(), session)?;
             self.after_blob_written(destination, digest, length);
             Ok(())
         })
@@ -502,6 +517,17 @@ impl Pusher {
         Ok(BlobContent::Stream(
             self.client.blob_source(&pinned, length),
         ))
+    }
+
+    /// Records that `destination`'s repository holds `child` (a manifest
+    /// there lists it, so the registry has it): later copies in this run
+    /// skip it there, and other repositories of that registry mount a blob
+    /// from there.
+    pub fn note_present(&self, destination: &Reference, child: &Descriptor) {
+        if !protocol::is_manifest_media_type(&child.media_type) {
+            self.after_blob_written(destination, &child.digest, child.size);
+        }
+        self.mark_present(destination, &child.digest);
     }
 
     fn blob_home(&self, host: &str, digest: &Digest) -> Option<String> {

@@ -44,6 +44,7 @@ impl HttpTransport {
             .max_redirects(0)
             .max_idle_connections(256)
             .max_idle_connections_per_host(256)
+            .timeout_resolve(Some(timeouts.inactivity))
             .timeout_connect(Some(timeouts.inactivity))
             .timeout_per_read(Some(timeouts.inactivity))
             .timeout_per_write(Some(timeouts.inactivity))

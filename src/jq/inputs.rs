@@ -1,0 +1,396 @@
+//! `doi-jq`'s inputs, read as jq 1.7.1 reads them: the files (or stdin)
+//! are one stream, so a value or a raw line may run on from one file into
+//! the next; `-R` gives lines, `-s` one value, `--stream` jq's streaming
+//! events, `--seq` ignores record separators. Each value read updates the
+//! place (`input_filename`, `input_line_number`, `jq: error (at ...)`),
+//! counted as jq counts it: the lines of the current file that jq's
+//! line-by-line reader had taken in when the value was complete.
+
+use super::builtins::stream_events;
+use super::read::{Input, ReportError, Unfinished};
+use super::{InputPlace, Val};
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// How inputs are turned into values.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InputMode {
+    pub raw: bool,
+    pub slurp: bool,
+    pub seq: bool,
+    pub stream: bool,
+    /// `--stream-errors`: a parse error becomes the input `[message, path]`.
+    pub stream_errors: bool,
+}
+
+/// doi-jq's inputs.
+pub struct Sources;
+
+impl Sources {
+    /// The inputs of `files` as values, read as they are asked for (`jq
+    /// -n` reads stdin only if the program calls `input`), one value at a
+    /// time: only the value being read and a chunk of input are held.
+    /// Files that cannot be opened are reported on stderr, as jq reports
+    /// them, and counted in `failed`.
+    pub fn lazy(
+        files: Vec<PathBuf>,
+        mode: InputMode,
+        place: Rc<RefCell<InputPlace>>,
+        failed: Rc<std::cell::Cell<usize>>,
+    ) -> impl Iterator<Item = Result<Val, String>> {
+        let report: ReportError = Box::new(move |file, error| {
+            eprintln!(
+                "jq: error: Could not open file {}: {}",
+                file.display(),
+                super::cli::io_reason(error)
+            );
+            failed.set(failed.get() + 1);
+        });
+        // `--seq`'s separators are taken apart by `sequenced`, not skipped.
+        let mut values = values(Input::new(files, false, report), mode, place.clone());
+        std::iter::from_fn(move || {
+            let next = values.next();
+            if next.is_none() {
+                // jq forgets where it was once the inputs are done.
+                *place.borrow_mut() = InputPlace::default();
+            }
+            next
+        })
+    }
+}
+
+/// The values of `input` as `mode` makes them, updating `place` as each
+/// is read.
+fn values(
+    mut input: Input,
+    mode: InputMode,
+    place: Rc<RefCell<InputPlace>>,
+) -> Box<dyn Iterator<Item = Result<Val, String>>> {
+    if mode.raw {
+        if mode.slurp {
+            return Box::new(std::iter::once_with(move || {
+                let (text, end) = input.rest();
+                *place.borrow_mut() = end;
+                Ok(Val::from(String::from_utf8_lossy(&text).into_owned()))
+            }));
+        }
+        return Box::new(std::iter::from_fn(move || {
+            let (line, at) = input.next_line()?;
+            *place.borrow_mut() = at;
+            Some(Ok(Val::from(String::from_utf8_lossy(&line).into_owned())))
+        }));
+    }
+    if mode.seq {
+        return sequenced(input, mode, place);
+    }
+    if mode.stream && !mode.slurp {
+        return streamed(input, mode, place);
+    }
+    let values = std::iter::from_fn(move || {
+        Some(match input.next_value()? {
+            Ok((value, at)) => {
+                *place.borrow_mut() = at;
+                Ok(value)
+            }
+            Err(error) => Err(error.to_string()),
+        })
+    });
+    if mode.slurp {
+        return Box::new(std::iter::once_with(move || {
+            let mut all = Vec::new();
+            for value in values {
+                let value = value?;
+                if mode.stream {
+                    all.extend(stream_events(value));
+                } else {
+                    all.push(value);
+                }
+            }
+            Ok(all.into_iter().collect())
+        }));
+    }
+    if mode.stream {
+        return Box::new(values.flat_map(|value| -> Box<dyn Iterator<Item = _>> {
+            match value {
+                Ok(value) => Box::new(stream_events(value).map(Ok)),
+                Err(error) => Box::new(std::iter::once(Err(error))),
+            }
+        }));
+    }
+    Box::new(values)
+}
+
+/// jq's place of byte `at`: "line L, column C" (C counts the bytes of the
+/// line up to and including it).
+fn position(text: &[u8], at: usize) -> String {
+    let before = &text[..at.min(text.len())];
+    let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |n| n + 1);
+    format!(
+        "line {line}, column {}",
+        at.min(text.len()) + 1 - line_start
+    )
+}
+
+/// jq's place at the end of the text: the line after a final newline is
+/// counted, at column 0.
+fn end_position(text: &[u8]) -> String {
+    let line = text.iter().filter(|byte| **byte == b'\n').count() + 1;
+    let line_start = text
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |n| n + 1);
+    format!("line {line}, column {}", text.len() - line_start)
+}
+
+/// `--seq`: texts that each follow a record separator (RS), as jq 1.7.1
+/// reads them. What comes before the first RS is dropped (reported only
+/// when no RS comes at all); a text cut short by the next RS, a number
+/// that ends right at one, and anything at the very end not followed by
+/// a byte are reported (or quietly dropped, as jq drops a complete value
+/// there) as errors jq ignores; any other error skips to the next RS.
+/// The errors are the messages after `jq: ignoring parse error: `.
+fn seq_values(text: &[u8]) -> Vec<Result<(Val, usize), String>> {
+    const RS: u8 = 0x1e;
+    let mut out = Vec::new();
+    let separators: Vec<usize> = text
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == RS)
+        .map(|(at, _)| at)
+        .collect();
+    if separators.is_empty() {
+        if !text.iter().all(u8::is_ascii_whitespace) {
+            out.push(Err(format!(
+                "Unfinished abandoned text at EOF at {}",
+                end_position(text)
+            )));
+        }
+        return out;
+    }
+    let mut starts = separators.iter().map(|at| at + 1).peekable();
+    while let Some(start) = starts.next() {
+        let end = starts.peek().map_or(text.len(), |next| next - 1);
+        let chunk = &text[start..end];
+        let at_eof = end == text.len();
+        for value in super::read::parse_many_with_ends(chunk) {
+            match value {
+                Ok((value, stop)) => {
+                    let is_number = matches!(value, Val::Num(_));
+                    if stop == chunk.len() {
+                        // Nothing after the value: jq cannot tell it is whole.
+                        if at_eof && is_number {
+                            let column = end_position(text);
+                            out.push(Err(format!(
+                                "Potentially truncated top-level numeric value at EOF at {column}"
+                            )));
+                        } else if is_number {
+                            out.push(Err(format!(
+                                "Potentially truncated top-level numeric value at {}",
+                                position(text, end)
+                            )));
+                        } else if !at_eof {
+                            out.push(Ok((value, start + stop)));
+                        }
+                        continue;
+                    }
+                    out.push(Ok((value, start + stop)));
+                }
+                Err(error) if error.offset >= chunk.len() => {
+                    if at_eof {
+                        out.push(Err(format!("{} at {}", error.message, end_position(text))));
+                    } else {
+                        out.push(Err(format!("Truncated value at {}", position(text, end))));
+                    }
+                }
+                Err(error) => {
+                    out.push(Err(format!(
+                        "{} at {} (need RS to resync)",
+                        error.message,
+                        position(text, start + error.offset)
+                    )));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `--seq` inputs: jq's rules need the separators' places, so the text is
+/// read whole (`--seq` streams are small records), then taken apart by
+/// [`seq_values`]; each value's place counts the lines before its end.
+fn sequenced(
+    mut input: Input,
+    mode: InputMode,
+    place: Rc<RefCell<InputPlace>>,
+) -> Box<dyn Iterator<Item = Result<Val, String>>> {
+    let (text, end) = input.rest();
+    let values = seq_values(&text);
+    let mut counted = (0, 0);
+    let items = values.into_iter().map(move |value| {
+        value.map(|(value, stop)| {
+            let (at, lines) = counted;
+            let more = text[at..stop].iter().filter(|byte| **byte == b'\n').count();
+            counted = (stop, lines + more);
+            *place.borrow_mut() = InputPlace {
+                file: end.file.clone(),
+                line: lines + more,
+            };
+            value
+        })
+    });
+    if mode.stream {
+        return Box::new(items.flat_map(|value| -> Box<dyn Iterator<Item = _>> {
+            match value {
+                Ok(value) => Box::new(stream_events(value).map(Ok)),
+                Err(error) => Box::new(std::iter::once(Err(error))),
+            }
+        }));
+    }
+    Box::new(items)
+}
+
+/// `--stream`: each value's events, lazily; a value cut short by a parse
+/// error still gives the events of what was read of it, then the error,
+/// or with `--stream-errors` the input `[message, path]`.
+fn streamed(
+    mut input: Input,
+    mode: InputMode,
+    place: Rc<RefCell<InputPlace>>,
+) -> Box<dyn Iterator<Item = Result<Val, String>>> {
+    let mut current: Box<dyn Iterator<Item = Result<Val, String>>> = Box::new(std::iter::empty());
+    let mut failed = false;
+    Box::new(std::iter::from_fn(move || loop {
+        if let Some(event) = current.next() {
+            return Some(event);
+        }
+        if failed {
+            return None;
+        }
+        match input.next_value()? {
+            Ok((value, at)) => {
+                *place.borrow_mut() = at;
+                current = Box::new(stream_events(value).map(Ok));
+            }
+            Err(error) => {
+                failed = true;
+                let (events, path) = unfinished_events(&error.unfinished);
+                let failure = if mode.stream_errors {
+                    Ok([Val::from(error.to_string()), path].into_iter().collect())
+                } else {
+                    Err(error.to_string())
+                };
+                current = Box::new(events.into_iter().map(Ok).chain([failure]));
+            }
+        }
+    }))
+}
+
+/// The `--stream` events jq has given out of a value when a parse error
+/// cut it short (the members completed in the containers left open), and
+/// the path it was reading (`null` for an object key not read yet).
+fn unfinished_events(unfinished: &[Unfinished]) -> (Vec<Val>, Val) {
+    let prefixed = |prefix: &[Val], event: Val| -> Val {
+        let Val::Arr(parts) = event else { return event };
+        let mut parts = parts.as_ref().clone();
+        if let Some(Val::Arr(path)) = parts.first() {
+            let full: Val = prefix.iter().chain(path.iter()).cloned().collect();
+            parts[0] = full;
+        }
+        parts.into_iter().collect()
+    };
+    let mut events = Vec::new();
+    let mut path: Vec<Val> = Vec::new();
+    for container in unfinished {
+        let members: Vec<(Val, Val)> = match container {
+            Unfinished::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| (Val::from(index), item.clone()))
+                .collect(),
+            Unfinished::Object(entries, _) => entries
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        for (key, member) in members {
+            path.push(key);
+            events.extend(stream_events(member).map(|event| prefixed(&path, event)));
+            path.pop();
+        }
+        path.push(match container {
+            Unfinished::Array(items) => Val::from(items.len()),
+            Unfinished::Object(_, key) => key.clone().unwrap_or(Val::Null),
+        });
+    }
+    (events, path.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(text: &'static [u8], mode: InputMode) -> Vec<(String, usize)> {
+        let input = Input::from_reader("<stdin>", Box::new(text), false);
+        let place = Rc::new(RefCell::new(InputPlace::default()));
+        values(input, mode, place.clone())
+            .map(|value| {
+                let value = value.expect("valid input");
+                let text = super::super::value::compact_text(&value);
+                (text, place.borrow().line)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lines_are_counted_as_jq_counts_them() {
+        let lines: Vec<usize> = lines_of(b"1\n2\n3", InputMode::default())
+            .into_iter()
+            .map(|(_, line)| line)
+            .collect();
+        assert_eq!(lines, [1, 2, 2]);
+        let raw = InputMode {
+            raw: true,
+            ..InputMode::default()
+        };
+        assert_eq!(
+            lines_of(b"a\n\nb", raw),
+            [
+                ("\"a\"".to_string(), 1),
+                ("\"\"".to_string(), 2),
+                ("\"b\"".to_string(), 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn stream_and_seq_modes() {
+        let stream = InputMode {
+            stream: true,
+            ..InputMode::default()
+        };
+        let events: Vec<String> = lines_of(b"[1,{\"a\":2}]", stream)
+            .into_iter()
+            .map(|(event, _)| event)
+            .collect();
+        assert_eq!(
+            events,
+            [r#"[[0],1]"#, r#"[[1,"a"],2]"#, r#"[[1,"a"]]"#, r#"[[1]]"#]
+        );
+        let seq = InputMode {
+            seq: true,
+            ..InputMode::default()
+        };
+        // jq 1.7.1 drops a number that ends right at a separator (it
+        // cannot tell it is whole), so the first ends with a newline.
+        let values: Vec<String> = lines_of(b"\x1e1\n\x1e[2]\n", seq)
+            .into_iter()
+            .map(|(value, _)| value)
+            .collect();
+        assert_eq!(values, ["1", "[2]"]);
+    }
+}
