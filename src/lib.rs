@@ -13,6 +13,6 @@ pub mod cli;
 pub mod deploy;
 pub mod jq;
 pub mod oci;
-pub mod pool;
+pub(crate) mod pool;
 pub mod registry;
 pub mod spec;

@@ -32,11 +32,6 @@ impl<R> Workers<R> {
         self.in_flight < self.jobs
     }
 
-    /// How many started tasks have not been received yet.
-    pub fn in_flight(&self) -> usize {
-        self.in_flight
-    }
-
     /// Starts `work(index)` on a free worker (or the first one to become
     /// free). Callers keep at most `jobs` in flight by checking
     /// [`Workers::has_idle`] first.

@@ -8,12 +8,12 @@
 //! are missing). [`dry_run`] asks without writing; [`report`] prints
 //! progress and the summary.
 
-pub mod dry_run;
+pub(crate) mod dry_run;
 pub mod execute;
 pub mod input;
 pub mod plan;
 pub mod report;
-pub mod scheduler;
+pub(crate) mod scheduler;
 
 /// Plans builds metadata into deploy objects (see [`plan`]): the plan as
 /// `jq --tab` prints a stream of objects.

@@ -18,7 +18,7 @@ mod conditions;
 mod depth;
 mod header;
 pub mod inputs;
-pub mod modules;
+pub(crate) mod modules;
 pub mod print;
 pub mod read;
 pub mod run_tests;
