@@ -39,19 +39,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A port nobody listens on (bash's /dev/tcp connects, or fails when free).
-port=
-for _ in $(seq 50); do
-    candidate=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        port=$candidate
-        break
+# A free 127.0.0.1 port, below the kernel's ephemeral range (where other
+# programs' bind-to-0 ports come from); another program may still take it
+# before the registry binds it, so a start that finds it taken tries again.
+start_registry() {
+    local port=$((20000 + RANDOM % 12000))
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        return 1
     fi
-done
-[ -n "$port" ] || { echo "push-demo: error: no free port found" >&2; exit 1; }
-host=127.0.0.1:$port
-
-cat >"$work/config.yml" <<EOF
+    host=127.0.0.1:$port
+    cat >"$work/config.yml" <<EOF
 version: 0.1
 log:
   level: error
@@ -63,19 +60,33 @@ storage:
 http:
   addr: $host
 EOF
-docker-registry serve "$work/config.yml" 2>"$work/registry.log" &
-registry_pid=$!
-for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    docker-registry serve "$work/config.yml" 2>"$work/registry.log" &
+    registry_pid=$!
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$registry_pid" 2>/dev/null; then
+            wait "$registry_pid" 2>/dev/null || true
+            registry_pid=
+            return 1
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+started=
+for _ in $(seq 20); do
+    if start_registry; then
+        started=yes
         break
     fi
-    if ! kill -0 "$registry_pid" 2>/dev/null; then
-        echo "push-demo: error: docker-registry exited:" >&2
-        cat "$work/registry.log" >&2
-        exit 1
-    fi
-    sleep 0.1
 done
+if [ -z "$started" ]; then
+    echo "push-demo: error: docker-registry did not start:" >&2
+    cat "$work/registry.log" >&2 2>/dev/null || true
+    exit 1
+fi
 echo "== registry: docker-registry on $host, storage in $work/storage"
 
 # The library: one layer (a real tar of one file), its config, a manifest.
