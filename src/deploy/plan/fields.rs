@@ -30,8 +30,10 @@ use serde_json::value::RawValue;
 pub struct Build<'a> {
     /// `.build.arch`.
     pub arch: Cow<'a, str>,
-    /// `.build.resolved.manifests` when `.build.resolved` is an index.
-    pub manifests: Option<Vec<&'a RawValue>>,
+    /// `.build.resolved.manifests` when `.build.resolved` is an index,
+    /// unread (the engine's reader reads it: every descriptor planned is
+    /// read whole, as the jq path reads it).
+    pub manifests: Option<&'a RawValue>,
     /// `.source.arches`, each architecture with its unread value.
     pub arches: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
@@ -366,7 +368,7 @@ impl<'de> Shape<'de> for Build<'de> {
 /// `.build`: its `arch` and, when resolved, the manifests of `resolved`.
 struct BuildFields<'a> {
     arch: Cow<'a, str>,
-    manifests: Option<Vec<&'a RawValue>>,
+    manifests: Option<&'a RawValue>,
 }
 
 impl<'de> Shape<'de> for BuildFields<'de> {
@@ -391,7 +393,7 @@ impl<'de> Shape<'de> for BuildFields<'de> {
 
 /// `.build.resolved`: null or false (not resolved yet), or an index with
 /// its `manifests`.
-struct Resolved<'a>(Option<Vec<&'a RawValue>>);
+struct Resolved<'a>(Option<&'a RawValue>);
 
 impl<'de> Shape<'de> for Resolved<'de> {
     const NAME: &'static str = ".build.resolved";
@@ -402,24 +404,11 @@ impl<'de> Shape<'de> for Resolved<'de> {
         (!resolved).then_some(Resolved(None))
     }
     fn from_map<A: MapAccess<'de>>(map: &mut A) -> Result<Option<Self>, A::Error> {
-        let manifests = one_field(map, "manifests")?;
+        // Present in an object: its shape is the engine's reader's to check.
+        let manifests: Option<Option<&RawValue>> = one_field(map, "manifests")?;
         Ok(manifests
-            .and_then(|manifests| required::<Manifests>(manifests, "manifests").ok())
-            .map(|manifests| Resolved(Some(manifests.0))))
-    }
-}
-
-/// `.build.resolved.manifests`, each descriptor unread.
-struct Manifests<'a>(Vec<&'a RawValue>);
-
-impl<'de> Shape<'de> for Manifests<'de> {
-    const NAME: &'static str = ".build.resolved.manifests";
-    fn from_seq<A: SeqAccess<'de>>(seq: &mut A) -> Result<Option<Self>, A::Error> {
-        let mut list = Vec::new();
-        while let Some(descriptor) = seq.next_element()? {
-            list.push(descriptor);
-        }
-        Ok(Some(Manifests(list)))
+            .flatten()
+            .map(|manifests| Resolved(Some(manifests))))
     }
 }
 
@@ -570,7 +559,11 @@ mod tests {
                 format!(
                     "{} {} {}",
                     build.arch,
-                    build.manifests.as_ref().map_or(0, Vec::len),
+                    if build.manifests.is_some() {
+                        "resolved"
+                    } else {
+                        "-"
+                    },
                     arches.join(",")
                 )
             })
@@ -585,14 +578,17 @@ mod tests {
             "a": {"source": {"arches": {}}, "build": {"arch": "a\u006ed64", "resolved": null}}
         }"#;
         let builds = read_builds(text).expect("reads");
-        assert_eq!(names(&builds), ["arm64v8 2 amd64,arm64v8", "and64 0 "]);
+        assert_eq!(
+            names(&builds),
+            ["arm64v8 resolved amd64,arm64v8", "and64 - "]
+        );
         assert!(matches!(builds[1].arch, Cow::Owned(_)), "escaped: owned");
         assert!(
             matches!(builds[0].arch, Cow::Borrowed(_)),
             "plain: borrowed"
         );
-        let manifests = builds[0].manifests.as_ref().expect("resolved");
-        assert_eq!(manifests[0].get(), r#"{"x": [1, {"y": null}]}"#);
+        let manifests = builds[0].manifests.expect("resolved");
+        assert_eq!(manifests.get(), r#"[{"x": [1, {"y": null}]}, 2]"#);
         let tags = read_arch_tags(builds[0].arches[0].1).expect("tags");
         assert_eq!(tags.tags, ["a"]);
         assert!(tags.arch_tags.is_empty());
@@ -611,7 +607,7 @@ mod tests {
             "x": {"build": {"arch": "z"}, "source": {"arches": {}}}
         }"#;
         let builds = read_builds(text).expect("reads");
-        assert_eq!(names(&builds), ["w 0 ", "z 0 ", "c 0 c,d"]);
+        assert_eq!(names(&builds), ["w - ", "z - ", "c - c,d"]);
         let tags = read_arch_tags(builds[2].arches[0].1).expect("tags");
         assert_eq!(tags.tags, ["2"]);
         let keys = top_level_keys(r#"{"a": 1, "b": {"k": 1}, "a": {"k": 2}}"#, ["k"]);

@@ -133,7 +133,7 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
             arch_tags,
         } = fields::read_arch_tags(entry)
             .map_err(|_| Unsupported(".source.arches[ARCH] not as read here"))?;
-        let manifests = read_descriptors(&manifests)?;
+        let manifests = read_descriptors(manifests)?;
         if arch.is_some_and(|arch| arch != build.arch) {
             continue;
         }
@@ -178,20 +178,20 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
 }
 
 /// The manifest descriptors of a resolved build, as the engine reads them;
-/// declines unless each has the fields `check_builds` requires.
-fn read_descriptors(manifests: &[&RawValue]) -> Result<Vec<Val>> {
-    manifests
-        .iter()
-        .map(|raw| {
-            let value = crate::jq::read::parse_single(raw.get().as_bytes())
-                .map_err(|_| Unsupported("a descriptor the engine does not read"))?;
-            if descriptor_is_checked(&value) {
-                Ok(value)
-            } else {
-                Err(Unsupported("a descriptor check_builds refuses"))
-            }
-        })
-        .collect()
+/// declines unless they are an array of descriptors with the fields
+/// `check_builds` requires.
+fn read_descriptors(manifests: &RawValue) -> Result<Vec<Val>> {
+    let value = crate::jq::read::parse_single(manifests.get().as_bytes())
+        .map_err(|_| Unsupported("manifests the engine does not read"))?;
+    let Val::Arr(list) = value else {
+        return Err(Unsupported("manifests check_builds refuses"));
+    };
+    let list = Rc::try_unwrap(list).unwrap_or_else(|shared| (*shared).clone());
+    if list.iter().all(descriptor_is_checked) {
+        Ok(list)
+    } else {
+        Err(Unsupported("a descriptor check_builds refuses"))
+    }
 }
 
 /// The descriptor fields `check_builds` requires.
