@@ -47,6 +47,18 @@ const FILES: &[(&str, &[u8])] = &[
     ("mod/m.jq", b"def twice: . * 2;"),
 ];
 
+/// A test file in jq's format with each kind of block jq's runner knows:
+/// passing, superfluous and insufficient outputs, errors, %%FAIL with the
+/// right and wrong message, a program that does not compile, malformed
+/// input and expected lines.
+const TEST_FILE: &[(&str, &[u8])] = &[("probe.test", b"# comment\n.[]\n[1,2]\n1\n2\n\n.[]\n[1,2]\n1\n\n.[]\n[1,2]\n1\n2\n3\n\nerror(\"x\")\nnull\n\n1, error(\"x\")\nnull\n1\n\n.\n1\n1.0\n\n%%FAIL\n{(0):1}\njq: error: wrong message\n\n%%FAIL\n.\njq: error: whatever\n\n%%FAIL IGNORE MSG\n{(0):1}\nwhatever\n\nfoo(\nnull\n1\n\n.\n{bad\n1\n\n.\n1\n{bad\n\n.\n1\n2\n")];
+
+const fn with_test_file(mut case: Case) -> Case {
+    case.files = TEST_FILE;
+    case.stderr = false;
+    case
+}
+
 const fn with_files(mut case: Case) -> Case {
     case.files = FILES;
     case
@@ -289,6 +301,24 @@ const CASES: &[Case] = &[
         "module directory joined",
         &["-Lmod", "-c", "import \"m\" as m; m::twice"],
         b"4",
+    )),
+    // jq's test-file mode.
+    with_test_file(case("run tests", &["--run-tests", "probe.test"], b"")),
+    with_test_file(case(
+        "run tests skipping",
+        &["--run-tests", "--skip", "12", "probe.test"],
+        b"",
+    )),
+    with_test_file(case(
+        "run tests taking",
+        &["--run-tests", "--take", "2", "probe.test"],
+        b"",
+    )),
+    with_test_file(case("run tests from stdin", &["--run-tests"], b".\n1\n1\n")),
+    with_test_file(case(
+        "run tests missing file",
+        &["--run-tests", "missing.test"],
+        b"",
     )),
     // Exit statuses.
     case("exit status true", &["-e", "."], b"1"),

@@ -219,8 +219,9 @@ fn run_tests(
     let mut errors = io::stderr();
     let summary = match file {
         Some(path) => {
+            // jq says only this, and exits 1 as for a failed test.
             let file = std::fs::File::open(&path).map_err(|error| Failure {
-                code: cli::EXIT_USAGE,
+                code: 1,
                 message: format!("fopen: {}", cli::io_reason(&error)),
             })?;
             run_tests::run(io::BufReader::new(file), &options, &mut out, &mut errors)

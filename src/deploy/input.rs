@@ -251,7 +251,7 @@ pub enum StdinKind {
 /// object (with `type` and `refs`) never is.
 pub fn classify(input: &[u8]) -> Result<StdinKind, NotJson> {
     let mut values = Vec::new();
-    for (index, parsed) in crate::jq::read::parse_many(input).enumerate() {
+    for (index, parsed) in crate::jq::read::parse_many_deep(input).enumerate() {
         match parsed {
             Ok(value) => values.push(value),
             Err(error) => {
