@@ -32,6 +32,24 @@ pub mod media_type {
     pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
     /// Docker layer, gzip-compressed tar.
     pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    /// Docker layer, uncompressed tar.
+    pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+    /// Docker's foreign layer (gzip tar fetched from its `urls`, not pushed).
+    pub const DOCKER_FOREIGN_LAYER_GZIP: &str =
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+    /// OCI non-distributable layer, uncompressed tar (deprecated by
+    /// image-spec 1.1, still valid to read).
+    pub const OCI_NONDISTRIBUTABLE_LAYER: &str =
+        "application/vnd.oci.image.layer.nondistributable.v1.tar";
+    /// OCI non-distributable layer, gzip-compressed tar (deprecated).
+    pub const OCI_NONDISTRIBUTABLE_LAYER_GZIP: &str =
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+    /// OCI non-distributable layer, zstd-compressed tar (deprecated).
+    pub const OCI_NONDISTRIBUTABLE_LAYER_ZSTD: &str =
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd";
+    /// The empty descriptor's type (image-spec manifest.md, "Guidance for an
+    /// Empty Descriptor"): an artifact's config that holds nothing.
+    pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
     /// An in-toto statement (the layers of BuildKit's attestation manifests).
     pub const IN_TOTO: &str = "application/vnd.in-toto+json";
     /// What registries (and we) call a blob whose type nobody said.

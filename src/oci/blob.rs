@@ -16,7 +16,11 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use crate::registry::digest::{DigestAlgorithm, DigestHasher};
 use crate::registry::Digest;
-use crate::spec::media_type::{DOCKER_LAYER_GZIP, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD};
+use crate::spec::media_type::{
+    DOCKER_FOREIGN_LAYER_GZIP, DOCKER_LAYER, DOCKER_LAYER_GZIP, OCI_LAYER, OCI_LAYER_GZIP,
+    OCI_LAYER_ZSTD, OCI_NONDISTRIBUTABLE_LAYER, OCI_NONDISTRIBUTABLE_LAYER_GZIP,
+    OCI_NONDISTRIBUTABLE_LAYER_ZSTD,
+};
 
 use super::tar::{TarError, TarReader};
 
@@ -56,16 +60,12 @@ impl Compression {
 /// in-toto statement, an artifact's file), which is checked as a blob.
 pub fn layer_compression(media_type: &str) -> Option<Compression> {
     match media_type {
-        OCI_LAYER
-        | "application/vnd.oci.image.layer.nondistributable.v1.tar"
-        | "application/vnd.docker.image.rootfs.diff.tar" => Some(Compression::Plain),
+        OCI_LAYER | OCI_NONDISTRIBUTABLE_LAYER | DOCKER_LAYER => Some(Compression::Plain),
         OCI_LAYER_GZIP
-        | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+        | OCI_NONDISTRIBUTABLE_LAYER_GZIP
         | DOCKER_LAYER_GZIP
-        | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Some(Compression::Gzip),
-        OCI_LAYER_ZSTD | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => {
-            Some(Compression::Zstd)
-        }
+        | DOCKER_FOREIGN_LAYER_GZIP => Some(Compression::Gzip),
+        OCI_LAYER_ZSTD | OCI_NONDISTRIBUTABLE_LAYER_ZSTD => Some(Compression::Zstd),
         _ => None,
     }
 }
@@ -393,5 +393,27 @@ mod tests {
             reading.content,
             Err(LayerError::Decompress { .. })
         ));
+    }
+
+    /// Every layer type the spec module names is read as a tar stream with
+    /// the compression its name says; other types are plain blobs.
+    #[test]
+    fn each_layer_media_type_has_its_compression() {
+        use crate::spec::media_type as mt;
+        for (media_type, compression) in [
+            (mt::OCI_LAYER, Some(Compression::Plain)),
+            (mt::OCI_NONDISTRIBUTABLE_LAYER, Some(Compression::Plain)),
+            (mt::DOCKER_LAYER, Some(Compression::Plain)),
+            (mt::OCI_LAYER_GZIP, Some(Compression::Gzip)),
+            (mt::OCI_NONDISTRIBUTABLE_LAYER_GZIP, Some(Compression::Gzip)),
+            (mt::DOCKER_LAYER_GZIP, Some(Compression::Gzip)),
+            (mt::DOCKER_FOREIGN_LAYER_GZIP, Some(Compression::Gzip)),
+            (mt::OCI_LAYER_ZSTD, Some(Compression::Zstd)),
+            (mt::OCI_NONDISTRIBUTABLE_LAYER_ZSTD, Some(Compression::Zstd)),
+            (mt::IN_TOTO, None),
+            (mt::OCI_EMPTY, None),
+        ] {
+            assert_eq!(layer_compression(media_type), compression, "{media_type}");
+        }
     }
 }

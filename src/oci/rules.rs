@@ -16,6 +16,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::spec::media_type::OCI_EMPTY;
+
 /// One step of a JSON path, as jq's `path(...)` prints it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Segment {
@@ -415,10 +417,6 @@ pub fn index(value: &Value, options: &DocumentOptions) -> RuleResult {
     annotations_haver(&document)
 }
 
-/// The media type of the empty descriptor (image-spec manifest.md,
-/// "Guidance for an Empty Descriptor").
-pub const MEDIA_TYPE_EMPTY: &str = "application/vnd.oci.empty.v1+json";
-
 /// `validate_oci_image(options)` (without config/layer media type lists).
 pub fn image(value: &Value, options: &DocumentOptions) -> RuleResult {
     let document = one(value);
@@ -433,7 +431,7 @@ pub fn image(value: &Value, options: &DocumentOptions) -> RuleResult {
     let layers = key(&document, "layers");
     check(&layers, Value::is_array, "layers: an array of descriptors")?;
     descriptor(&items(&layers))?;
-    if field(field(value, "config"), "mediaType").as_str() == Some(MEDIA_TYPE_EMPTY) {
+    if field(field(value, "config"), "mediaType").as_str() == Some(OCI_EMPTY) {
         check(
             &key(&document, "artifactType"),
             Value::is_string,
@@ -538,5 +536,34 @@ mod tests {
         assert!(!is_media_type(&format!("a/{}", "b".repeat(128))));
         assert!(is_digest_syntax("sha256+b64u.x_y-z:Ab=_-"));
         assert!(!is_digest_syntax("sha256+:ab"));
+    }
+
+    /// The empty descriptor's rule reads its media type from `spec`: an image
+    /// manifest whose config is the empty descriptor needs an artifactType.
+    #[test]
+    fn an_empty_config_needs_an_artifact_type() {
+        let manifest = |artifact_type: Option<&str>| {
+            let mut manifest = json!({
+                "schemaVersion": 2,
+                "mediaType": crate::spec::media_type::OCI_MANIFEST,
+                "config": {
+                    "mediaType": OCI_EMPTY,
+                    "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+                    "size": 2
+                },
+                "layers": []
+            });
+            if let Some(artifact_type) = artifact_type {
+                manifest["artifactType"] = json!(artifact_type);
+            }
+            manifest
+        };
+        let options = DocumentOptions {
+            media_types: &[crate::spec::media_type::OCI_MANIFEST],
+            require_media_type: true,
+        };
+        let error = image(&manifest(None), &options).unwrap_err().to_string();
+        assert!(error.contains("artifactType"), "{error}");
+        image(&manifest(Some("application/vnd.example+json")), &options).unwrap();
     }
 }
