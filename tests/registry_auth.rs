@@ -10,8 +10,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use doi::registry::{Client, ClientConfig, Digest, ErrorKind, Reference, RetryPolicy};
-use support::fixture::{self, DockerConfig, Proxied};
+use doi::registry::{Client, ClientConfig, Digest, ErrorKind};
+use support::fixture::{self, reference, DockerConfig, Proxied};
 use support::RegistryAuth;
 
 /// A client whose Docker config holds `auths` for `entries` (host, user,
@@ -24,21 +24,9 @@ fn client_with_auths(
     for (host, user, password) in entries {
         docker_config = docker_config.auth(host, user, password);
     }
-    let mut config = ClientConfig {
-        docker_config_dir: Some(docker_config.path().to_path_buf()),
-        retry: RetryPolicy {
-            minimum_delay: Duration::from_millis(50),
-            maximum_delay: Duration::from_secs(2),
-            ..RetryPolicy::default()
-        },
-        ..ClientConfig::default()
-    };
+    let mut config = fixture::client_config(docker_config.path());
     adjust(&mut config);
     (docker_config, Client::new(config))
-}
-
-fn reference(text: &str) -> Reference {
-    text.parse().unwrap_or_else(|error| panic!("{error}"))
 }
 
 #[test]

@@ -7,47 +7,33 @@ use crate::support;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use doi::registry::{
-    Client, ClientConfig, Digest, ErrorKind, ObjectType, RateLimit, Reference, RetryPolicy,
-};
+use doi::registry::{Client, ClientConfig, Digest, ErrorKind, ObjectType, RateLimit, Reference};
 use serde_json::{json, Value};
-use support::{Fault, FaultProxy, Match, Registry, RegistryAuth};
+use support::fixture::{self, reference, DockerConfig, Proxied};
+use support::{Fault, FaultProxy, Match, RegistryAuth};
 
-/// A client that reads no Docker config of this machine and retries fast
-/// (the one-second minimum is checked separately in `retries_wait_at_least_a_second`).
-fn client_with(adjust: impl FnOnce(&mut ClientConfig)) -> (tempfile::TempDir, Client) {
-    let config_directory = tempfile::tempdir().expect("temporary directory");
-    let mut config = ClientConfig {
-        docker_config_dir: Some(config_directory.path().to_path_buf()),
-        retry: RetryPolicy {
-            minimum_delay: Duration::from_millis(50),
-            maximum_delay: Duration::from_secs(2),
-            ..RetryPolicy::default()
-        },
-        ..ClientConfig::default()
-    };
+/// A client of [`fixture::client_config`] with no credentials.
+fn client_with(adjust: impl FnOnce(&mut ClientConfig)) -> (DockerConfig, Client) {
+    let docker_config = DockerConfig::new();
+    let mut config = fixture::client_config(docker_config.path());
     adjust(&mut config);
-    (config_directory, Client::new(config))
+    (docker_config, Client::new(config))
 }
 
-fn client() -> (tempfile::TempDir, Client) {
+fn client() -> (DockerConfig, Client) {
     client_with(|_| {})
 }
 
-fn reference(text: &str) -> Reference {
-    text.parse().unwrap_or_else(|error| panic!("{error}"))
-}
-
-fn start() -> Option<Registry> {
-    if !support::require_registry() {
-        return None;
-    }
-    Some(Registry::start(RegistryAuth::None))
+/// A plain registry with a counting proxy in front.
+fn proxied() -> Option<Proxied> {
+    Proxied::start(RegistryAuth::None)
 }
 
 #[test]
 fn synthesized_index_of_an_oci_index_keeps_platforms_and_adds_annotations() {
-    let Some(registry) = start() else { return };
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
+        return;
+    };
     let image = support::seed_image(&registry.url(), "test/image", "1.0");
     let (_config, client) = client();
     let name = format!("{}/test/image:1.0", registry.host());
@@ -87,7 +73,9 @@ fn synthesized_index_of_an_oci_index_keeps_platforms_and_adds_annotations() {
 
 #[test]
 fn a_single_docker_manifest_becomes_a_manifest_list_with_the_config_platform() {
-    let Some(registry) = start() else { return };
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
+        return;
+    };
     let image = support::seed_image_as(
         &registry.url(),
         "test/docker",
@@ -127,7 +115,9 @@ fn a_single_docker_manifest_becomes_a_manifest_list_with_the_config_platform() {
 /// attestation go, the arch is computed.
 #[test]
 fn index_without_platforms_reads_configs_dedupes_and_handles_attestations() {
-    let Some(registry) = start() else { return };
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
+        return;
+    };
     let url = registry.url();
     let image = support::seed_image(&url, "test/attest", "base");
     let amd = &image.manifests[0];
@@ -224,7 +214,9 @@ fn index_without_platforms_reads_configs_dedupes_and_handles_attestations() {
 
 #[test]
 fn missing_tags_repositories_and_digests_are_not_found() {
-    let Some(registry) = start() else { return };
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
+        return;
+    };
     support::seed_image(&registry.url(), "test/present", "yes");
     let (_config, client) = client();
     let host = registry.host();
@@ -251,9 +243,10 @@ fn missing_tags_repositories_and_digests_are_not_found() {
 
 #[test]
 fn a_get_answers_later_heads_and_a_tag_answers_its_digest() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     let image = support::seed_image(&registry.url(), "test/cache", "v1");
-    let proxy = FaultProxy::start(&registry.host());
     let (_config, client) = client();
     let by_tag = reference(&format!("{}/test/cache:v1", proxy.host()));
     let by_digest = by_tag
@@ -297,9 +290,10 @@ fn a_get_answers_later_heads_and_a_tag_answers_its_digest() {
 
 #[test]
 fn concurrent_asks_for_one_object_send_one_request() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     support::seed_image(&registry.url(), "test/flight", "v1");
-    let proxy = FaultProxy::start(&registry.host());
     // Keep the one request in flight long enough for every thread to ask.
     proxy.inject(
         Match::new("GET", "/manifests/v1"),
@@ -329,10 +323,11 @@ fn concurrent_asks_for_one_object_send_one_request() {
 
 #[test]
 fn asks_for_different_objects_do_not_wait_for_each_other() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     support::seed_image(&registry.url(), "test/slow", "slow");
     support::seed_image(&registry.url(), "test/slow", "fast");
-    let proxy = FaultProxy::start(&registry.host());
     proxy.inject(
         Match::new("GET", "/manifests/slow"),
         Fault::Slow(Duration::from_secs(3)),
@@ -361,9 +356,10 @@ fn asks_for_different_objects_do_not_wait_for_each_other() {
 
 #[test]
 fn server_errors_are_retried_at_most_three_times() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     support::seed_image(&registry.url(), "test/retry", "v1");
-    let proxy = FaultProxy::start(&registry.host());
     let (_config, client) = client();
     // A burst of two: the third try succeeds.
     for status in [500, 502, 503, 504] {
@@ -394,9 +390,10 @@ fn server_errors_are_retried_at_most_three_times() {
 
 #[test]
 fn rate_limited_requests_wait_for_retry_after_and_empty_the_bucket() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     support::seed_image(&registry.url(), "test/limited", "v1");
-    let proxy = FaultProxy::start(&registry.host());
     let (_config, client) = client_with(|config| {
         config.retry.minimum_delay = Duration::from_secs(1);
         config.retry.maximum_delay = Duration::from_secs(5);
@@ -433,9 +430,10 @@ fn rate_limited_requests_wait_for_retry_after_and_empty_the_bucket() {
 
 #[test]
 fn retries_wait_at_least_a_second_by_default() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     support::seed_image(&registry.url(), "test/second", "v1");
-    let proxy = FaultProxy::start(&registry.host());
     let config_directory = tempfile::tempdir().unwrap();
     let client = Client::new(ClientConfig {
         docker_config_dir: Some(config_directory.path().to_path_buf()),
@@ -452,9 +450,10 @@ fn retries_wait_at_least_a_second_by_default() {
 
 #[test]
 fn resets_and_truncated_bodies_are_retried() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     let image = support::seed_image(&registry.url(), "test/reset", "v1");
-    let proxy = FaultProxy::start(&registry.host());
     let (_config, client) = client();
     proxy.inject(Match::new("GET", "/manifests/"), Fault::ResetMidBody, 1);
     proxy.inject(Match::new("GET", "/blobs/"), Fault::Truncate, 1);
@@ -471,9 +470,10 @@ fn resets_and_truncated_bodies_are_retried() {
 
 #[test]
 fn other_bytes_than_the_digest_are_an_error_not_an_answer() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     let image = support::seed_image(&registry.url(), "test/wrong", "v1");
-    let proxy = FaultProxy::start(&registry.host());
     let (_config, client) = client();
     proxy.inject(Match::method("GET"), Fault::WrongBytes, 3);
     let by_digest = reference(&format!(
@@ -506,8 +506,9 @@ fn other_bytes_than_the_digest_are_an_error_not_an_answer() {
 
 #[test]
 fn writes_resend_their_bodies_on_retry() {
-    let Some(registry) = start() else { return };
-    let proxy = FaultProxy::start(&registry.host());
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     let (_config, client) = client();
     let repository = reference(&format!("{}/test/push", proxy.host()));
     let config =
@@ -555,7 +556,9 @@ fn writes_resend_their_bodies_on_retry() {
 
 #[test]
 fn mounts_answer_mounted_or_an_upload_session() {
-    let Some(registry) = start() else { return };
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
+        return;
+    };
     let image = support::seed_image(&registry.url(), "test/source", "v1");
     let (_config, client) = client();
     let host = registry.host();
@@ -591,7 +594,9 @@ fn mounts_answer_mounted_or_an_upload_session() {
 
 #[test]
 fn blobs_stream_with_verification_and_copy_between_repositories() {
-    let Some(registry) = start() else { return };
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
+        return;
+    };
     let big: Vec<u8> = (0..5 * 1024 * 1024u32)
         .map(|index| (index % 251) as u8)
         .collect();
@@ -629,10 +634,11 @@ fn blobs_stream_with_verification_and_copy_between_repositories() {
 
 #[test]
 fn a_streamed_blob_with_other_bytes_fails_at_the_end() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     let bytes = vec![7u8; 100_000];
     let digest = support::seed_blob(&registry.url(), "test/stream", &bytes);
-    let proxy = FaultProxy::start(&registry.host());
     proxy.inject(Match::new("GET", "/blobs/"), Fault::WrongBytes, 1);
     let (_config, client) = client();
     let source = reference(&format!("{}/test/stream@{digest}", proxy.host()));
@@ -648,10 +654,11 @@ fn a_streamed_blob_with_other_bytes_fails_at_the_end() {
 
 #[test]
 fn docker_hub_reads_go_to_the_public_proxy() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     let image = support::seed_image(&registry.url(), "library/busybox", "latest");
     support::seed_image(&registry.url(), "tianon/true", "oci");
-    let proxy = FaultProxy::start(&registry.host());
     let (_config, client) = client_with(|config| config.docker_hub_proxy = Some(proxy.url()));
     for (name, short) in [
         ("busybox:latest", "busybox:latest"),
@@ -689,7 +696,9 @@ fn docker_hub_reads_go_to_the_public_proxy() {
 
 #[test]
 fn many_parallel_lookups_of_distinct_tags_send_one_request_each() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     let url = registry.url();
     let index = support::seed_image(&url, "test/many", "base");
     for number in 0..50 {
@@ -701,7 +710,6 @@ fn many_parallel_lookups_of_distinct_tags_send_one_request_each() {
             &index.index_bytes,
         );
     }
-    let proxy = FaultProxy::start(&registry.host());
     let (_config, client) = client();
     let references: Vec<Reference> = (0..50)
         .map(|number| reference(&format!("{}/test/many:tag{number}", proxy.host())))
@@ -723,9 +731,10 @@ fn many_parallel_lookups_of_distinct_tags_send_one_request_each() {
 
 #[test]
 fn forbidden_and_unauthorized_answers_read_as_not_found() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     support::seed_image(&registry.url(), "test/denied", "v1");
-    let proxy = FaultProxy::start(&registry.host());
     let (_config, client) = client();
     // Docker Hub answers these for repositories that do not exist.
     proxy.inject(Match::new("GET", "/manifests/"), Fault::status(403), 1);
@@ -740,9 +749,10 @@ fn forbidden_and_unauthorized_answers_read_as_not_found() {
 
 #[test]
 fn a_head_during_a_get_of_the_same_object_waits_for_it() {
-    let Some(registry) = start() else { return };
+    let Some(Proxied { registry, proxy }) = proxied() else {
+        return;
+    };
     support::seed_image(&registry.url(), "test/overlap", "v1");
-    let proxy = FaultProxy::start(&registry.host());
     proxy.inject(
         Match::new("GET", "/manifests/v1"),
         Fault::Slow(Duration::from_millis(500)),

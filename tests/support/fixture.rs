@@ -5,14 +5,39 @@
 //!   (tests name the proxy's host, so every request is seen and can be
 //!   faulted);
 //! - [`DockerConfig`]: a `DOCKER_CONFIG` directory whose `config.json`
-//!   holds `auths`, identity tokens and `credHelpers`, as Docker writes it.
+//!   holds `auths`, identity tokens and `credHelpers`, as Docker writes it;
+//! - [`client_config`]: a client that reads only that directory and
+//!   retries fast.
 
 use std::path::Path;
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
+use doi::registry::{ClientConfig, Reference, RetryPolicy};
+
 use super::{FaultProxy, Registry, RegistryAuth};
+
+/// A reference the test wrote (a typo in a test is its own panic).
+pub fn reference(text: &str) -> Reference {
+    text.parse().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// A client configuration that reads no Docker config of this machine
+/// (only `docker_config_dir`) and retries fast (the one-second minimum is
+/// checked separately, in `retries_wait_at_least_a_second`).
+pub fn client_config(docker_config_dir: &Path) -> ClientConfig {
+    ClientConfig {
+        docker_config_dir: Some(docker_config_dir.to_path_buf()),
+        retry: RetryPolicy {
+            minimum_delay: Duration::from_millis(50),
+            maximum_delay: Duration::from_secs(2),
+            ..RetryPolicy::default()
+        },
+        ..ClientConfig::default()
+    }
+}
 
 /// A registry; `None` when the registry tools are missing (the test is
 /// then skipped, or fails under CI: see [`super::require_registry`]).
