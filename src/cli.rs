@@ -211,13 +211,32 @@ pub fn chain(error: &dyn Error) -> String {
 
 /// The one line of a clap usage error that says what is wrong (clap adds
 /// the usage and a pointer to `--help`; every error of ours is one line).
-fn usage_message(rendered: &str) -> &str {
-    let line = rendered
-        .lines()
+/// Where clap lists what the line is about on the lines below it (the
+/// missing required arguments), the list joins the line, so the message
+/// names them.
+fn usage_message(rendered: &str) -> String {
+    let mut lines = rendered.lines();
+    let line = lines
+        .by_ref()
         .find(|line| line.starts_with("error: "))
         .or_else(|| rendered.lines().find(|line| !line.trim().is_empty()))
         .unwrap_or("invalid arguments");
-    line.strip_prefix("error: ").unwrap_or(line).trim_end()
+    let mut message = line
+        .strip_prefix("error: ")
+        .unwrap_or(line)
+        .trim_end()
+        .to_string();
+    if message.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .take_while(|line| line.starts_with(' ') && !line.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        if !listed.is_empty() {
+            message.push(' ');
+            message.push_str(&listed.join(", "));
+        }
+    }
+    message
 }
 
 #[cfg(test)]
@@ -229,6 +248,13 @@ mod tests {
     struct Arguments {
         #[arg(long)]
         flag: bool,
+    }
+
+    #[derive(Parser, Debug)]
+    struct Required {
+        #[arg(long)]
+        name: String,
+        path: String,
     }
 
     const BIN: Bin = Bin::new("example");
@@ -254,6 +280,18 @@ mod tests {
         assert_eq!(
             usage_message(&error.render().to_string()),
             "unexpected argument '--nope' found"
+        );
+    }
+
+    #[test]
+    fn a_missing_required_argument_is_named_on_the_error_line() {
+        let error = Required::command()
+            .name("example")
+            .try_get_matches_from(["example"])
+            .expect_err("missing arguments");
+        assert_eq!(
+            usage_message(&error.render().to_string()),
+            "the following required arguments were not provided: --name <NAME>, <PATH>"
         );
     }
 }
