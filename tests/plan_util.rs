@@ -39,16 +39,20 @@ pub fn crate_root() -> &'static Path {
 /// `../shared/conformance/meta-scripts/NAME`, or `None` (with the skip
 /// printed) when the folder is absent: a fresh clone has no `../shared`.
 pub fn conformance(name: &str) -> Option<Vec<u8>> {
-    let path = crate_root()
-        .join("../shared/conformance/meta-scripts")
-        .join(name);
+    read_conformance(&crate_root().join("../shared"), name)
+}
+
+/// [`conformance`] below `shared`: a file that cannot be read is
+/// [`crate::support::unavailable`] (a skip, or under `CI` a failure).
+fn read_conformance(shared: &Path, name: &str) -> Option<Vec<u8>> {
+    let path = shared.join("conformance/meta-scripts").join(name);
     match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
         Err(error) => {
-            println!(
-                "SKIPPED: {} is unreadable ({error}); the conformance data lives outside the crate",
+            crate::support::unavailable(&format!(
+                "{} is unreadable ({error}); the conformance data lives outside the crate",
                 path.display()
-            );
+            ));
             None
         }
     }
@@ -191,4 +195,22 @@ fn side_by_side_shows_a_missing_trailing_newline() {
     let report = side_by_side("a\n", "a");
     assert!(report.contains("differ first at line 1"), "{report}");
     assert!(report.contains("a\\n"), "{report}");
+}
+
+/// A missing `../shared` is a skip only outside CI: with `CI` set it is a
+/// failure (issue 10's follow-up: `conformance()` printed its own skip).
+#[test]
+fn missing_conformance_data_goes_through_unavailable() {
+    let absent = tempfile::tempdir().expect("temporary directory");
+    let read = || read_conformance(&absent.path().join("shared"), "builds.json");
+    if std::env::var_os("CI").is_some() {
+        let failure = std::panic::catch_unwind(read).expect_err("a failure under CI");
+        let message = failure
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(message.contains("CI is set"), "{message}");
+    } else {
+        assert_eq!(read(), None);
+    }
 }
