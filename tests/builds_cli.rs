@@ -15,7 +15,9 @@ fn conformance() -> Option<PathBuf> {
     if path.is_dir() {
         Some(path)
     } else {
-        println!("SKIP: {CONFORMANCE} is absent (conformance data lives outside the crate)");
+        crate::support::unavailable(&format!(
+            "{CONFORMANCE} is absent (conformance data lives outside the crate)"
+        ));
         None
     }
 }

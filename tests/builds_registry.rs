@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use builds_support::{push_image, push_platform_manifest};
 use support::fixture::Proxied;
+use support::scripted::{owned, Reply, ScriptedServer};
 use support::{Fault, FaultProxy, Match, Registry, RegistryAuth};
 
 use doi::builds::TEMPLATE_VARIABLE;
@@ -388,4 +389,47 @@ fn a_registry_error_stops_the_run_and_leaves_the_cache() {
     assert!(stderr.starts_with(&expected), "{stderr}");
     assert!(stderr.contains("400"), "{stderr}");
     assert_eq!(std::fs::read(setup.cache()).unwrap(), cache_bytes);
+}
+
+/// `builds --timeout` reaches the registry client: a parent lookup whose
+/// answer stalls after its headers ends the run with one clear line
+/// (naming the build, the parent and the stall), not a hang.
+#[test]
+fn a_stalling_registry_is_a_clear_error_within_the_timeout() {
+    let server = ScriptedServer::start(|_| Reply::Stall {
+        status: 200,
+        headers: owned(&[("Content-Type", doi::spec::media_type::OCI_INDEX)]),
+        length: 500,
+        sent: b"{\"schemaVersion\"".to_vec(),
+    });
+    let host = server.host();
+    let directory = tempfile::tempdir().expect("temp dir");
+    let sources: serde_json::Map<String, Value> = [source(
+        "s",
+        &["amd64"],
+        json!({ format!("{host}/base:1"): parent(None, None) }),
+    )]
+    .into_iter()
+    .collect();
+    let path = directory.path().join("sources.json");
+    std::fs::write(&path, Value::Object(sources).to_string()).expect("write sources");
+    let (output, _) = bin::builds()
+        .args(["--timeout", "1", "--cache"])
+        .arg(directory.path().join("cache.json"))
+        .arg(&path)
+        .env(TEMPLATE_VARIABLE, format!("{host}/staging-ARCH:BUILD"))
+        .output_within(std::time::Duration::from_secs(90));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let expected = format!(
+        "builds: error: source \"s\" arch \"amd64\" parent \"{host}/base:1\": looking up {host}/base:1 failed: "
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(
+        stderr.contains("stalled: no data for 1 s (the limit set by --timeout or DOI_TIMEOUT)"),
+        "{stderr}"
+    );
+    assert!(!directory.path().join("cache.json").exists());
 }
