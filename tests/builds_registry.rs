@@ -357,6 +357,30 @@ fn second_run_is_served_entirely_from_the_cache() {
     assert!(first == second, "same bytes from the cache");
 }
 
+/// Sources of one build, `s` on amd64, whose parent is `HOST/base:1`.
+fn one_build_with_parent(host: &str) -> Value {
+    let (id, source) = source(
+        "s",
+        &["amd64"],
+        json!({ format!("{host}/base:1"): parent(None, None) }),
+    );
+    json!({ id: source })
+}
+
+/// The one line of a run that failed looking up [`one_build_with_parent`]'s
+/// parent (status 1, nothing on stdout), naming the build and the parent.
+fn parent_lookup_failure(output: &std::process::Output, host: &str) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let expected = format!(
+        "builds: error: source \"s\" arch \"amd64\" parent \"{host}/base:1\": looking up {host}/base:1 failed: "
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    stderr
+}
+
 /// A registry error is not "not found": the run stops with one line naming
 /// the build, the parent and the reference, and the cache is not touched.
 #[test]
@@ -371,22 +395,8 @@ fn a_registry_error_stops_the_run_and_leaves_the_cache() {
         Fault::status(400),
         100,
     );
-    let sources: serde_json::Map<String, Value> = [source(
-        "s",
-        &["amd64"],
-        json!({ format!("{host}/base:1"): parent(None, None) }),
-    )]
-    .into_iter()
-    .collect();
-    let output = setup.builds_output(&Value::Object(sources));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert!(output.stdout.is_empty());
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    let expected = format!(
-        "builds: error: source \"s\" arch \"amd64\" parent \"{host}/base:1\": looking up {host}/base:1 failed: "
-    );
-    assert!(stderr.starts_with(&expected), "{stderr}");
+    let output = setup.builds_output(&one_build_with_parent(&host));
+    let stderr = parent_lookup_failure(&output, &host);
     assert!(stderr.contains("400"), "{stderr}");
     assert_eq!(std::fs::read(setup.cache()).unwrap(), cache_bytes);
 }
@@ -404,29 +414,15 @@ fn a_stalling_registry_is_a_clear_error_within_the_timeout() {
     });
     let host = server.host();
     let directory = tempfile::tempdir().expect("temp dir");
-    let sources: serde_json::Map<String, Value> = [source(
-        "s",
-        &["amd64"],
-        json!({ format!("{host}/base:1"): parent(None, None) }),
-    )]
-    .into_iter()
-    .collect();
     let path = directory.path().join("sources.json");
-    std::fs::write(&path, Value::Object(sources).to_string()).expect("write sources");
+    std::fs::write(&path, one_build_with_parent(&host).to_string()).expect("write sources");
     let (output, _) = bin::builds()
         .args(["--timeout", "1", "--cache"])
         .arg(directory.path().join("cache.json"))
         .arg(&path)
         .env(TEMPLATE_VARIABLE, format!("{host}/staging-ARCH:BUILD"))
         .output_within(std::time::Duration::from_secs(90));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(output.stdout.is_empty());
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    let expected = format!(
-        "builds: error: source \"s\" arch \"amd64\" parent \"{host}/base:1\": looking up {host}/base:1 failed: "
-    );
-    assert!(stderr.starts_with(&expected), "{stderr}");
+    let stderr = parent_lookup_failure(&output, &host);
     assert!(
         stderr.contains("stalled: no data for 1 s (the limit set by --timeout or DOI_TIMEOUT)"),
         "{stderr}"

@@ -133,31 +133,19 @@ fn lookup_help_says_blobs_print_as_base64_json() {
 /// the names on the lines below its `error:` line, which we dropped).
 #[test]
 fn a_missing_required_argument_is_named_on_the_error_line() {
-    let cases: [(&str, BinaryRun, &[&str], &[&str]); 4] = [
-        ("builds", bin::builds(), &[], &["<SOURCES>"]),
-        (
-            "oci-import",
-            BinaryRun::new(env!("CARGO_BIN_EXE_oci-import")),
-            &[],
-            &["<TARGET>"],
-        ),
-        (
-            "oci-validate",
-            BinaryRun::new(env!("CARGO_BIN_EXE_oci-validate")),
-            &[],
-            &["<LAYOUT>"],
-        ),
-        (
-            "oci-push",
-            BinaryRun::new(env!("CARGO_BIN_EXE_oci-push")),
-            &["layout-dir"],
-            &["<REF>"],
-        ),
+    let cases: [(&str, &[&str], &[&str]); 4] = [
+        ("builds", &[], &["<SOURCES>"]),
+        ("oci-import", &[], &["<TARGET>"]),
+        ("oci-validate", &[], &["<LAYOUT>"]),
+        ("oci-push", &["layout-dir"], &["<REF>"]),
     ];
-    for (name, binary, arguments, missing) in cases {
+    for (name, binary) in binaries() {
+        let Some((_, arguments, missing)) = cases.iter().find(|case| case.0 == name) else {
+            continue;
+        };
         let output = binary.run(arguments, b"");
         assert_one_error_line(name, &output, 2, "required arguments were not provided");
-        for argument in missing {
+        for argument in *missing {
             assert_one_error_line(name, &output, 2, argument);
         }
     }
