@@ -160,12 +160,7 @@ fn token_auth_full_flow() {
     let challenge = challenged.header("WWW-Authenticate").unwrap().to_string();
     assert!(challenge.starts_with("Bearer "), "{challenge}");
     let parameters = challenge_parameters(&challenge);
-    let get = |name: &str| {
-        parameters
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
+    let get = |name: &str| support::http::parameter(&parameters, name);
     assert_eq!(get("realm"), registry.token_realm());
     assert_eq!(get("service").as_deref(), Some(tokens.service()));
     assert_eq!(get("scope").as_deref(), Some("repository:library/app:pull"));

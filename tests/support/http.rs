@@ -28,10 +28,7 @@ pub struct RawResponse {
 impl RawResponse {
     /// First value of a header, case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        super::wire::header(&self.headers, name)
     }
 
     /// The body as (lossy) UTF-8, for assertions and panic messages.
@@ -219,6 +216,15 @@ pub fn request_with_auth(
 pub fn basic_authorization(user: &str, password: &str) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     format!("Basic {encoded}")
+}
+
+/// The value of the first parameter called `name` (of a challenge, a
+/// query or a form), as parsed by [`challenge_parameters`] and the like.
+pub fn parameter(parameters: &[(String, String)], name: &str) -> Option<String> {
+    parameters
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
 }
 
 /// Parameters of a `WWW-Authenticate` challenge (`realm`, `service`,

@@ -150,6 +150,35 @@ pub fn require_tools(tools: &[&str]) -> bool {
     false
 }
 
+/// Runs a setup tool (`openssl`, `htpasswd`) to the end with `stdin`
+/// written to it: its stdout, or one line saying why it could not run or
+/// what it printed when it failed.
+pub fn tool_output(command: &mut std::process::Command, stdin: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("cannot run {program}: {error}"))?;
+    if let Some(mut pipe) = child.stdin.take() {
+        pipe.write_all(stdin)
+            .map_err(|error| format!("{program} stdin: {error}"))?;
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|error| format!("{program}: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(output.stdout)
+}
+
 /// Something a test needs is not there (a tool, `../shared`): panics if env
 /// `CI` is set (CI provides everything, so a skip there would hide a broken
 /// setup), else prints why the test is skipped.

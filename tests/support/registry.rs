@@ -429,18 +429,12 @@ fn identity(directory: &Path) -> String {
 /// `htpasswd -nbB` with the lowest bcrypt cost (4): distribution accepts only
 /// bcrypt entries, and every authenticated request pays the hash cost.
 fn write_htpasswd(path: &Path, user: &str, password: &str) -> Result<(), String> {
-    let output = Command::new("htpasswd")
-        .args(["-nbB", "-C", "4", user, password])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| format!("registry: cannot run htpasswd (apache2-utils): {error}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "registry: htpasswd failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    std::fs::write(path, &output.stdout)
+    let entry = super::tool_output(
+        Command::new("htpasswd").args(["-nbB", "-C", "4", user, password]),
+        b"",
+    )
+    .map_err(|error| format!("registry: htpasswd (apache2-utils): {error}"))?;
+    std::fs::write(path, entry)
         .map_err(|error| format!("registry: cannot write {}: {error}", path.display()))
 }
 

@@ -29,10 +29,7 @@ pub struct Seen {
 impl Seen {
     /// First value of a header, case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        wire::header(&self.headers, name)
     }
 
     /// Whether anything in the request could be a credential: an

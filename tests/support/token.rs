@@ -84,22 +84,16 @@ fn generate_key_material() -> Result<KeyMaterial, String> {
     let directory = tempfile::tempdir().map_err(|error| format!("temp dir: {error}"))?;
     let key = directory.path().join("key.pem");
     let certificate = directory.path().join("cert.pem");
-    let output = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256"])
-        .args(["-days", "3650", "-subj", "/CN=doi-test-token-issuer"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&certificate)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| format!("cannot run openssl: {error}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "openssl req failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
+    super::tool_output(
+        Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256"])
+            .args(["-days", "3650", "-subj", "/CN=doi-test-token-issuer"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&certificate),
+        b"",
+    )?;
     let key_pem = std::fs::read(&key).map_err(|error| format!("{}: {error}", key.display()))?;
     let certificate_pem = std::fs::read(&certificate)
         .map_err(|error| format!("{}: {error}", certificate.display()))?;
@@ -325,12 +319,7 @@ async fn answer(
         query.to_string()
     };
     let parameters = parse_query(&form);
-    let get = |name: &str| {
-        parameters
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
+    let get = |name: &str| super::http::parameter(&parameters, name);
     let scopes: Vec<String> = parameters
         .iter()
         .filter(|(key, _)| key == "scope")
@@ -530,30 +519,17 @@ fn sign_token(
 /// RS256 = RSASSA-PKCS1-v1_5 over SHA-256 (RFC 7518 3.3), which is what
 /// `openssl dgst -sha256 -sign` produces with an RSA key.
 fn openssl_sign(key_path: &Path, input: &[u8]) -> Result<Vec<u8>, SignError> {
-    use std::io::Write as _;
-    let mut child = Command::new("openssl")
-        .args(["dgst", "-sha256", "-sign"])
-        .arg(key_path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|error| SignError(format!("cannot run openssl: {error}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input)
-            .map_err(|error| SignError(format!("openssl stdin: {error}")))?;
+    let signature = super::tool_output(
+        Command::new("openssl")
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(key_path),
+        input,
+    )
+    .map_err(SignError)?;
+    if signature.is_empty() {
+        return Err(SignError("openssl dgst wrote no signature".to_string()));
     }
-    let output = child
-        .wait_with_output()
-        .map_err(|error| SignError(format!("openssl: {error}")))?;
-    if !output.status.success() || output.stdout.is_empty() {
-        return Err(SignError(format!(
-            "openssl dgst failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    Ok(output.stdout)
+    Ok(signature)
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time (civil-from-days, proleptic

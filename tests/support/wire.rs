@@ -27,13 +27,19 @@ pub struct Head {
     pub headers: Vec<(String, String)>,
 }
 
+/// First value of a header in `headers`, case-insensitively (RFC 9110
+/// section 5.1): the one lookup of every head our servers and client read.
+pub fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
 impl Head {
     /// First value of a header, case-insensitively (RFC 9110 section 5.1).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        header(&self.headers, name)
     }
 
     /// Whether a comma-separated header (such as `Connection`) lists `token`.
