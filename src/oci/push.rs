@@ -313,14 +313,6 @@ impl LayoutContent {
 }
 
 impl ChildSources for LayoutContent {
-    fn listed(&self, _digest: &Digest) -> Option<&Reference> {
-        None
-    }
-
-    fn fallback(&self) -> Option<&Reference> {
-        None
-    }
-
     fn local(&self, digest: &Digest) -> Option<BlobContent> {
         Some(match self.held.get(digest)? {
             Held::Bytes(bytes) => BlobContent::Bytes(bytes.clone()),

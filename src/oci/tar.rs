@@ -434,28 +434,14 @@ fn check_checksum(header: &Header, offset: u64) -> Result<(), TarError> {
         message: format!("checksum field: {error}"),
     })?;
     let field = 148..156;
-    let unsigned: u32 = bytes
-        .iter()
-        .enumerate()
-        .map(|(index, byte)| {
-            if field.contains(&index) {
-                u32::from(b' ')
-            } else {
-                u32::from(*byte)
-            }
-        })
-        .sum();
-    let signed: i64 = bytes
-        .iter()
-        .enumerate()
-        .map(|(index, byte)| {
-            if field.contains(&index) {
-                i64::from(b' ')
-            } else {
-                i64::from(*byte as i8)
-            }
-        })
-        .sum();
+    let (unsigned, signed) =
+        bytes
+            .iter()
+            .enumerate()
+            .fold((0u32, 0i64), |(unsigned, signed), (index, byte)| {
+                let byte = if field.contains(&index) { b' ' } else { *byte };
+                (unsigned + u32::from(byte), signed + i64::from(byte as i8))
+            });
     if stored == unsigned || i64::from(stored) == signed {
         Ok(())
     } else {

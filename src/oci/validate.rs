@@ -219,6 +219,23 @@ fn size_of(descriptor: &Value) -> Option<u64> {
 }
 
 impl Validator<'_> {
+    /// The jq module's rules of a document (`rules::index` or
+    /// `rules::image`), with the media type its descriptor named: a
+    /// document may leave its own `mediaType` out, but not contradict it.
+    fn document_rules(
+        rule: fn(&Value, &DocumentOptions) -> rules::RuleResult,
+        document: &Value,
+        media_type: &str,
+        file: &str,
+        at: &DescriptorPath,
+    ) -> Result<(), LayoutError> {
+        let options = DocumentOptions {
+            media_types: &[media_type],
+            require_media_type: false,
+        };
+        rule(document, &options).map_err(|violation| Self::fail(file, at, violation.to_string()))
+    }
+
     fn fail(file: &str, at: &DescriptorPath, message: impl Into<String>) -> LayoutError {
         LayoutError {
             file: file.to_string(),
@@ -286,12 +303,7 @@ impl Validator<'_> {
         depth: usize,
         top: bool,
     ) -> Result<(), LayoutError> {
-        let options = DocumentOptions {
-            media_types: &[media_type],
-            require_media_type: false,
-        };
-        rules::index(index, &options)
-            .map_err(|violation| Self::fail(file, at, violation.to_string()))?;
+        Self::document_rules(rules::index, index, media_type, file, at)?;
         let manifests = index["manifests"].as_array().cloned().unwrap_or_default();
         for (position, manifest) in manifests.iter().enumerate() {
             let child = at.child(format!("manifests[{position}]"), manifest);
@@ -480,12 +492,7 @@ impl Validator<'_> {
         media_type: &str,
         platform: Option<&Value>,
     ) -> Result<(), LayoutError> {
-        let options = DocumentOptions {
-            media_types: &[media_type],
-            require_media_type: false,
-        };
-        rules::image(image, &options)
-            .map_err(|violation| Self::fail(file, at, violation.to_string()))?;
+        Self::document_rules(rules::image, image, media_type, file, at)?;
         let config_descriptor = &image["config"];
         let config_at = at.child("config".to_string(), config_descriptor);
         let config_type = media_type_of(config_descriptor).to_string();

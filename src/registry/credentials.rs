@@ -276,12 +276,7 @@ impl CredentialStore {
         }
         let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
             .map_err(|_| failure("answered something that is not JSON".to_string()))?;
-        let field = |name: &str| {
-            answer
-                .get(name)
-                .and_then(|value| value.as_str())
-                .unwrap_or_default()
-        };
+        let field = |name: &str| string_field(&answer, name);
         let (username, secret) = (field("Username"), field("Secret"));
         if secret.is_empty() {
             return Ok(None);
@@ -361,16 +356,20 @@ fn server_host(entry_key: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// A string field of a Docker config entry or a helper's answer; `""` when
+/// absent or not a string (both mean "no credential" to the callers).
+fn string_field<'v>(object: &'v serde_json::Value, name: &str) -> &'v str {
+    object
+        .get(name)
+        .and_then(|value| value.as_str())
+        .unwrap_or_default()
+}
+
 fn decode_auth_entry(
     entry_key: &str,
     entry: &serde_json::Value,
 ) -> Result<Option<Credentials>, RegistryError> {
-    let field = |name: &str| {
-        entry
-            .get(name)
-            .and_then(|value| value.as_str())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| string_field(entry, name);
     let (username, password) = (field("username"), field("password"));
     if !username.is_empty() && !password.is_empty() {
         return Ok(Some(Credentials::new(username, password)));

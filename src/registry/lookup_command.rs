@@ -63,6 +63,18 @@ impl From<String> for UsageError {
     }
 }
 
+/// The word after a flag that takes one (`--jobs 4`), moving `index` past
+/// it; `needs` says what is missing when the flag is the last word.
+fn next_value<'a>(
+    arguments: &'a [String],
+    index: &mut usize,
+    needs: impl FnOnce() -> String,
+) -> Result<&'a str, String> {
+    let value = arguments.get(*index).ok_or_else(needs)?;
+    *index += 1;
+    Ok(value.as_str())
+}
+
 /// Parses the arguments after the program name. `--type manifest` may be
 /// two words, `--type=manifest`, or one word with a space (as a quoted
 /// shell word would give).
@@ -87,10 +99,9 @@ pub fn parse_arguments(arguments: &[String]) -> Result<LookupArguments, UsageErr
         } else if argument == "--head" {
             head = true;
         } else if argument == "--type" {
-            let value = arguments
-                .get(index)
-                .ok_or_else(|| "--type needs a value (manifest or blob)".to_string())?;
-            index += 1;
+            let value = next_value(arguments, &mut index, || {
+                "--type needs a value (manifest or blob)".to_string()
+            })?;
             object_type = Some(parse_type(value)?);
         } else if let Some(value) = argument
             .strip_prefix("--type=")
@@ -98,23 +109,18 @@ pub fn parse_arguments(arguments: &[String]) -> Result<LookupArguments, UsageErr
         {
             object_type = Some(parse_type(value)?);
         } else if argument == "--jobs" {
-            let value = arguments
-                .get(index)
-                .ok_or_else(|| "--jobs needs a number".to_string())?;
-            index += 1;
+            let value = next_value(arguments, &mut index, || {
+                "--jobs needs a number".to_string()
+            })?;
             jobs = Some(parse_jobs(value)?);
         } else if let Some(value) = argument.strip_prefix("--jobs=") {
             jobs = Some(parse_jobs(value)?);
         } else if let Some((limit, inline)) = limit_flag(argument) {
             let value = match inline {
                 Some(value) => value,
-                None => {
-                    let value = arguments
-                        .get(index)
-                        .ok_or_else(|| format!("--{} needs a number of seconds", limit.flag()))?;
-                    index += 1;
-                    value.as_str()
-                }
+                None => next_value(arguments, &mut index, || {
+                    format!("--{} needs a number of seconds", limit.flag())
+                })?,
             };
             let seconds =
                 parse_seconds(value).map_err(|why| format!("--{}: {why}", limit.flag()))?;

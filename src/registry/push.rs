@@ -97,10 +97,15 @@ impl BlobContent {
 /// object's `lookup`: entries by digest, and the `""` fallback), and content
 /// the source holds itself (an OCI layout's blobs), which wins.
 pub trait ChildSources: Sync {
-    /// The reference listed for exactly this digest.
-    fn listed(&self, digest: &Digest) -> Option<&Reference>;
-    /// The reference for any digest not listed.
-    fn fallback(&self) -> Option<&Reference>;
+    /// The reference listed for exactly this digest (none by default:
+    /// sources that hold their content, or have none, list nothing).
+    fn listed(&self, _digest: &Digest) -> Option<&Reference> {
+        None
+    }
+    /// The reference for any digest not listed (none by default).
+    fn fallback(&self) -> Option<&Reference> {
+        None
+    }
 
     /// The bytes of `digest` when this source holds them (a manifest's
     /// must be [`BlobContent::Bytes`]); None: look in a registry.
@@ -139,14 +144,7 @@ impl ChildSources for NestedSources<'_> {
 /// Sources with nothing listed (a manifest with no lookup).
 pub struct NoSources;
 
-impl ChildSources for NoSources {
-    fn listed(&self, _digest: &Digest) -> Option<&Reference> {
-        None
-    }
-    fn fallback(&self) -> Option<&Reference> {
-        None
-    }
-}
+impl ChildSources for NoSources {}
 
 /// Where a child comes from.
 enum ChildSource {
@@ -283,12 +281,7 @@ impl Pusher {
         source: &Reference,
         size: Option<u64>,
     ) -> Result<Pushed, RegistryError> {
-        let digest = source.digest().cloned().ok_or_else(|| {
-            RegistryError::new(
-                ErrorKind::InvalidInput,
-                format!("blob source {source} has no digest (blobs are copied by digest)"),
-            )
-        })?;
+        let digest = source_digest(source, "blob source", " (blobs are copied by digest)")?;
         let key = presence_key(destination, &digest);
         self.present.get_or_try_insert_with(&key, || {
             self.copy_blob_now(destination, source, &digest, size)
@@ -305,12 +298,7 @@ impl Pusher {
         source: &Reference,
         sources: &dyn ChildSources,
     ) -> Result<(), RegistryError> {
-        let digest = source.digest().cloned().ok_or_else(|| {
-            RegistryError::new(
-                ErrorKind::InvalidInput,
-                format!("child manifest source {source} has no digest"),
-            )
-        })?;
+        let digest = source_digest(source, "child manifest source", "")?;
         let key = presence_key(destination, &digest);
         self.present.get_or_try_insert_with(&key, || {
             let manifest = self.read_manifest(source)?;
@@ -590,6 +578,17 @@ impl Pusher {
             .with_digest(manifest.digest.clone());
         self.put_manifest(&target, manifest)
     }
+}
+
+/// The digest a copy's `source` must name (copies go by digest); else
+/// `WHAT SOURCE has no digestWHY`, an input error.
+fn source_digest(source: &Reference, what: &str, why: &str) -> Result<Digest, RegistryError> {
+    source.digest().cloned().ok_or_else(|| {
+        RegistryError::new(
+            ErrorKind::InvalidInput,
+            format!("{what} {source} has no digest{why}"),
+        )
+    })
 }
 
 fn presence_key(destination: &Reference, digest: &Digest) -> PresenceKey {
