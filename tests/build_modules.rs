@@ -703,15 +703,13 @@ fn check_build(build: &Build, line: &Value, repositories: &[String], tails: &Tai
 
     // every command is shell text bash accepts
     for (name, command) in field("commands").as_object().unwrap() {
-        let checked = Command::new("bash")
-            .args(["-n", "-c", command.as_str().unwrap()])
-            .output()
-            .expect("bash runs");
-        assert!(
-            checked.status.success(),
-            "build {id}: {name} is no valid bash: {}",
-            String::from_utf8_lossy(&checked.stderr)
+        let checked = crate::support::tool_output(
+            Command::new("bash").args(["-n", "-c", command.as_str().unwrap()]),
+            b"",
         );
+        if let Err(error) = checked {
+            panic!("build {id}: {name} is no valid bash: {error}");
+        }
     }
 }
 

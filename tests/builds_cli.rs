@@ -229,7 +229,7 @@ fn help_says_what_the_cache_keeps() {
         "not parents by tag",
         "With --offline it keeps every entry it had",
     ] {
-        assert!(help.contains(expected), "{help}");
+        crate::support::assert_contains(&help, expected);
     }
 }
 

@@ -89,17 +89,12 @@ fn deploy_with_empty_stdin_says_so_in_one_line() {
 fn deploy_breaks_requests_down_by_kind_only_with_stats() {
     let plain = text(&bin::deploy().run(&[], "[]").stderr);
     let stats = text(&bin::deploy().run(&["--stats"], "[]").stderr);
-    assert!(plain.contains("deploy: requests: 0; "), "{plain}");
+    crate::support::assert_contains(&plain, "deploy: requests: 0; ");
     assert!(!plain.contains("HEAD"), "{plain}");
-    assert!(
-        stats.contains("deploy: requests: 0 (HEAD 0, GET 0, PUT 0, POST 0, mount 0, PATCH 0, token 0); retries 0; "),
-        "{stats}"
-    );
+    crate::support::assert_contains(&stats, "deploy: requests: 0 (HEAD 0, GET 0, PUT 0, POST 0, mount 0, PATCH 0, token 0); retries 0; ");
     let help = text(&bin::deploy().run(&["--help"], b"").stdout);
-    assert!(
-        help.contains("--stats") && help.contains("down by kind"),
-        "{help}"
-    );
+    crate::support::assert_contains(&help, "--stats");
+    crate::support::assert_contains(&help, "down by kind");
 }
 
 #[test]
@@ -116,17 +111,15 @@ fn deploy_help_documents_the_deploy_object_format() {
         "Without data the object is a copy",
         "README.md",
     ] {
-        assert!(help.contains(expected), "lacks {expected:?}:\n{help}");
+        crate::support::assert_contains(&help, expected);
     }
 }
 
 #[test]
 fn lookup_help_says_blobs_print_as_base64_json() {
     let help = text(&bin::lookup().run(&["--help"], b"").stdout);
-    assert!(
-        help.contains("--type blob") && help.contains("base64 JSON string"),
-        "{help}"
-    );
+    crate::support::assert_contains(&help, "--type blob");
+    crate::support::assert_contains(&help, "base64 JSON string");
 }
 
 /// A missing required argument is named on the one error line (clap put

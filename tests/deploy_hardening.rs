@@ -12,6 +12,7 @@
 //!   missing blob.
 
 use crate::support;
+use crate::support::fixture::{self, Proxied};
 
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use support::bounded::run_bounded;
 use support::scripted::{owned, Reply, ScriptedServer};
-use support::{FaultProxy, Registry, RegistryAuth, RequestRecord};
+use support::{Registry, RegistryAuth, RequestRecord};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -54,11 +55,9 @@ fn catalog(registry: &Registry) -> Vec<Value> {
 
 #[test]
 fn data_that_would_not_print_as_itself_is_refused_and_nothing_is_pushed() {
-    if !support::require_registry() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     let host = proxy.host();
     // Before the fix this manifest was pushed with `<skipped: too deep>` in
     // its annotation, its digest that of the corrupt bytes.
@@ -157,11 +156,9 @@ fn small_image(host: &str) -> Vec<Value> {
 /// there": blobs from data were uploaded again without a look first.
 #[test]
 fn a_re_run_of_unchanged_input_is_one_request_per_ref_and_pushes_nothing() {
-    if !support::require_registry() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     let input = stream(&small_image(&proxy.host()));
     let first = deploy(&input);
     assert_eq!(first.code(), 0, "{}", first.stderr());
@@ -213,10 +210,9 @@ fn a_re_run_of_unchanged_input_is_one_request_per_ref_and_pushes_nothing() {
 /// request per missing blob, after its HEAD.
 #[test]
 fn a_registry_taking_single_post_uploads_gets_one_request_per_blob() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
+    };
     let front = ScriptedServer::start({
         let upstream = registry.url();
         let upstream_host = registry.host();

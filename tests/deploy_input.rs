@@ -4,9 +4,10 @@
 
 use crate::support;
 use crate::support::bin;
+use crate::support::fixture::{self};
 
 use doi::spec::media_type::OCI_MANIFEST;
-use support::{Registry, RegistryAuth};
+use support::RegistryAuth;
 
 const D1: &str = "sha256:1a51828d59323e0e02522c45652b6a7a44a032b464b06d574f067d2358b0e9f1";
 const D2: &str = "sha256:99b2daa0ab651a28400c9fbba7152fd281cc9a71e1b726bdf070ffa5d1387383";
@@ -142,10 +143,9 @@ fn every_input_rule_has_its_one_line_error() {
 
 #[test]
 fn all_errors_are_reported_and_nothing_is_pushed() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
+    };
     let host = registry.host();
     let input = format!(
         r#"{{"type":"blob","refs":["{host}/good"],"data":"YnVmZnkgdGhlIHZhbXBpcmUgc2xheWVyCg=="}}
@@ -155,20 +155,15 @@ fn all_errors_are_reported_and_nothing_is_pushed() {
     let output = bin::deploy().run(&[], &input);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(
-        stderr.contains(&format!(
-            "deploy object 2 ({host}/good:1): data.mediaType: missing"
-        )),
-        "{stderr}"
+    support::assert_contains(
+        &stderr,
+        &format!("deploy object 2 ({host}/good:1): data.mediaType: missing"),
     );
-    assert!(
-        stderr.contains(&format!("deploy object 3 ({host}/good:tagged): refs[0]")),
-        "{stderr}"
+    support::assert_contains(
+        &stderr,
+        &format!("deploy object 3 ({host}/good:tagged): refs[0]"),
     );
-    assert!(
-        stderr.contains("2 invalid deploy object(s); nothing was pushed"),
-        "{stderr}"
-    );
+    support::assert_contains(&stderr, "2 invalid deploy object(s); nothing was pushed");
     assert_eq!(
         registry.fetch_blob("good", D1),
         None,

@@ -196,11 +196,9 @@ fn from_scratch_one_head_and_put_per_tag_then_one_head_per_tag() {
         },
         "a re-run is exactly one HEAD per tag"
     );
-    assert!(
-        log.contains(&format!(
-            "deploy summary: 0 pushed, {tags} already there, 0 failed"
-        )),
-        "{log}"
+    support::assert_contains(
+        &log,
+        &format!("deploy summary: 0 pushed, {tags} already there, 0 failed"),
     );
 }
 
@@ -233,17 +231,12 @@ fn a_failure_skips_its_dependants_and_independent_objects_finish() {
     let output = bin::deploy().run(&["--parallel"], &input);
     let log = stderr(&output);
     assert!(!output.status.success(), "{log}");
-    assert!(
-        log.contains(
-            "deploy summary: 1 pushed, 0 already there, 1 failed, 1 skipped because of a failure"
-        ),
-        "{log}"
+    support::assert_contains(
+        &log,
+        "deploy summary: 1 pushed, 0 already there, 1 failed, 1 skipped because of a failure",
     );
-    assert!(
-        log.contains(&format!("FAILED {host}/broken@{config_digest}: POST")),
-        "{log}"
-    );
-    assert!(log.contains(&format!("skipped {host}/broken:1@")), "{log}");
+    support::assert_contains(&log, &format!("FAILED {host}/broken@{config_digest}: POST"));
+    support::assert_contains(&log, &format!("skipped {host}/broken:1@"));
     assert!(
         registry.tags("broken").is_empty(),
         "the dependant must not be pushed"
@@ -324,9 +317,9 @@ fn a_run_failing_under_a_persistent_outage_is_completed_by_a_re_run() {
     let output = bin::deploy().run(&["--parallel"], &input);
     let log = stderr(&output);
     assert!(!output.status.success(), "{log}");
-    assert!(log.contains("deploy summary:"), "{log}");
-    assert!(log.contains("failed: "), "{log}");
-    assert!(log.contains("500 Internal Server Error"), "{log}");
+    support::assert_contains(&log, "deploy summary:");
+    support::assert_contains(&log, "failed: ");
+    support::assert_contains(&log, "500 Internal Server Error");
     assert!(registry.tags("library/greet").is_empty(), "{log}");
     assert!(
         !registry.tags("library/hello").is_empty(),
@@ -421,12 +414,9 @@ fn a_mount_the_source_cannot_serve_fails_clearly() {
     let output = bin::deploy().run(&[], &input);
     let log = stderr(&output);
     assert!(!output.status.success(), "{log}");
-    assert!(
-        log.contains(&format!(
+    support::assert_contains(&log, &format!(
             "FAILED {host}/destination@{missing}: blob {host}/empty@{missing} not found at its source"
-        )),
-        "{log}"
-    );
+        ));
 }
 
 #[test]
@@ -462,9 +452,9 @@ fn ctrl_c_starts_nothing_new_and_still_prints_the_summary() {
     let output = child.wait_with_output().expect("deploy output");
     let log = stderr(&output);
     assert!(!output.status.success(), "{log}");
-    assert!(log.contains("interrupted"), "{log}");
-    assert!(log.contains("not started (interrupted)"), "{log}");
-    assert!(log.contains("deploy summary:"), "{log}");
+    support::assert_contains(&log, "interrupted");
+    support::assert_contains(&log, "not started (interrupted)");
+    support::assert_contains(&log, "deploy summary:");
 }
 
 fn base64_of(bytes: &[u8]) -> String {
@@ -553,12 +543,12 @@ fn token_auth_registry_deploys_with_mounts_and_a_re_run_only_heads() {
     let again = run();
     let log = stderr(&again);
     assert!(again.status.success(), "{log}");
-    assert!(
-        log.contains(&format!(
+    support::assert_contains(
+        &log,
+        &format!(
             "deploy summary: 0 pushed, {} already there",
             library.tags(true).len()
-        )),
-        "{log}"
+        ),
     );
 }
 

@@ -94,13 +94,13 @@ fn on_a_developer_machine_a_missing_jq_1_7_is_a_skip_with_a_reason() {
     ]);
     let text = text(&output);
     assert!(output.status.success(), "a skip is no failure:\n{text}");
-    assert!(
-        text.contains(&format!("SKIP: jq 1.7 checks: {MISSING} does not run")),
-        "{text}"
+    crate::support::assert_contains(
+        &text,
+        &format!("SKIP: jq 1.7 checks: {MISSING} does not run"),
     );
-    assert!(
-        text.contains("SKIP: conformance checks: /nonexistent/conformance is absent"),
-        "{text}"
+    crate::support::assert_contains(
+        &text,
+        "SKIP: conformance checks: /nonexistent/conformance is absent",
     );
 }
 
@@ -109,8 +109,5 @@ fn under_ci_a_missing_jq_fails_the_script() {
     let output = script(&[("CI", Some("true")), ("JQ", Some(MISSING))]);
     let text = text(&output);
     assert!(!output.status.success(), "CI=true must fail:\n{text}");
-    assert!(
-        text.contains(&format!("FAIL: filters_jq: no {MISSING} on PATH")),
-        "{text}"
-    );
+    crate::support::assert_contains(&text, &format!("FAIL: filters_jq: no {MISSING} on PATH"));
 }

@@ -388,7 +388,7 @@ fn proxy_status_faults_answer_without_forwarding() {
     assert_eq!(proxy.count(), 6);
     assert_eq!(proxy.faulted_count(), 5);
     let log = proxy.log();
-    assert!(log.contains("FAULT status 429 (Retry-After 7)"), "{log}");
+    support::assert_contains(&log, "FAULT status 429 (Retry-After 7)");
     assert!(
         log.lines()
             .last()

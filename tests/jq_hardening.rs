@@ -57,34 +57,33 @@ fn expect(outcome: &Outcome, code: i32, stdout: &str, stderr: &str, what: &str) 
     );
 }
 
+/// `doi-jq -n PROGRAM` succeeds and prints `stdout`, as jq 1.7.1 does.
+fn expect_null_input(program: &str, stdout: &str, what: &str) {
+    expect(&run(&["-n", program], b""), 0, stdout, "", what);
+}
+
 #[test]
 fn deep_values_walk_as_in_jq() {
     // jq 1.7.1 prints 533: 256 levels, then its "<skipped: too deep>".
-    let outcome = run(
-        &[
-            "-n",
-            "reduce range(4000) as $i ([]; [.]) | walk(.) | tojson | length",
-        ],
-        b"",
+    expect_null_input(
+        "reduce range(4000) as $i ([]; [.]) | walk(.) | tojson | length",
+        "533\n",
+        "walk over 4000 levels",
     );
-    expect(&outcome, 0, "533\n", "", "walk over 4000 levels");
 }
 
 #[test]
 fn deep_recursion_runs_as_in_jq() {
-    let outcome = run(
-        &["-n", "def f: if . < 4000 then .+1|f else . end; 0|f"],
-        b"",
+    expect_null_input(
+        "def f: if . < 4000 then .+1|f else . end; 0|f",
+        "4000\n",
+        "4000-deep def",
     );
-    expect(&outcome, 0, "4000\n", "", "4000-deep def");
-    let outcome = run(
-        &[
-            "-n",
-            "def f: if . < 4000 then [.+1|f] else . end; 0|f|tojson|length",
-        ],
-        b"",
+    expect_null_input(
+        "def f: if . < 4000 then [.+1|f] else . end; 0|f|tojson|length",
+        "533\n",
+        "4000-deep def building arrays",
     );
-    expect(&outcome, 0, "533\n", "", "4000-deep def building arrays");
 }
 
 #[test]
@@ -101,14 +100,11 @@ fn endless_recursion_ends_with_an_error() {
 
 #[test]
 fn long_paths_set_as_in_jq() {
-    let outcome = run(
-        &[
-            "-n",
-            "null | setpath([range(5000)|\"a\"]; 1) | tojson | length",
-        ],
-        b"",
+    expect_null_input(
+        "null | setpath([range(5000)|\"a\"]; 1) | tojson | length",
+        "1561\n",
+        "setpath with 5000 keys",
     );
-    expect(&outcome, 0, "1561\n", "", "setpath with 5000 keys");
 }
 
 #[test]

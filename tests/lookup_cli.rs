@@ -6,6 +6,7 @@
 
 use crate::support;
 use crate::support::bin::{self, BinaryRun};
+use crate::support::fixture::{self};
 
 use std::io::Read as _;
 
@@ -136,10 +137,9 @@ fn output_matches_lookup_test_json_for_recreatable_content() {
     let Some(cases) = conformance_cases() else {
         return;
     };
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
+    };
     seed_recreatable(&registry, &cases);
     let selected = recreatable_cases(&cases);
     assert_eq!(
@@ -193,10 +193,9 @@ fn output_matches_lookup_test_json_for_recreatable_content() {
 
 #[test]
 fn parallel_output_keeps_argument_order_and_sends_one_request_per_ref() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
+    };
     let url = registry.url();
     let image = support::seed_image(&url, "test/order", "base");
     let mut arguments = vec!["--parallel".to_string()];
@@ -207,13 +206,7 @@ fn parallel_output_keeps_argument_order_and_sends_one_request_per_ref() {
             // Every third tag is missing: `null` in its place.
             expected_digests.push(None);
         } else {
-            support::seed_manifest(
-                &url,
-                "test/order",
-                &tag,
-                "application/vnd.oci.image.index.v1+json",
-                &image.index_bytes,
-            );
+            image.tag_again(&url, &tag);
             expected_digests.push(Some(image.index_digest.clone()));
         }
         arguments.push("--head".into());
@@ -269,10 +262,9 @@ fn bad_arguments_exit_2_with_one_line_and_errors_exit_1() {
 
 #[test]
 fn a_closed_output_pipe_ends_quietly_with_success() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
+    };
     support::seed_image(&registry.url(), "test/pipe", "v1");
     let reference = format!("{}/test/pipe:v1", registry.host());
     let (mut child, _config) = lookup_through(&registry)

@@ -31,10 +31,9 @@ fn fixture_build(fixtures: &Path, name: &str) -> Value {
 
 #[test]
 fn the_three_fixtures_import_byte_identical_to_the_reference() {
-    let Some(fixtures) = oci_util::fixtures() else {
+    let Some((fixtures, cache)) = oci_util::seeded_fixtures() else {
         return;
     };
-    let cache = oci_util::seeded_cache(&fixtures);
     for name in oci_util::FIXTURE_NAMES {
         let parent = tempfile::tempdir().unwrap();
         let target = parent.path().join("temp");
@@ -68,10 +67,9 @@ fn the_three_fixtures_import_byte_identical_to_the_reference() {
 
 #[test]
 fn a_target_that_exists_is_left_alone() {
-    let Some(fixtures) = oci_util::fixtures() else {
+    let Some((fixtures, cache)) = oci_util::seeded_fixtures() else {
         return;
     };
-    let cache = oci_util::seeded_cache(&fixtures);
     let parent = tempfile::tempdir().unwrap();
     let target = parent.path().join("temp");
     std::fs::create_dir(&target).unwrap();
@@ -92,10 +90,9 @@ fn a_target_that_exists_is_left_alone() {
 
 #[test]
 fn builds_that_are_not_usable_oci_imports_are_refused() {
-    let Some(fixtures) = oci_util::fixtures() else {
+    let Some((fixtures, cache)) = oci_util::seeded_fixtures() else {
         return;
     };
-    let cache = oci_util::seeded_cache(&fixtures);
     let build = fixture_build(&fixtures, "latest-glibc-amd64");
     let entry = |key: &str, value: Value| {
         let mut changed = build.clone();
@@ -189,7 +186,7 @@ fn commit_layout(layout: &Path, directory: &str) -> (tempfile::TempDir, String, 
         "-m",
         "layout",
     ]);
-    let commit = String::from_utf8(git(&["-C", repo, "rev-parse", "HEAD"]).stdout)
+    let commit = String::from_utf8(git(&["-C", repo, "rev-parse", "HEAD"]))
         .unwrap()
         .trim()
         .to_string();
@@ -255,21 +252,21 @@ fn symlinks_out_of_the_tree_and_broken_layouts_leave_nothing() {
         "index.json",
     );
     let line = refused(cache.path(), &build);
-    assert!(
-        line.contains("symlink escape -> ../../../../../etc/passwd resolves outside the layout"),
-        "{line}"
+    crate::support::assert_contains(
+        &line,
+        "symlink escape -> ../../../../../etc/passwd resolves outside the layout",
     );
 
-    let broken = Recipe {
-        config: Box::new(|config| config["rootfs"]["diff_ids"] = json!([oci_util::sha256(b"x")])),
-        ..Recipe::default()
-    }
+    let broken = Recipe::editing(
+        |recipe| &mut recipe.config,
+        |config| config["rootfs"]["diff_ids"] = json!([oci_util::sha256(b"x")]),
+    )
     .build();
     let (cache, commit, repository) = commit_layout(broken.path(), "a/b");
     let build = build_for(&commit, repository.to_str().unwrap(), "a/b", "index.json");
     let line = refused(cache.path(), &build);
-    assert!(line.contains("invalid layout: blobs/sha256/"), "{line}");
-    assert!(line.contains("but the config's diff_id is"), "{line}");
+    crate::support::assert_contains(&line, "invalid layout: blobs/sha256/");
+    crate::support::assert_contains(&line, "but the config's diff_id is");
 }
 
 #[test]
@@ -356,10 +353,10 @@ fn a_commit_missing_from_the_cache_is_fetched_by_id_then_by_git_fetch() {
         "index.json",
     );
     let line = refused(empty.path(), &unreachable);
-    assert!(
-        line.contains("is not in")
-            && line.contains("could not be fetched from /nonexistent/repository.git"),
-        "{line}"
+    crate::support::assert_contains(&line, "is not in");
+    crate::support::assert_contains(
+        &line,
+        "could not be fetched from /nonexistent/repository.git",
     );
 }
 

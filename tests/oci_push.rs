@@ -15,6 +15,7 @@ use doi::spec::annotation::REF_NAME;
 
 use crate::oci_util::{self, Recipe};
 use crate::support::bounded::{run_bounded, Finished};
+use crate::support::fixture::Proxied;
 use crate::support::{self, Fault, FaultProxy, Match, Registry, RegistryAuth};
 
 /// Long enough that only a hang reaches it.
@@ -63,8 +64,7 @@ struct Imported {
 
 impl Imported {
     fn new() -> Option<Imported> {
-        let fixtures = oci_util::fixtures()?;
-        let cache = oci_util::seeded_cache(&fixtures);
+        let (fixtures, cache) = oci_util::seeded_fixtures()?;
         let parent = tempfile::tempdir().unwrap();
         for name in oci_util::FIXTURE_NAMES {
             oci_util::import_fixture(&fixtures, cache.path(), name, parent.path());
@@ -206,21 +206,7 @@ fn lookup(reference: &str) -> Value {
 /// `skopeo copy --all` of `docker://SOURCE` into an `oci:` directory.
 fn skopeo_copy(source: &str, creds: Option<&str>) -> tempfile::TempDir {
     let directory = tempfile::tempdir().unwrap();
-    let mut command = std::process::Command::new("skopeo");
-    command.args(["copy", "--all", "--src-tls-verify=false"]);
-    if let Some(creds) = creds {
-        command.arg("--src-creds").arg(creds);
-    }
-    let output = command
-        .arg(format!("docker://{source}"))
-        .arg(format!("oci:{}:copied", directory.path().display()))
-        .output()
-        .expect("run skopeo copy");
-    assert!(
-        output.status.success(),
-        "skopeo copy {source}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::skopeo::copy_to_oci_layout(source, directory.path(), creds);
     directory
 }
 
@@ -256,9 +242,9 @@ fn the_three_fixtures_push_byte_exact_and_read_back() {
         let tag = format!("{}/busybox:{name}", proxy.host());
         proxy.reset_counts();
         let log = pushed(&imported.layout(name), &[&tag], &[]);
-        assert!(
-            log.contains("oci-push summary: 1 pushed, 0 already there, 0 failed"),
-            "{log}"
+        crate::support::assert_contains(
+            &log,
+            "oci-push summary: 1 pushed, 0 already there, 0 failed",
         );
         assert!(
             log.contains("oci-push: requests: 9 (HEAD 2, GET 0, PUT 5, POST 2, mount 0,"),
@@ -285,9 +271,9 @@ fn the_three_fixtures_push_byte_exact_and_read_back() {
         // A re-push of the unchanged layout: one HEAD, nothing written.
         proxy.reset_counts();
         let log = pushed(&imported.layout(name), &[&tag], &[]);
-        assert!(
-            log.contains("oci-push summary: 0 pushed, 1 already there, 0 failed"),
-            "{log}"
+        crate::support::assert_contains(
+            &log,
+            "oci-push summary: 0 pushed, 1 already there, 0 failed",
         );
         assert_eq!(
             requests(&proxy),
@@ -321,9 +307,9 @@ fn later_refs_mount_from_the_first_repository_of_their_registry() {
     ];
     let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
     let log = pushed(&layout, &refs, &[]);
-    assert!(
-        log.contains("oci-push summary: 4 pushed, 0 already there, 0 failed"),
-        "{log}"
+    crate::support::assert_contains(
+        &log,
+        "oci-push summary: 4 pushed, 0 already there, 0 failed",
     );
     let mut expected = first_push("first/busybox");
     expected.extend(mounted_push("second/busybox"));
@@ -367,9 +353,9 @@ fn later_refs_mount_from_the_first_repository_of_their_registry() {
     proxy.reset_counts();
     other_proxy.reset_counts();
     let log = pushed(&layout, &refs, &[]);
-    assert!(
-        log.contains("oci-push summary: 0 pushed, 4 already there, 0 failed"),
-        "{log}"
+    crate::support::assert_contains(
+        &log,
+        "oci-push summary: 0 pushed, 4 already there, 0 failed",
     );
     assert_eq!(
         requests(&proxy),
@@ -413,7 +399,7 @@ fn an_upload_that_fails_is_sent_again_from_the_layout() {
     proxy.inject(Match::new("PUT", &layer[7..]), Fault::status(503), 1);
     let tag = format!("{}/busybox:retried", proxy.host());
     let log = pushed(&imported.layout(name), &[&tag], &[]);
-    assert!(log.contains("retries 1;"), "{log}");
+    crate::support::assert_contains(&log, "retries 1;");
     assert_eq!(proxy.pending_faults(), 0);
     assert_eq!(
         registry.fetch_blob("busybox", &layer),
@@ -494,11 +480,10 @@ fn an_image_layout_pushes_its_image_manifest() {
     if !support::require_registry() || !support::require_tools(&["skopeo"]) {
         return;
     }
-    let Some(fixtures) = oci_util::fixtures() else {
+    let Some((_, cache)) = oci_util::seeded_fixtures() else {
         return;
     };
     // The layout as committed: index.json names the image manifest itself.
-    let cache = oci_util::seeded_cache(&fixtures);
     let parent = tempfile::tempdir().unwrap();
     let layout = parent.path().join("layout");
     oci_util::extract_fixture(cache.path(), "latest-glibc-amd64", &layout);
@@ -512,10 +497,7 @@ fn an_image_layout_pushes_its_image_manifest() {
     let untagged = format!("{}/image/untagged", registry.host());
     let log = pushed(&layout, &[&untagged], &[]);
     let digest = oci_util::sha256(&manifest);
-    assert!(
-        log.contains(&format!("pushed {untagged}@{digest}")),
-        "{log}"
-    );
+    crate::support::assert_contains(&log, &format!("pushed {untagged}@{digest}"));
     assert_eq!(
         registry.skopeo_inspect_raw(&format!("image/untagged@{digest}")),
         manifest
@@ -530,12 +512,12 @@ fn a_manifest_without_its_own_media_type_goes_as_its_descriptor_says() {
     if !support::require_registry() || !support::require_tools(&["skopeo"]) {
         return;
     }
-    let built = Recipe {
-        manifest: Box::new(|manifest: &mut Value| {
+    let built = Recipe::editing(
+        |recipe| &mut recipe.manifest,
+        |manifest: &mut Value| {
             manifest.as_object_mut().unwrap().remove("mediaType");
-        }),
-        ..Recipe::default()
-    }
+        },
+    )
     .build();
     let registry = Registry::start(RegistryAuth::None);
     let tag = format!("{}/untyped/image:1", registry.host());
@@ -597,11 +579,9 @@ fn dry_runs_only_ask() {
 
 #[test]
 fn a_broken_layout_pushes_nothing() {
-    if !support::require_registry() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     let tag = format!("{}/broken/layout:1", proxy.host());
     let refuse = |layout: &Path| {
         let line = refused(&[layout.to_str().unwrap(), &tag], 1);
@@ -611,46 +591,43 @@ fn a_broken_layout_pushes_nothing() {
     };
 
     // A layer that is not what its descriptor says (one byte changed).
-    let corrupt = Recipe {
-        layer_blob: Box::new(|blob: &mut Vec<u8>| {
+    let corrupt = Recipe::editing(
+        |recipe| &mut recipe.layer_blob,
+        |blob: &mut Vec<u8>| {
             let middle = blob.len() / 2;
             blob[middle] ^= 1;
-        }),
-        ..Recipe::default()
-    }
+        },
+    )
     .build();
     let line = refuse(corrupt.path());
-    assert!(line.contains("layers[0]"), "{line}");
+    crate::support::assert_contains(&line, "layers[0]");
 
     // A blob missing.
     let missing = Recipe::default().build();
     let config = oci_util::sha256(&missing.config);
     std::fs::remove_file(missing.path().join("blobs/sha256").join(&config[7..])).unwrap();
     let line = refuse(missing.path());
-    assert!(
-        line.contains(&format!("blobs/sha256/{}", &config[7..])),
-        "{line}"
-    );
-    assert!(line.contains("missing"), "{line}");
+    crate::support::assert_contains(&line, &format!("blobs/sha256/{}", &config[7..]));
+    crate::support::assert_contains(&line, "missing");
 
     // A valid layout, but with two top-level manifests: which to push?
-    let two = Recipe {
-        index: Box::new(|index: &mut Value| {
+    let two = Recipe::editing(
+        |recipe| &mut recipe.index,
+        |index: &mut Value| {
             let second = index["manifests"][0].clone();
             index["manifests"].as_array_mut().unwrap().push(second);
-        }),
-        ..Recipe::default()
-    }
+        },
+    )
     .build();
     let line = refuse(two.path());
-    assert!(line.contains("index.json: lists 2 manifests"), "{line}");
+    crate::support::assert_contains(&line, "index.json: lists 2 manifests");
 
     // Not a layout at all.
     let nowhere = tempfile::tempdir().unwrap();
     let line = refuse(&nowhere.path().join("absent"));
-    assert!(line.contains("cannot open the layout"), "{line}");
+    crate::support::assert_contains(&line, "cannot open the layout");
     let line = refuse(nowhere.path());
-    assert!(line.contains("oci-layout"), "{line}");
+    crate::support::assert_contains(&line, "oci-layout");
 }
 
 #[test]
@@ -665,25 +642,20 @@ fn bad_refs_are_refused_before_anything_is_sent() {
     let good = format!("{}/refs/good:1", proxy.host());
 
     let line = refused(&[layout, &good, "not a reference"], 2);
-    assert!(
-        line.contains("invalid reference \"not a reference\""),
-        "{line}"
-    );
+    crate::support::assert_contains(&line, "invalid reference \"not a reference\"");
     let line = refused(&[layout, &good, "refs/good:bad@tag"], 2);
-    assert!(line.contains("refs/good:bad@tag"), "{line}");
+    crate::support::assert_contains(&line, "refs/good:bad@tag");
     // A digest that is not the layout's manifest (here: its config's, a
     // real digest of the layout).
     let other = oci_util::sha256(&built.config);
     let pinned = format!("{}/refs/other:1@{other}", proxy.host());
     let line = refused(&[layout, &good, &pinned], 1);
-    assert!(
-        line.contains(&format!(
-            "{pinned}: names digest {other}, but the layout's manifest is sha256:"
-        )),
-        "{line}"
+    crate::support::assert_contains(
+        &line,
+        &format!("{pinned}: names digest {other}, but the layout's manifest is sha256:"),
     );
     let line = refused(&[layout], 2);
-    assert!(line.contains("required"), "{line}");
+    crate::support::assert_contains(&line, "required");
     assert_eq!(proxy.count(), 0, "{}", proxy.log());
     assert!(nothing_stored(&registry));
 
@@ -729,14 +701,8 @@ fn ctrl_c_starts_no_new_ref_and_still_prints_the_summary() {
     let output = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{log}");
-    assert!(
-        log.contains("oci-push: interrupted; finishing the push in flight"),
-        "{log}"
-    );
-    assert!(
-        log.contains("oci-push summary: 1 pushed, 0 already there, 0 failed, 0 skipped because of a failure, 2 not started (interrupted)"),
-        "{log}"
-    );
+    crate::support::assert_contains(&log, "oci-push: interrupted; finishing the push in flight");
+    crate::support::assert_contains(&log, "oci-push summary: 1 pushed, 0 already there, 0 failed, 0 skipped because of a failure, 2 not started (interrupted)");
     assert_eq!(registry.tags("interrupted/layout"), vec!["1".to_string()]);
 }
 

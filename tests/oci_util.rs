@@ -29,35 +29,36 @@ pub fn fixture_directory(name: &str) -> &'static str {
     }
 }
 
-/// The fixtures folder, or `None` (with the skip printed) when absent;
-/// under `CI=true` a missing folder is a failure.
+/// The fixtures folder, or `None` when absent (see
+/// [`crate::support::unavailable`]: under CI a failure).
 pub fn fixtures() -> Option<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURES);
     if path.join("busybox.bundle").is_file() {
         return Some(path);
     }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{} is missing; CI needs ../shared", path.display());
-    }
-    println!(
-        "SKIPPED: {} is absent (it lives outside the crate)",
+    crate::support::unavailable(&format!(
+        "{} is absent (it lives outside the crate)",
         path.display()
-    );
+    ));
     None
 }
 
-pub fn git(arguments: &[&str]) -> Output {
-    let output = Command::new("git")
-        .args(arguments)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {arguments:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+/// [`fixtures`] and a git cache seeded from them ([`seeded_cache`]).
+pub fn seeded_fixtures() -> Option<(PathBuf, tempfile::TempDir)> {
+    let fixtures = fixtures()?;
+    let cache = seeded_cache(&fixtures);
+    Some((fixtures, cache))
+}
+
+/// `git ARGUMENTS` (never prompting), which must succeed: its stdout.
+pub fn git(arguments: &[&str]) -> Vec<u8> {
+    crate::support::tool_output(
+        Command::new("git")
+            .args(arguments)
+            .env("GIT_TERMINAL_PROMPT", "0"),
+        b"",
+    )
+    .unwrap_or_else(|error| panic!("git {arguments:?}: {error}"))
 }
 
 /// A temporary `BASHBREW_CACHE` whose `git` holds the busybox bundle.
@@ -107,7 +108,7 @@ pub fn import_fixture(fixtures: &Path, cache: &Path, name: &str, parent: &Path) 
 pub fn extract_fixture(cache: &Path, name: &str, into: &Path) {
     let git_dir = cache.join("git");
     let tree = format!("{FIXTURE_COMMIT}:{}/", fixture_directory(name));
-    let archive = git(&["-C", git_dir.to_str().unwrap(), "archive", &tree]).stdout;
+    let archive = git(&["-C", git_dir.to_str().unwrap(), "archive", &tree]);
     std::fs::create_dir_all(into).unwrap();
     let mut tar = Command::new("tar")
         .args(["-x", "-C", into.to_str().unwrap()])
@@ -231,7 +232,27 @@ pub fn pretty(value: &Value) -> Vec<u8> {
     bytes
 }
 
+/// A document with its recipe's edits: `edit` on the value, then
+/// `edit_bytes` on its pretty-printed bytes.
+fn edited(mut document: Value, edit: &Edit<Value>, edit_bytes: &Edit<Vec<u8>>) -> Vec<u8> {
+    edit(&mut document);
+    let mut bytes = pretty(&document);
+    edit_bytes(&mut bytes);
+    bytes
+}
+
 impl Recipe {
+    /// The default recipe with one of its edits (`field`: the config,
+    /// the manifest, the index or their bytes) set to `edit`.
+    pub fn editing<T>(
+        field: impl FnOnce(&mut Recipe) -> &mut Edit<T>,
+        edit: impl Fn(&mut T) + 'static,
+    ) -> Recipe {
+        let mut recipe = Recipe::default();
+        *field(&mut recipe) = Box::new(edit);
+        recipe
+    }
+
     pub fn build(self) -> Built {
         let directory = tempfile::tempdir().unwrap();
         let root = directory.path();
@@ -243,25 +264,21 @@ impl Recipe {
         .unwrap();
         let mut layer = (self.compress)(&self.layer_tar);
         (self.layer_blob)(&mut layer);
-        let mut config = json!({
+        let config = json!({
             "architecture": "amd64",
             "os": "linux",
             "config": {"Cmd": ["sh"]},
             "rootfs": {"type": "layers", "diff_ids": [sha256(&self.layer_tar)]},
         });
-        (self.config)(&mut config);
-        let mut config_bytes = pretty(&config);
-        (self.config_bytes)(&mut config_bytes);
-        let mut manifest = json!({
+        let config_bytes = edited(config, &self.config, &self.config_bytes);
+        let manifest = json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "config": descriptor(OCI_CONFIG, &config_bytes),
             "layers": [descriptor(&self.layer_media_type, &layer)],
         });
-        (self.manifest)(&mut manifest);
-        let mut manifest_bytes = pretty(&manifest);
-        (self.manifest_bytes)(&mut manifest_bytes);
-        let mut index = json!({
+        let manifest_bytes = edited(manifest, &self.manifest, &self.manifest_bytes);
+        let index = json!({
             "schemaVersion": 2,
             "mediaType": OCI_INDEX,
             "manifests": [{
@@ -271,9 +288,7 @@ impl Recipe {
                 "platform": {"architecture": "amd64", "os": "linux"},
             }],
         });
-        (self.index)(&mut index);
-        let mut index_bytes = pretty(&index);
-        (self.index_bytes)(&mut index_bytes);
+        let index_bytes = edited(index, &self.index, &self.index_bytes);
         std::fs::write(root.join("index.json"), &index_bytes).unwrap();
         for (name, bytes) in [
             ("rootfs.tar.gz", &layer),

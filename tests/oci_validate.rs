@@ -21,10 +21,9 @@ fn refused_with(recipe: Recipe, expected: &str) -> String {
 
 #[test]
 fn the_busybox_fixtures_are_valid_as_committed() {
-    let Some(fixtures) = oci_util::fixtures() else {
+    let Some((_, cache)) = oci_util::seeded_fixtures() else {
         return;
     };
-    let cache = oci_util::seeded_cache(&fixtures);
     for name in oci_util::FIXTURE_NAMES {
         let layout = tempfile::tempdir().unwrap();
         oci_util::extract_fixture(cache.path(), name, layout.path());
@@ -84,16 +83,16 @@ fn a_correct_data_field_is_accepted_and_a_wrong_one_refused() {
     }
     let built = Recipe::default().build();
     let config = built.config.clone();
-    let with_data = Recipe {
-        manifest: Box::new(move |manifest| manifest["config"]["data"] = json!(encode(&config))),
-        ..Recipe::default()
-    };
+    let with_data = Recipe::editing(
+        |recipe| &mut recipe.manifest,
+        move |manifest| manifest["config"]["data"] = json!(encode(&config)),
+    );
     assert_valid(with_data.build().path());
     let line = refused_with(
-        Recipe {
-            manifest: Box::new(|manifest| manifest["config"]["data"] = json!(encode(b"{}"))),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.manifest,
+            |manifest| manifest["config"]["data"] = json!(encode(b"{}")),
+        ),
         "data: decodes to 2 bytes, but size is",
     );
     assert!(
@@ -101,20 +100,20 @@ fn a_correct_data_field_is_accepted_and_a_wrong_one_refused() {
         "{line}"
     );
     refused_with(
-        Recipe {
-            manifest: Box::new(|manifest| manifest["config"]["data"] = json!("a")),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.manifest,
+            |manifest| manifest["config"]["data"] = json!("a"),
+        ),
         "config.data: \"a\" (expected descriptor data: base64 (RFC 4648))",
     );
 }
 
 #[test]
 fn the_error_names_the_file_and_the_descriptor_path() {
-    let recipe = Recipe {
-        config: Box::new(|config| config["rootfs"]["diff_ids"] = json!([sha256(b"other")])),
-        ..Recipe::default()
-    };
+    let recipe = Recipe::editing(
+        |recipe| &mut recipe.config,
+        |config| config["rootfs"]["diff_ids"] = json!([sha256(b"other")]),
+    );
     let built = recipe.build();
     let line = refusal(built.path());
     let layer = sha256(&built.layer);
@@ -168,10 +167,10 @@ fn strict_json_duplicate_keys_trailing_bytes_and_utf8() {
         "not strict JSON: duplicate key \"schemaVersion\"",
     );
     refused_with(
-        Recipe {
-            config_bytes: Box::new(|bytes| bytes.extend_from_slice(b"{}")),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.config_bytes,
+            |bytes| bytes.extend_from_slice(b"{}"),
+        ),
         "not strict JSON: trailing characters",
     );
     let line = refused_with(
@@ -185,7 +184,7 @@ fn strict_json_duplicate_keys_trailing_bytes_and_utf8() {
         },
         "not strict JSON: invalid UTF-8",
     );
-    assert!(line.contains(": index.json: "), "{line}");
+    crate::support::assert_contains(&line, ": index.json: ");
 }
 
 #[test]
@@ -203,16 +202,14 @@ fn descriptor_rules_in_index_json() {
     ];
     for (key, value, expected) in cases {
         let line = refused_with(
-            Recipe {
-                index: Box::new(move |index| index["manifests"][0][key] = value.clone()),
-                ..Recipe::default()
-            },
+            Recipe::editing(
+                |recipe| &mut recipe.index,
+                move |index| index["manifests"][0][key] = value.clone(),
+            ),
             expected,
         );
-        assert!(
-            line.contains(": index.json: ") && line.contains("manifests[0]"),
-            "{line}"
-        );
+        crate::support::assert_contains(&line, ": index.json: ");
+        crate::support::assert_contains(&line, "manifests[0]");
     }
 }
 
@@ -225,9 +222,9 @@ fn blobs_must_exist_with_their_size_and_digest() {
     bytes[20] ^= 0xff;
     std::fs::write(&blob, &bytes).unwrap();
     let line = refusal(built.path());
-    assert!(
-        line.contains(&format!("layers[0] ({layer}): content has digest sha256:")),
-        "{line}"
+    crate::support::assert_contains(
+        &line,
+        &format!("layers[0] ({layer}): content has digest sha256:"),
     );
     bytes.push(0);
     std::fs::write(&blob, &bytes).unwrap();
@@ -239,31 +236,28 @@ fn blobs_must_exist_with_their_size_and_digest() {
 #[test]
 fn nested_documents_must_be_what_their_descriptor_says() {
     refused_with(
-        Recipe {
-            manifest: Box::new(|manifest| manifest["mediaType"] = json!(OCI_INDEX)),
-            ..Recipe::default()
-        },
+        Recipe::editing(|recipe| &mut recipe.manifest, |manifest| manifest["mediaType"] = json!(OCI_INDEX)),
         "mediaType: \"application/vnd.oci.image.index.v1+json\" (expected image manifest mediaType: one of [\"application/vnd.oci.image.manifest.v1+json\"])",
     );
     refused_with(
-        Recipe {
-            manifest: Box::new(|manifest| manifest["artifactType"] = json!("no type")),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.manifest,
+            |manifest| manifest["artifactType"] = json!("no type"),
+        ),
         "artifactType: \"no type\" (expected image manifest artifactType: a media type",
     );
     refused_with(
-        Recipe {
-            manifest: Box::new(|manifest| manifest["subject"] = json!({"mediaType": OCI_MANIFEST})),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.manifest,
+            |manifest| manifest["subject"] = json!({"mediaType": OCI_MANIFEST}),
+        ),
         "subject.digest: null (expected an OCI digest (algorithm:encoded))",
     );
     refused_with(
-        Recipe {
-            manifest: Box::new(|manifest| manifest["schemaVersion"] = json!(1)),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.manifest,
+            |manifest| manifest["schemaVersion"] = json!(1),
+        ),
         "schemaVersion: 1 (expected schemaVersion 2)",
     );
 }
@@ -293,11 +287,7 @@ fn nested_indexes_are_walked_and_need_platforms() {
         static NESTED: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
     }
     for keep_platform in [true, false] {
-        let built = Recipe {
-            index: Box::new(nest(keep_platform)),
-            ..Recipe::default()
-        }
-        .build();
+        let built = Recipe::editing(|recipe| &mut recipe.index, nest(keep_platform)).build();
         let bytes = NESTED.with(|nested| nested.borrow_mut().take()).unwrap();
         add_blob(built.path(), OCI_INDEX, &bytes);
         if keep_platform {
@@ -310,9 +300,9 @@ fn nested_indexes_are_walked_and_need_platforms() {
             );
         } else {
             let line = refusal(built.path());
-            assert!(
-                line.contains("platform: required for an image manifest listed in a nested index"),
-                "{line}"
+            crate::support::assert_contains(
+                &line,
+                "platform: required for an image manifest listed in a nested index",
             );
         }
     }
@@ -357,50 +347,50 @@ fn attestation_manifests_are_allowed() {
 #[test]
 fn image_config_rules() {
     refused_with(
-        Recipe {
-            config: Box::new(|config| config["os"] = json!("windows")),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.config,
+            |config| config["os"] = json!("windows"),
+        ),
         "os \"windows\" differs from the descriptor's platform os \"linux\"",
     );
     refused_with(
-        Recipe {
-            config: Box::new(|config| config["architecture"] = json!("arm64")),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.config,
+            |config| config["architecture"] = json!("arm64"),
+        ),
         "architecture \"arm64\" differs from the descriptor's platform architecture \"amd64\"",
     );
     refused_with(
-        Recipe {
-            config: Box::new(|config| {
+        Recipe::editing(
+            |recipe| &mut recipe.config,
+            |config| {
                 config.as_object_mut().unwrap().remove("architecture");
-            }),
-            ..Recipe::default()
-        },
+            },
+        ),
         "architecture: null (expected a string)",
     );
     refused_with(
-        Recipe {
-            config: Box::new(|config| config["rootfs"]["type"] = json!("tarballs")),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.config,
+            |config| config["rootfs"]["type"] = json!("tarballs"),
+        ),
         "rootfs.type: \"tarballs\" (expected \"layers\")",
     );
     refused_with(
-        Recipe {
-            config: Box::new(|config| {
+        Recipe::editing(
+            |recipe| &mut recipe.config,
+            |config| {
                 let id = config["rootfs"]["diff_ids"][0].clone();
                 config["rootfs"]["diff_ids"] = json!([id.clone(), id]);
-            }),
-            ..Recipe::default()
-        },
+            },
+        ),
         "rootfs.diff_ids has 2 entries for 1 layers",
     );
     refused_with(
-        Recipe {
-            config_bytes: Box::new(|bytes| *bytes = b"[]".to_vec()),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.config_bytes,
+            |bytes| *bytes = b"[]".to_vec(),
+        ),
         "an image config must be a JSON object",
     );
 }
@@ -417,10 +407,10 @@ fn layers_must_decompress_to_a_complete_tar_whose_digest_is_the_diff_id() {
     );
     // A gzip stream cut short (re-chained: the digest is the cut bytes').
     refused_with(
-        Recipe {
-            layer_blob: Box::new(|blob| blob.truncate(blob.len() - 12)),
-            ..Recipe::default()
-        },
+        Recipe::editing(
+            |recipe| &mut recipe.layer_blob,
+            |blob| blob.truncate(blob.len() - 12),
+        ),
         "gzip decompression failed",
     );
     // Well-compressed, but the tar inside stops before its end marker.
@@ -470,7 +460,7 @@ fn no_path_may_resolve_outside_the_layout() {
     std::fs::remove_file(&config_blob).unwrap();
     std::os::unix::fs::symlink(outside.path().join("config"), &config_blob).unwrap();
     let line = refusal(built.path());
-    assert!(line.contains("resolves outside the layout"), "{line}");
+    crate::support::assert_contains(&line, "resolves outside the layout");
     assert!(line.contains("> config (sha256:"), "{line}");
     // A relative symlink that leaves and comes back in.
     let name = built

@@ -332,7 +332,7 @@ fn with_modules(directory: &Path) -> [(&'static str, &OsStr); 1] {
 fn bashbrew_meta_scripts_wins_in_deploy_plan() {
     let builds = our_builds();
     let embedded = success("deploy --plan", &bin::deploy().run(&["--plan"], &builds));
-    assert!(embedded.contains("\"type\": \"manifest\""), "{embedded}");
+    crate::support::assert_contains(&embedded, "\"type\": \"manifest\"");
     let modules = modified_modules();
     let overridden = success(
         "deploy --plan with BASHBREW_META_SCRIPTS",
@@ -361,7 +361,7 @@ fn bashbrew_meta_scripts_wins_in_doi_jq() {
             &with_modules(modules.path()),
         ),
     );
-    assert!(embedded.contains("\"type\": \"manifest\""), "{embedded}");
+    crate::support::assert_contains(&embedded, "\"type\": \"manifest\"");
     eqnice!(
         embedded.replace("\"type\": \"manifest\"", "\"type\": \"from-env\""),
         overridden,

@@ -31,7 +31,7 @@ fn the_push_demo_runs_start_to_finish_and_cleans_up() {
         "\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\"",
         "== done; stopping the registry",
     ] {
-        assert!(stdout.contains(expected), "lacks {expected:?}:\n{stdout}");
+        support::assert_contains(&stdout, expected);
     }
     let storage = stdout
         .lines()

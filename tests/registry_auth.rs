@@ -114,13 +114,7 @@ fn concurrent_first_requests_share_one_token_fetch() {
     let url = registry.authenticated_url();
     let image = support::seed_image(&url, "test/many", "base");
     for number in 0..8 {
-        support::seed_manifest(
-            &url,
-            "test/many",
-            &format!("t{number}"),
-            "application/vnd.oci.image.index.v1+json",
-            &image.index_bytes,
-        );
+        image.tag_again(&url, &format!("t{number}"));
     }
     let token_server = registry.token_server().expect("token server");
     token_server.reset();

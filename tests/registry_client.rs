@@ -702,13 +702,7 @@ fn many_parallel_lookups_of_distinct_tags_send_one_request_each() {
     let url = registry.url();
     let index = support::seed_image(&url, "test/many", "base");
     for number in 0..50 {
-        support::seed_manifest(
-            &url,
-            "test/many",
-            &format!("tag{number}"),
-            "application/vnd.oci.image.index.v1+json",
-            &index.index_bytes,
-        );
+        index.tag_again(&url, &format!("tag{number}"));
     }
     let (_config, client) = client();
     let references: Vec<Reference> = (0..50)

@@ -14,6 +14,7 @@
 //!   the request fails naming what it asked for.
 
 use crate::support;
+use crate::support::fixture::{self, Proxied};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -609,21 +610,13 @@ fn local_content_is_pushed_through_the_one_write_path() {
 
     struct Layout(HashMap<Digest, BlobContent>);
     impl ChildSources for Layout {
-        fn listed(&self, _digest: &Digest) -> Option<&Reference> {
-            None
-        }
-        fn fallback(&self) -> Option<&Reference> {
-            None
-        }
         fn local(&self, digest: &Digest) -> Option<BlobContent> {
             self.0.get(digest).cloned()
         }
     }
-    if !support::require_registry() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     let config =
         br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
             .to_vec();
@@ -730,10 +723,9 @@ fn local_content_is_pushed_through_the_one_write_path() {
 fn error_codes_of_the_real_registry_are_known() {
     use doi::registry::error::parse_error_body;
     use doi::registry::ErrorCode;
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
+    };
     let url = registry.url();
     let zeros = format!("sha256:{}", "0".repeat(64));
     let codes = |method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {

@@ -384,20 +384,26 @@ pub fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn read_response(reader: &mut BufReader<TcpStream>, method: &str) -> io::Result<RawResponse> {
-    let mut status_line = String::new();
-    loop {
-        status_line.clear();
-        if reader.read_line(&mut status_line)? == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed before a response",
-            ));
-        }
-        if !status_line.trim().is_empty() {
-            break;
-        }
+/// One line of a response; the connection closing first is an
+/// `UnexpectedEof` saying where (`place`) it closed.
+fn read_line(reader: &mut BufReader<TcpStream>, place: &str) -> io::Result<String> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("connection closed {place}"),
+        ));
     }
+    Ok(line)
+}
+
+fn read_response(reader: &mut BufReader<TcpStream>, method: &str) -> io::Result<RawResponse> {
+    let status_line = loop {
+        let line = read_line(reader, "before a response")?;
+        if !line.trim().is_empty() {
+            break line;
+        }
+    };
     let status: u16 = status_line
         .split(' ')
         .nth(1)
@@ -410,13 +416,7 @@ fn read_response(reader: &mut BufReader<TcpStream>, method: &str) -> io::Result<
         })?;
     let mut headers = Vec::new();
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed inside response headers",
-            ));
-        }
+        let line = read_line(reader, "inside response headers")?;
         let line = line.trim_end();
         if line.is_empty() {
             break;
@@ -443,13 +443,7 @@ fn read_response(reader: &mut BufReader<TcpStream>, method: &str) -> io::Result<
         // RFC 9112 section 6.3: whatever the headers say, there is no body.
     } else if chunked {
         loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "connection closed inside a chunked body",
-                ));
-            }
+            let line = read_line(reader, "inside a chunked body")?;
             let digits = line.trim().split(';').next().unwrap_or_default();
             let size = usize::from_str_radix(digits, 16).map_err(|_| {
                 io::Error::new(

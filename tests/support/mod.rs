@@ -150,6 +150,13 @@ pub fn require_tools(tools: &[&str]) -> bool {
     false
 }
 
+/// Asserts that `text` holds `expected`, showing all of `text` when not
+/// (the one check most of our tests make of what a binary printed).
+#[track_caller]
+pub fn assert_contains(text: &str, expected: &str) {
+    assert!(text.contains(expected), "lacks {expected:?}:\n{text}");
+}
+
 /// Runs a setup tool (`openssl`, `htpasswd`) to the end with `stdin`
 /// written to it: its stdout, or one line saying why it could not run or
 /// what it printed when it failed.

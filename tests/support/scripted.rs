@@ -207,9 +207,9 @@ async fn serve(
                 headers,
                 body,
             } => {
-                let mut headers = headers;
-                headers.push(("Content-Length".into(), body.len().to_string()));
-                write_half.write_all(&render_head(status, &headers)).await?;
+                write_half
+                    .write_all(&head_with_length(status, headers, body.len()))
+                    .await?;
                 if !head_only {
                     write_half.write_all(&body).await?;
                 }
@@ -230,9 +230,9 @@ async fn serve(
                 length,
                 sent,
             } => {
-                let mut headers = headers;
-                headers.push(("Content-Length".into(), length.to_string()));
-                write_half.write_all(&render_head(status, &headers)).await?;
+                write_half
+                    .write_all(&head_with_length(status, headers, length))
+                    .await?;
                 write_half.write_all(&sent).await?;
                 write_half.flush().await?;
                 tokio::time::sleep(Duration::from_secs(3_600)).await;
@@ -248,9 +248,9 @@ async fn serve(
                 body,
                 every,
             } => {
-                let mut headers = headers;
-                headers.push(("Content-Length".into(), body.len().to_string()));
-                write_half.write_all(&render_head(status, &headers)).await?;
+                write_half
+                    .write_all(&head_with_length(status, headers, body.len()))
+                    .await?;
                 write_half.flush().await?;
                 for byte in body {
                     tokio::time::sleep(every).await;
@@ -262,6 +262,12 @@ async fn serve(
         write_half.flush().await?;
     }
     Ok(())
+}
+
+/// The head of an answer whose body is `length` bytes long.
+fn head_with_length(status: u16, mut headers: Vec<(String, String)>, length: usize) -> Vec<u8> {
+    headers.push(("Content-Length".into(), length.to_string()));
+    render_head(status, &headers)
 }
 
 fn render_head(status: u16, headers: &[(String, String)]) -> Vec<u8> {

@@ -263,6 +263,21 @@ pub struct SeededImage {
     pub manifests: Vec<SeededManifest>,
 }
 
+impl SeededImage {
+    /// Tags the image's index `tag` too (same repository); returns its
+    /// digest.
+    pub fn tag_again(&self, registry_url: &str, tag: &str) -> String {
+        let (index_type, ..) = self.flavor.media_types();
+        seed_manifest(
+            registry_url,
+            &self.repository,
+            tag,
+            index_type,
+            &self.index_bytes,
+        )
+    }
+}
+
 /// Builds and pushes an OCI image index for linux/amd64 and linux/arm64/v8
 /// (each: a config blob, one layer blob, an image manifest pushed by digest)
 /// and tags the index `tag`. The bytes depend only on `repository` and
