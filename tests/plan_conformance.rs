@@ -30,60 +30,52 @@ fn expected_stream(name: &str) -> String {
     )
 }
 
+/// `builds.json` and the expected output `name` (`None`: not there, see
+/// [`conformance`]).
+fn builds_and(name: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let builds = conformance("builds.json");
+    let expected = conformance(name);
+    Some((builds?, expected?))
+}
+
 fn text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).expect("the conformance files are UTF-8")
 }
 
-#[test]
-fn deploy_all_through_doi_jq() {
-    let (Some(_), Some(expected)) = (
-        conformance("builds.json"),
-        conformance("deploy-all.out.json"),
-    ) else {
+/// `doi-jq --tab ARGUMENTS... builds.json` prints exactly the expected
+/// output `name`.
+fn through_doi_jq(name: &str, what: &str, arguments: &[&str]) {
+    let Some((_, expected)) = builds_and(name) else {
         return;
     };
     let builds = conformance_path("builds.json");
-    let builds = builds.to_str().expect("UTF-8 path");
-    let got = success(
+    let mut arguments = [&["--tab"], arguments].concat();
+    arguments.push(builds.to_str().expect("UTF-8 path"));
+    let got = success(what, &bin::doi_jq().run(&arguments, b""));
+    eqnice!(text(expected), got, format!("{name} and doi-jq"));
+}
+
+#[test]
+fn deploy_all_through_doi_jq() {
+    through_doi_jq(
+        "deploy-all.out.json",
         "doi-jq deploy_objects",
-        &bin::doi_jq().run(&["--tab", all_tags_array_filter(), builds], b""),
+        &[all_tags_array_filter()],
     );
-    eqnice!(text(expected), got, "deploy-all.out.json and doi-jq");
 }
 
 #[test]
 fn deploy_amd64_through_doi_jq() {
-    let (Some(_), Some(expected)) = (
-        conformance("builds.json"),
-        conformance("deploy-amd64.out.json"),
-    ) else {
-        return;
-    };
-    let builds = conformance_path("builds.json");
-    let builds = builds.to_str().expect("UTF-8 path");
-    let got = success(
+    through_doi_jq(
+        "deploy-amd64.out.json",
         "doi-jq arch_tagged_manifests",
-        &bin::doi_jq().run(
-            &[
-                "--tab",
-                "--arg",
-                "arch",
-                "amd64",
-                one_arch_array_filter(),
-                builds,
-            ],
-            b"",
-        ),
+        &["--arg", "arch", "amd64", one_arch_array_filter()],
     );
-    eqnice!(text(expected), got, "deploy-amd64.out.json and doi-jq");
 }
 
 #[test]
 fn deploy_all_through_deploy_plan() {
-    let (Some(builds), Some(_)) = (
-        conformance("builds.json"),
-        conformance("deploy-all.out.json"),
-    ) else {
+    let Some((builds, _)) = builds_and("deploy-all.out.json") else {
         return;
     };
     let expected = expected_stream("deploy-all.out.json");
@@ -97,10 +89,7 @@ fn deploy_all_through_deploy_plan() {
 
 #[test]
 fn deploy_amd64_through_deploy_plan() {
-    let (Some(builds), Some(_)) = (
-        conformance("builds.json"),
-        conformance("deploy-amd64.out.json"),
-    ) else {
+    let Some((builds, _)) = builds_and("deploy-amd64.out.json") else {
         return;
     };
     let expected = expected_stream("deploy-amd64.out.json");

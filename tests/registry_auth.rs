@@ -12,7 +12,13 @@ use std::time::Duration;
 
 use doi::registry::{Client, ClientConfig, Digest, ErrorKind};
 use support::fixture::{self, reference, DockerConfig, Proxied};
-use support::RegistryAuth;
+use support::{Registry, RegistryAuth};
+
+/// A client logged in to `host` with the token registry's own user.
+fn logged_in_client(registry: &Registry, host: &str) -> (DockerConfig, Client) {
+    let (user, password) = registry.credentials().expect("token credentials");
+    client_with_auths(&[(host, user, password)], |_| {})
+}
 
 /// A client whose Docker config holds `auths` for `entries` (host, user,
 /// password).
@@ -72,14 +78,12 @@ fn tokens_are_fetched_once_per_scope_and_up_front_once_the_host_is_known() {
     let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::Token) else {
         return;
     };
-    let (user, password) = registry.credentials().expect("token credentials");
-    let (user, password) = (user.to_string(), password.to_string());
     let url = registry.authenticated_url();
     let first = support::seed_image(&url, "test/first", "v1");
     support::seed_image(&url, "test/second", "v1");
     let token_server = registry.token_server().expect("token server");
     token_server.reset();
-    let (_config, client) = client_with_auths(&[(&proxy.host(), &user, &password)], |_| {});
+    let (_config, client) = logged_in_client(&registry, &proxy.host());
     let tag = reference(&format!("{}/test/first:v1", proxy.host()));
     client.lookup_index(&tag).unwrap().unwrap();
     let config = tag
@@ -109,8 +113,6 @@ fn concurrent_first_requests_share_one_token_fetch() {
     let Some(registry) = fixture::registry(RegistryAuth::Token) else {
         return;
     };
-    let (user, password) = registry.credentials().expect("token credentials");
-    let (user, password) = (user.to_string(), password.to_string());
     let url = registry.authenticated_url();
     let image = support::seed_image(&url, "test/many", "base");
     for number in 0..8 {
@@ -118,7 +120,7 @@ fn concurrent_first_requests_share_one_token_fetch() {
     }
     let token_server = registry.token_server().expect("token server");
     token_server.reset();
-    let (_config, client) = client_with_auths(&[(&registry.host(), &user, &password)], |_| {});
+    let (_config, client) = logged_in_client(&registry, &registry.host());
     let barrier = Arc::new(std::sync::Barrier::new(8));
     let handles: Vec<_> = (0..8)
         .map(|number| {
@@ -142,13 +144,11 @@ fn expired_tokens_are_fetched_again() {
     let Some(registry) = fixture::registry(RegistryAuth::Token) else {
         return;
     };
-    let (user, password) = registry.credentials().expect("token credentials");
-    let (user, password) = (user.to_string(), password.to_string());
     let image = support::seed_image(&registry.authenticated_url(), "test/expiry", "v1");
     let token_server = registry.token_server().expect("token server");
     token_server.set_expires_in(1);
     token_server.reset();
-    let (_config, client) = client_with_auths(&[(&registry.host(), &user, &password)], |_| {});
+    let (_config, client) = logged_in_client(&registry, &registry.host());
     let tag = reference(&format!("{}/test/expiry:v1", registry.host()));
     client.head_manifest(&tag).unwrap().unwrap();
     assert_eq!(token_server.request_count(), 1);
@@ -330,14 +330,8 @@ fn credential_helpers_named_in_the_docker_config_are_run() {
         return;
     };
     support::seed_image(&registry.authenticated_url(), "test/helper", "v1");
-    let docker_config = DockerConfig::new().cred_helper(&registry.host(), "doitest");
-    let directory = docker_config.path();
-    install_credential_helper(directory, "doitest", "helper-user", "helper-pass");
-    let client = Client::new(ClientConfig {
-        docker_config_dir: Some(directory.to_path_buf()),
-        credential_helper_dir: Some(directory.to_path_buf()),
-        ..ClientConfig::default()
-    });
+    let (_config, client) =
+        helper_client(&registry.host(), "doitest", "helper-user", "helper-pass");
     let tag = reference(&format!("{}/test/helper:v1", registry.host()));
     assert!(client.lookup_index(&tag).unwrap().is_some());
 }
@@ -387,15 +381,8 @@ fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
     token_server.require_credentials(true);
 
     // From a credential helper.
-    let docker_config = DockerConfig::new().cred_helper(&registry.host(), "doiidentity");
-    let directory = docker_config.path();
-    install_credential_helper(directory, "doiidentity", "<token>", &password);
+    let (_config, client) = helper_client(&registry.host(), "doiidentity", "<token>", &password);
     token_server.reset();
-    let client = Client::new(ClientConfig {
-        docker_config_dir: Some(directory.to_path_buf()),
-        credential_helper_dir: Some(directory.to_path_buf()),
-        ..ClientConfig::default()
-    });
     let tag = reference(&format!("{}/test/identity:v1", registry.host()));
     assert!(client.lookup_index(&tag).unwrap().is_some());
     let requests = token_server.requests();
@@ -419,6 +406,20 @@ fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
         .requests()
         .iter()
         .all(|request| request.method == "POST"));
+}
+
+/// A client whose Docker config sends `host` to the credential helper
+/// `docker-credential-NAME`, installed to answer `username` and `secret`.
+fn helper_client(host: &str, name: &str, username: &str, secret: &str) -> (DockerConfig, Client) {
+    let docker_config = DockerConfig::new().cred_helper(host, name);
+    let directory = docker_config.path();
+    install_credential_helper(directory, name, username, secret);
+    let client = Client::new(ClientConfig {
+        docker_config_dir: Some(directory.to_path_buf()),
+        credential_helper_dir: Some(directory.to_path_buf()),
+        ..ClientConfig::default()
+    });
+    (docker_config, client)
 }
 
 /// Writes an executable `docker-credential-NAME` into `directory` that
