@@ -8,14 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 
 use doi::spec::annotation::REF_NAME;
 
 use crate::oci_util::{self, Recipe};
 use crate::support::bounded::{run_bounded, Finished};
-use crate::support::fixture::Proxied;
+use crate::support::fixture::{DockerConfig, Proxied};
 use crate::support::{self, Fault, FaultProxy, Match, Registry, RegistryAuth};
 
 /// Long enough that only a hang reaches it.
@@ -215,17 +214,6 @@ fn nothing_stored(registry: &Registry) -> bool {
         .storage_path()
         .join("docker/registry/v2/repositories")
         .exists()
-}
-
-fn docker_config(host: &str, (user, password): (&str, &str)) -> tempfile::TempDir {
-    let directory = tempfile::tempdir().unwrap();
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    std::fs::write(
-        directory.path().join("config.json"),
-        json!({"auths": {host: {"auth": auth}}}).to_string(),
-    )
-    .unwrap();
-    directory
 }
 
 #[test]
@@ -428,8 +416,8 @@ fn basic_and_token_auth_registries_take_the_push() {
             tokens.require_credentials(true);
         }
         let host = registry.host();
-        let credentials = registry.credentials().expect("credentials");
-        let config = docker_config(&host, credentials);
+        let (user, password) = registry.credentials().expect("credentials");
+        let config = DockerConfig::new().auth(&host, user, password);
         let env = [("DOCKER_CONFIG", config.path().to_str().unwrap())];
         let refs = [
             format!("{host}/one/busybox:1"),
@@ -438,7 +426,7 @@ fn basic_and_token_auth_registries_take_the_push() {
         let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
         let log = pushed(&imported.layout(name), &refs, &env);
         assert!(
-            !log.contains(credentials.1),
+            !log.contains(password),
             "{auth:?}: credentials printed"
         );
         assert!(

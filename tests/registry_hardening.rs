@@ -14,7 +14,7 @@
 //!   the request fails naming what it asked for.
 
 use crate::support;
-use crate::support::fixture::{self, Proxied};
+use crate::support::fixture::{self, DockerConfig, Proxied};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,23 +39,7 @@ fn basic(user: &str, password: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
-/// A Docker config directory whose `auths` has `entries` (host -> the
-/// entry's JSON, such as `{"auth": ...}` or `{"identitytoken": ...}`).
-fn docker_config(entries: &[(&str, serde_json::Value)]) -> tempfile::TempDir {
-    let directory = tempfile::tempdir().expect("temporary directory");
-    let auths: serde_json::Map<String, serde_json::Value> = entries
-        .iter()
-        .map(|(host, entry)| (host.to_string(), entry.clone()))
-        .collect();
-    std::fs::write(
-        directory.path().join("config.json"),
-        json!({ "auths": auths }).to_string(),
-    )
-    .expect("write docker config");
-    directory
-}
-
-fn client(config: &tempfile::TempDir) -> Client {
+fn client(config: &DockerConfig) -> Client {
     Client::new(ClientConfig {
         docker_config_dir: Some(config.path().to_path_buf()),
         retry: RetryPolicy {
@@ -131,7 +115,7 @@ fn reads_redirected_to_another_port_carry_no_credentials() {
             move |_| Reply::forward(&upstream)
         });
         let front = redirecting_front(&registry.host(), &recorder.url(), reads);
-        let config = docker_config(&[(&front.host(), json!({ "auth": basic(user, password) }))]);
+        let config = DockerConfig::new().auth(&front.host(), user, password);
         let client = client(&config);
         let tag = reference(&format!("{}/test/redirect:v1", front.host()));
         // Each answer comes from the other port, which gets no credentials:
@@ -195,7 +179,7 @@ fn writes_sent_elsewhere_carry_no_credentials() {
                 Reply::forward(&upstream)
             }
         });
-        let config = docker_config(&[(&front.host(), json!({ "auth": basic(user, password) }))]);
+        let config = DockerConfig::new().auth(&front.host(), user, password);
         let host = front.host();
         let index = json!({
             "schemaVersion": 2,
@@ -269,7 +253,7 @@ fn a_token_realm_redirecting_elsewhere_keeps_the_credentials() {
         }
     });
     let tag = reference(&format!("{}/test/realm:v1", registry.host()));
-    let config = docker_config(&[(&registry.host(), json!({ "auth": basic(USER, PASSWORD) }))]);
+    let config = DockerConfig::new().auth(&registry.host(), USER, PASSWORD);
     assert_eq!(client(&config).head_manifest(&tag).unwrap(), None);
     let flow = format!("Basic {}", basic(USER, PASSWORD));
     assert!(
@@ -286,10 +270,7 @@ fn a_token_realm_redirecting_elsewhere_keeps_the_credentials() {
     // An identity token is POSTed as a refresh-token grant: a redirect
     // elsewhere would resend it, so it is not followed.
     let before = elsewhere.seen().len();
-    let config = docker_config(&[(
-        &registry.host(),
-        json!({ "identitytoken": "refresh-secret" }),
-    )]);
+    let config = DockerConfig::new().identity_token(&registry.host(), "refresh-secret");
     let error = client(&config).head_manifest(&tag).unwrap_err();
     assert_eq!(elsewhere.seen().len(), before, "{}", elsewhere.log());
     let line = error.to_string();
@@ -322,7 +303,7 @@ fn a_refused_token_is_one_line_naming_the_request_sent() {
         body: Vec::new(),
     });
     let tag = reference(&format!("{}/test/refused:v1", registry.host()));
-    let config = docker_config(&[(&registry.host(), json!({ "auth": basic(USER, "wrong") }))]);
+    let config = DockerConfig::new().auth(&registry.host(), USER, "wrong");
     let error = client(&config).head_manifest(&tag).unwrap_err();
     assert_eq!(
         error.to_string(),
@@ -332,7 +313,7 @@ fn a_refused_token_is_one_line_naming_the_request_sent() {
             registry.host()
         )
     );
-    let config = docker_config(&[(&registry.host(), json!({ "identitytoken": "refresh" }))]);
+    let config = DockerConfig::new().identity_token(&registry.host(), "refresh");
     let error = client(&config).head_manifest(&tag).unwrap_err();
     assert!(
         error
@@ -588,7 +569,7 @@ fn a_redirect_does_not_bypass_verification() {
         let liar = liar.url();
         move |seen| Reply::redirect(&format!("{liar}{}", seen.target))
     });
-    let config = docker_config(&[]);
+    let config = DockerConfig::new();
     let blob = reference(&format!("{}/test/liar@{digest}", front.host()));
     let error = client(&config).get_blob(&blob).unwrap_err();
     assert_eq!(
@@ -660,7 +641,7 @@ fn local_content_is_pushed_through_the_one_write_path() {
     ]));
     let manifest = Manifest::from_bytes(index.clone().into(), Digest::sha256_of(&index)).unwrap();
     let tag = reference(&format!("{}/test/layout:v1", proxy.host()));
-    let config_dir = docker_config(&[]);
+    let config_dir = DockerConfig::new();
     let pusher = Pusher::new(client(&config_dir));
     assert_eq!(
         pusher.push_manifest(&tag, &manifest, &layout).unwrap(),
@@ -810,12 +791,7 @@ fn a_credential_helper_that_hangs_is_stopped_at_the_timeout() {
     let helper = helpers.path().join("docker-credential-stuck");
     std::fs::write(&helper, "#!/bin/sh\nexec sleep 600\n").expect("write helper");
     std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let config = tempfile::tempdir().expect("temporary directory");
-    std::fs::write(
-        config.path().join("config.json"),
-        json!({"credsStore": "stuck"}).to_string(),
-    )
-    .expect("write docker config");
+    let config = DockerConfig::new().creds_store("stuck");
     let client = Client::new(ClientConfig {
         docker_config_dir: Some(config.path().to_path_buf()),
         credential_helper_dir: Some(helpers.path().to_path_buf()),

@@ -5,7 +5,8 @@
 //!   (tests name the proxy's host, so every request is seen and can be
 //!   faulted);
 //! - [`DockerConfig`]: a `DOCKER_CONFIG` directory whose `config.json`
-//!   holds `auths`, identity tokens and `credHelpers`, as Docker writes it;
+//!   holds `auths`, identity tokens, `credHelpers` and `credsStore`, as
+//!   Docker writes it;
 //! - [`client_config`]: a client that reads only that directory and
 //!   retries fast.
 
@@ -105,6 +106,13 @@ impl DockerConfig {
     /// for the host (install one with the registry-auth tests' helper).
     pub fn cred_helper(mut self, host: &str, name: &str) -> Self {
         section(&mut self.document, "credHelpers").insert(host.to_string(), json!(name));
+        self.written()
+    }
+
+    /// `credsStore`: the helper for every host without a `credHelpers`
+    /// entry.
+    pub fn creds_store(mut self, name: &str) -> Self {
+        self.document.insert("credsStore".to_string(), json!(name));
         self.written()
     }
 
