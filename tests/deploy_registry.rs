@@ -425,13 +425,10 @@ fn ctrl_c_starts_nothing_new_and_still_prints_the_summary() {
         return;
     }
     // The registry must outlive the run: bound, not dropped.
-    let Some(Proxied {
-        registry: _registry,
-        proxy,
-    }) = Proxied::start(RegistryAuth::None)
-    else {
+    let Some(proxied) = Proxied::start(RegistryAuth::None) else {
         return;
     };
+    let proxy = &proxied.proxy;
     let host = proxy.host();
     proxy.inject(Match::any(), Fault::Slow(Duration::from_millis(400)), 1000);
     let input: String = (0..20)

@@ -3,6 +3,7 @@
 //! Each test skips (or, with env CI set, fails) when a tool is missing.
 
 use crate::support;
+use crate::support::fixture::{self, Proxied};
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -19,10 +20,9 @@ fn registry_tools() -> bool {
 
 #[test]
 fn plain_registry_seeds_and_serves_exact_bytes() {
-    if !registry_tools() {
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
+    };
     let version = request("GET", &format!("{}/v2/", registry.url()), &[], b"").unwrap();
     assert_eq!(version.status, 200);
     // Start-up recognises its own registry by this header.
@@ -119,10 +119,9 @@ fn registries_start_in_parallel_on_distinct_ports_and_stop_on_drop() {
 
 #[test]
 fn basic_auth_refuses_anonymous_and_accepts_credentials() {
-    if !registry_tools() {
+    let Some(registry) = fixture::registry(RegistryAuth::basic("alice", "s3cret/:@+")) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::basic("alice", "s3cret/:@+"));
+    };
     let url = format!("{}/v2/", registry.url());
     let anonymous = request("GET", &url, &[], b"").unwrap();
     assert_eq!(anonymous.status, 401);
@@ -145,10 +144,9 @@ fn basic_auth_refuses_anonymous_and_accepts_credentials() {
 
 #[test]
 fn token_auth_full_flow() {
-    if !registry_tools() {
+    let Some(registry) = fixture::registry(RegistryAuth::Token) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::Token);
+    };
     let tokens = registry
         .token_server()
         .expect("token registry has a token server");
@@ -194,10 +192,9 @@ fn token_auth_full_flow() {
 
 #[test]
 fn token_server_refuses_wrong_credentials_and_can_require_them() {
-    if !registry_tools() {
+    let Some(registry) = fixture::registry(RegistryAuth::Token) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::Token);
+    };
     let tokens = registry.token_server().unwrap();
     let challenge = format!(
         "Bearer realm=\"{}\",service=\"{}\",scope=\"repository:a/b:pull\"",
@@ -240,11 +237,10 @@ fn token_server_refuses_wrong_credentials_and_can_require_them() {
 
 #[test]
 fn proxy_forwards_unchanged_and_counts() {
-    if !registry_tools() {
+    let Some(proxied) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
+    let proxy = &proxied.proxy;
     // Seeding through the proxy: Location headers must point at the proxy.
     let image = support::seed_image(&proxy.url(), "library/proxied", "latest");
     let uploads = proxy.count_matching(&Match::new("POST", "/blobs/uploads/"));
@@ -291,11 +287,9 @@ fn proxy_forwards_unchanged_and_counts() {
 
 #[test]
 fn proxy_keeps_connections_alive_and_streams_large_bodies() {
-    if !registry_tools() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     // 24 MiB of non-repeating bytes, pushed and pulled through the proxy.
     let mut large = Vec::with_capacity(24 << 20);
     let mut state: u32 = 0x1234_5678;
@@ -348,10 +342,9 @@ fn proxy_keeps_connections_alive_and_streams_large_bodies() {
 
 #[test]
 fn proxy_status_faults_answer_without_forwarding() {
-    if !registry_tools() {
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
+    };
     registry.seed_image("library/faulty", "latest");
     let proxy = FaultProxy::start(&registry.host());
     let url = format!("{}/v2/library/faulty/manifests/latest", proxy.url());
@@ -415,34 +408,25 @@ fn proxy_status_faults_answer_without_forwarding() {
 
 #[test]
 fn proxy_body_faults_are_visible_to_a_raw_client() {
-    if !registry_tools() {
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
+    };
     let blob: Vec<u8> = (0..100_000u32).map(|index| (index % 251) as u8).collect();
     let digest = registry.seed_blob("library/bodies", &blob);
     let proxy = FaultProxy::start(&registry.host());
     let url = format!("{}/v2/library/bodies/blobs/{digest}", proxy.url());
 
-    proxy.inject(Match::path("/blobs/"), Fault::ResetMidBody, 1);
-    let reset = request("GET", &url, &[], b"").unwrap_err();
-    assert!(
-        matches!(
-            reset.kind(),
-            io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
-        ),
-        "{reset:?}"
-    );
-
-    proxy.inject(Match::path("/blobs/"), Fault::ResetBeforeResponse, 1);
-    let refused = request("GET", &url, &[], b"").unwrap_err();
-    assert!(
-        matches!(
-            refused.kind(),
-            io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
-        ),
-        "{refused:?}"
-    );
+    for reset in [Fault::ResetMidBody, Fault::ResetBeforeResponse] {
+        proxy.inject(Match::path("/blobs/"), reset, 1);
+        let error = request("GET", &url, &[], b"").unwrap_err();
+        assert!(
+            matches!(
+                error.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+            ),
+            "{error:?}"
+        );
+    }
 
     proxy.inject(Match::path("/blobs/"), Fault::Truncate, 1);
     let truncated = request("GET", &url, &[], b"").unwrap_err();
@@ -503,11 +487,10 @@ fn proxy_body_faults_are_visible_to_a_raw_client() {
 
 #[test]
 fn proxy_reset_on_bodyless_response_closes_before_answering() {
-    if !registry_tools() {
+    let Some(proxied) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
+    let proxy = &proxied.proxy;
     proxy.inject(Match::method("HEAD"), Fault::ResetMidBody, 1);
     let error = request("HEAD", &format!("{}/v2/", proxy.url()), &[], b"").unwrap_err();
     assert!(
@@ -521,11 +504,9 @@ fn proxy_reset_on_bodyless_response_closes_before_answering() {
 
 #[test]
 fn proxy_keeps_up_with_many_requests() {
-    if !registry_tools() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     let started = Instant::now();
     let mut direct = RawConnection::open(&registry.host()).unwrap();
     for _ in 0..500 {
@@ -550,11 +531,9 @@ fn proxy_keeps_up_with_many_requests() {
 
 #[test]
 fn auth_through_proxy_uses_the_registry_challenge() {
-    if !registry_tools() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::Token) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::Token);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     let url = format!("{}/v2/library/x/tags/list", proxy.url());
     let response =
         request_with_auth("GET", &url, Some((TOKEN_USER, TOKEN_PASSWORD)), &[], b"").unwrap();
@@ -591,11 +570,10 @@ fn skopeo_reads_seeded_manifests_exactly() {
 
 #[test]
 fn proxy_answers_expect_continue_itself() {
-    if !registry_tools() {
+    let Some(proxied) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
+    let proxy = &proxied.proxy;
     let mut connection = RawConnection::open(&proxy.host()).unwrap();
     let started = connection
         .send("POST", "/v2/expect/it/blobs/uploads/", &[], b"")
@@ -636,11 +614,10 @@ fn proxy_answers_expect_continue_itself() {
 
 #[test]
 fn proxy_counts_concurrent_clients_exactly() {
-    if !registry_tools() {
+    let Some(proxied) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
+    let proxy = &proxied.proxy;
     proxy.inject(Match::path("/v2/"), Fault::status(502), 40);
     let started = Instant::now();
     let statuses: Vec<u16> = std::thread::scope(|scope| {
@@ -882,10 +859,9 @@ fn proxy_answers_502_when_the_upstream_is_gone() {
 
 #[test]
 fn token_fetches_can_be_faulted_through_the_token_proxy() {
-    if !registry_tools() {
+    let Some(registry) = fixture::registry(RegistryAuth::Token) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::Token);
+    };
     let token_proxy = registry.token_proxy().unwrap();
     token_proxy.inject(Match::path("/token"), Fault::too_many_requests(Some(1)), 1);
     let url = format!("{}/v2/library/t/tags/list", registry.url());
@@ -902,11 +878,9 @@ fn token_fetches_can_be_faulted_through_the_token_proxy() {
 
 #[tokio::test]
 async fn harness_works_inside_a_tokio_test() {
-    if !registry_tools() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     let url = proxy.url();
     let image = tokio::task::spawn_blocking(move || support::seed_image(&url, "async/x", "1"))
         .await

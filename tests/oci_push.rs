@@ -41,6 +41,11 @@ fn pushed(layout: &Path, refs: &[&str], env: &[(&str, &str)]) -> String {
     stderr
 }
 
+/// The summary line of a push.
+fn summary(pushed: usize, already_there: usize, failed: usize) -> String {
+    format!("oci-push summary: {pushed} pushed, {already_there} already there, {failed} failed")
+}
+
 /// `oci-push` that must be refused: exit `code`, one line on stderr,
 /// nothing on stdout; returns that line.
 fn refused(arguments: &[&str], code: i32) -> String {
@@ -62,7 +67,12 @@ struct Imported {
 }
 
 impl Imported {
-    fn new() -> Option<Imported> {
+    /// `None` (a skip, or under CI a failure) when the fixtures, the
+    /// registry's tools or `tools` are missing.
+    fn new(tools: &[&str]) -> Option<Imported> {
+        if !support::require_registry() || !support::require_tools(tools) {
+            return None;
+        }
         let (fixtures, cache) = oci_util::seeded_fixtures()?;
         let parent = tempfile::tempdir().unwrap();
         for name in oci_util::FIXTURE_NAMES {
@@ -218,22 +228,17 @@ fn nothing_stored(registry: &Registry) -> bool {
 
 #[test]
 fn the_three_fixtures_push_byte_exact_and_read_back() {
-    if !support::require_registry() || !support::require_tools(&["skopeo"]) {
-        return;
-    }
-    let Some(imported) = Imported::new() else {
+    let Some(imported) = Imported::new(&["skopeo"]) else {
         return;
     };
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
+        return;
+    };
     for name in oci_util::FIXTURE_NAMES {
         let tag = format!("{}/busybox:{name}", proxy.host());
         proxy.reset_counts();
         let log = pushed(&imported.layout(name), &[&tag], &[]);
-        crate::support::assert_contains(
-            &log,
-            "oci-push summary: 1 pushed, 0 already there, 0 failed",
-        );
+        support::assert_contains(&log, &summary(1, 0, 0));
         assert!(
             log.contains("oci-push: requests: 9 (HEAD 2, GET 0, PUT 5, POST 2, mount 0,"),
             "{log}"
@@ -259,10 +264,7 @@ fn the_three_fixtures_push_byte_exact_and_read_back() {
         // A re-push of the unchanged layout: one HEAD, nothing written.
         proxy.reset_counts();
         let log = pushed(&imported.layout(name), &[&tag], &[]);
-        crate::support::assert_contains(
-            &log,
-            "oci-push summary: 0 pushed, 1 already there, 0 failed",
-        );
+        support::assert_contains(&log, &summary(0, 1, 0));
         assert_eq!(
             requests(&proxy),
             strings(&["HEAD manifest busybox"]),
@@ -274,15 +276,13 @@ fn the_three_fixtures_push_byte_exact_and_read_back() {
 
 #[test]
 fn later_refs_mount_from_the_first_repository_of_their_registry() {
-    if !support::require_registry() {
-        return;
-    }
-    let Some(imported) = Imported::new() else {
+    let Some(imported) = Imported::new(&[]) else {
         return;
     };
     let layout = imported.layout("latest-musl-amd64");
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
+        return;
+    };
     let other_registry = Registry::start(RegistryAuth::None);
     let other_proxy = FaultProxy::start(&other_registry.host());
     let (host, other) = (proxy.host(), other_proxy.host());
@@ -295,10 +295,7 @@ fn later_refs_mount_from_the_first_repository_of_their_registry() {
     ];
     let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
     let log = pushed(&layout, &refs, &[]);
-    crate::support::assert_contains(
-        &log,
-        "oci-push summary: 4 pushed, 0 already there, 0 failed",
-    );
+    support::assert_contains(&log, &summary(4, 0, 0));
     let mut expected = first_push("first/busybox");
     expected.extend(mounted_push("second/busybox"));
     expected.extend(strings(&[
@@ -341,10 +338,7 @@ fn later_refs_mount_from_the_first_repository_of_their_registry() {
     proxy.reset_counts();
     other_proxy.reset_counts();
     let log = pushed(&layout, &refs, &[]);
-    crate::support::assert_contains(
-        &log,
-        "oci-push summary: 0 pushed, 4 already there, 0 failed",
-    );
+    support::assert_contains(&log, &summary(0, 4, 0));
     assert_eq!(
         requests(&proxy),
         strings(&[
@@ -372,22 +366,20 @@ fn later_refs_mount_from_the_first_repository_of_their_registry() {
 
 #[test]
 fn an_upload_that_fails_is_sent_again_from_the_layout() {
-    if !support::require_registry() {
-        return;
-    }
-    let Some(imported) = Imported::new() else {
+    let Some(imported) = Imported::new(&[]) else {
         return;
     };
     let name = "latest-uclibc-amd64";
     let canonical = imported.canonical_index(name);
     let [_, _, _, layer] = imported.digests(name);
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
+        return;
+    };
     // The streamed layer's PUT fails once: the retry reopens the file.
     proxy.inject(Match::new("PUT", &layer[7..]), Fault::status(503), 1);
     let tag = format!("{}/busybox:retried", proxy.host());
     let log = pushed(&imported.layout(name), &[&tag], &[]);
-    crate::support::assert_contains(&log, "retries 1;");
+    support::assert_contains(&log, "retries 1;");
     assert_eq!(proxy.pending_faults(), 0);
     assert_eq!(
         registry.fetch_blob("busybox", &layer),
@@ -398,10 +390,7 @@ fn an_upload_that_fails_is_sent_again_from_the_layout() {
 
 #[test]
 fn basic_and_token_auth_registries_take_the_push() {
-    if !support::require_registry() || !support::require_tools(&["skopeo"]) {
-        return;
-    }
-    let Some(imported) = Imported::new() else {
+    let Some(imported) = Imported::new(&["skopeo"]) else {
         return;
     };
     let name = "latest-glibc-amd64";
@@ -425,14 +414,8 @@ fn basic_and_token_auth_registries_take_the_push() {
         ];
         let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
         let log = pushed(&imported.layout(name), &refs, &env);
-        assert!(
-            !log.contains(password),
-            "{auth:?}: credentials printed"
-        );
-        assert!(
-            log.contains("oci-push summary: 2 pushed, 0 already there, 0 failed"),
-            "{auth:?}: {log}"
-        );
+        assert!(!log.contains(password), "{auth:?}: credentials printed");
+        assert!(log.contains(&summary(2, 0, 0)), "{auth:?}: {log}");
         // The second repository mounted (cross-repository scopes granted).
         assert!(log.contains("mount 2,"), "{auth:?}: {log}");
         for reference in ["one/busybox:1", "two/busybox:1"] {
@@ -447,10 +430,7 @@ fn basic_and_token_auth_registries_take_the_push() {
             registry.skopeo_creds().as_deref(),
         );
         let log = pushed(&imported.layout(name), &refs, &env);
-        assert!(
-            log.contains("oci-push summary: 0 pushed, 2 already there, 0 failed"),
-            "{auth:?}: {log}"
-        );
+        assert!(log.contains(&summary(0, 2, 0)), "{auth:?}: {log}");
         // Without credentials the registry refuses, and says so per REF.
         let anonymous = format!("{host}/one/busybox:anonymous");
         let run = oci_push(&[imported.layout(name).to_str().unwrap(), &anonymous], &[]);
@@ -485,7 +465,7 @@ fn an_image_layout_pushes_its_image_manifest() {
     let untagged = format!("{}/image/untagged", registry.host());
     let log = pushed(&layout, &[&untagged], &[]);
     let digest = oci_util::sha256(&manifest);
-    crate::support::assert_contains(&log, &format!("pushed {untagged}@{digest}"));
+    support::assert_contains(&log, &format!("pushed {untagged}@{digest}"));
     assert_eq!(
         registry.skopeo_inspect_raw(&format!("image/untagged@{digest}")),
         manifest
@@ -543,8 +523,9 @@ fn dry_runs_only_ask() {
         return;
     }
     let built = Recipe::default().build();
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
+        return;
+    };
     let host = proxy.host();
     let first = format!("{host}/dry/run:1");
     let second = format!("{host}/dry/run:2");
@@ -588,15 +569,15 @@ fn a_broken_layout_pushes_nothing() {
     )
     .build();
     let line = refuse(corrupt.path());
-    crate::support::assert_contains(&line, "layers[0]");
+    support::assert_contains(&line, "layers[0]");
 
     // A blob missing.
     let missing = Recipe::default().build();
     let config = oci_util::sha256(&missing.config);
     std::fs::remove_file(missing.path().join("blobs/sha256").join(&config[7..])).unwrap();
     let line = refuse(missing.path());
-    crate::support::assert_contains(&line, &format!("blobs/sha256/{}", &config[7..]));
-    crate::support::assert_contains(&line, "missing");
+    support::assert_contains(&line, &format!("blobs/sha256/{}", &config[7..]));
+    support::assert_contains(&line, "missing");
 
     // A valid layout, but with two top-level manifests: which to push?
     let two = Recipe::editing(
@@ -608,14 +589,14 @@ fn a_broken_layout_pushes_nothing() {
     )
     .build();
     let line = refuse(two.path());
-    crate::support::assert_contains(&line, "index.json: lists 2 manifests");
+    support::assert_contains(&line, "index.json: lists 2 manifests");
 
     // Not a layout at all.
     let nowhere = tempfile::tempdir().unwrap();
     let line = refuse(&nowhere.path().join("absent"));
-    crate::support::assert_contains(&line, "cannot open the layout");
+    support::assert_contains(&line, "cannot open the layout");
     let line = refuse(nowhere.path());
-    crate::support::assert_contains(&line, "oci-layout");
+    support::assert_contains(&line, "oci-layout");
 }
 
 #[test]
@@ -625,25 +606,26 @@ fn bad_refs_are_refused_before_anything_is_sent() {
     }
     let built = Recipe::default().build();
     let layout = built.path().to_str().unwrap();
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
+        return;
+    };
     let good = format!("{}/refs/good:1", proxy.host());
 
     let line = refused(&[layout, &good, "not a reference"], 2);
-    crate::support::assert_contains(&line, "invalid reference \"not a reference\"");
+    support::assert_contains(&line, "invalid reference \"not a reference\"");
     let line = refused(&[layout, &good, "refs/good:bad@tag"], 2);
-    crate::support::assert_contains(&line, "refs/good:bad@tag");
+    support::assert_contains(&line, "refs/good:bad@tag");
     // A digest that is not the layout's manifest (here: its config's, a
     // real digest of the layout).
     let other = oci_util::sha256(&built.config);
     let pinned = format!("{}/refs/other:1@{other}", proxy.host());
     let line = refused(&[layout, &good, &pinned], 1);
-    crate::support::assert_contains(
+    support::assert_contains(
         &line,
         &format!("{pinned}: names digest {other}, but the layout's manifest is sha256:"),
     );
     let line = refused(&[layout], 2);
-    crate::support::assert_contains(&line, "required");
+    support::assert_contains(&line, "required");
     assert_eq!(proxy.count(), 0, "{}", proxy.log());
     assert!(nothing_stored(&registry));
 
@@ -664,8 +646,9 @@ fn ctrl_c_starts_no_new_ref_and_still_prints_the_summary() {
         return;
     }
     let built = Recipe::default().build();
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
+        return;
+    };
     proxy.inject(Match::any(), Fault::Slow(Duration::from_millis(400)), 1000);
     let refs: Vec<String> = (1..=3)
         .map(|index| format!("{}/interrupted/layout:{index}", proxy.host()))
@@ -689,8 +672,8 @@ fn ctrl_c_starts_no_new_ref_and_still_prints_the_summary() {
     let output = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{log}");
-    crate::support::assert_contains(&log, "oci-push: interrupted; finishing the push in flight");
-    crate::support::assert_contains(&log, "oci-push summary: 1 pushed, 0 already there, 0 failed, 0 skipped because of a failure, 2 not started (interrupted)");
+    support::assert_contains(&log, "oci-push: interrupted; finishing the push in flight");
+    support::assert_contains(&log, "oci-push summary: 1 pushed, 0 already there, 0 failed, 0 skipped because of a failure, 2 not started (interrupted)");
     assert_eq!(registry.tags("interrupted/layout"), vec!["1".to_string()]);
 }
 
