@@ -24,7 +24,7 @@ use doi::registry::{Client, ClientConfig, Reference, RetryPolicy};
 use serde_json::json;
 use support::bounded::run_bounded;
 use support::scripted::{owned, Reply, ScriptedServer, Seen};
-use support::{Fault, FaultProxy, Match, Registry, RegistryAuth};
+use support::{Fault, Match, Registry, RegistryAuth};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "wonderland";
@@ -69,6 +69,29 @@ fn redirecting_front(
     })
 }
 
+/// A server that forwards everything to `registry` and records it: the
+/// "other port" that must never see credentials.
+fn recorder_for(registry: &Registry) -> ScriptedServer {
+    let upstream = registry.host();
+    ScriptedServer::start(move |_| Reply::forward(&upstream))
+}
+
+/// [`assert_saw_no_credentials`] for `registry`'s user: neither the Basic
+/// credentials nor the password, and with token auth no bearer token.
+fn assert_got_none_of_the_credentials(
+    server: &ScriptedServer,
+    registry: &Registry,
+    user: &str,
+    password: &str,
+) {
+    let basic = basic(user, password);
+    let mut secrets = vec![basic.as_str(), password];
+    if registry.token_server().is_some() {
+        secrets.push("Bearer");
+    }
+    assert_saw_no_credentials(server, &secrets);
+}
+
 /// Asserts `server` saw requests, and none with a credential in it.
 fn assert_saw_no_credentials(server: &ScriptedServer, secrets: &[&str]) {
     let seen = server.seen();
@@ -110,10 +133,7 @@ fn reads_redirected_to_another_port_carry_no_credentials() {
         let registry = Registry::start(auth);
         let image = support::seed_image(&registry.authenticated_url(), "test/redirect", "v1");
         let (user, password) = registry.credentials().expect("credentials");
-        let recorder = ScriptedServer::start({
-            let upstream = registry.host();
-            move |_| Reply::forward(&upstream)
-        });
+        let recorder = recorder_for(&registry);
         let front = redirecting_front(&registry.host(), &recorder.url(), reads);
         let config = DockerConfig::new().auth(&front.host(), user, password);
         let client = client(&config);
@@ -134,13 +154,10 @@ fn reads_redirected_to_another_port_carry_no_credentials() {
             "the credentials went to their registry: {}",
             front.log()
         );
-        let mut secrets = vec![basic(user, password), password.to_string()];
         if let Some(server) = registry.token_server() {
             assert!(server.request_count() > 0, "a token was fetched");
-            secrets.push("Bearer".to_string());
         }
-        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        assert_saw_no_credentials(&recorder, &secrets);
+        assert_got_none_of_the_credentials(&recorder, &registry, user, password);
         assert!(recorder.seen().iter().any(|seen| seen.method == "HEAD"));
         assert!(recorder.seen().iter().any(|seen| seen.method == "GET"));
     }
@@ -156,10 +173,7 @@ fn writes_sent_elsewhere_carry_no_credentials() {
     for auth in [RegistryAuth::basic(USER, PASSWORD), RegistryAuth::Token] {
         let registry = Registry::start(auth);
         let (user, password) = registry.credentials().expect("credentials");
-        let recorder = ScriptedServer::start({
-            let upstream = registry.host();
-            move |_| Reply::forward(&upstream)
-        });
+        let recorder = recorder_for(&registry);
         let front = ScriptedServer::start({
             let upstream = registry.host();
             let elsewhere = recorder.url();
@@ -201,12 +215,7 @@ fn writes_sent_elsewhere_carry_no_credentials() {
         );
         assert_eq!(run.code(), 1, "{}", run.stderr());
         assert!(authorized_count(&front) > 0, "{}", front.log());
-        let mut secrets = vec![basic(user, password), password.to_string()];
-        if registry.token_server().is_some() {
-            secrets.push("Bearer".to_string());
-        }
-        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        assert_saw_no_credentials(&recorder, &secrets);
+        assert_got_none_of_the_credentials(&recorder, &registry, user, password);
         let puts: Vec<String> = recorder
             .seen()
             .iter()
@@ -448,28 +457,32 @@ fn an_answer_that_never_comes_ends_every_binary() {
     );
 }
 
-/// A FaultProxy in front of a registry holding `test/limits:v1`.
-fn rate_limited_registry() -> Option<(Registry, FaultProxy)> {
-    if !support::require_registry() {
-        return None;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    support::seed_image(&registry.url(), "test/limits", "v1");
-    let proxy = FaultProxy::start(&registry.host());
-    Some((registry, proxy))
+/// A registry holding `test/limits:v1` behind a proxy whose next `times`
+/// manifest GETs answer 429 with `Retry-After: retry_after`; and the tag.
+fn rate_limited(retry_after: u64, times: usize) -> Option<(Proxied, String)> {
+    let proxied = Proxied::start(RegistryAuth::None)?;
+    support::seed_image(&proxied.registry.url(), "test/limits", "v1");
+    proxied.proxy.inject(
+        Match::new("GET", "/manifests/"),
+        Fault::too_many_requests(Some(retry_after)),
+        times,
+    );
+    let tag = format!("{}/test/limits:v1", proxied.host());
+    Some((proxied, tag))
 }
 
 #[test]
 fn retry_after_past_the_budget_fails_naming_the_request_and_what_was_asked() {
-    let Some((_registry, proxy)) = rate_limited_registry() else {
+    let Some((
+        Proxied {
+            registry: _registry,
+            proxy,
+        },
+        tag,
+    )) = rate_limited(5, 100)
+    else {
         return;
     };
-    proxy.inject(
-        Match::new("GET", "/manifests/"),
-        Fault::too_many_requests(Some(5)),
-        100,
-    );
-    let tag = format!("{}/test/limits:v1", proxy.host());
     let run = lookup(
         &[
             "--retry-max-wait",
@@ -496,15 +509,16 @@ fn retry_after_past_the_budget_fails_naming_the_request_and_what_was_asked() {
 
 #[test]
 fn retry_after_within_the_cap_and_budget_is_waited_out() {
-    let Some((_registry, proxy)) = rate_limited_registry() else {
+    let Some((
+        Proxied {
+            registry: _registry,
+            proxy,
+        },
+        tag,
+    )) = rate_limited(1, 2)
+    else {
         return;
     };
-    proxy.inject(
-        Match::new("GET", "/manifests/"),
-        Fault::too_many_requests(Some(1)),
-        2,
-    );
-    let tag = format!("{}/test/limits:v1", proxy.host());
     let run = lookup(
         &["--type", "manifest", &tag],
         &[("DOI_RETRY_MAX_WAIT", "1"), ("DOI_RETRY_BUDGET", "5")],
