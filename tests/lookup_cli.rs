@@ -193,11 +193,12 @@ fn output_matches_lookup_test_json_for_recreatable_content() {
 
 #[test]
 fn parallel_output_keeps_argument_order_and_sends_one_request_per_ref() {
-    let Some(registry) = fixture::registry(RegistryAuth::None) else {
+    let Some((registry, image)) =
+        fixture::registry_with_image(RegistryAuth::None, "test/order", "base")
+    else {
         return;
     };
     let url = registry.url();
-    let image = support::seed_image(&url, "test/order", "base");
     let mut arguments = vec!["--parallel".to_string()];
     let mut expected_digests = Vec::new();
     for number in 0..40 {

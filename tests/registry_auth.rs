@@ -110,11 +110,12 @@ fn tokens_are_fetched_once_per_scope_and_up_front_once_the_host_is_known() {
 
 #[test]
 fn concurrent_first_requests_share_one_token_fetch() {
-    let Some(registry) = fixture::registry(RegistryAuth::Token) else {
+    let Some((registry, image)) =
+        fixture::registry_with_image(RegistryAuth::Token, "test/many", "base")
+    else {
         return;
     };
     let url = registry.authenticated_url();
-    let image = support::seed_image(&url, "test/many", "base");
     for number in 0..8 {
         image.tag_again(&url, &format!("t{number}"));
     }
@@ -141,10 +142,11 @@ fn concurrent_first_requests_share_one_token_fetch() {
 
 #[test]
 fn expired_tokens_are_fetched_again() {
-    let Some(registry) = fixture::registry(RegistryAuth::Token) else {
+    let Some((registry, image)) =
+        fixture::registry_with_image(RegistryAuth::Token, "test/expiry", "v1")
+    else {
         return;
     };
-    let image = support::seed_image(&registry.authenticated_url(), "test/expiry", "v1");
     let token_server = registry.token_server().expect("token server");
     token_server.set_expires_in(1);
     token_server.reset();

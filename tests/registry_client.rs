@@ -31,10 +31,11 @@ fn proxied() -> Option<Proxied> {
 
 #[test]
 fn synthesized_index_of_an_oci_index_keeps_platforms_and_adds_annotations() {
-    let Some(registry) = fixture::registry(RegistryAuth::None) else {
+    let Some((registry, image)) =
+        fixture::registry_with_image(RegistryAuth::None, "test/image", "1.0")
+    else {
         return;
     };
-    let image = support::seed_image(&registry.url(), "test/image", "1.0");
     let (_config, client) = client();
     let name = format!("{}/test/image:1.0", registry.host());
     let index = client.lookup_index(&reference(&name)).unwrap().unwrap();
@@ -115,11 +116,12 @@ fn a_single_docker_manifest_becomes_a_manifest_list_with_the_config_platform() {
 /// attestation go, the arch is computed.
 #[test]
 fn index_without_platforms_reads_configs_dedupes_and_handles_attestations() {
-    let Some(registry) = fixture::registry(RegistryAuth::None) else {
+    let Some((registry, image)) =
+        fixture::registry_with_image(RegistryAuth::None, "test/attest", "base")
+    else {
         return;
     };
     let url = registry.url();
-    let image = support::seed_image(&url, "test/attest", "base");
     let amd = &image.manifests[0];
     // An attestation manifest: a config and a layer, platform unknown/unknown.
     let attestation_config = br#"{"architecture":"unknown","os":"unknown"}"#;
@@ -556,10 +558,11 @@ fn writes_resend_their_bodies_on_retry() {
 
 #[test]
 fn mounts_answer_mounted_or_an_upload_session() {
-    let Some(registry) = fixture::registry(RegistryAuth::None) else {
+    let Some((registry, image)) =
+        fixture::registry_with_image(RegistryAuth::None, "test/source", "v1")
+    else {
         return;
     };
-    let image = support::seed_image(&registry.url(), "test/source", "v1");
     let (_config, client) = client();
     let host = registry.host();
     let destination = reference(&format!("{host}/test/destination"));

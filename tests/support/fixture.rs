@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 use doi::registry::{ClientConfig, Reference, RetryPolicy};
 
-use super::{FaultProxy, Registry, RegistryAuth};
+use super::{FaultProxy, Registry, RegistryAuth, SeededImage};
 
 /// A reference the test wrote (a typo in a test is its own panic).
 pub fn reference(text: &str) -> Reference {
@@ -44,6 +44,17 @@ pub fn client_config(docker_config_dir: &Path) -> ClientConfig {
 /// then skipped, or fails under CI: see [`super::require_registry`]).
 pub fn registry(auth: RegistryAuth) -> Option<Registry> {
     super::require_registry().then(|| Registry::start(auth))
+}
+
+/// A registry holding [`super::seed_image`]'s image `repository:tag`.
+pub fn registry_with_image(
+    auth: RegistryAuth,
+    repository: &str,
+    tag: &str,
+) -> Option<(Registry, SeededImage)> {
+    let registry = registry(auth)?;
+    let image = super::seed_image(&registry.authenticated_url(), repository, tag);
+    Some((registry, image))
 }
 
 /// A registry and a fault proxy in front of it.
