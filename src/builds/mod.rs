@@ -112,7 +112,7 @@ pub struct BuildsRun {
 impl BuildsRun {
     /// The output as `jq --tab` prints it.
     pub fn to_bytes(&self) -> Vec<u8> {
-        output::tab_json(&Value::Object(self.builds.clone()))
+        output::tab_json_object(&self.builds)
     }
 }
 

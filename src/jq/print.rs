@@ -148,6 +148,20 @@ pub fn serde_to_vec(value: &serde_json::Value, options: &PrintOptions) -> Vec<u8
     out
 }
 
+/// The bytes [`write_serde`] writes for `Value::Object(map)`, without
+/// building that value (a copy of the whole map).
+pub fn serde_map_to_vec(
+    map: &serde_json::Map<String, serde_json::Value>,
+    options: &PrintOptions,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let entries = map
+        .iter()
+        .map(|(key, value)| (Key::Text(key.as_bytes()), value));
+    Printer::new(&mut out, options).object(map.len(), entries, 0);
+    out
+}
+
 /// Converts a serde_json value to a jq value, keeping key order and the exact
 /// number text.
 ///
@@ -668,31 +682,41 @@ impl<'o> Printer<'o> {
                 self.newline(level);
                 self.out.push(b']');
             }
-            View::Object(0, _) => self.out.extend_from_slice(b"{}"),
-            View::Object(_, entries) => {
-                self.out.push(b'{');
-                if self.sort_keys {
-                    let mut sorted: Vec<(KeyText<'_>, &T)> = entries
-                        .map(|(key, value)| (key_text(&key, true), value))
-                        .collect();
-                    // jq sorts keys with memcmp, then by length: byte order.
-                    sorted.sort_by(|(left, _), (right, _)| left.bytes().cmp(right.bytes()));
-                    for (index, (key, value)) in sorted.into_iter().enumerate() {
-                        self.entry(index, &key, value, level);
-                    }
-                } else {
-                    for (index, (key, value)) in entries.enumerate() {
-                        if self.out.len() >= self.limit {
-                            return;
-                        }
-                        let key = key_text(&key, false);
-                        self.entry(index, &key, value, level);
-                    }
+            View::Object(length, entries) => self.object(length, entries, level),
+        }
+    }
+
+    fn object<'t, T: Tree + 't>(
+        &mut self,
+        length: usize,
+        entries: impl Iterator<Item = (Key<'t>, &'t T)>,
+        level: usize,
+    ) {
+        if length == 0 {
+            self.out.extend_from_slice(b"{}");
+            return;
+        }
+        self.out.push(b'{');
+        if self.sort_keys {
+            let mut sorted: Vec<(KeyText<'_>, &T)> = entries
+                .map(|(key, value)| (key_text(&key, true), value))
+                .collect();
+            // jq sorts keys with memcmp, then by length: byte order.
+            sorted.sort_by(|(left, _), (right, _)| left.bytes().cmp(right.bytes()));
+            for (index, (key, value)) in sorted.into_iter().enumerate() {
+                self.entry(index, &key, value, level);
+            }
+        } else {
+            for (index, (key, value)) in entries.enumerate() {
+                if self.out.len() >= self.limit {
+                    return;
                 }
-                self.newline(level);
-                self.out.push(b'}');
+                let key = key_text(&key, false);
+                self.entry(index, &key, value, level);
             }
         }
+        self.newline(level);
+        self.out.push(b'}');
     }
 
     fn entry<T: Tree>(&mut self, index: usize, key: &KeyText<'_>, value: &T, level: usize) {
