@@ -922,7 +922,8 @@ fn is_plain_ascii(bytes: &[u8]) -> bool {
         let word = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
         // A byte below 0x20 (control), above 0x7E (DEL or not ASCII), `"`, `\\`.
         let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-        let high = (word.wrapping_add(ONES * (0x7F - 0x7E)) | word) & HIGHS;
+        // Adding 1 sets the high bit of 0x7F; bytes from 0x80 have it set.
+        let high = (word.wrapping_add(ONES) | word) & HIGHS;
         if control | high != 0
             || has_zero(word ^ (ONES * u64::from(b'"')))
             || has_zero(word ^ (ONES * u64::from(b'\\')))
