@@ -27,6 +27,10 @@
 //! Defaults to 70 repositories (about 1,600 builds, 7 MB); give another
 //! count as the argument.
 
+#[path = "../tests/support/generate.rs"]
+mod generate;
+
+use generate::{Lcg, ARCHES};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -57,44 +61,11 @@ const TARGET_RATIO: f64 = 30.0;
 const OURS_RUNS: usize = 5;
 const JQ_RUNS: usize = 3;
 
-/// bashbrew architecture, archTags namespace, platform (as registries
-/// report it: architecture first).
-const LINUX_ARCHES: [(&str, &str, &str, Option<&str>); 10] = [
-    ("amd64", "amd64", "amd64", None),
-    ("arm32v5", "arm32v5", "arm", Some("v5")),
-    ("arm32v6", "arm32v6", "arm", Some("v6")),
-    ("arm32v7", "arm32v7", "arm", Some("v7")),
-    ("arm64v8", "arm64v8", "arm64", Some("v8")),
-    ("i386", "i386", "386", None),
-    ("mips64le", "mips64le", "mips64le", None),
-    ("ppc64le", "ppc64le", "ppc64le", None),
-    ("riscv64", "riscv64", "riscv64", None),
-    ("s390x", "s390x", "s390x", None),
-];
-
 const WORDS: [&str; 24] = [
     "alder", "birch", "cedar", "dune", "ember", "fjord", "glade", "heath", "iris", "juniper",
     "kelp", "lichen", "maple", "nettle", "oak", "pine", "quartz", "reed", "sage", "thistle",
     "umber", "vale", "willow", "yarrow",
 ];
-
-/// Deterministic pseudo-random numbers (64-bit LCG, Knuth's MMIX
-/// constants): the same input on every run and machine.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % bound
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 fn sha256_hex(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
@@ -176,11 +147,7 @@ fn build_json(plan: &BuildPlan, random: &mut Lcg) -> (String, Value) {
     let parent = if plan.windows {
         "mcr.microsoft.com/windows/servercore:ltsc2022".to_string()
     } else {
-        format!(
-            "{}:{}",
-            WORDS[random.below(WORDS.len() as u64) as usize],
-            "stable"
-        )
+        format!("{}:{}", WORDS[random.below(WORDS.len())], "stable")
     };
     let parent_digest = digest(&["parent", &parent, plan.arch]);
     let resolved = if plan.resolved {
@@ -311,7 +278,7 @@ fn generate(repositories: usize) -> (String, usize) {
             1 => &["", "alpine"],
             _ => &["", "alpine", "slim"],
         };
-        let arch_count = 2 + random.below(9) as usize;
+        let arch_count = 2 + random.below(9);
         let with_windows = random.chance(15);
         for (position, version) in versions.iter().enumerate() {
             let newest = position + 1 == versions.len();
@@ -325,10 +292,11 @@ fn generate(repositories: usize) -> (String, usize) {
                         variant
                     }
                 );
-                for (arch, namespace, architecture, platform_variant) in
-                    LINUX_ARCHES.iter().take(arch_count)
-                {
-                    let mut platform = json!({"architecture": architecture, "os": "linux"});
+                let linux = ARCHES.iter().filter(|(_, os, ..)| *os == "linux");
+                for &(arch, os, architecture, platform_variant) in linux.take(arch_count) {
+                    // The archTags namespace is the arch's own name.
+                    let namespace = arch;
+                    let mut platform = json!({"architecture": architecture, "os": os});
                     if let Some(platform_variant) = platform_variant {
                         platform["variant"] = json!(platform_variant);
                     }

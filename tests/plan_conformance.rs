@@ -11,6 +11,7 @@
 
 use crate::plan_util;
 use crate::support::bin;
+use crate::support::generate::Lcg;
 
 use plan_util::{
     all_tags_array_filter, conformance, conformance_path, crate_root, one_arch_array_filter,
@@ -153,21 +154,6 @@ fn eqnice_reports_a_missing_final_newline() {
     eqnice!("{\n\t\"a\": 1\n}\n", "{\n\t\"a\": 1\n}");
 }
 
-/// Deterministic pseudo-random numbers (64-bit LCG, Knuth's MMIX
-/// constants): the shuffle must be the same on every run and machine.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, bound: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        // The high bits of an LCG are the well-mixed ones.
-        ((self.0 >> 33) % bound as u64) as usize
-    }
-}
-
 /// The platform matrix the conformance README describes, as JSON text:
 /// every os/architecture pair with each of its os.version values (or
 /// none), each architecture with no variant and with each of its variants.
@@ -238,16 +224,12 @@ fn platform_matrix(seed: u64) -> String {
                 if random.below(4) == 0 {
                     fields.push("\"features\": null".to_string());
                 }
-                for index in (1..fields.len()).rev() {
-                    fields.swap(index, random.below(index + 1));
-                }
+                random.shuffle(&mut fields);
                 entries.push(format!("{{{}}}", fields.join(", ")));
             }
         }
     }
-    for index in (1..entries.len()).rev() {
-        entries.swap(index, random.below(index + 1));
-    }
+    random.shuffle(&mut entries);
     format!("[\n{}\n]\n", entries.join(",\n"))
 }
 

@@ -22,6 +22,7 @@ use std::ffi::OsStr;
 use std::fmt::Write as _;
 
 use crate::support::bin;
+use crate::support::generate::ARCHES;
 use doi::deploy::plan::{native as plan_native, Planner};
 use doi::jq::ModuleSearch;
 use doi::spec::annotation::{
@@ -440,21 +441,6 @@ fn write_json(out: &mut String, value: &Gen, layout: &Layout, random: &mut Rando
         }
     }
 }
-
-/// bashbrew architectures: (name, platform os, architecture, variant).
-const ARCHES: &[(&str, &str, &str, Option<&str>)] = &[
-    ("amd64", "linux", "amd64", None),
-    ("arm32v5", "linux", "arm", Some("v5")),
-    ("arm32v6", "linux", "arm", Some("v6")),
-    ("arm32v7", "linux", "arm", Some("v7")),
-    ("arm64v8", "linux", "arm64", Some("v8")),
-    ("i386", "linux", "386", None),
-    ("mips64le", "linux", "mips64le", None),
-    ("ppc64le", "linux", "ppc64le", None),
-    ("riscv64", "linux", "riscv64", None),
-    ("s390x", "linux", "s390x", None),
-    ("windows-amd64", "windows", "amd64", None),
-];
 
 /// Windows os.version values, in no particular order (several per input,
 /// so the descending natural order of sort_split_desc decides).

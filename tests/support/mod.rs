@@ -71,6 +71,7 @@
 pub mod bin;
 pub mod bounded;
 pub mod fixture;
+pub mod generate;
 pub mod http;
 pub mod proxy;
 pub mod registry;
