@@ -364,6 +364,17 @@ const CASES: &[Case] = &[
         &["-c", ". |= (3,4)"],
         b"[1]",
     ),
+    // jq's order of evaluation: the right operand first.
+    case(
+        "order of inputs in arithmetic",
+        &["-c", "[input - input]"],
+        b"1 2 3",
+    ),
+    case(
+        "order of debug in arithmetic",
+        &["-nc", "(1 | debug) + (2 | debug)"],
+        b"",
+    ),
 ];
 
 fn peer() -> PathBuf {

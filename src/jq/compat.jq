@@ -31,6 +31,12 @@ def limit($n; f): if $n > 0 then _jaq_limit($n; f) elif $n == 0 then empty else 
 
 # walk, tostream, to_entries, tostring and add are natives (builtins.rs).
 
+# Each element of the first array with each combination of the rest (jaq's
+# definition forks in `reduce`, which jq's reduce does not).
+def combinations:
+  if length == 0 then [] else .[0][] as $first | (.[1:] | combinations) as $rest | [$first] + $rest end;
+def combinations(n): . as $dot | [range(n)] | map($dot) | combinations;
+
 # Deletion keeps the remaining keys in order and removes array elements
 # from the end first (jq sorts the paths).
 def delpaths($paths): _jq_delpaths($paths);

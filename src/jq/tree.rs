@@ -1,0 +1,91 @@
+//! The rewrites that need the syntax tree (jq's order of evaluation,
+//! `order`; path expressions, `path_expr`), run on a module's parsed body,
+//! which is printed back (`unparse`) only when one changed something.
+//!
+//! Only code jaq parses is rewritten. The program as written is what
+//! compile errors are reported against: [`super::Program::compile`]
+//! compiles it again, unrewritten, when the rewritten one fails.
+
+use super::scope::{Names, Scope};
+use super::{header, order, unparse};
+use std::collections::HashSet;
+
+/// What a module's body is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Body {
+    /// The main program: a term.
+    Term,
+    /// A library module: definitions.
+    Defs,
+}
+
+/// The definitions (`name/arity`) an included module brings, those of
+/// the modules it includes with them; `None` when it cannot be read.
+pub(super) type Included<'a> = &'a dyn Fn(&header::Directive) -> Option<Vec<String>>;
+
+/// `code` with its body rewritten, or `None` when nothing changed.
+pub(super) fn rewrite(code: &str, body: Body, included: Included) -> Option<String> {
+    let module_header = header::read(code).ok()??;
+    let mut names = Some(HashSet::new());
+    for directive in &module_header.directives {
+        if directive.alias.is_none() {
+            names = names.zip(included(directive)).map(|(mut names, defs)| {
+                names.extend(defs);
+                names
+            });
+        }
+    }
+    let start = module_header.body_start;
+    let text = &code[start..];
+    let mut scope = Scope::new(Names::get(), names);
+    let printed = match body {
+        Body::Term => {
+            let term = jaq_core::load::parse(text, |parser| parser.term())?;
+            let (term, changed) = order::rewrite_term(term, &mut scope);
+            changed.then(|| unparse::term(&term))?
+        }
+        Body::Defs => {
+            let defs = jaq_core::load::parse(text, |parser| parser.defs())?;
+            let (defs, changed) = order::rewrite_defs(defs, &mut scope);
+            changed.then(|| unparse::defs(&defs))?
+        }
+    };
+    Some(format!("{} {printed}", &code[..start]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn none(_: &header::Directive) -> Option<Vec<String>> {
+        Some(Vec::new())
+    }
+
+    #[test]
+    fn only_changed_bodies_are_printed() {
+        assert_eq!(rewrite(".a + 1", Body::Term, &none), None);
+        assert_eq!(rewrite(".a + .b", Body::Term, &none), None);
+        assert_eq!(
+            rewrite("(1,2) + (10,20)", Body::Term, &none).as_deref(),
+            Some(" ((10, 20) as $__jq_v0 | ((1, 2) + $__jq_v0))")
+        );
+        assert_eq!(
+            rewrite("import \"a\" as a; .[] - .[]", Body::Term, &none).as_deref(),
+            Some("import \"a\" as a; (.[] as $__jq_v0 | (.[] - $__jq_v0))")
+        );
+        assert_eq!(rewrite("syntax error (", Body::Term, &none), None);
+        assert!(rewrite("def f: .[] * .[];", Body::Defs, &none).is_some());
+    }
+
+    #[test]
+    fn included_definitions_shadow_builtins() {
+        // `reduce` keeps the last output of an update that may give several.
+        let code = "include \"x\"; reduce .[] as $x (0; f)";
+        assert!(rewrite(code, Body::Term, &none).is_some());
+        let code = "include \"x\"; reduce .[] as $x (0; keys)";
+        assert_eq!(rewrite(code, Body::Term, &none), None);
+        let shadowing = |_: &header::Directive| Some(vec!["keys/0".to_string()]);
+        assert!(rewrite(code, Body::Term, &shadowing).is_some());
+        assert!(rewrite(code, Body::Term, &|_| None).is_some());
+    }
+}
