@@ -5,7 +5,8 @@
 
 # Membership and indexing helpers (jq 1.5+, missing from jaq).
 def IN(s): any(s == .; .);
-def IN(source; s): any(source == s; .);
+# jq compares each output of `source` with each of `s`, `s` outermost.
+def IN(source; s): any(s as $s | source == $s; .);
 def INDEX(stream; idx_expr):
   reduce stream as $row ({}; .[$row | idx_expr | if type == "string" then . else tojson end] |= $row);
 def INDEX(idx_expr): INDEX(.[]; idx_expr);
@@ -35,6 +36,9 @@ def limit($n; f): if $n > 0 then _jaq_limit($n; f) elif $n == 0 then empty else 
 # definition forks in `reduce`, which jq's reduce does not).
 def combinations:
   if length == 0 then [] else .[0][] as $first | (.[1:] | combinations) as $rest | [$first] + $rest end;
+# jq's C builtins evaluate their last argument outermost.
+def nexttoward(x; y): y as $y | nextafter(x; $y);
+def scalb(x; e): pow(2.0; e) as $power | x * $power;
 def combinations(n): . as $dot | [range(n)] | map($dot) | combinations;
 
 # Deletion keeps the remaining keys in order and removes array elements

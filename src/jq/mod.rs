@@ -408,6 +408,12 @@ impl Program {
             false => (None, None),
         };
         let arena = Arena::default();
+        let prelude: Vec<_> = compat::defs().collect();
+        let natives: Vec<_> = compat::funs().collect();
+        scope::Names::init(
+            &prelude,
+            natives.iter().map(|(name, args, _)| (*name, args.len())),
+        );
         let search = options.search.clone();
         // Modules standing in for several imports under one name, by the
         // file that imports them.
@@ -415,7 +421,7 @@ impl Program {
         let main_code = prepare_source(code, &options.main_path, &merged, term_body)
             .map_err(|problem| CompileError::new(vec![problem]))?;
         let merged_modules = merged.clone();
-        let loader = Loader::new(scope::Prelude::get().defs.iter().cloned()).with_read(
+        let loader = Loader::new(prelude).with_read(
             move |import: jaq_core::load::Import<&str, ModulePath>| {
                 let mut file = match import.path.strip_prefix(header::MERGED_PREFIX) {
                     Some(number) => {
@@ -469,7 +475,7 @@ impl Program {
 
         let (names, mut globals) = compat::global_variables(options);
         let filter = jaq_core::Compiler::default()
-            .with_funs(compat::funs())
+            .with_funs(natives)
             .with_global_vars(names.iter().map(String::as_str))
             .compile(modules)
             .map_err(|errors| CompileError::new(compat::describe_compile_errors(&errors)))?;

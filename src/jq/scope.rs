@@ -12,58 +12,46 @@ use jaq_core::load::parse::Def;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-/// The builtins every module sees.
-pub(super) struct Prelude {
-    /// The jq-defined builtins, in the order jaq gets them, with the
-    /// rewrites of the syntax tree applied.
-    pub defs: Vec<Def<&'static str>>,
-}
-
-impl Prelude {
-    /// Built once per process: parsing and rewriting the prelude is not
-    /// free.
-    pub fn get() -> &'static Prelude {
-        static PRELUDE: OnceLock<Prelude> = OnceLock::new();
-        PRELUDE.get_or_init(|| {
-            let names = Names::get();
-            let mut scope = Scope::new(names, Some(HashSet::new()));
-            let defs = names
-                .defs
-                .iter()
-                .map(|def| super::order::rewrite_builtin(def.clone(), &mut scope).0)
-                .collect();
-            Prelude { defs }
-        })
-    }
-}
-
-/// The names of the builtins, and the jq-defined ones as written.
+/// The names of the builtins every module sees, jq-defined and native.
+///
+/// The rewrites of the syntax tree are not run on the jq-defined ones: they
+/// are written in jq's order already, which a test holds.
 pub(super) struct Names {
-    defs: Vec<Def<&'static str>>,
-    /// The last definition of each name and arity.
+    /// The last definition of each name and arity, by its place in the
+    /// prelude.
     last: HashMap<(&'static str, usize), usize>,
     natives: HashSet<(&'static str, usize)>,
 }
 
+static NAMES: OnceLock<Names> = OnceLock::new();
+
 impl Names {
-    pub fn get() -> &'static Names {
-        static NAMES: OnceLock<Names> = OnceLock::new();
+    /// Taken from the prelude a compilation parsed anyway (so it is parsed
+    /// once, not twice); the first call wins.
+    pub fn init(
+        defs: &[Def<&'static str>],
+        natives: impl IntoIterator<Item = (&'static str, usize)>,
+    ) -> &'static Names {
         NAMES.get_or_init(|| {
-            let defs: Vec<_> = super::compat::defs().collect();
             let last = defs
                 .iter()
                 .enumerate()
                 .map(|(index, def)| ((def.name, def.args.len()), index))
                 .collect();
-            let natives = super::compat::funs()
-                .map(|(name, args, _)| (name, args.len()))
-                .collect();
-            Names {
-                defs,
-                last,
-                natives,
-            }
+            let natives = natives.into_iter().collect();
+            Names { last, natives }
         })
+    }
+
+    /// The names, parsing the prelude if no compilation did yet.
+    pub fn get() -> &'static Names {
+        match NAMES.get() {
+            Some(names) => names,
+            None => Self::init(
+                &super::compat::defs().collect::<Vec<_>>(),
+                super::compat::funs().map(|(name, args, _)| (name, args.len())),
+            ),
+        }
     }
 
     /// What `name/arity` means where nothing local shadows it.
@@ -111,11 +99,11 @@ pub(super) struct Scope<'s> {
     /// The definitions (`name/arity`) of the modules this one includes,
     /// which shadow the builtins; `None` when they could not be read, so
     /// any name not defined here may be theirs.
-    included: Option<HashSet<String>>,
+    included: Option<HashSet<(String, usize)>>,
 }
 
 impl<'s> Scope<'s> {
-    pub fn new(prelude: &'static Names, included: Option<HashSet<String>>) -> Self {
+    pub fn new(prelude: &'static Names, included: Option<HashSet<(String, usize)>>) -> Self {
         Self {
             entries: Vec::new(),
             prelude,
@@ -157,7 +145,11 @@ impl<'s> Scope<'s> {
             Some((_, _, callee)) => *callee,
             None if name.contains("::") => Callee::Unknown,
             None => match &self.included {
-                Some(included) if !included.contains(&format!("{name}/{arity}")) => {
+                Some(included)
+                    if !included
+                        .iter()
+                        .any(|(def, args)| def == name && *args == arity) =>
+                {
                     self.prelude.resolve(name, arity)
                 }
                 _ => Callee::Unknown,
@@ -188,7 +180,7 @@ mod tests {
         assert!(matches!(scope.resolve("map", 1), Callee::Prelude(_)));
         let opaque = Scope::new(prelude, None);
         assert_eq!(opaque.resolve("map", 1), Callee::Unknown);
-        let including = Scope::new(prelude, Some(HashSet::from(["map/1".to_string()])));
+        let including = Scope::new(prelude, Some(HashSet::from([("map".to_string(), 1)])));
         assert_eq!(including.resolve("map", 1), Callee::Unknown);
         assert_eq!(including.resolve("length", 0), Callee::Native);
     }

@@ -30,7 +30,10 @@ pub(super) fn rewrite(code: &str, body: Body, included: Included) -> Option<Stri
     for directive in &module_header.directives {
         if directive.alias.is_none() {
             names = names.zip(included(directive)).map(|(mut names, defs)| {
-                names.extend(defs);
+                names.extend(defs.iter().filter_map(|def| {
+                    let (name, arity) = def.rsplit_once('/')?;
+                    Some((name.to_string(), arity.parse().ok()?))
+                }));
                 names
             });
         }
@@ -56,6 +59,30 @@ pub(super) fn rewrite(code: &str, body: Body, included: Included) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The builtins are written in jq's order of evaluation (so they need
+    /// no rewrite when a program starts): rewriting the prelude changes
+    /// none of the definitions a program reaches.
+    #[test]
+    fn the_prelude_is_written_in_jq_order() {
+        let mut scope = Scope::new(Names::get(), Some(HashSet::new()));
+        let defs: Vec<_> = super::super::compat::defs().collect();
+        let mut rewritten = Vec::new();
+        for (index, def) in defs.iter().enumerate() {
+            let shadowed = defs[index + 1..]
+                .iter()
+                .any(|later| later.name == def.name && later.args.len() == def.args.len());
+            let (after, changed) = order::rewrite_builtin(def.clone(), &mut scope);
+            if changed && !shadowed {
+                rewritten.push(unparse::defs(&[after]));
+            }
+        }
+        assert!(
+            rewritten.is_empty(),
+            "write these in jq's order:\n{}",
+            rewritten.concat()
+        );
+    }
 
     fn none(_: &header::Directive) -> Option<Vec<String>> {
         Some(Vec::new())
