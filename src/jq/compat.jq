@@ -115,29 +115,46 @@ def fromstream(f):
 def truncate_stream(stream): . as $n | null | stream | . as $input | if (.[0] | length) > $n then setpath([0]; .[0][$n:]) else empty end;
 def leaf_paths: paths(scalars);
 
-# Regex flags mean what Oniguruma gives jq: `s` is single-line anchors
-# (already jaq's default), `p` lets `.` match newlines (jaq's `s`), `l`
-# (longest) has no jaq counterpart and is accepted.
-def _jq_regex_flags:
-  if . == null then "" else
-  explode | map(select(. != 115 and . != 108) | if . == 112 then 115 else . end) | implode end;
-def test(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags) | any;
-def match(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags)[] | .[0] + { captures: .[1:] };
-def capture(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags)[] | capture_of_match;
-def scan(re; flags): _jq_matchable | matches(re; "g" + (flags | _jq_regex_flags))[] | [.[].string] | if length > 1 then .[1:] else .[0] end;
-def scan(re): scan(re; null);
-def test(re): test(re; null);
-def match(re): match(re; null);
-def capture(re): capture(re; null);
-def split(re; flags): _jq_matchable | split_(re; (flags | _jq_regex_flags) + "g");
+# Regexes as jq 1.7.1 has them, all on one native match (`regex.rs`)
+# that builds jq's match objects; as jq's C functions do, the flags are
+# evaluated outermost.
+def _jq_matches(re; flags): flags as $flags | re as $re | _jq_match($re; $flags);
+def match(re; flags): _jq_matches(re; flags)[];
+def test(re; flags): flags as $flags | re as $re | _jq_test($re; $flags);
+# A group that did not take part is null, as in jq.
+def _jq_groups:
+  reduce (.captures[] | select(.name != null)) as $group ({}; . + {($group.name): $group.string});
+def capture(re; flags): flags as $flags | match(re; $flags) | _jq_groups;
+def scan(re; flags):
+  ("g" + flags) as $flags | match(re; $flags) | if .captures | length > 0 then [.captures[].string] else .string end;
+# The pieces between the matches, by jq's code point offsets.
+def split(re; flags): . as $text
+  | [0, (("g" + flags) as $flags | match(re; $flags) | .offset, .offset + .length), length] as $bounds
+  | [range(0; $bounds | length; 2) as $at | $text[$bounds[$at]:$bounds[$at + 1]]];
 def splits(re; flags): split(re; flags)[];
 def splits(re): splits(re; null);
-def sub(re; f; flags):
-  _jq_matchable |
-  def handle: if type == "array" then capture_of_match | f end;
-  reduce split_matches(re; flags | _jq_regex_flags)[] as $x (""; . + ($x | handle));
+# The one-argument forms take a regex or `[regex, flags]`.
+def _jq_regex_args:
+  type as $type
+  | if $type == "string" then [., null]
+    elif $type == "array" and length > 0 then [.[0], .[1]]
+    else error("\($type) not a string or array") end;
+def match($val): ($val | _jq_regex_args) as [$re, $flags] | match($re; $flags);
+def test($val): ($val | _jq_regex_args) as [$re, $flags] | test($re; $flags);
+def capture($val): ($val | _jq_regex_args) as [$re, $flags] | capture($re; $flags);
+def scan(re): scan(re; null);
+# jq 1.7.1's replacement: the n-th output of `f` at each match goes into
+# the n-th result (a match with fewer outputs leaves the later results as
+# they are), and a string `f` gives nothing for at all comes back whole.
+def sub(re; f; flags): . as $text
+  | reduce (flags as $flags | match(re; $flags)) as $edit ({results: [], previous: 0};
+      $text[.previous:$edit.offset] as $gap
+      | [$edit | _jq_groups | f] as $inserts
+      | reduce range($inserts | length) as $at (.; .results[$at] += $gap + $inserts[$at])
+      | .previous = $edit.offset + $edit.length)
+  | if .results == [] then $text else .results[] + $text[.previous:] end;
 def sub(re; f): sub(re; f; "");
-def gsub(re; f; flags): sub(re; f; "g" + (flags | _jq_regex_flags));
+def gsub(re; f; flags): sub(re; f; flags + "g");
 def gsub(re; f): sub(re; f; "g");
 
 # Diagnostics print as jq does: `debug` as ["DEBUG:",v], `stderr` as

@@ -22,6 +22,7 @@ pub mod modules;
 mod order;
 pub mod print;
 pub mod read;
+mod regex;
 pub mod run_tests;
 mod scope;
 mod tree;
