@@ -153,7 +153,7 @@ fn run_builds(sources: &Value, template: &StagingTemplate, cache: &LookupCache) 
         sources,
         template,
         cache,
-        lookup.as_ref(),
+        Some(lookup.as_ref()),
         &BuildsOptions::default(),
     )
     .unwrap_or_else(|error| panic!("builds failed: {error}"))

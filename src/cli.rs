@@ -14,6 +14,7 @@
 //! the time (a profile of planning showed 40% of instructions in glibc's
 //! malloc and free), and mimalloc halves that.
 
+use std::error::Error;
 use std::ffi::OsString;
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -48,6 +49,19 @@ impl Bin {
     /// `BIN VERSION`, what `--version` prints.
     pub fn version_line(self) -> String {
         format!("{} {VERSION}", self.name)
+    }
+
+    /// A binary's whole `main`: parse the arguments, `run`, and print a
+    /// failure with its causes (status 1).
+    pub fn main<T>(self, run: impl FnOnce(&T) -> Result<ExitCode, Box<dyn Error>>) -> ExitCode
+    where
+        T: CommandFactory + FromArgMatches,
+    {
+        let arguments: T = match self.parse() {
+            Ok(arguments) => arguments,
+            Err(status) => return status,
+        };
+        run(&arguments).unwrap_or_else(|error| self.fail_with(error.as_ref()))
     }
 
     /// Parses the process's arguments; see [`Bin::parse_from`].
@@ -108,6 +122,12 @@ impl Bin {
         ExitCode::FAILURE
     }
 
+    /// Prints an error with its causes ([`chain`]); the status for work that
+    /// failed (1).
+    pub fn fail_with(self, error: &dyn Error) -> ExitCode {
+        self.fail(chain(error))
+    }
+
     /// Takes Ctrl-C the way a long run should: the first sets the
     /// returned flag (the run starts nothing new, lets `in_flight` finish,
     /// then prints its summary) and says so; a second exits at once (130,
@@ -133,6 +153,60 @@ impl Bin {
         self.error(error);
         ExitCode::from(EXIT_USAGE)
     }
+}
+
+/// An I/O error of a binary's own (stdin, stdout), with what it was doing.
+#[derive(Debug)]
+pub struct IoError {
+    doing: &'static str,
+    source: std::io::Error,
+}
+
+impl IoError {
+    pub fn new(doing: &'static str, source: std::io::Error) -> Self {
+        Self { doing, source }
+    }
+
+    /// Whether the reader of our output went away (`| head`), which is no
+    /// failure of ours.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.source.kind() == std::io::ErrorKind::BrokenPipe
+    }
+}
+
+impl Display for IoError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.doing)
+    }
+}
+
+impl Error for IoError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Writes all of `bytes` to stdout and flushes it.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), IoError> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|error| IoError::new("writing stdout", error))
+}
+
+/// An error and its causes on one line, `context: cause: cause`, as our
+/// error types say their context and leave the cause to `source()`.
+pub fn chain(error: &dyn Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        line.push_str(": ");
+        line.push_str(&error.to_string());
+        cause = error.source();
+    }
+    line
 }
 
 /// The one line of a clap usage error that says what is wrong (clap adds

@@ -13,5 +13,6 @@ pub mod cli;
 pub mod deploy;
 pub mod jq;
 pub mod oci;
+pub(crate) mod pool;
 pub mod registry;
 pub mod spec;

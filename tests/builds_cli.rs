@@ -1,7 +1,11 @@
 //! The `builds` command line: the conformance proof and every bad input.
 
+use crate::support::bin;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use doi::builds::TEMPLATE_VARIABLE;
 
 const CONFORMANCE: &str = "../shared/conformance/meta-scripts";
 const TEMPLATE: &str = "oisupport/staging-ARCH:BUILD";
@@ -22,15 +26,13 @@ fn testdata(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `builds ARGUMENTS`, with the staging template set when given.
 fn builds(template: Option<&str>, arguments: &[&std::ffi::OsStr]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_builds"));
-    command
-        .args(arguments)
-        .env_remove("BASHBREW_STAGING_TEMPLATE");
+    let mut run = bin::builds().args(arguments);
     if let Some(template) = template {
-        command.env("BASHBREW_STAGING_TEMPLATE", template);
+        run = run.env(TEMPLATE_VARIABLE, template);
     }
-    command.output().expect("the builds binary runs")
+    run.output()
 }
 
 /// Asserts a failure with exactly one line on stderr containing `expected`.
@@ -43,26 +45,53 @@ fn assert_error(output: &Output, expected: &str) {
     assert!(stderr.contains(expected), "{stderr:?} lacks {expected:?}");
 }
 
+/// The conformance run: `builds [--offline] --cache CACHE sources.json` of
+/// the conformance data, CACHE a copy of its cache file `cache_name` (in a
+/// directory that lives as long as the returned handle).
+struct ConformanceRun {
+    _directory: tempfile::TempDir,
+    cache: PathBuf,
+    arguments: Vec<std::ffi::OsString>,
+}
+
+impl ConformanceRun {
+    fn new(data: &Path, cache_name: &str, offline: bool) -> Self {
+        let directory = tempfile::tempdir().unwrap();
+        let cache = directory.path().join("cache.json");
+        std::fs::copy(data.join(cache_name), &cache).unwrap();
+        let mut arguments: Vec<std::ffi::OsString> = Vec::new();
+        if offline {
+            arguments.push("--offline".into());
+        }
+        arguments.push("--cache".into());
+        arguments.push(cache.clone().into());
+        arguments.push(data.join("sources.json").into());
+        Self {
+            _directory: directory,
+            cache,
+            arguments,
+        }
+    }
+
+    fn run(&self) -> Output {
+        let arguments: Vec<&std::ffi::OsStr> =
+            self.arguments.iter().map(|a| a.as_os_str()).collect();
+        builds(Some(TEMPLATE), &arguments)
+    }
+}
+
 /// The central proof of issue 6: with the offline cache, `builds` prints
 /// `builds.json` byte for byte, and rewrites the cache to exactly what the
 /// reference wrote (`cache-builds.json`: the by-tag parent lookup dropped).
+/// With `--offline` nothing can have moved, so every entry is kept (issue
+/// 14: the reference's rewrite made the same offline command fail next).
 #[test]
 fn conformance_builds_json_byte_for_byte_from_the_offline_cache() {
     let Some(data) = conformance() else { return };
     for offline in [false, true] {
-        let directory = tempfile::tempdir().unwrap();
-        let cache = directory.path().join("cache.json");
-        std::fs::copy(data.join("cache-builds-offline.json"), &cache).unwrap();
-        let sources = data.join("sources.json");
-        let mut arguments = vec![
-            std::ffi::OsStr::new("--cache"),
-            cache.as_os_str(),
-            sources.as_os_str(),
-        ];
-        if offline {
-            arguments.insert(0, std::ffi::OsStr::new("--offline"));
-        }
-        let output = builds(Some(TEMPLATE), &arguments);
+        let run = ConformanceRun::new(&data, "cache-builds-offline.json", offline);
+        let cache = &run.cache;
+        let output = run.run();
         assert!(
             output.status.success(),
             "{}",
@@ -78,12 +107,23 @@ fn conformance_builds_json_byte_for_byte_from_the_offline_cache() {
             output.stdout == expected,
             "stdout differs from builds.json (offline: {offline})"
         );
-        let rewritten = std::fs::read(&cache).unwrap();
-        let reference_cache = std::fs::read(data.join("cache-builds.json")).unwrap();
+        let rewritten = std::fs::read(cache).unwrap();
+        let expected_cache = match offline {
+            false => "cache-builds.json",
+            true => "cache-builds-offline.json",
+        };
         assert!(
-            rewritten == reference_cache,
-            "rewritten cache differs from cache-builds.json"
+            rewritten == std::fs::read(data.join(expected_cache)).unwrap(),
+            "rewritten cache differs from {expected_cache}"
         );
+        if offline {
+            let again = run.run();
+            assert!(
+                again.status.success() && again.stdout == expected,
+                "the same offline command works again: {}",
+                String::from_utf8_lossy(&again.stderr)
+            );
+        }
     }
 }
 
@@ -92,21 +132,11 @@ fn conformance_builds_json_byte_for_byte_from_the_offline_cache() {
 #[test]
 fn conformance_rewritten_cache_lacks_the_by_tag_parent() {
     let Some(data) = conformance() else { return };
-    let directory = tempfile::tempdir().unwrap();
-    let cache = directory.path().join("cache.json");
-    std::fs::copy(data.join("cache-builds.json"), &cache).unwrap();
-    let sources = data.join("sources.json");
-    let output = builds(
-        Some(TEMPLATE),
-        &[
-            "--offline".as_ref(),
-            "--cache".as_ref(),
-            cache.as_os_str(),
-            sources.as_os_str(),
-        ],
-    );
-    assert_error(&output, "parent \"golang:1.19-alpine3.16\": looking up golang:1.19-alpine3.16 failed: golang:1.19-alpine3.16 is not in the cache");
-    let after = std::fs::read(&cache).unwrap();
+    let run = ConformanceRun::new(&data, "cache-builds.json", true);
+    let cache = &run.cache;
+    let output = run.run();
+    assert_error(&output, "parent \"golang:1.19-alpine3.16\": golang:1.19-alpine3.16 is not in the cache and no registry may be asked (--offline)");
+    let after = std::fs::read(cache).unwrap();
     assert!(
         after == std::fs::read(data.join("cache-builds.json")).unwrap(),
         "a failed run writes nothing"
@@ -135,7 +165,7 @@ fn a_missing_cache_file_is_created() {
     // The staging image is not in the (empty) cache and no registry may be asked.
     assert_error(
         &output,
-        "source \"s\" arch \"amd64\" staging image: looking up oisupport/staging-amd64:",
+        "source \"s\" arch \"amd64\" staging image: oisupport/staging-amd64:",
     );
     assert!(!cache.exists(), "a failed run creates nothing");
     let equals_form = format!("--cache={}", cache.display());
@@ -158,6 +188,47 @@ fn a_missing_cache_file_is_created() {
         std::fs::read_to_string(&cache).unwrap(),
         "{\n\t\"indexes\": {}\n}\n"
     );
+}
+
+/// Holds down issue 14: `builds /nonexistent.json` complained about the
+/// environment before the file the user named.
+#[test]
+fn arguments_are_checked_before_the_environment() {
+    let directory = tempfile::tempdir().unwrap();
+    let missing = directory.path().join("nonexistent.json");
+    assert_error(&builds(None, &[missing.as_os_str()]), "cannot read");
+    let cache = directory.path().join("cache.json");
+    std::fs::write(&cache, "[]").unwrap();
+    let sources = directory.path().join("sources.json");
+    std::fs::write(&sources, "{}").unwrap();
+    assert_error(
+        &builds(
+            None,
+            &["--cache".as_ref(), cache.as_os_str(), missing.as_os_str()],
+        ),
+        "nonexistent.json",
+    );
+    assert_error(
+        &builds(
+            None,
+            &["--cache".as_ref(), cache.as_os_str(), sources.as_os_str()],
+        ),
+        "is corrupt",
+    );
+}
+
+#[test]
+fn help_says_what_the_cache_keeps() {
+    let output = builds(None, &["--help".as_ref()]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "images by digest and the staging images",
+        "not parents by tag",
+        "With --offline it keeps every entry it had",
+    ] {
+        assert!(help.contains(expected), "{help}");
+    }
 }
 
 #[test]
@@ -236,36 +307,13 @@ fn a_corrupt_cache_is_an_error_and_left_untouched() {
 #[test]
 fn conformance_plan_of_our_builds_equals_deploy_all() {
     let Some(data) = conformance() else { return };
-    let directory = tempfile::tempdir().unwrap();
-    let cache = directory.path().join("cache.json");
-    std::fs::copy(data.join("cache-builds-offline.json"), &cache).unwrap();
-    let sources = data.join("sources.json");
-    let output = builds(
-        Some(TEMPLATE),
-        &[
-            "--offline".as_ref(),
-            "--cache".as_ref(),
-            cache.as_os_str(),
-            sources.as_os_str(),
-        ],
-    );
+    let output = ConformanceRun::new(&data, "cache-builds-offline.json", true).run();
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut deploy = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .arg("--plan")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the deploy binary runs");
-    let mut stdin = deploy.stdin.take().unwrap();
-    let input = output.stdout.clone();
-    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
-    let planned = deploy.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
+    let planned = bin::deploy().run(&["--plan"], &output.stdout);
     assert!(
         planned.status.success(),
         "{}",

@@ -4,16 +4,17 @@
 //! run served entirely from the cache.
 
 use crate::support;
+use crate::support::bin;
 
 use crate::builds_support;
-
-use std::process::Command;
 
 use serde_json::{json, Value};
 
 use builds_support::{push_image, push_platform_manifest};
+use support::fixture::Proxied;
 use support::{Fault, FaultProxy, Match, Registry, RegistryAuth};
 
+use doi::builds::TEMPLATE_VARIABLE;
 use doi::spec::annotation::{BASHBREW_ARCH, REF_NAME};
 
 /// A registry and the counting proxy `builds` talks to (seeding goes
@@ -26,11 +27,7 @@ struct Setup {
 
 impl Setup {
     fn start() -> Option<Setup> {
-        if !support::require_registry() {
-            return None;
-        }
-        let registry = Registry::start(RegistryAuth::None);
-        let proxy = FaultProxy::start(&registry.host());
+        let Proxied { registry, proxy } = Proxied::start(RegistryAuth::None)?;
         let directory = tempfile::tempdir().expect("temp dir");
         Some(Setup {
             registry,
@@ -61,17 +58,15 @@ impl Setup {
     fn builds_output(&self, sources: &Value) -> std::process::Output {
         let path = self.directory.path().join("sources.json");
         std::fs::write(&path, sources.to_string()).expect("write sources");
-        Command::new(env!("CARGO_BIN_EXE_builds"))
+        bin::builds()
             .arg("--cache")
             .arg(self.cache())
             .arg(&path)
             .env(
-                "BASHBREW_STAGING_TEMPLATE",
+                TEMPLATE_VARIABLE,
                 format!("{}/staging-ARCH:BUILD", self.host()),
             )
-            .env("DOCKER_CONFIG", self.directory.path())
             .output()
-            .expect("the builds binary runs")
     }
 
     /// Pushes the staging image of every build not pushed yet, as a build

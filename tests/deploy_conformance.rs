@@ -10,9 +10,9 @@
 //! the image.
 
 use crate::support;
+use crate::support::bin;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use support::{Registry, RegistryAuth};
 
@@ -48,24 +48,6 @@ fn split_stream(text: &str) -> Vec<String> {
     objects
 }
 
-pub fn deploy(arguments: &[&str], stdin: &[u8]) -> Output {
-    support::run_binary(env!("CARGO_BIN_EXE_deploy"), arguments, stdin)
-}
-
-fn skopeo_inspect_raw(reference: &str) -> Vec<u8> {
-    let output = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{reference}"))
-        .output()
-        .expect("run skopeo");
-    assert!(
-        output.status.success(),
-        "skopeo inspect {reference}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
-
 #[test]
 fn dry_run_deploy_dry_run_and_skopeo_agree_with_the_reference() {
     if !support::require_registry() || !support::require_tools(&["skopeo"]) {
@@ -86,7 +68,7 @@ fn dry_run_deploy_dry_run_and_skopeo_agree_with_the_reference() {
         .concat()
         .replace("localhost:3000", &host);
 
-    let first = deploy(&["--dry-run"], input.as_bytes());
+    let first = bin::deploy().run(&["--dry-run"], input.as_bytes());
     assert!(
         first.status.success(),
         "{}",
@@ -98,7 +80,7 @@ fn dry_run_deploy_dry_run_and_skopeo_agree_with_the_reference() {
         "a dry run must write nothing"
     );
 
-    let pushed = deploy(&["--parallel"], input.as_bytes());
+    let pushed = bin::deploy().run(&["--parallel"], input.as_bytes());
     let log = String::from_utf8_lossy(&pushed.stderr);
     assert!(pushed.status.success(), "{log}");
     assert!(
@@ -106,7 +88,7 @@ fn dry_run_deploy_dry_run_and_skopeo_agree_with_the_reference() {
         "{log}"
     );
 
-    let second = deploy(&["--dry-run"], input.as_bytes());
+    let second = bin::deploy().run(&["--dry-run"], input.as_bytes());
     assert!(
         second.status.success(),
         "{}",
@@ -123,7 +105,11 @@ fn dry_run_deploy_dry_run_and_skopeo_agree_with_the_reference() {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(value["data"].as_str().expect("data"))
             .expect("base64");
-        assert_eq!(skopeo_inspect_raw(tagged), bytes, "{tagged}");
+        assert_eq!(
+            support::skopeo::inspect_raw(tagged, None),
+            bytes,
+            "{tagged}"
+        );
     }
     // The mounted blob is in its new repository.
     assert_eq!(
@@ -134,15 +120,5 @@ fn dry_run_deploy_dry_run_and_skopeo_agree_with_the_reference() {
         Some(b"buffy the vampire slayer\n".to_vec())
     );
     let directory = tempfile::tempdir().expect("temp dir");
-    let copied = Command::new("skopeo")
-        .args(["copy", "--src-tls-verify=false"])
-        .arg(format!("docker://{host}/foo/true:oci"))
-        .arg(format!("dir:{}", directory.path().display()))
-        .output()
-        .expect("run skopeo copy");
-    assert!(
-        copied.status.success(),
-        "skopeo copy: {}",
-        String::from_utf8_lossy(&copied.stderr)
-    );
+    support::skopeo::copy_to_directory(&format!("{host}/foo/true:oci"), directory.path(), false);
 }

@@ -10,17 +10,13 @@
 
 use crate::deploy_library;
 use crate::support;
+use crate::support::bin;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use deploy_library::PLACEHOLDER_HOST;
 use serde_json::Value;
 use support::{FaultProxy, Registry, RegistryAuth};
-
-fn deploy(arguments: &[&str], stdin: &[u8]) -> Output {
-    support::run_binary(env!("CARGO_BIN_EXE_deploy"), arguments, stdin)
-}
 
 fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/deploy/builds.json")
@@ -65,7 +61,7 @@ fn the_whole_plan_of_a_seeded_library_deploys_and_a_re_run_only_heads() {
     );
     let builds = checked_in.replace(PLACEHOLDER_HOST, &host);
 
-    let planned = deploy(&["--plan"], builds.as_bytes());
+    let planned = bin::deploy().run(&["--plan"], builds.as_bytes());
     assert!(
         planned.status.success(),
         "{}",
@@ -80,7 +76,7 @@ fn the_whole_plan_of_a_seeded_library_deploys_and_a_re_run_only_heads() {
     assert_eq!(tags.len(), library.tags(true).len(), "every tag is planned");
 
     proxy.reset_counts();
-    let pushed = deploy(&["--parallel"], builds.as_bytes());
+    let pushed = bin::deploy().run(&["--parallel"], builds.as_bytes());
     let log = String::from_utf8_lossy(&pushed.stderr);
     assert!(pushed.status.success(), "{log}");
     assert!(
@@ -99,36 +95,20 @@ fn the_whole_plan_of_a_seeded_library_deploys_and_a_re_run_only_heads() {
             let tag = reference.as_str().expect("ref");
             // skopeo talks to the registry itself, not through the proxy.
             let direct = tag.replace(&host, &registry.host());
-            let output = Command::new("skopeo")
-                .args(["inspect", "--raw", "--tls-verify=false"])
-                .arg(format!("docker://{direct}"))
-                .output()
-                .expect("skopeo");
-            assert!(
-                output.status.success(),
-                "skopeo inspect {direct}: {}",
-                String::from_utf8_lossy(&output.stderr)
+            assert_eq!(
+                support::skopeo::inspect_raw(&direct, None),
+                expected,
+                "{tag}"
             );
-            assert_eq!(output.stdout, expected, "{tag}");
         }
     }
     // One tag is copied out in full: every child and blob is really there.
     let directory = tempfile::tempdir().expect("temp dir");
     let first = tags[0].replace(&host, &registry.host());
-    let copied = Command::new("skopeo")
-        .args(["copy", "--all", "--src-tls-verify=false"])
-        .arg(format!("docker://{first}"))
-        .arg(format!("dir:{}", directory.path().display()))
-        .output()
-        .expect("skopeo copy");
-    assert!(
-        copied.status.success(),
-        "skopeo copy --all {first}: {}",
-        String::from_utf8_lossy(&copied.stderr)
-    );
+    support::skopeo::copy_to_directory(&first, directory.path(), true);
 
     proxy.reset_counts();
-    let again = deploy(&["--parallel"], builds.as_bytes());
+    let again = bin::deploy().run(&["--parallel"], builds.as_bytes());
     let log = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{log}");
     let records = proxy.records();

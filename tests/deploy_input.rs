@@ -3,18 +3,13 @@
 //! And: all errors are found before anything is pushed.
 
 use crate::support;
-
-use std::process::Output;
+use crate::support::bin;
 
 use doi::spec::media_type::OCI_MANIFEST;
 use support::{Registry, RegistryAuth};
 
 const D1: &str = "sha256:1a51828d59323e0e02522c45652b6a7a44a032b464b06d574f067d2358b0e9f1";
 const D2: &str = "sha256:99b2daa0ab651a28400c9fbba7152fd281cc9a71e1b726bdf070ffa5d1387383";
-
-fn deploy(arguments: &[&str], stdin: &str) -> Output {
-    support::run_binary(env!("CARGO_BIN_EXE_deploy"), arguments, stdin.as_bytes())
-}
 
 /// `(input, the error line)`: one case per rule.
 fn cases() -> Vec<(String, String)> {
@@ -134,7 +129,7 @@ fn cases() -> Vec<(String, String)> {
 #[test]
 fn every_input_rule_has_its_one_line_error() {
     for (input, expected) in cases() {
-        let output = deploy(&[], &input);
+        let output = bin::deploy().run(&[], &input);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{input}: should fail");
         assert!(
@@ -157,7 +152,7 @@ fn all_errors_are_reported_and_nothing_is_pushed() {
            {{"type":"manifest","refs":["{host}/good:1"],"data":{{"schemaVersion":2}}}}
            [{{"type":"blob","refs":["{host}/good:tagged"],"data":"YQ=="}}]"#
     );
-    let output = deploy(&[], &input);
+    let output = bin::deploy().run(&[], &input);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(

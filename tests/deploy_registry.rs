@@ -7,19 +7,16 @@
 
 use crate::deploy_library;
 use crate::support;
+use crate::support::bin;
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use deploy_library::Library;
 use doi::spec::media_type::OCI_MANIFEST;
 use serde_json::{json, Value};
+use support::fixture::{self, DockerConfig, Proxied};
 use support::{Fault, FaultProxy, Match, Registry, RegistryAuth, RequestRecord};
-
-fn deploy(arguments: &[&str], stdin: &str) -> Output {
-    support::run_binary(env!("CARGO_BIN_EXE_deploy"), arguments, stdin.as_bytes())
-}
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -117,29 +114,27 @@ fn planned_bytes(data: &Value) -> Vec<u8> {
 
 /// A registry seeded with the small library, a counting fault proxy in
 /// front of it (the library's refs name the proxy), and the library's
-/// deploy objects with arch tags.
-fn library_behind_proxy() -> (Registry, FaultProxy, deploy_library::Library, Vec<Value>) {
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+/// deploy objects with arch tags; `None` when the tools are missing.
+fn library_behind_proxy() -> Option<(Registry, FaultProxy, deploy_library::Library, Vec<Value>)> {
+    let Proxied { registry, proxy } = Proxied::start(RegistryAuth::None)?;
     let library = deploy_library::seed(
         &registry.url(),
         &proxy.host(),
         &deploy_library::small_spec(),
     );
     let objects = library.deploy_objects(true);
-    (registry, proxy, library, objects)
+    Some((registry, proxy, library, objects))
 }
 
 #[test]
 fn from_scratch_one_head_and_put_per_tag_then_one_head_per_tag() {
-    if !support::require_registry() {
+    let Some((registry, proxy, library, objects)) = library_behind_proxy() else {
         return;
-    }
-    let (registry, proxy, library, objects) = library_behind_proxy();
+    };
     let tags = library.tags(true).len();
     proxy.reset_counts();
 
-    let output = deploy(&["--jobs", "4"], &deploy_library::stream(&objects));
+    let output = bin::deploy().run(&["--jobs", "4"], deploy_library::stream(&objects));
     assert!(output.status.success(), "{}", stderr(&output));
     let counts = count(&proxy.records());
     // Children: every build contributes an image and an attestation, each
@@ -189,7 +184,7 @@ fn from_scratch_one_head_and_put_per_tag_then_one_head_per_tag() {
     assert_no_incomplete_index(&registry, &library);
 
     proxy.reset_counts();
-    let again = deploy(&["--parallel"], &deploy_library::stream(&objects));
+    let again = bin::deploy().run(&["--parallel"], deploy_library::stream(&objects));
     let log = stderr(&again);
     assert!(again.status.success(), "{log}");
     let counts = count(&proxy.records());
@@ -211,11 +206,9 @@ fn from_scratch_one_head_and_put_per_tag_then_one_head_per_tag() {
 
 #[test]
 fn a_failure_skips_its_dependants_and_independent_objects_finish() {
-    if !support::require_registry() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     let host = proxy.host();
     let config =
         br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
@@ -237,7 +230,7 @@ fn a_failure_skips_its_dependants_and_independent_objects_finish() {
         Fault::status(403),
         100,
     );
-    let output = deploy(&["--parallel"], &input);
+    let output = bin::deploy().run(&["--parallel"], &input);
     let log = stderr(&output);
     assert!(!output.status.success(), "{log}");
     assert!(
@@ -260,17 +253,16 @@ fn a_failure_skips_its_dependants_and_independent_objects_finish() {
         .is_some());
 
     proxy.clear_faults();
-    let again = deploy(&["--parallel"], &input);
+    let again = bin::deploy().run(&["--parallel"], &input);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(registry.tags("broken"), vec!["1".to_string()]);
 }
 
 #[test]
 fn converges_under_rate_limits_server_errors_resets_and_slow_answers() {
-    if !support::require_registry() {
+    let Some((registry, proxy, library, objects)) = library_behind_proxy() else {
         return;
-    }
-    let (registry, proxy, library, objects) = library_behind_proxy();
+    };
     let input = deploy_library::stream(&objects);
 
     proxy.inject(
@@ -300,7 +292,7 @@ fn converges_under_rate_limits_server_errors_resets_and_slow_answers() {
     let mut runs = 0;
     loop {
         runs += 1;
-        let output = deploy(&["--jobs", "4"], &input);
+        let output = bin::deploy().run(&["--jobs", "4"], &input);
         assert_no_incomplete_index(&registry, &library);
         if output.status.success() {
             break;
@@ -318,10 +310,9 @@ fn converges_under_rate_limits_server_errors_resets_and_slow_answers() {
 
 #[test]
 fn a_run_failing_under_a_persistent_outage_is_completed_by_a_re_run() {
-    if !support::require_registry() {
+    let Some((registry, proxy, library, objects)) = library_behind_proxy() else {
         return;
-    }
-    let (registry, proxy, library, objects) = library_behind_proxy();
+    };
     let input = deploy_library::stream(&objects);
     // Child copies into library/greet fail for good (3 tries each), so its
     // index PUT is never retried and no greet tag may appear.
@@ -330,7 +321,7 @@ fn a_run_failing_under_a_persistent_outage_is_completed_by_a_re_run() {
         Fault::status(500),
         1000,
     );
-    let output = deploy(&["--parallel"], &input);
+    let output = bin::deploy().run(&["--parallel"], &input);
     let log = stderr(&output);
     assert!(!output.status.success(), "{log}");
     assert!(log.contains("deploy summary:"), "{log}");
@@ -344,7 +335,7 @@ fn a_run_failing_under_a_persistent_outage_is_completed_by_a_re_run() {
     assert_no_incomplete_index(&registry, &library);
 
     proxy.clear_faults();
-    let again = deploy(&["--parallel"], &input);
+    let again = bin::deploy().run(&["--parallel"], &input);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_all_tags_pushed(&registry, &library, &objects);
     assert_no_incomplete_index(&registry, &library);
@@ -386,7 +377,7 @@ fn copies_across_registries_stream_blobs_with_a_head_for_big_ones() {
         "lookup": {"": format!("{}/staging@{manifest_digest}", source.host())},
     })
     .to_string();
-    let output = deploy(&[], &input);
+    let output = bin::deploy().run(&[], &input);
     assert!(output.status.success(), "{}", stderr(&output));
     let counts = count(&proxy.records());
     assert_eq!(
@@ -409,20 +400,16 @@ fn copies_across_registries_stream_blobs_with_a_head_for_big_ones() {
         destination.fetch_blob("published", &huge_digest),
         Some(huge)
     );
-    let inspected = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{}/published:latest", destination.host()))
-        .output()
-        .expect("skopeo");
-    assert_eq!(inspected.stdout, manifest);
+    let inspected =
+        support::skopeo::inspect_raw(&format!("{}/published:latest", destination.host()), None);
+    assert_eq!(inspected, manifest);
 }
 
 #[test]
 fn a_mount_the_source_cannot_serve_fails_clearly() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
+    };
     let host = registry.host();
     let missing = support::sha256_digest(b"never pushed\n");
     let input = json!({
@@ -431,7 +418,7 @@ fn a_mount_the_source_cannot_serve_fails_clearly() {
         "lookup": {"": format!("{host}/empty@{missing}")},
     })
     .to_string();
-    let output = deploy(&[], &input);
+    let output = bin::deploy().run(&[], &input);
     let log = stderr(&output);
     assert!(!output.status.success(), "{log}");
     assert!(
@@ -444,11 +431,17 @@ fn a_mount_the_source_cannot_serve_fails_clearly() {
 
 #[test]
 fn ctrl_c_starts_nothing_new_and_still_prints_the_summary() {
-    if !support::require_registry() || !support::require_tools(&["kill"]) {
+    if !support::require_tools(&["kill"]) {
         return;
     }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    // The registry must outlive the run: bound, not dropped.
+    let Some(Proxied {
+        registry: _registry,
+        proxy,
+    }) = Proxied::start(RegistryAuth::None)
+    else {
+        return;
+    };
     let host = proxy.host();
     proxy.inject(Match::any(), Fault::Slow(Duration::from_millis(400)), 1000);
     let input: String = (0..20)
@@ -459,15 +452,7 @@ fn ctrl_c_starts_nothing_new_and_still_prints_the_summary() {
             )
         })
         .collect();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run deploy");
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input.as_bytes()).expect("stdin");
-    }
+    let (child, _config) = bin::deploy().stdin(&input).spawn();
     std::thread::sleep(Duration::from_millis(1500));
     let signal = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -490,11 +475,9 @@ fn base64_of(bytes: &[u8]) -> String {
 #[test]
 /// Issue 14: a re-run uploaded the small blob again and said "1 pushed".
 fn blobs_from_data_are_headed_first_so_a_re_run_pushes_nothing() {
-    if !support::require_registry() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     let host = proxy.host();
     let big: Vec<u8> = (0..70 * 1024).map(|index| (index % 253) as u8).collect();
     let input = format!(
@@ -502,7 +485,7 @@ fn blobs_from_data_are_headed_first_so_a_re_run_pushes_nothing() {
         json!({"type": "blob", "refs": [format!("{host}/blobs")], "data": base64_of(b"small\n")}),
         json!({"type": "blob", "refs": [format!("{host}/blobs")], "data": base64_of(&big)}),
     );
-    let first = deploy(&[], &input);
+    let first = bin::deploy().run(&[], &input);
     assert!(first.status.success(), "{}", stderr(&first));
     assert_eq!(
         count(&proxy.records()),
@@ -515,7 +498,7 @@ fn blobs_from_data_are_headed_first_so_a_re_run_pushes_nothing() {
         "a HEAD each, then POST and PUT (docker-registry takes no single-POST upload)"
     );
     proxy.reset_counts();
-    let again = deploy(&[], &input);
+    let again = bin::deploy().run(&[], &input);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(
         count(&proxy.records()),
@@ -538,10 +521,9 @@ fn blobs_from_data_are_headed_first_so_a_re_run_pushes_nothing() {
 
 #[test]
 fn token_auth_registry_deploys_with_mounts_and_a_re_run_only_heads() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::Token) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::Token);
+    };
     let host = registry.host();
     let library = deploy_library::seed(
         &registry.authenticated_url(),
@@ -551,26 +533,13 @@ fn token_auth_registry_deploys_with_mounts_and_a_re_run_only_heads() {
     let objects = library.deploy_objects(true);
     let input = deploy_library::stream(&objects);
     let (user, password) = registry.credentials().expect("token credentials");
-    let docker_config = tempfile::tempdir().expect("temp dir");
-    let auth = base64_of(format!("{user}:{password}").as_bytes());
-    std::fs::write(
-        docker_config.path().join("config.json"),
-        json!({"auths": {host.clone(): {"auth": auth}}}).to_string(),
-    )
-    .expect("write config.json");
+    let docker_config = DockerConfig::new().auth(&host, user, password);
     let run = || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_deploy"))
-            .args(["--parallel"])
-            .env("DOCKER_CONFIG", docker_config.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run deploy");
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(input.as_bytes()).expect("stdin");
-        }
-        child.wait_with_output().expect("deploy output")
+        bin::deploy()
+            .arg("--parallel")
+            .docker_config(docker_config.path())
+            .stdin(&input)
+            .output()
     };
     let first = run();
     let log = stderr(&first);
@@ -595,11 +564,9 @@ fn token_auth_registry_deploys_with_mounts_and_a_re_run_only_heads() {
 
 #[test]
 fn a_manifest_copied_from_a_tag_is_resolved_when_read_and_dry_runs_agree() {
-    if !support::require_registry() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::None) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::None);
-    let proxy = FaultProxy::start(&registry.host());
+    };
     let host = proxy.host();
     let config =
         br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
@@ -619,7 +586,7 @@ fn a_manifest_copied_from_a_tag_is_resolved_when_read_and_dry_runs_agree() {
         "lookup": {"": format!("{host}/staging:built")},
     })
     .to_string();
-    let dry = deploy(&["--dry-run"], &input);
+    let dry = bin::deploy().run(&["--dry-run"], &input);
     assert!(dry.status.success(), "{}", stderr(&dry));
     assert_eq!(
         String::from_utf8_lossy(&dry.stdout),
@@ -632,7 +599,7 @@ fn a_manifest_copied_from_a_tag_is_resolved_when_read_and_dry_runs_agree() {
         "a dry run only HEADs: {:?}",
         proxy.records()
     );
-    let output = deploy(&[], &input);
+    let output = bin::deploy().run(&[], &input);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         registry
@@ -640,7 +607,7 @@ fn a_manifest_copied_from_a_tag_is_resolved_when_read_and_dry_runs_agree() {
             .map(|(_, bytes)| bytes),
         Some(manifest)
     );
-    let again = deploy(&["--dry-run"], &input);
+    let again = bin::deploy().run(&["--dry-run"], &input);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(String::from_utf8_lossy(&again.stdout), "");
 }

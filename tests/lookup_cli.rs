@@ -5,9 +5,9 @@
 //! `tianon/test`), served as Docker Hub through `DOCKERHUB_PUBLIC_PROXY`.
 
 use crate::support;
+use crate::support::bin::{self, BinaryRun};
 
 use std::io::Read as _;
-use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use doi::jq::print::{serde_to_vec, PrintOptions};
@@ -32,13 +32,9 @@ fn base64_decode(text: &str) -> Vec<u8> {
         .expect("base64 in lookup-test.json")
 }
 
-fn lookup_command(registry: &Registry, config: &tempfile::TempDir) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lookup"));
-    command
-        .env("DOCKERHUB_PUBLIC_PROXY", registry.url())
-        .env("DOCKER_CONFIG", config.path())
-        .stdin(Stdio::null());
-    command
+/// `lookup` with `registry` serving as Docker Hub.
+fn lookup_through(registry: &Registry) -> BinaryRun {
+    bin::lookup().env("DOCKERHUB_PUBLIC_PROXY", registry.url())
 }
 
 /// Recreates, in `registry`, the objects of lookup-test.json whose bytes
@@ -152,16 +148,15 @@ fn output_matches_lookup_test_json_for_recreatable_content() {
         "cases picked: {:?}",
         selected.iter().map(|case| &case.0).collect::<Vec<_>>()
     );
-    let config = tempfile::tempdir().unwrap();
     for parallel in [false, true] {
-        let mut command = lookup_command(&registry, &config);
+        let mut command = lookup_through(&registry);
         if parallel {
-            command.arg("--parallel");
+            command = command.arg("--parallel");
         }
         for (arguments, _) in &selected {
-            command.args(shell_words(arguments));
+            command = command.args(shell_words(arguments));
         }
-        let output = command.output().expect("run lookup");
+        let output = command.output();
         assert!(
             output.status.success(),
             "lookup failed: {}",
@@ -224,12 +219,10 @@ fn parallel_output_keeps_argument_order_and_sends_one_request_per_ref() {
         arguments.push("--head".into());
         arguments.push(format!("{}/test/order:{tag}", registry.host()));
     }
-    let config = tempfile::tempdir().unwrap();
-    let output = lookup_command(&registry, &config)
+    let output = lookup_through(&registry)
         .args(&arguments)
         .env("LOOKUP_STATS", "1")
-        .output()
-        .expect("run lookup");
+        .output();
     assert!(
         output.status.success(),
         "{}",
@@ -252,12 +245,7 @@ fn parallel_output_keeps_argument_order_and_sends_one_request_per_ref() {
 
 #[test]
 fn bad_arguments_exit_2_with_one_line_and_errors_exit_1() {
-    let config = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_lookup"))
-        .args(["--type", "config", "busybox"])
-        .env("DOCKER_CONFIG", config.path())
-        .output()
-        .expect("run lookup");
+    let output = bin::lookup().run(&["--type", "config", "busybox"], b"");
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
@@ -266,16 +254,14 @@ fn bad_arguments_exit_2_with_one_line_and_errors_exit_1() {
     // A registry that is not there: a connection error, exit 1, and the
     // other references are still answered.
     let closed_port = support::free_port();
-    let output = Command::new(env!("CARGO_BIN_EXE_lookup"))
-        .args([format!("127.0.0.1:{closed_port}/nothing:here")])
-        .env("DOCKER_CONFIG", config.path())
-        .output()
-        .expect("run lookup");
+    let output = bin::lookup()
+        .arg(format!("127.0.0.1:{closed_port}/nothing:here"))
+        .output();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.starts_with(&format!(
-            "lookup: 127.0.0.1:{closed_port}/nothing:here: GET http://127.0.0.1:{closed_port}/v2/nothing/manifests/here: "
+            "lookup: error: 127.0.0.1:{closed_port}/nothing:here: GET http://127.0.0.1:{closed_port}/v2/nothing/manifests/here: "
         )),
         "{stderr}"
     );
@@ -288,16 +274,10 @@ fn a_closed_output_pipe_ends_quietly_with_success() {
     }
     let registry = Registry::start(RegistryAuth::None);
     support::seed_image(&registry.url(), "test/pipe", "v1");
-    let config = tempfile::tempdir().unwrap();
-    let mut command = lookup_command(&registry, &config);
-    for _ in 0..2000 {
-        command.arg(format!("{}/test/pipe:v1", registry.host()));
-    }
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run lookup");
+    let reference = format!("{}/test/pipe:v1", registry.host());
+    let (mut child, _config) = lookup_through(&registry)
+        .args(std::iter::repeat_n(&reference, 2000))
+        .spawn();
     let mut stdout = child.stdout.take().expect("stdout");
     let mut first = [0u8; 16];
     stdout.read_exact(&mut first).expect("some output");

@@ -32,7 +32,8 @@ fn oci_push(arguments: &[&str], env: &[(&str, &str)]) -> Finished {
 
 /// `oci-push LAYOUT REF...` that must succeed; returns its stderr.
 fn pushed(layout: &Path, refs: &[&str], env: &[(&str, &str)]) -> String {
-    let mut arguments = vec![layout.to_str().unwrap()];
+    // --stats: the tests read the requests by kind and the retries.
+    let mut arguments = vec!["--stats", layout.to_str().unwrap()];
     arguments.extend_from_slice(refs);
     let run = oci_push(&arguments, env);
     let stderr = run.stderr();

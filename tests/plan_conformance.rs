@@ -10,10 +10,11 @@
 //! the caller's own (which may itself include an embedded one).
 
 use crate::plan_util;
+use crate::support::bin;
 
 use plan_util::{
-    conformance, conformance_path, crate_root, deploy, deploy_with, doi_jq, doi_jq_with, success,
-    ALL_TAGS_FILTER, ALL_TAGS_STREAM_FILTER,
+    all_tags_array_filter, conformance, conformance_path, crate_root, one_arch_array_filter,
+    success, ALL_TAGS_STREAM_FILTER,
 };
 use std::ffi::OsStr;
 use std::path::Path;
@@ -23,7 +24,10 @@ use std::path::Path;
 fn expected_stream(name: &str) -> String {
     let path = conformance_path(name);
     let path = path.to_str().expect("the conformance path is UTF-8");
-    success("doi-jq .[]", &doi_jq(&["--tab", ".[]", path], b""))
+    success(
+        "doi-jq .[]",
+        &bin::doi_jq().run(&["--tab", ".[]", path], b""),
+    )
 }
 
 fn text(bytes: Vec<u8>) -> String {
@@ -42,7 +46,7 @@ fn deploy_all_through_doi_jq() {
     let builds = builds.to_str().expect("UTF-8 path");
     let got = success(
         "doi-jq deploy_objects",
-        &doi_jq(&["--tab", ALL_TAGS_FILTER, builds], b""),
+        &bin::doi_jq().run(&["--tab", all_tags_array_filter(), builds], b""),
     );
     eqnice!(text(expected), got, "deploy-all.out.json and doi-jq");
 }
@@ -57,10 +61,19 @@ fn deploy_amd64_through_doi_jq() {
     };
     let builds = conformance_path("builds.json");
     let builds = builds.to_str().expect("UTF-8 path");
-    let filter = r#"include "deploy"; arch_tagged_manifests("amd64") | deploy_objects"#;
     let got = success(
         "doi-jq arch_tagged_manifests",
-        &doi_jq(&["--tab", filter, builds], b""),
+        &bin::doi_jq().run(
+            &[
+                "--tab",
+                "--arg",
+                "arch",
+                "amd64",
+                one_arch_array_filter(),
+                builds,
+            ],
+            b"",
+        ),
     );
     eqnice!(text(expected), got, "deploy-amd64.out.json and doi-jq");
 }
@@ -74,7 +87,7 @@ fn deploy_all_through_deploy_plan() {
         return;
     };
     let expected = expected_stream("deploy-all.out.json");
-    let got = success("deploy --plan", &deploy(&["--plan"], &builds));
+    let got = success("deploy --plan", &bin::deploy().run(&["--plan"], &builds));
     eqnice!(
         expected,
         got,
@@ -93,7 +106,7 @@ fn deploy_amd64_through_deploy_plan() {
     let expected = expected_stream("deploy-amd64.out.json");
     let got = success(
         "deploy --plan --arch amd64",
-        &deploy(&["--plan", "--arch", "amd64"], &builds),
+        &bin::deploy().run(&["--plan", "--arch", "amd64"], &builds),
     );
     eqnice!(
         expected,
@@ -112,9 +125,9 @@ fn deploy_plan_stream_is_the_array_elements() {
     };
     let stream = success(
         "doi-jq stream",
-        &doi_jq(&["--tab", ALL_TAGS_STREAM_FILTER], &builds),
+        &bin::doi_jq().run(&["--tab", ALL_TAGS_STREAM_FILTER], &builds),
     );
-    let planned = success("deploy --plan", &deploy(&["--plan"], &builds));
+    let planned = success("deploy --plan", &bin::deploy().run(&["--plan"], &builds));
     let objects = planned.matches("\n}\n").count();
     assert!(
         objects > 10,
@@ -132,7 +145,10 @@ fn oci_sort_manifests_through_doi_jq() {
         return;
     };
     let filter = r#"include "oci"; map(normalize_descriptor) | sort_manifests"#;
-    let got = success("doi-jq sort_manifests", &doi_jq(&["--tab", filter], &input));
+    let got = success(
+        "doi-jq sort_manifests",
+        &bin::doi_jq().run(&["--tab", filter], &input),
+    );
     eqnice!(
         text(expected),
         got,
@@ -260,7 +276,7 @@ fn oci_sort_platforms_through_doi_jq() {
         let matrix = platform_matrix(seed);
         let got = success(
             "doi-jq sort_split_platform",
-            &doi_jq(&["--tab", filter], matrix.as_bytes()),
+            &bin::doi_jq().run(&["--tab", filter], matrix.as_bytes()),
         );
         eqnice!(
             expected,
@@ -315,12 +331,12 @@ fn with_modules(directory: &Path) -> [(&'static str, &OsStr); 1] {
 #[test]
 fn bashbrew_meta_scripts_wins_in_deploy_plan() {
     let builds = our_builds();
-    let embedded = success("deploy --plan", &deploy(&["--plan"], &builds));
+    let embedded = success("deploy --plan", &bin::deploy().run(&["--plan"], &builds));
     assert!(embedded.contains("\"type\": \"manifest\""), "{embedded}");
     let modules = modified_modules();
     let overridden = success(
         "deploy --plan with BASHBREW_META_SCRIPTS",
-        &deploy_with(&["--plan"], &builds, &with_modules(modules.path())),
+        &bin::deploy().run_with(&["--plan"], &builds, &with_modules(modules.path())),
     );
     eqnice!(
         embedded.replace("\"type\": \"manifest\"", "\"type\": \"from-env\""),
@@ -335,11 +351,11 @@ fn bashbrew_meta_scripts_wins_in_doi_jq() {
     let modules = modified_modules();
     let embedded = success(
         "doi-jq",
-        &doi_jq(&["--tab", ALL_TAGS_STREAM_FILTER], &builds),
+        &bin::doi_jq().run(&["--tab", ALL_TAGS_STREAM_FILTER], &builds),
     );
     let overridden = success(
         "doi-jq with BASHBREW_META_SCRIPTS",
-        &doi_jq_with(
+        &bin::doi_jq().run_with(
             &["--tab", ALL_TAGS_STREAM_FILTER],
             &builds,
             &with_modules(modules.path()),
@@ -360,7 +376,7 @@ fn bashbrew_meta_scripts_wins_in_doi_jq() {
 #[test]
 fn bashbrew_meta_scripts_without_modules_fails() {
     let empty = tempfile::tempdir().expect("temp dir");
-    let output = deploy_with(&["--plan"], &our_builds(), &with_modules(empty.path()));
+    let output = bin::deploy().run_with(&["--plan"], our_builds(), &with_modules(empty.path()));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "planned anyway: {stderr}");
     assert!(output.stdout.is_empty(), "printed a plan anyway");
@@ -389,7 +405,7 @@ fn doi_jq_search_directory_finds_our_own_module() {
     let search = directory.path().to_str().expect("UTF-8 temp path");
     let imported = success(
         "doi-jq -L import",
-        &doi_jq(&["-L", search, "import \"mine\" as m; m::twice"], b"21"),
+        &bin::doi_jq().run(&["-L", search, "import \"mine\" as m; m::twice"], b"21"),
     );
     eqnice!("42\n", imported, "import from -L");
     // mine.jq includes the embedded oci module: -L adds a directory, it
@@ -397,7 +413,7 @@ fn doi_jq_search_directory_finds_our_own_module() {
     let platforms = r#"[{"architecture": "arm64", "os": "linux"}, {"os": "windows", "architecture": "amd64", "os.version": "10.0.17763.1"}, {"os": "linux", "architecture": "arm64", "variant": "v8"}]"#;
     let included = success(
         "doi-jq -L include",
-        &doi_jq(
+        &bin::doi_jq().run(
             &["-c", "-L", search, "include \"mine\"; my_platforms"],
             platforms.as_bytes(),
         ),
@@ -408,7 +424,7 @@ fn doi_jq_search_directory_finds_our_own_module() {
         "include from -L"
     );
     // Without -L the module is not found: jq's compile error, exit code 3.
-    let missing = doi_jq(&["import \"mine\" as m; m::twice"], b"21");
+    let missing = bin::doi_jq().run(&["import \"mine\" as m; m::twice"], b"21");
     assert_eq!(missing.status.code(), Some(3), "{missing:?}");
     assert!(missing.stdout.is_empty());
 }

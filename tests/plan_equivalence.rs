@@ -1,4 +1,4 @@
-//! Proof that the native planner (`doi::deploy::plan::plan_native`) prints
+//! Proof that the native planner (`doi::deploy::plan::native`) prints
 //! exactly the bytes of the jq modules it replaces for speed.
 //!
 //! The jq modules are the specification; the native planner is only allowed
@@ -21,13 +21,14 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 
-use doi::deploy::plan::{plan_native, Planner};
+use crate::support::bin;
+use doi::deploy::plan::{native as plan_native, Planner};
 use doi::jq::ModuleSearch;
 use doi::spec::annotation::{
     ATTESTATION_MANIFEST, BASHBREW_ARCH, REFERENCE_DIGEST, REFERENCE_TYPE, REF_NAME,
 };
 use doi::spec::media_type::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
-use plan_util::{conformance, crate_root, deploy_with, side_by_side, success};
+use plan_util::{conformance, crate_root, side_by_side, success};
 
 /// Generated inputs checked by [`generated_inputs_plan_identically`].
 const GENERATED_INPUTS: u64 = 320;
@@ -265,7 +266,7 @@ fn errors_are_the_jq_paths_one_line_errors() {
     // Through the binary: `deploy --plan` prints check_builds' message.
     let input = br#"{"x": {"buildId": "x", "build": {"arch": "amd64", "resolved": {"manifests": []}}, "source": {"arches": {"amd64": {"tags": [1]}}}}}"#;
     for engine in ["native", "jq"] {
-        let output = deploy_with(
+        let output = bin::deploy().run_with(
             &["--plan"],
             input,
             &[("DOI_PLAN_ENGINE", OsStr::new(engine))],
@@ -1154,11 +1155,14 @@ fn testdata_input() -> Vec<u8> {
 fn bashbrew_meta_scripts_selects_the_jq_path() {
     let modules = modified_modules();
     let input = testdata_input();
-    let plain = success("deploy --plan", &deploy_with(&["--plan"], &input, &[]));
+    let plain = success(
+        "deploy --plan",
+        &bin::deploy().run_with(&["--plan"], &input, &[]),
+    );
     assert!(plain.contains(r#""type": "manifest""#));
     let overridden = success(
         "deploy --plan with BASHBREW_META_SCRIPTS",
-        &deploy_with(
+        &bin::deploy().run_with(
             &["--plan"],
             &input,
             &[("BASHBREW_META_SCRIPTS", modules.path().as_os_str())],
@@ -1171,7 +1175,7 @@ fn bashbrew_meta_scripts_selects_the_jq_path() {
     );
     let overridden_arch = success(
         "deploy --plan --arch amd64 with BASHBREW_META_SCRIPTS",
-        &deploy_with(
+        &bin::deploy().run_with(
             &["--plan", "--arch", "amd64"],
             &input,
             &[("BASHBREW_META_SCRIPTS", modules.path().as_os_str())],
@@ -1184,10 +1188,13 @@ fn bashbrew_meta_scripts_selects_the_jq_path() {
 fn plan_engine_jq_runs_the_modules_with_the_same_bytes() {
     let input = testdata_input();
     for arguments in [&["--plan"][..], &["--plan", "--arch", "amd64"][..]] {
-        let native = success("deploy --plan", &deploy_with(arguments, &input, &[]));
+        let native = success(
+            "deploy --plan",
+            &bin::deploy().run_with(arguments, &input, &[]),
+        );
         let jq = success(
             "deploy --plan with DOI_PLAN_ENGINE=jq",
-            &deploy_with(arguments, &input, &[("DOI_PLAN_ENGINE", OsStr::new("jq"))]),
+            &bin::deploy().run_with(arguments, &input, &[("DOI_PLAN_ENGINE", OsStr::new("jq"))]),
         );
         assert!(!native.is_empty());
         assert_eq!(native, jq, "{arguments:?}");

@@ -16,7 +16,8 @@
 
 use crate::plan_util;
 
-use plan_util::{crate_root, deploy, success, ALL_TAGS_STREAM_FILTER};
+use crate::support::bin;
+use plan_util::{crate_root, success, ALL_TAGS_STREAM_FILTER};
 use std::process::Command;
 
 /// What jq 1.6 prints differently from jq 1.7 for our inputs: it parses
@@ -61,12 +62,7 @@ fn jq_plan(file: &str, arch: Option<&str>) -> String {
     let mut command = Command::new("jq");
     command.arg("--tab").arg("-L").arg(&filters);
     match arch {
-        Some(arch) => command.args([
-            "--arg",
-            "arch",
-            arch,
-            r#"include "deploy"; arch_tagged_manifests($arch) | deploy_objects[]"#,
-        ]),
+        Some(arch) => command.args(["--arg", "arch", arch, doi::deploy::plan::ONE_ARCH_FILTER]),
         None => command.arg(ALL_TAGS_STREAM_FILTER),
     };
     let output = command.arg(&path).output().expect("jq runs");
@@ -92,7 +88,7 @@ fn check(name: &str, file: &str, arches: &[&str]) {
             "deploy {} < testdata/builds/plan/{file}",
             arguments.join(" ")
         );
-        let planned = success(&command, &deploy(&arguments, &builds));
+        let planned = success(&command, &bin::deploy().run(&arguments, &builds));
         assert!(
             planned.is_empty() || (planned.ends_with("}\n") && !planned.ends_with("\n\n")),
             "{command}: the stream must end with one newline"
@@ -160,7 +156,7 @@ fn big_sizes_keep_their_digits() {
     check("big-sizes", "big-sizes.json", &["amd64", "arm64v8"]);
     let planned = success(
         "deploy --plan",
-        &deploy(&["--plan"], &input("big-sizes.json")),
+        &bin::deploy().run(&["--plan"], input("big-sizes.json")),
     );
     for (exact, _) in JQ_1_6_ROUNDING {
         assert!(
@@ -178,7 +174,7 @@ fn empty_builds_plan_nothing() {
 /// Asserts `deploy ARGUMENTS` refuses `stdin` with one line on stderr that
 /// contains each of `expected`, and prints nothing on stdout.
 fn assert_refused(arguments: &[&str], stdin: &str, expected: &[&str]) {
-    let output = deploy(arguments, stdin.as_bytes());
+    let output = bin::deploy().run(arguments, stdin.as_bytes());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !output.status.success(),
@@ -214,7 +210,10 @@ const GOOD_DESCRIPTOR: &str = r#"{"mediaType": "application/vnd.oci.image.manife
 fn the_bad_input_template_is_good_with_an_arch() {
     // Holds the tests below honest: the same build with its arch plans.
     let good = one_build(r#""arch": "amd64", "#, GOOD_DESCRIPTOR);
-    let planned = success("deploy --plan", &deploy(&["--plan"], good.as_bytes()));
+    let planned = success(
+        "deploy --plan",
+        &bin::deploy().run(&["--plan"], good.as_bytes()),
+    );
     assert!(planned.contains("\"amd64/x:1\""), "{planned}");
 }
 

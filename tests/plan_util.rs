@@ -1,5 +1,5 @@
 //! Shared helpers of the planning tests (`plan_conformance`, `plan_snapshots`):
-//! running our binaries, finding the conformance data, and `eqnice!`, which
+//! the plan filters, finding the conformance data, and `eqnice!`, which
 //! shows a byte-level mismatch of two long outputs as two columns around the
 //! first differing line (plain `assert_eq!` prints two multi-kilobyte
 //! strings that nobody can compare by eye).
@@ -9,16 +9,27 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-/// The filter behind `deploy --plan` and `deploy-all.out.json`, as the
-/// conformance README writes it.
-pub const ALL_TAGS_FILTER: &str = r#"include "deploy"; tagged_manifests(true; .source.arches[.build.arch].tags, .source.arches[.build.arch].archTags) | deploy_objects"#;
+/// The filter behind `deploy --plan`: the plan as a stream.
+pub use doi::deploy::plan::ALL_TAGS_FILTER as ALL_TAGS_STREAM_FILTER;
 
-/// The same plan as a stream: what `deploy --plan` prints.
-pub const ALL_TAGS_STREAM_FILTER: &str = r#"include "deploy"; tagged_manifests(true; .source.arches[.build.arch].tags, .source.arches[.build.arch].archTags) | deploy_objects[]"#;
+/// The same plan as one array, as `deploy-all.out.json` holds it.
+pub fn all_tags_array_filter() -> &'static str {
+    array_form(ALL_TAGS_STREAM_FILTER)
+}
+
+/// The plan of one arch (`$arch`) as one array (`deploy-ARCH.out.json`).
+pub fn one_arch_array_filter() -> &'static str {
+    array_form(doi::deploy::plan::ONE_ARCH_FILTER)
+}
+
+fn array_form(stream: &'static str) -> &'static str {
+    stream
+        .strip_suffix("[]")
+        .expect("the plan filters end in deploy_objects[]")
+}
 
 /// The crate root, for `filters/` and `testdata/`.
 pub fn crate_root() -> &'static Path {
@@ -51,57 +62,21 @@ pub fn conformance_path(name: &str) -> PathBuf {
 }
 
 /// Runs `program` with `arguments`, `stdin` piped in, and `environment`
-/// added; `BASHBREW_META_SCRIPTS` is removed unless the caller sets it, so
-/// a developer's shell cannot change what the tests see.
+/// added, through the one runner of our binaries (`support::bin`, which
+/// clears the variables they read first).
 pub fn run(
     program: &str,
     arguments: &[&OsStr],
     stdin: &[u8],
     environment: &[(&str, &OsStr)],
 ) -> Output {
-    let mut command = Command::new(program);
-    command
+    let mut run = crate::support::bin::BinaryRun::new(program)
         .args(arguments)
-        .env_remove("BASHBREW_META_SCRIPTS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdin(stdin);
     for (name, value) in environment {
-        command.env(name, value);
+        run = run.env(name, value);
     }
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {program}: {error}"));
-    if let Some(mut input) = child.stdin.take() {
-        // A program that fails early may close stdin first; its exit status
-        // and stderr then tell the story, not this write.
-        let _ = input.write_all(stdin);
-    }
-    child
-        .wait_with_output()
-        .unwrap_or_else(|error| panic!("waiting for {program}: {error}"))
-}
-
-/// `doi-jq ARGUMENTS` with `stdin`.
-pub fn doi_jq(arguments: &[&str], stdin: &[u8]) -> Output {
-    doi_jq_with(arguments, stdin, &[])
-}
-
-/// `doi-jq ARGUMENTS` with `stdin` and extra environment.
-pub fn doi_jq_with(arguments: &[&str], stdin: &[u8], environment: &[(&str, &OsStr)]) -> Output {
-    let arguments: Vec<&OsStr> = arguments.iter().map(OsStr::new).collect();
-    run(env!("CARGO_BIN_EXE_doi-jq"), &arguments, stdin, environment)
-}
-
-/// `deploy ARGUMENTS` with `stdin`.
-pub fn deploy(arguments: &[&str], stdin: &[u8]) -> Output {
-    deploy_with(arguments, stdin, &[])
-}
-
-/// `deploy ARGUMENTS` with `stdin` and extra environment.
-pub fn deploy_with(arguments: &[&str], stdin: &[u8], environment: &[(&str, &OsStr)]) -> Output {
-    let arguments: Vec<&OsStr> = arguments.iter().map(OsStr::new).collect();
-    run(env!("CARGO_BIN_EXE_deploy"), &arguments, stdin, environment)
+    run.output()
 }
 
 /// The stdout of a run that must succeed silently (nothing on stderr).

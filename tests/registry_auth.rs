@@ -10,29 +10,22 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use doi::registry::{Client, ClientConfig, Digest, ErrorKind, Reference, RetryPolicy};
-use support::{FaultProxy, Registry, RegistryAuth};
+use support::fixture::{self, DockerConfig, Proxied};
+use support::RegistryAuth;
 
 /// A client whose Docker config holds `auths` for `entries` (host, user,
 /// password).
 fn client_with_auths(
     entries: &[(&str, &str, &str)],
     adjust: impl FnOnce(&mut ClientConfig),
-) -> (tempfile::TempDir, Client) {
-    let directory = tempfile::tempdir().expect("temporary directory");
-    let mut auths = serde_json::Map::new();
+) -> (DockerConfig, Client) {
+    let mut docker_config = DockerConfig::new();
     for (host, user, password) in entries {
-        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        auths.insert(host.to_string(), serde_json::json!({ "auth": auth }));
+        docker_config = docker_config.auth(host, user, password);
     }
-    std::fs::write(
-        directory.path().join("config.json"),
-        serde_json::json!({ "auths": auths }).to_string(),
-    )
-    .expect("write docker config");
     let mut config = ClientConfig {
-        docker_config_dir: Some(directory.path().to_path_buf()),
+        docker_config_dir: Some(docker_config.path().to_path_buf()),
         retry: RetryPolicy {
             minimum_delay: Duration::from_millis(50),
             maximum_delay: Duration::from_secs(2),
@@ -41,7 +34,7 @@ fn client_with_auths(
         ..ClientConfig::default()
     };
     adjust(&mut config);
-    (directory, Client::new(config))
+    (docker_config, Client::new(config))
 }
 
 fn reference(text: &str) -> Reference {
@@ -50,12 +43,12 @@ fn reference(text: &str) -> Reference {
 
 #[test]
 fn basic_auth_with_credentials_from_the_docker_config() {
-    if !support::require_registry() {
+    let Some(Proxied { registry, proxy }) =
+        Proxied::start(RegistryAuth::basic("alice", "wonderland"))
+    else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::basic("alice", "wonderland"));
+    };
     let image = support::seed_image(&registry.authenticated_url(), "test/basic", "v1");
-    let proxy = FaultProxy::start(&registry.host());
     let (_config, client) = client_with_auths(&[(&proxy.host(), "alice", "wonderland")], |_| {});
     let tag = reference(&format!("{}/test/basic:v1", proxy.host()));
     let index = client.lookup_index(&tag).unwrap().unwrap();
@@ -73,10 +66,9 @@ fn basic_auth_with_credentials_from_the_docker_config() {
 
 #[test]
 fn without_credentials_a_protected_registry_reads_as_not_found() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::basic("alice", "wonderland")) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::basic("alice", "wonderland"));
+    };
     support::seed_image(&registry.authenticated_url(), "test/basic", "v1");
     let (_config, client) = client_with_auths(&[], |_| {});
     let tag = reference(&format!("{}/test/basic:v1", registry.host()));
@@ -89,10 +81,9 @@ fn without_credentials_a_protected_registry_reads_as_not_found() {
 
 #[test]
 fn tokens_are_fetched_once_per_scope_and_up_front_once_the_host_is_known() {
-    if !support::require_registry() {
+    let Some(Proxied { registry, proxy }) = Proxied::start(RegistryAuth::Token) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::Token);
+    };
     let (user, password) = registry.credentials().expect("token credentials");
     let (user, password) = (user.to_string(), password.to_string());
     let url = registry.authenticated_url();
@@ -100,7 +91,6 @@ fn tokens_are_fetched_once_per_scope_and_up_front_once_the_host_is_known() {
     support::seed_image(&url, "test/second", "v1");
     let token_server = registry.token_server().expect("token server");
     token_server.reset();
-    let proxy = FaultProxy::start(&registry.host());
     let (_config, client) = client_with_auths(&[(&proxy.host(), &user, &password)], |_| {});
     let tag = reference(&format!("{}/test/first:v1", proxy.host()));
     client.lookup_index(&tag).unwrap().unwrap();
@@ -128,10 +118,9 @@ fn tokens_are_fetched_once_per_scope_and_up_front_once_the_host_is_known() {
 
 #[test]
 fn concurrent_first_requests_share_one_token_fetch() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::Token) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::Token);
+    };
     let (user, password) = registry.credentials().expect("token credentials");
     let (user, password) = (user.to_string(), password.to_string());
     let url = registry.authenticated_url();
@@ -168,10 +157,9 @@ fn concurrent_first_requests_share_one_token_fetch() {
 
 #[test]
 fn expired_tokens_are_fetched_again() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::Token) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::Token);
+    };
     let (user, password) = registry.credentials().expect("token credentials");
     let (user, password) = (user.to_string(), password.to_string());
     let image = support::seed_image(&registry.authenticated_url(), "test/expiry", "v1");
@@ -192,10 +180,9 @@ fn expired_tokens_are_fetched_again() {
 
 #[test]
 fn pushes_get_a_push_token_and_bad_credentials_are_a_clear_error() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::Token) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::Token);
+    };
     let (user, password) = registry.credentials().expect("token credentials");
     let (user, password) = (user.to_string(), password.to_string());
     let token_server = registry.token_server().expect("token server");
@@ -356,21 +343,17 @@ fn every_request_carries_our_user_agent_or_the_configured_one() {
 
 #[test]
 fn credential_helpers_named_in_the_docker_config_are_run() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::basic("helper-user", "helper-pass"))
+    else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::basic("helper-user", "helper-pass"));
+    };
     support::seed_image(&registry.authenticated_url(), "test/helper", "v1");
-    let directory = tempfile::tempdir().unwrap();
-    std::fs::write(
-        directory.path().join("config.json"),
-        serde_json::json!({ "credHelpers": { registry.host(): "doitest" } }).to_string(),
-    )
-    .unwrap();
-    install_credential_helper(directory.path(), "doitest", "helper-user", "helper-pass");
+    let docker_config = DockerConfig::new().cred_helper(&registry.host(), "doitest");
+    let directory = docker_config.path();
+    install_credential_helper(directory, "doitest", "helper-user", "helper-pass");
     let client = Client::new(ClientConfig {
-        docker_config_dir: Some(directory.path().to_path_buf()),
-        credential_helper_dir: Some(directory.path().to_path_buf()),
+        docker_config_dir: Some(directory.to_path_buf()),
+        credential_helper_dir: Some(directory.to_path_buf()),
         ..ClientConfig::default()
     });
     let tag = reference(&format!("{}/test/helper:v1", registry.host()));
@@ -412,10 +395,9 @@ fn the_rate_limit_of_a_host_spaces_its_requests() {
 /// anonymously.
 #[test]
 fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
-    if !support::require_registry() {
+    let Some(registry) = fixture::registry(RegistryAuth::Token) else {
         return;
-    }
-    let registry = Registry::start(RegistryAuth::Token);
+    };
     let (_, password) = registry.credentials().expect("token credentials");
     let password = password.to_string();
     support::seed_image(&registry.authenticated_url(), "test/identity", "v1");
@@ -423,17 +405,13 @@ fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
     token_server.require_credentials(true);
 
     // From a credential helper.
-    let directory = tempfile::tempdir().unwrap();
-    std::fs::write(
-        directory.path().join("config.json"),
-        serde_json::json!({ "credHelpers": { registry.host(): "doiidentity" } }).to_string(),
-    )
-    .unwrap();
-    install_credential_helper(directory.path(), "doiidentity", "<token>", &password);
+    let docker_config = DockerConfig::new().cred_helper(&registry.host(), "doiidentity");
+    let directory = docker_config.path();
+    install_credential_helper(directory, "doiidentity", "<token>", &password);
     token_server.reset();
     let client = Client::new(ClientConfig {
-        docker_config_dir: Some(directory.path().to_path_buf()),
-        credential_helper_dir: Some(directory.path().to_path_buf()),
+        docker_config_dir: Some(directory.to_path_buf()),
+        credential_helper_dir: Some(directory.to_path_buf()),
         ..ClientConfig::default()
     });
     let tag = reference(&format!("{}/test/identity:v1", registry.host()));
@@ -448,16 +426,10 @@ fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
     );
 
     // From config.json's identitytoken.
-    let directory = tempfile::tempdir().unwrap();
-    std::fs::write(
-        directory.path().join("config.json"),
-        serde_json::json!({ "auths": { registry.host(): { "identitytoken": password } } })
-            .to_string(),
-    )
-    .unwrap();
+    let docker_config = DockerConfig::new().identity_token(&registry.host(), &password);
     token_server.reset();
     let client = Client::new(ClientConfig {
-        docker_config_dir: Some(directory.path().to_path_buf()),
+        docker_config_dir: Some(docker_config.path().to_path_buf()),
         ..ClientConfig::default()
     });
     assert!(client.lookup_index(&tag).unwrap().is_some());

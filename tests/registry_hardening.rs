@@ -398,7 +398,7 @@ fn a_body_that_stalls_after_its_headers_fails_within_the_timeout() {
     assert_eq!(
         run.stderr().trim(),
         format!(
-            "lookup: {tag}: GET {}/v2/test/stall/manifests/v1: stalled: no data for 1 s (the limit set by --timeout or DOI_TIMEOUT)",
+            "lookup: error: {tag}: GET {}/v2/test/stall/manifests/v1: stalled: no data for 1 s (the limit set by --timeout or DOI_TIMEOUT)",
             server.url()
         )
     );
@@ -504,7 +504,7 @@ fn retry_after_past_the_budget_fails_naming_the_request_and_what_was_asked() {
     assert_eq!(
         run.stderr().trim(),
         format!(
-            "lookup: {tag}: GET {}/v2/test/limits/manifests/v1: gave up: the registry answered 429 and asked to wait 5 s more (Retry-After), past this request's wait budget of 2 s (2 s waited already; --retry-budget, DOI_RETRY_BUDGET)",
+            "lookup: error: {tag}: GET {}/v2/test/limits/manifests/v1: gave up: the registry answered 429 and asked to wait 5 s more (Retry-After), past this request's wait budget of 2 s (2 s waited already; --retry-budget, DOI_RETRY_BUDGET)",
             proxy.url()
         )
     );

@@ -1,16 +1,17 @@
-//! `builds [--cache FILE] SOURCES.json`: sources metadata to builds metadata.
+//! `builds [--cache FILE] [--offline] SOURCES.json`: sources metadata to
+//! builds metadata.
 //!
 //! Prints buildId -> build as `jq --tab` does; notes about builds left out
 //! go to stderr. The staging image name comes from
 //! `BASHBREW_STAGING_TEMPLATE` (for example `oisupport/staging-ARCH:BUILD`).
+//! Everything but argument handling lives in `doi::builds`.
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use doi::builds::{self, BuildsOptions, CacheOnly, IndexLookup, LookupCache, StagingTemplate};
-use doi::cli::Bin;
+use doi::builds::{self, BuildsOptions, LookupCache, StagingTemplate};
+use doi::cli::{self, Bin};
 use doi::registry::Client;
 
 /// See `doi::cli` for why the binaries use mimalloc.
@@ -23,11 +24,19 @@ const BIN: Bin = Bin::new("builds");
 #[command(
     name = "builds",
     about = "Sources metadata to builds metadata",
-    after_help = doi::registry::limits::HELP
+    after_help = format!(
+        "The staging image of each build is named by BASHBREW_STAGING_TEMPLATE \
+         (for example oisupport/staging-ARCH:BUILD). Problems are reported in the \
+         order you gave things: SOURCES, then --cache FILE, then the environment.\n\n{}",
+        doi::registry::limits::HELP
+    )
 )]
 struct Arguments {
-    /// Lookup cache: its entries are used instead of asking the registry,
-    /// and it is rewritten after a successful run (created when missing).
+    /// Lookup cache, created when missing. Its entries answer before the
+    /// registry is asked. After a successful run it holds what that run
+    /// looked up that cannot change: images by digest and the staging images
+    /// that exist, not parents by tag (tags move) nor entries the run did not
+    /// need. With --offline it keeps every entry it had.
     #[arg(long, value_name = "FILE")]
     cache: Option<PathBuf>,
     /// Lookups in flight at once.
@@ -43,68 +52,35 @@ struct Arguments {
 }
 
 fn main() -> ExitCode {
-    let arguments: Arguments = match BIN.parse() {
-        Ok(arguments) => arguments,
-        Err(status) => return status,
-    };
-    match run(&arguments) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => BIN.fail(message),
-    }
+    BIN.main(run)
 }
 
-fn run(arguments: &Arguments) -> Result<(), String> {
-    let template = StagingTemplate::from_environment().map_err(|error| error.to_string())?;
-    let origin = arguments.sources.display().to_string();
-    let bytes = read_sources(arguments)?;
-    let sources: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|error| format!("{origin}: not JSON: {error}"))?;
+fn run(arguments: &Arguments) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let sources = builds::read_sources(&arguments.sources)?;
     let cache = match &arguments.cache {
-        Some(path) => LookupCache::load(path).map_err(|error| error.to_string())?,
+        Some(path) => LookupCache::load(path)?,
         None => LookupCache::new(),
     };
-    let registry = registry_lookup(arguments)?;
+    let template = StagingTemplate::from_environment()?;
+    // The registry behind the cache: the client configured from the
+    // environment (`DOCKERHUB_PUBLIC_PROXY`, Docker's credentials, the
+    // `DOI_*` limits) and the limit flags.
+    let client = match arguments.offline {
+        true => None,
+        false => Some(Client::new(arguments.limits.client_config()?)),
+    };
     let options = BuildsOptions {
-        origin,
+        origin: arguments.sources.display().to_string(),
         jobs: arguments.jobs,
     };
-    let result = builds::run(&sources, &template, &cache, registry.as_ref(), &options)
-        .map_err(|error| error.to_string())?;
+    let registry = client.as_ref().map(|client| client as _);
+    let result = builds::run(&sources, &template, &cache, registry, &options)?;
     for note in &result.notes {
         BIN.note(note);
     }
     if let Some(path) = &arguments.cache {
-        result.cache.save(path).map_err(|error| error.to_string())?;
+        result.cache.save(path)?;
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(&result.to_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|error| format!("writing the output: {error}"))
-}
-
-fn read_sources(arguments: &Arguments) -> Result<Vec<u8>, String> {
-    let origin = arguments.sources.display();
-    if arguments.sources.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|error| format!("reading sources from stdin: {error}"))?;
-        return Ok(bytes);
-    }
-    std::fs::read(&arguments.sources).map_err(|error| format!("cannot read {origin}: {error}"))
-}
-
-/// The registry behind the cache: the client configured from the
-/// environment (`DOCKERHUB_PUBLIC_PROXY`, Docker's credentials, the
-/// `DOI_*` limits) and the limit flags.
-fn registry_lookup(arguments: &Arguments) -> Result<Box<dyn IndexLookup>, String> {
-    if arguments.offline {
-        return Ok(Box::new(CacheOnly));
-    }
-    let config = arguments
-        .limits
-        .client_config()
-        .map_err(|error| error.to_string())?;
-    Ok(Box::new(Client::new(config)))
+    cli::write_stdout(&result.to_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }

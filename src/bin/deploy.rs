@@ -4,12 +4,13 @@
 //! objects from stdin and makes every ref point at exactly those bytes.
 //! Everything but argument handling lives in `doi::deploy`.
 
-use std::io::{IsTerminal, Read, Write};
+use std::error::Error;
+use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use doi::cli::Bin;
+use doi::cli::{self, Bin, IoError};
 use doi::deploy::execute;
 use doi::deploy::input::{self, StdinKind};
 use doi::deploy::report::{format_stats, Reporter};
@@ -26,11 +27,27 @@ const BIN: Bin = Bin::new("deploy");
 /// per-registry rate limit, not the pool, bounds what a registry sees.
 const PARALLEL_JOBS: usize = 8;
 
+/// What `deploy --help` says about the input, after the options.
+const INPUT_HELP: &str = r#"Input (stdin): builds metadata, which is planned first (as --plan prints it),
+or deploy objects, as a stream of JSON objects or arrays of them:
+
+  {"type": "manifest",                   or "blob"
+   "refs": ["HOST/REPO:TAG", ...],       where to push; blobs by digest only
+   "lookup": {"sha256:...": "HOST/REPO", where children and copies are found;
+              "": "HOST/REPO"},          "" is the fallback for any other digest
+   "data": {...}}                        JSON: pushed as jq --tab prints it, plus
+                                         a newline; a string: base64 of the bytes
+
+Without data the object is a copy, read from the lookup entry for its digest,
+else the single lookup entry, else the "" fallback. Every object is checked
+before anything is pushed. README.md ("Deploy objects") has the details and
+an example."#;
+
 #[derive(Parser)]
 #[command(
     name = "deploy",
     about = "Push deploy objects (or the plan of builds metadata) from stdin to registries",
-    after_help = doi::registry::limits::HELP
+    after_help = format!("{INPUT_HELP}\n\n{}", doi::registry::limits::HELP)
 )]
 struct Arguments {
     /// Print the plan of the builds metadata on stdin and stop.
@@ -48,7 +65,9 @@ struct Arguments {
     /// Objects pushed at once.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
     jobs: Option<u64>,
-    /// Print the requests sent, by kind, and the retries.
+    /// Break the request count after the summary down by kind (HEAD, GET,
+    /// PUT, POST, mount, PATCH, token) with the retries; a dry run prints
+    /// its requests only with it.
     #[arg(long)]
     stats: bool,
     #[command(flatten)]
@@ -56,58 +75,30 @@ struct Arguments {
 }
 
 fn main() -> ExitCode {
-    let arguments: Arguments = match BIN.parse() {
-        Ok(arguments) => arguments,
-        Err(status) => return status,
-    };
-    match run(&arguments) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(message) => BIN.fail(message),
-    }
+    BIN.main(|arguments| match run(arguments)? {
+        true => Ok(ExitCode::SUCCESS),
+        false => Ok(ExitCode::FAILURE),
+    })
 }
 
-fn run(arguments: &Arguments) -> Result<bool, String> {
-    // Builds metadata can be many megabytes: when stdin is a file, reserve
-    // its size up front instead of growing (and transiently doubling) the
-    // buffer.
-    let size = std::fs::metadata("/dev/stdin")
-        .ok()
-        .filter(std::fs::Metadata::is_file)
-        .map_or(0, |metadata| metadata.len());
-    let mut stdin = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
-    std::io::stdin()
-        .read_to_end(&mut stdin)
-        .map_err(|error| format!("reading stdin: {error}"))?;
+fn run(arguments: &Arguments) -> Result<bool, Box<dyn Error>> {
+    let stdin = read_stdin()?;
     // --plan takes builds metadata only: the planner parses it once and
     // names what is wrong with it; `{}` (no builds) plans nothing.
     if arguments.plan {
         let plan = doi::deploy::plan_builds(&stdin, arguments.arch.as_deref())?;
-        return write_stdout(&plan).map(|()| true);
+        cli::write_stdout(&plan)?;
+        return Ok(true);
     }
-    // Builds metadata goes straight to the planner (which parses it once);
-    // only deploy objects, or input the quick look cannot tell, are parsed
-    // here.
-    let quick_look = doi::deploy::plan::plan_native::looks_like_builds_text(&stdin);
-    let kind = match quick_look {
-        Some(true) => StdinKind::Builds,
-        _ => input::classify(&stdin).map_err(|error| error.to_string())?,
-    };
-    let values = match kind {
-        StdinKind::Builds => {
-            let plan = doi::deploy::plan_builds(&stdin, arguments.arch.as_deref())?;
-            match input::classify(&plan).map_err(|error| error.to_string())? {
-                StdinKind::DeployObjects(values) => values,
-                StdinKind::Builds => return Err("the plan is not deploy objects".to_string()),
-            }
-        }
-        StdinKind::DeployObjects(values) => {
-            if arguments.arch.is_some() {
-                return Err("--arch needs builds metadata on stdin, not deploy objects".to_string());
-            }
-            values
-        }
-    };
+    // Nothing at all is a mistake upstream (a producer that failed before
+    // printing), not an empty deploy: exit 1, so a pipeline notices. `[]`
+    // still deploys nothing, successfully.
+    if stdin.iter().all(u8::is_ascii_whitespace) {
+        return Err(
+            "stdin is empty; expected builds metadata or deploy objects (see deploy --help)".into(),
+        );
+    }
+    let values = deploy_values(&stdin, arguments.arch.as_deref())?;
     let objects = match input::normalize_values(values) {
         Ok(objects) => objects,
         Err(errors) => {
@@ -117,7 +108,8 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
             return Err(format!(
                 "{} invalid deploy object(s); nothing was pushed",
                 errors.0.len()
-            ));
+            )
+            .into());
         }
     };
     let jobs = match (arguments.parallel, arguments.jobs) {
@@ -125,29 +117,26 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
         (true, None) => PARALLEL_JOBS,
         (false, None) => 1,
     };
-    let client = arguments
-        .limits
-        .client_config()
-        .map(Client::new)
-        .map_err(|error| error.to_string())?;
+    let client = Client::new(arguments.limits.client_config()?);
     let pusher = Pusher::new(client.clone());
     let started = Instant::now();
 
     if arguments.dry_run {
         let result = execute::dry_run(&objects, &pusher, jobs);
         if arguments.stats {
-            eprintln!(
-                "deploy: {}",
-                format_stats(&client.stats(), started.elapsed())
-            );
+            let stats = format_stats(&client.stats(), started.elapsed(), true);
+            eprintln!("deploy: {stats}");
         }
         return match result {
-            Ok(output) => write_stdout(&output).map(|()| true),
+            Ok(output) => {
+                cli::write_stdout(&output)?;
+                Ok(true)
+            }
             Err(errors) => {
                 for error in &errors {
                     BIN.error(error);
                 }
-                Err(format!("{} ref(s) could not be checked", errors.len()))
+                Err(format!("{} ref(s) could not be checked", errors.len()).into())
             }
         };
     }
@@ -163,19 +152,45 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
     );
     let summary = execute::deploy(&objects, &pusher, jobs, &stop, &reporter);
     reporter.line(&summary.to_string());
-    // The request counts are part of every summary; --stats only adds them
-    // to dry runs, which have no summary.
-    reporter.line(&format!(
-        "deploy: {}",
-        format_stats(&client.stats(), started.elapsed())
-    ));
+    let stats = format_stats(&client.stats(), started.elapsed(), arguments.stats);
+    reporter.line(&format!("deploy: {stats}"));
     Ok(summary.is_success())
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<(), String> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(bytes)
-        .and_then(|()| stdout.flush())
-        .map_err(|error| format!("writing stdout: {error}"))
+/// All of stdin. Builds metadata can be many megabytes: when stdin is a
+/// file, its size is reserved up front instead of growing (and transiently
+/// doubling) the buffer.
+fn read_stdin() -> Result<Vec<u8>, IoError> {
+    let size = std::fs::metadata("/dev/stdin")
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map_or(0, |metadata| metadata.len());
+    let mut stdin = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    std::io::stdin()
+        .read_to_end(&mut stdin)
+        .map_err(|error| IoError::new("reading stdin", error))?;
+    Ok(stdin)
+}
+
+/// The deploy objects stdin holds, planning it first when it is builds
+/// metadata (which goes straight to the planner, which parses it once; only
+/// deploy objects, or input the quick look cannot tell, are parsed here).
+fn deploy_values(stdin: &[u8], arch: Option<&str>) -> Result<Vec<doi::jq::Val>, Box<dyn Error>> {
+    let kind = match doi::deploy::plan::is_builds_text(stdin) {
+        Some(true) => StdinKind::Builds,
+        _ => input::classify(stdin)?,
+    };
+    match kind {
+        StdinKind::Builds => {
+            let plan = doi::deploy::plan_builds(stdin, arch)?;
+            match input::classify(&plan)? {
+                StdinKind::DeployObjects(values) => Ok(values),
+                StdinKind::Builds => Err("the plan is not deploy objects".into()),
+            }
+        }
+        StdinKind::DeployObjects(_) if arch.is_some() => {
+            Err("--arch needs builds metadata on stdin, not deploy objects".into())
+        }
+        StdinKind::DeployObjects(values) => Ok(values),
+    }
 }

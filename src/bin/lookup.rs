@@ -17,12 +17,24 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BIN: Bin = Bin::new("lookup");
 
+/// What each REF prints, after the options in `lookup --help`.
+const OUTPUT_HELP: &str = "\
+Prints one tab-indented JSON document per REF, in the order given (null when
+it does not exist):
+  REF                    the image index synthesized for REF: every manifest
+                         with its platform and bashbrew arch annotation
+  --type manifest REF    the manifest as the registry stores it
+  --type blob REF@DIGEST the blob's bytes as a base64 JSON string (decode
+                         with: lookup --type blob REF | jq -r . | base64 -d)
+  --head REF             the descriptor only (mediaType, digest, size), of a
+                         manifest, or of a blob after --type blob";
+
 #[derive(Parser)]
 #[command(
     name = "lookup",
     about = "Looks up images, manifests and blobs in registries",
     override_usage = "lookup [--parallel] [--jobs N] [--timeout SECONDS] [--retry-max-wait SECONDS] [--retry-budget SECONDS] [[--type manifest|blob] [--head] REF]...",
-    after_help = doi::registry::limits::HELP
+    after_help = format!("{OUTPUT_HELP}\n\n{}", doi::registry::limits::HELP)
 )]
 struct Arguments {
     /// Options and references, in order: `--type manifest|blob` and
@@ -47,6 +59,9 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(message) => return BIN.usage_error(message),
     };
+    if parsed.items.is_empty() {
+        return BIN.usage_error("no reference given (lookup REF...; see lookup --help)");
+    }
     let client = match parsed.limits.client_config().map(Client::new) {
         Ok(client) => client,
         Err(error) => return BIN.fail(error),

@@ -35,8 +35,8 @@ struct Arguments {
     /// write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Print the requests sent, by kind, and the retries (a push always
-    /// ends with them).
+    /// Break the request count after the summary down by kind, with the
+    /// retries; a dry run prints its requests only with it.
     #[arg(long)]
     stats: bool,
     /// Print the validation's progress, one line per object checked, on
@@ -90,7 +90,7 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
         if arguments.stats {
             eprintln!(
                 "oci-push: {}",
-                format_stats(&client.stats(), started.elapsed())
+                format_stats(&client.stats(), started.elapsed(), true)
             );
         }
         return result;
@@ -124,7 +124,7 @@ fn run(arguments: &Arguments) -> Result<bool, String> {
     reporter.line(&summary.titled("oci-push").to_string());
     reporter.line(&format!(
         "oci-push: {}",
-        format_stats(&client.stats(), started.elapsed())
+        format_stats(&client.stats(), started.elapsed(), arguments.stats)
     ));
     Ok(summary.is_success())
 }

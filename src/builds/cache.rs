@@ -35,10 +35,10 @@ impl LookupCache {
         match std::fs::read(path) {
             Ok(bytes) => Self::parse(&bytes, &path.display().to_string()),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::new()),
-            Err(error) => Err(BuildsError::new(format!(
-                "cannot read cache {}: {error}",
-                path.display()
-            ))),
+            Err(error) => Err(BuildsError::caused_by(
+                format!("cannot read cache {}", path.display()),
+                error,
+            )),
         }
     }
 
@@ -49,8 +49,14 @@ impl LookupCache {
                 "cache {origin} is corrupt ({problem}); it was left untouched: fix or remove it"
             ))
         };
-        let document: Value =
-            serde_json::from_slice(bytes).map_err(|error| corrupt(format!("not JSON: {error}")))?;
+        let document: Value = serde_json::from_slice(bytes).map_err(|error| {
+            BuildsError::caused_by(
+                format!(
+                    "cache {origin} is corrupt (not JSON); it was left untouched: fix or remove it"
+                ),
+                error,
+            )
+        })?;
         let Some(indexes) = document.get("indexes").and_then(Value::as_object) else {
             return Err(corrupt(
                 "expected an object with an \"indexes\" object".to_string(),
@@ -58,8 +64,12 @@ impl LookupCache {
         };
         let mut cache = Self::new();
         for (key, index) in indexes {
-            let reference = reference::parse(key)
-                .map_err(|problem| corrupt(format!("key {key:?}: {problem}")))?;
+            let reference = reference::parse(key).map_err(|error| {
+                BuildsError::caused_by(
+                    format!("cache {origin} is corrupt (key {key:?}); it was left untouched: fix or remove it"),
+                    error,
+                )
+            })?;
             let is_index = index
                 .as_object()
                 .is_some_and(|object| object.get("manifests").is_some_and(Value::is_array));
@@ -114,7 +124,7 @@ impl LookupCache {
     /// or a full disk leaves either the old cache or the new one, never half.
     pub fn save(&self, path: &Path) -> Result<(), BuildsError> {
         let failed = |error: std::io::Error| {
-            BuildsError::new(format!("cannot write cache {}: {error}", path.display()))
+            BuildsError::caused_by(format!("cannot write cache {}", path.display()), error)
         };
         let mut temporary_name = path.as_os_str().to_owned();
         temporary_name.push(format!(".tmp-{}", std::process::id()));
@@ -166,9 +176,7 @@ mod tests {
                 "indexes[\"a:1\"]",
             ),
         ] {
-            let error = LookupCache::parse(bytes, "cache.json")
-                .unwrap_err()
-                .to_string();
+            let error = crate::cli::chain(&LookupCache::parse(bytes, "cache.json").unwrap_err());
             assert!(error.contains("cache cache.json is corrupt"), "{error}");
             assert!(error.contains(expected), "{error} lacks {expected}");
         }

@@ -1,9 +1,48 @@
 //! Narrowing a synthesized image index to one bashbrew arch.
 
+use std::fmt;
+
 use serde_json::{Map, Value};
 
-use super::reference::parse_digest;
+use crate::registry::{Digest, DigestError};
 use crate::spec::annotation::BASHBREW_ARCH;
+
+/// What is wrong with an index `builds` was given (by the registry or the
+/// cache): the caller names which index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexError {
+    NotAnObject,
+    NoManifests,
+    NoDigest { arch: String },
+    BadDigest { arch: String, error: DigestError },
+}
+
+impl fmt::Display for IndexError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAnObject => formatter.write_str("it is not a JSON object"),
+            Self::NoManifests => formatter.write_str("it has no \"manifests\" array"),
+            Self::NoDigest { arch } => {
+                write!(
+                    formatter,
+                    "its manifest for {arch:?} has no \"digest\" string"
+                )
+            }
+            Self::BadDigest { arch, .. } => {
+                write!(formatter, "its manifest for {arch:?} has a bad digest")
+            }
+        }
+    }
+}
+
+impl std::error::Error for IndexError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::BadDigest { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// An index narrowed to one arch, known to hold at least one manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,12 +59,12 @@ pub struct NarrowedIndex {
 /// attestation); `Ok(None)` when none is left
 /// (the image exists, but not for this arch, so nothing can be built on it
 /// yet). `Err` names what is wrong with the index itself.
-pub fn narrow(index: &Value, arch: &str) -> Result<Option<NarrowedIndex>, String> {
+pub fn narrow(index: &Value, arch: &str) -> Result<Option<NarrowedIndex>, IndexError> {
     let Some(object) = index.as_object() else {
-        return Err("is not a JSON object".to_string());
+        return Err(IndexError::NotAnObject);
     };
     let Some(manifests) = object.get("manifests").and_then(Value::as_array) else {
-        return Err("has no \"manifests\" array".to_string());
+        return Err(IndexError::NoManifests);
     };
     let mut kept: Vec<Value> = manifests
         .iter()
@@ -43,14 +82,18 @@ pub fn narrow(index: &Value, arch: &str) -> Result<Option<NarrowedIndex>, String
     };
     let first_digest = match first.get("digest").and_then(Value::as_str) {
         Some(digest) => {
-            parse_digest(digest)
-                .map_err(|problem| format!("has a manifest for {arch:?} with an {problem}"))?;
+            digest
+                .parse::<Digest>()
+                .map_err(|error| IndexError::BadDigest {
+                    arch: arch.to_string(),
+                    error,
+                })?;
             digest.to_string()
         }
         None => {
-            return Err(format!(
-                "has a manifest for {arch:?} without a \"digest\" string"
-            ))
+            return Err(IndexError::NoDigest {
+                arch: arch.to_string(),
+            })
         }
     };
     // Built key by key, not cloned and patched: cloning would copy every
@@ -116,15 +159,20 @@ mod tests {
 
     #[test]
     fn malformed_indexes_are_errors() {
-        assert!(narrow(&json!([]), "amd64").unwrap_err().contains("object"));
-        assert!(narrow(&json!({}), "amd64")
-            .unwrap_err()
-            .contains("manifests"));
+        assert_eq!(narrow(&json!([]), "amd64"), Err(IndexError::NotAnObject));
+        assert_eq!(narrow(&json!({}), "amd64"), Err(IndexError::NoManifests));
         let no_digest = json!({"manifests": [{"annotations": {BASHBREW_ARCH: "amd64"}}]});
-        assert!(narrow(&no_digest, "amd64").unwrap_err().contains("digest"));
+        assert_eq!(
+            narrow(&no_digest, "amd64"),
+            Err(IndexError::NoDigest {
+                arch: "amd64".to_string()
+            })
+        );
         let bad_digest = json!({"manifests": [{"digest": "sha256:00", "annotations": {BASHBREW_ARCH: "amd64"}}]});
-        assert!(narrow(&bad_digest, "amd64")
-            .unwrap_err()
-            .contains("invalid digest"));
+        let error = narrow(&bad_digest, "amd64").unwrap_err();
+        assert_eq!(
+            crate::cli::chain(&error),
+            "its manifest for \"amd64\" has a bad digest: invalid digest \"sha256:00\": expected 64 hex digits, found 2"
+        );
     }
 }

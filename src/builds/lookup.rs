@@ -2,14 +2,16 @@
 //! registry, each reference at most once per run.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::ops::ControlFlow;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use serde_json::Value;
 
 use super::cache::LookupCache;
 use super::BuildsError;
+use crate::pool;
+use crate::registry::{Reference, RegistryError};
 
 /// Where indexes come from when the cache does not have them.
 ///
@@ -18,37 +20,32 @@ use super::BuildsError;
 /// image does not exist; `Err` is for everything else (network, auth, a
 /// registry answering garbage) and stops the run.
 pub trait IndexLookup: Sync {
-    /// Looks up `reference` (in the printed short form, e.g. `alpine:3.18`
-    /// or `alpine@sha256:...`).
-    fn lookup_index(&self, reference: &str) -> Result<Option<Value>, String>;
+    fn lookup_index(&self, reference: &Reference) -> Result<Option<Value>, RegistryError>;
 }
 
-/// A source of indexes that has none: with it, only the cache answers, and
-/// anything missing from the cache stops the run with an error naming it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CacheOnly;
-
-impl IndexLookup for CacheOnly {
-    fn lookup_index(&self, reference: &str) -> Result<Option<Value>, String> {
-        Err(format!(
-            "{reference} is not in the cache and no registry may be asked"
-        ))
-    }
+/// One reference to answer, and the item that needs it first (for the
+/// error message).
+pub(crate) struct Request<'r> {
+    pub(crate) reference: &'r Reference,
+    pub(crate) needed_by: String,
 }
 
 /// Every lookup of one run, answered once each.
 pub(crate) struct Lookups<'run> {
-    registry: &'run dyn IndexLookup,
+    /// `None`: offline, only the cache answers.
+    registry: Option<&'run dyn IndexLookup>,
     cache: &'run LookupCache,
     jobs: usize,
-    /// Cache hits are borrowed: a warm run copies nothing it does not print.
-    answers: HashMap<String, Option<Cow<'run, Value>>>,
+    /// Cache hits are borrowed: a warm run copies nothing it does not
+    /// print. (References are normalized, so equal references are one
+    /// image, as their short forms, the cache's keys, are.)
+    answers: HashMap<Reference, Option<Cow<'run, Value>>>,
     registry_lookups: usize,
 }
 
 impl<'run> Lookups<'run> {
     pub(crate) fn new(
-        registry: &'run dyn IndexLookup,
+        registry: Option<&'run dyn IndexLookup>,
         cache: &'run LookupCache,
         jobs: usize,
     ) -> Self {
@@ -62,78 +59,71 @@ impl<'run> Lookups<'run> {
     }
 
     /// Answers every reference not answered yet: cached ones at once, the
-    /// rest on up to `jobs` threads. `needed_by` names, for each reference,
-    /// the first item that asked for it, for the error message. The first
-    /// failure in the given order is returned, whatever the timing was.
-    pub(crate) fn fetch(&mut self, requests: &[(String, String)]) -> Result<(), BuildsError> {
-        let mut missing: Vec<&(String, String)> = Vec::new();
-        let mut seen = HashSet::new();
+    /// rest on up to `jobs` threads, in request order, so the failure
+    /// returned is the first one in that order whatever the timing (nothing
+    /// new starts after it).
+    pub(crate) fn fetch(&mut self, requests: &[Request<'_>]) -> Result<(), BuildsError> {
+        let mut missing: Vec<&Request> = Vec::new();
+        let mut asked = HashSet::new();
         for request in requests {
-            let reference = &request.0;
-            if self.answers.contains_key(reference) || !seen.insert(reference.as_str()) {
+            let reference = request.reference;
+            if self.answers.contains_key(reference) || asked.contains(reference) {
                 continue;
             }
-            match self.cache.get(reference) {
+            match self.cache.get(&reference.to_string()) {
                 Some(index) => {
                     self.answers
                         .insert(reference.clone(), Some(Cow::Borrowed(index)));
                 }
-                None => missing.push(request),
+                None => {
+                    asked.insert(reference);
+                    missing.push(request);
+                }
             }
         }
-        if missing.is_empty() {
+        let Some(first) = missing.first() else {
             return Ok(());
-        }
-        let slots: Vec<OnceLock<Result<Option<Value>, String>>> =
-            missing.iter().map(|_| OnceLock::new()).collect();
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let registry = self.registry;
-        std::thread::scope(|scope| {
-            for _ in 0..self.jobs.min(missing.len()) {
-                scope.spawn(|| loop {
-                    // Once one lookup failed the run is over: do not start more.
-                    if failed.load(Ordering::Relaxed) {
-                        break;
+        };
+        let Some(registry) = self.registry else {
+            return Err(BuildsError::new(format!(
+                "{}: {} is not in the cache and no registry may be asked (--offline)",
+                first.needed_by, first.reference
+            )));
+        };
+        let mut failure = None;
+        pool::ordered(
+            self.jobs,
+            missing.len(),
+            |position| registry.lookup_index(missing[position].reference),
+            |position, answer| {
+                let request = missing[position];
+                match answer {
+                    Ok(answer) => {
+                        self.registry_lookups += 1;
+                        self.answers
+                            .insert(request.reference.clone(), answer.map(Cow::Owned));
+                        ControlFlow::Continue(())
                     }
-                    let position = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((reference, _)) = missing.get(position) else {
-                        break;
-                    };
-                    let answer = registry.lookup_index(reference);
-                    if answer.is_err() {
-                        failed.store(true, Ordering::Relaxed);
+                    Err(error) => {
+                        failure = Some(BuildsError::caused_by(
+                            format!(
+                                "{}: looking up {} failed",
+                                request.needed_by, request.reference
+                            ),
+                            error,
+                        ));
+                        ControlFlow::Break(())
                     }
-                    let _ = slots[position].set(answer);
-                });
-            }
-        });
-        for ((reference, needed_by), slot) in missing.iter().zip(slots) {
-            match slot.into_inner() {
-                Some(Ok(answer)) => {
-                    self.registry_lookups += 1;
-                    self.answers
-                        .insert(reference.clone(), answer.map(Cow::Owned));
                 }
-                Some(Err(problem)) => {
-                    return Err(BuildsError::new(format!(
-                        "{needed_by}: looking up {reference} failed: {problem}"
-                    )));
-                }
-                // Never started because a lookup failed; positions are taken in
-                // order, so that failure is at a later position, reported next.
-                None => {}
-            }
-        }
-        Ok(())
+            },
+        );
+        failure.map_or(Ok(()), Err)
     }
 
     /// The answer for a reference already fetched: `Some(None)` is "does
     /// not exist", `None` is "never asked".
-    pub(crate) fn answer(&self, reference: &str) -> Option<Option<&Value>> {
-        self.answers
-            .get(reference)
-            .map(|answer| answer.as_ref().map(|index| index.as_ref()))
+    pub(crate) fn answer(&self, reference: &Reference) -> Option<Option<&Value>> {
+        self.answers.get(reference).map(|answer| answer.as_deref())
     }
 
     /// How many lookups went to the registry (not the cache).
@@ -145,6 +135,7 @@ impl<'run> Lookups<'run> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::ErrorKind;
     use serde_json::json;
     use std::sync::Mutex;
 
@@ -153,21 +144,36 @@ mod tests {
     }
 
     impl IndexLookup for Recording {
-        fn lookup_index(&self, reference: &str) -> Result<Option<Value>, String> {
-            self.asked.lock().unwrap().push(reference.to_string());
-            match reference {
+        fn lookup_index(&self, reference: &Reference) -> Result<Option<Value>, RegistryError> {
+            let reference = reference.to_string();
+            self.asked.lock().unwrap().push(reference.clone());
+            match reference.as_str() {
                 "missing:1" => Ok(None),
-                "broken:1" | "broken:2" => Err("registry said no".to_string()),
+                "broken:1" | "broken:2" => Err(RegistryError::new(
+                    ErrorKind::InvalidResponse,
+                    "registry said no",
+                )),
                 _ => Ok(Some(json!({"manifests": [], "ref": reference}))),
             }
         }
     }
 
-    fn requests(references: &[&str]) -> Vec<(String, String)> {
+    fn requests<'r>(references: &'r [Reference]) -> Vec<Request<'r>> {
         references
             .iter()
-            .map(|reference| (reference.to_string(), format!("item for {reference}")))
+            .map(|reference| Request {
+                reference,
+                needed_by: format!("item for {reference}"),
+            })
             .collect()
+    }
+
+    fn parsed(references: &[&str]) -> Vec<Reference> {
+        references.iter().map(|text| reference(text)).collect()
+    }
+
+    fn reference(text: &str) -> Reference {
+        text.parse().unwrap()
     }
 
     #[test]
@@ -180,21 +186,29 @@ mod tests {
             "cached:1".to_string(),
             json!({"manifests": [], "from": "cache"}),
         );
-        let mut lookups = Lookups::new(&registry, &cache, 4);
+        let mut lookups = Lookups::new(Some(&registry), &cache, 4);
         lookups
-            .fetch(&requests(&["a:1", "cached:1", "a:1", "missing:1", "b:1"]))
+            .fetch(&requests(&parsed(&[
+                "a:1",
+                "cached:1",
+                "a:1",
+                "missing:1",
+                "b:1",
+            ])))
             .unwrap();
-        lookups.fetch(&requests(&["a:1", "b:1", "c:1"])).unwrap();
+        lookups
+            .fetch(&requests(&parsed(&["a:1", "b:1", "c:1"])))
+            .unwrap();
         let mut asked = registry.asked.lock().unwrap().clone();
         asked.sort();
         assert_eq!(asked, ["a:1", "b:1", "c:1", "missing:1"]);
         assert_eq!(lookups.registry_lookups(), 4);
-        assert_eq!(lookups.answer("missing:1"), Some(None));
+        assert_eq!(lookups.answer(&reference("missing:1")), Some(None));
         assert_eq!(
-            lookups.answer("cached:1").unwrap().unwrap()["from"],
+            lookups.answer(&reference("cached:1")).unwrap().unwrap()["from"],
             "cache"
         );
-        assert_eq!(lookups.answer("never:1"), None);
+        assert_eq!(lookups.answer(&reference("never:1")), None);
     }
 
     #[test]
@@ -203,22 +217,27 @@ mod tests {
             asked: Mutex::new(Vec::new()),
         };
         let cache = LookupCache::new();
-        let mut lookups = Lookups::new(&registry, &cache, 1);
+        let mut lookups = Lookups::new(Some(&registry), &cache, 1);
         let error = lookups
-            .fetch(&requests(&["a:1", "broken:1", "broken:2"]))
-            .unwrap_err()
-            .to_string();
+            .fetch(&requests(&parsed(&["a:1", "broken:1", "broken:2"])))
+            .unwrap_err();
         assert_eq!(
-            error,
+            crate::cli::chain(&error),
             "item for broken:1: looking up broken:1 failed: registry said no"
         );
     }
 
     #[test]
-    fn cache_only_names_the_missing_reference() {
+    fn offline_names_the_missing_reference_and_who_needed_it() {
         let cache = LookupCache::new();
-        let mut lookups = Lookups::new(&CacheOnly, &cache, 2);
-        let error = lookups.fetch(&requests(&["a:1"])).unwrap_err().to_string();
-        assert!(error.contains("a:1 is not in the cache"), "{error}");
+        let mut lookups = Lookups::new(None, &cache, 2);
+        let error = lookups
+            .fetch(&requests(&parsed(&["a:1"])))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "item for a:1: a:1 is not in the cache and no registry may be asked (--offline)"
+        );
     }
 }

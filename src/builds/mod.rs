@@ -21,7 +21,9 @@
 //!   sourceId parents forming a cycle are an error (they can never resolve).
 //! - The rewritten cache holds what this run looked up (by digest, and the
 //!   staging images that exist), not entries it did not need, so it does not
-//!   grow without bound across library changes.
+//!   grow without bound across library changes. An offline run keeps every
+//!   entry it was given: nothing can have moved since it was looked up, and
+//!   the same offline command must work again.
 
 mod cache;
 mod index;
@@ -33,41 +35,67 @@ mod sources;
 mod template;
 
 use std::fmt;
+use std::path::Path;
 
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
 pub use cache::LookupCache;
-pub use lookup::{CacheOnly, IndexLookup};
+pub use index::IndexError;
+pub use lookup::IndexLookup;
 pub use template::{StagingTemplate, TEMPLATE_VARIABLE};
 
 use index::{narrow, NarrowedIndex};
-use lookup::Lookups;
+use lookup::{Lookups, Request};
 use sources::{ParentKind, Sources};
+
+use crate::registry::Reference;
 
 /// How many lookups run at once by default: enough to hide a registry's
 /// latency, few enough not to look like a flood (the client rate-limits too).
 pub const DEFAULT_JOBS: usize = 16;
 
-/// A one-line error naming the item and field at fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a run stopped: what it was doing, naming the item and field at
+/// fault, and the underlying error when there is one (`source()`; print
+/// both with [`crate::cli::chain`]).
+#[derive(Debug)]
 pub struct BuildsError {
-    message: String,
+    context: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl BuildsError {
-    pub(crate) fn new(message: String) -> Self {
-        Self { message }
+    pub(crate) fn new(context: impl Into<String>) -> Self {
+        Self {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn caused_by(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
     }
 }
 
 impl fmt::Display for BuildsError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.message)
+        formatter.write_str(&self.context)
     }
 }
 
-impl std::error::Error for BuildsError {}
+impl std::error::Error for BuildsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// What one run produced.
 #[derive(Debug, Clone)]
@@ -76,9 +104,7 @@ pub struct BuildsRun {
     pub builds: Map<String, Value>,
     /// One line per build left out (a parent not resolvable yet), in order.
     pub notes: Vec<String>,
-    /// What the cache file should hold now: the by-digest lookups and the
-    /// staging images of this run (by-tag parents may move, so they are
-    /// never kept across runs).
+    /// What the cache file should hold now (see the module documentation).
     pub cache: LookupCache,
     /// Lookups sent to the registry (the rest came from the cache).
     pub registry_lookups: usize,
@@ -109,6 +135,46 @@ impl Default for BuildsOptions {
     }
 }
 
+/// Reads sources metadata from a file, or stdin for `-`.
+pub fn read_sources(path: &Path) -> Result<Value, BuildsError> {
+    let origin = path.display();
+    let bytes = if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|error| BuildsError::caused_by("reading sources from stdin", error))?;
+        bytes
+    } else {
+        std::fs::read(path)
+            .map_err(|error| BuildsError::caused_by(format!("cannot read {origin}"), error))?
+    };
+    serde_json::from_slice(&bytes)
+        .map_err(|error| BuildsError::caused_by(format!("{origin}: not JSON"), error))
+}
+
+/// Turns sources metadata into builds metadata.
+///
+/// `cache` answers first; `registry` is asked only for what it lacks, each
+/// reference once (`None`: offline, whatever the cache lacks is an error).
+/// Errors stop the run (and nothing should then be written).
+pub fn run(
+    sources: &Value,
+    template: &StagingTemplate,
+    cache: &LookupCache,
+    registry: Option<&dyn IndexLookup>,
+    options: &BuildsOptions,
+) -> Result<BuildsRun, BuildsError> {
+    let sources = Sources::parse(sources, &options.origin)?;
+    let lookups = Lookups::new(registry, cache, options.jobs);
+    let mut run = Run::new(&sources, template, &options.origin, lookups);
+    run.fetch_image_parents()?;
+    while let Some(ready) = run.ready()? {
+        let wave = run.start_wave(&ready)?;
+        run.finish_wave(wave)?;
+    }
+    let offline = registry.is_none();
+    Ok(run.into_output(offline.then_some(cache)))
+}
+
 /// The state of one candidate build during a run.
 enum State {
     /// Waiting for a parent built from another source.
@@ -123,296 +189,383 @@ enum State {
     },
 }
 
+/// One (source, arch): a build if its parents resolve.
+struct Candidate {
+    source: usize,
+    arch: usize,
+    /// Per parent, the candidate it is built from (`Some`), or `None`: an
+    /// image looked up, or a source with no build of this arch.
+    waits_for: Vec<Option<usize>>,
+}
+
 /// A build whose id is known but whose staging image is not looked up yet.
 struct Pending {
     candidate: usize,
     build_id: String,
     image: String,
-    image_key: String,
+    staging: Reference,
     parents: Map<String, Value>,
     resolved_parents: Map<String, Value>,
 }
 
-/// Turns sources metadata into builds metadata.
-///
-/// `cache` answers first; `registry` is asked only for what it lacks, each
-/// reference once. Errors stop the run (and nothing should then be written).
-pub fn run(
-    sources: &Value,
-    template: &StagingTemplate,
-    cache: &LookupCache,
-    registry: &dyn IndexLookup,
-    options: &BuildsOptions,
-) -> Result<BuildsRun, BuildsError> {
-    let sources = Sources::parse(sources, &options.origin)?;
-    // Candidates in output order: (source position, arch position).
-    let candidates: Vec<(usize, usize)> = sources
-        .sources
-        .iter()
-        .enumerate()
-        .flat_map(|(source, item)| (0..item.arches.len()).map(move |arch| (source, arch)))
-        .collect();
-    // The first candidate of each source, so (source, arch) finds its candidate.
-    let mut first_candidate = Vec::with_capacity(sources.sources.len());
-    let mut count = 0;
-    for source in &sources.sources {
-        first_candidate.push(count);
-        count += source.arches.len();
+/// Whether a candidate's parents are all there.
+enum Readiness {
+    /// `parents` and `resolvedParents` of the build.
+    Ready {
+        parents: Map<String, Value>,
+        resolved_parents: Map<String, Value>,
+    },
+    /// Why it cannot be built yet (a note).
+    Blocked(String),
+}
+
+/// One run of [`run`], phase by phase.
+struct Run<'s, 'input, 'run> {
+    sources: &'s Sources<'input>,
+    template: &'s StagingTemplate,
+    origin: &'s str,
+    /// In output order: sources in file order, each arch in order.
+    candidates: Vec<Candidate>,
+    states: Vec<State>,
+    notes: Vec<String>,
+    lookups: Lookups<'run>,
+    /// What the rewritten cache keeps: by-digest parents and staging images.
+    kept: Vec<Reference>,
+}
+
+impl<'s, 'input, 'run> Run<'s, 'input, 'run> {
+    fn new(
+        sources: &'s Sources<'input>,
+        template: &'s StagingTemplate,
+        origin: &'s str,
+        lookups: Lookups<'run>,
+    ) -> Self {
+        let mut first_candidate = Vec::with_capacity(sources.sources.len());
+        let mut count = 0;
+        for source in &sources.sources {
+            first_candidate.push(count);
+            count += source.arches.len();
+        }
+        let candidate_of = |source: usize, arch: &str| {
+            sources.sources[source]
+                .arches
+                .iter()
+                .position(|item| item.name == arch)
+                .map(|arch| first_candidate[source] + arch)
+        };
+        let mut candidates = Vec::with_capacity(count);
+        for (source, item) in sources.sources.iter().enumerate() {
+            for (arch, entry) in item.arches.iter().enumerate() {
+                let waits_for = entry
+                    .parents
+                    .iter()
+                    .map(|parent| match &parent.kind {
+                        ParentKind::Source { index, .. } => candidate_of(*index, entry.name),
+                        ParentKind::Image { .. } => None,
+                    })
+                    .collect();
+                candidates.push(Candidate {
+                    source,
+                    arch,
+                    waits_for,
+                });
+            }
+        }
+        Self {
+            sources,
+            template,
+            origin,
+            states: candidates.iter().map(|_| State::Waiting).collect(),
+            candidates,
+            notes: Vec::new(),
+            lookups,
+            kept: Vec::new(),
+        }
     }
-    let candidate_of = |source: usize, arch: &str| {
-        sources.sources[source]
-            .arches
-            .iter()
-            .position(|item| item.name == arch)
-            .map(|arch| first_candidate[source] + arch)
-    };
-    let describe = |candidate: usize| {
-        let (source, arch) = candidates[candidate];
+
+    fn arch(&self, candidate: usize) -> &'s sources::Arch<'input> {
+        let Candidate { source, arch, .. } = self.candidates[candidate];
+        &self.sources.sources[source].arches[arch]
+    }
+
+    fn source_id(&self, candidate: usize) -> &'input str {
+        self.sources.sources[self.candidates[candidate].source].id
+    }
+
+    /// `source "ID" arch "ARCH"`, for notes and errors.
+    fn describe(&self, candidate: usize) -> String {
         format!(
             "source {:?} arch {:?}",
-            sources.sources[source].id, sources.sources[source].arches[arch].name
+            self.source_id(candidate),
+            self.arch(candidate).name
         )
-    };
-
-    // Which candidate each source parent waits for (None: no build of that arch).
-    let mut waits_for: Vec<Vec<Option<usize>>> = Vec::with_capacity(candidates.len());
-    let mut image_requests = Vec::new();
-    let mut kept_references = std::collections::HashSet::new();
-    for (candidate, (source, arch)) in candidates.iter().enumerate() {
-        let arch = &sources.sources[*source].arches[*arch];
-        let mut waits = Vec::with_capacity(arch.parents.len());
-        for parent in &arch.parents {
-            match &parent.kind {
-                ParentKind::Source { index, .. } => waits.push(candidate_of(*index, arch.name)),
-                ParentKind::Image {
-                    reference,
-                    by_digest,
-                } => {
-                    waits.push(None);
-                    if *by_digest {
-                        kept_references.insert(reference.clone());
-                    }
-                    image_requests.push((
-                        reference.clone(),
-                        format!("{} parent {:?}", describe(candidate), parent.from),
-                    ));
-                }
-            }
-        }
-        waits_for.push(waits);
     }
 
-    let mut lookups = Lookups::new(registry, cache, options.jobs);
-    lookups.fetch(&image_requests)?;
-
-    let mut states: Vec<State> = candidates.iter().map(|_| State::Waiting).collect();
-    let mut notes = Vec::new();
-    loop {
-        let ready: Vec<usize> = (0..candidates.len())
-            .filter(|candidate| matches!(states[*candidate], State::Waiting))
-            .filter(|candidate| {
-                waits_for[*candidate]
-                    .iter()
-                    .flatten()
-                    .all(|parent| !matches!(states[*parent], State::Waiting))
-            })
-            .collect();
-        if ready.is_empty() {
-            if let Some(stuck) = states
-                .iter()
-                .position(|state| matches!(state, State::Waiting))
-            {
-                return Err(BuildsError::new(format!(
-                    "{}: {}: field \"parents\": its sourceId parents form a cycle",
-                    options.origin,
-                    describe(stuck)
-                )));
-            }
-            break;
-        }
-        let mut wave = Vec::with_capacity(ready.len());
-        for candidate in ready {
-            match resolve_parents(
-                candidate,
-                &candidates,
-                &sources,
-                &waits_for,
-                &states,
-                &lookups,
-            )? {
-                Ok((parents, resolved_parents)) => {
-                    let (source, arch) = candidates[candidate];
-                    let source_id = sources.sources[source].id;
-                    let arch = sources.sources[source].arches[arch].name;
-                    let build_id = build_id(source_id, arch, &parents);
-                    let image = template.image(arch, &build_id);
-                    let image_key = reference::parse(&image)
-                        .map_err(|problem| {
-                            BuildsError::new(format!(
-                                "{}: {}: staging image from {TEMPLATE_VARIABLE} {:?}: {problem}",
-                                options.origin,
-                                describe(candidate),
-                                template.as_str()
-                            ))
-                        })?
-                        .to_string();
-                    kept_references.insert(image_key.clone());
-                    wave.push(Pending {
-                        candidate,
-                        build_id,
-                        image,
-                        image_key,
-                        parents,
-                        resolved_parents,
+    /// Looks up every image parent at once, before the first wave.
+    fn fetch_image_parents(&mut self) -> Result<(), BuildsError> {
+        let mut requests = Vec::new();
+        for candidate in 0..self.candidates.len() {
+            for parent in &self.arch(candidate).parents {
+                if let ParentKind::Image { reference } = &parent.kind {
+                    if reference.digest().is_some() {
+                        self.kept.push(reference.clone());
+                    }
+                    requests.push(Request {
+                        reference,
+                        needed_by: format!("{} parent {:?}", self.describe(candidate), parent.from),
                     });
                 }
-                Err(reason) => {
-                    notes.push(format!("skipping {}: {reason}", describe(candidate)));
-                    states[candidate] = State::Dropped;
-                }
             }
         }
-        let staging_requests: Vec<(String, String)> = wave
-            .iter()
-            .map(|pending| {
-                (
-                    pending.image_key.clone(),
-                    format!("{} staging image", describe(pending.candidate)),
-                )
+        self.lookups.fetch(&requests)
+    }
+
+    /// The candidates whose every source parent is settled, or `None` when
+    /// none is left; waiting candidates that can never start are a cycle.
+    fn ready(&self) -> Result<Option<Vec<usize>>, BuildsError> {
+        let waiting = |candidate: usize| matches!(self.states[candidate], State::Waiting);
+        let ready: Vec<usize> = (0..self.candidates.len())
+            .filter(|&candidate| waiting(candidate))
+            .filter(|&candidate| {
+                self.candidates[candidate]
+                    .waits_for
+                    .iter()
+                    .flatten()
+                    .all(|&parent| !waiting(parent))
             })
             .collect();
-        lookups.fetch(&staging_requests)?;
+        if !ready.is_empty() {
+            return Ok(Some(ready));
+        }
+        match (0..self.candidates.len()).find(|&candidate| waiting(candidate)) {
+            Some(stuck) => Err(BuildsError::new(format!(
+                "{}: {}: field \"parents\": its sourceId parents form a cycle",
+                self.origin,
+                self.describe(stuck)
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    /// Gives each ready candidate whose parents resolve its build id and
+    /// staging image; the others are dropped with a note.
+    fn start_wave(&mut self, ready: &[usize]) -> Result<Vec<Pending>, BuildsError> {
+        let mut wave = Vec::with_capacity(ready.len());
+        for &candidate in ready {
+            let (parents, resolved_parents) = match self.resolve_parents(candidate)? {
+                Readiness::Ready {
+                    parents,
+                    resolved_parents,
+                } => (parents, resolved_parents),
+                Readiness::Blocked(reason) => {
+                    let note = format!("skipping {}: {reason}", self.describe(candidate));
+                    self.notes.push(note);
+                    self.states[candidate] = State::Dropped;
+                    continue;
+                }
+            };
+            let arch = self.arch(candidate).name;
+            let build_id = build_id(self.source_id(candidate), arch, &parents);
+            let image = self.template.image(arch, &build_id);
+            let staging = reference::parse(&image).map_err(|error| {
+                BuildsError::caused_by(
+                    format!(
+                        "{}: {}: staging image from {TEMPLATE_VARIABLE} {:?}",
+                        self.origin,
+                        self.describe(candidate),
+                        self.template.as_str()
+                    ),
+                    error,
+                )
+            })?;
+            self.kept.push(staging.clone());
+            wave.push(Pending {
+                candidate,
+                build_id,
+                image,
+                staging,
+                parents,
+                resolved_parents,
+            });
+        }
+        Ok(wave)
+    }
+
+    /// Looks up the wave's staging images together and builds each.
+    fn finish_wave(&mut self, wave: Vec<Pending>) -> Result<(), BuildsError> {
+        let requests: Vec<Request> = wave
+            .iter()
+            .map(|pending| Request {
+                reference: &pending.staging,
+                needed_by: format!("{} staging image", self.describe(pending.candidate)),
+            })
+            .collect();
+        self.lookups.fetch(&requests)?;
         for pending in wave {
-            let resolved = match lookups.answer(&pending.image_key) {
+            let resolved = match self.lookups.answer(&pending.staging) {
                 Some(Some(index)) => {
-                    narrow(index, arch_name(&sources, &candidates, pending.candidate)).map_err(
-                        |problem| {
-                            BuildsError::new(format!(
-                                "{} staging image: the index of {} {problem}",
-                                describe(pending.candidate),
-                                pending.image_key
-                            ))
-                        },
-                    )?
+                    narrow(index, self.arch(pending.candidate).name).map_err(|error| {
+                        BuildsError::caused_by(
+                            format!(
+                                "{} staging image: the index of {} is malformed",
+                                self.describe(pending.candidate),
+                                pending.staging
+                            ),
+                            error,
+                        )
+                    })?
                 }
                 _ => None,
             };
             let candidate = pending.candidate;
             let image = pending.image.clone();
-            let build = assemble(pending, resolved.as_ref(), &sources, &candidates);
-            states[candidate] = State::Built {
+            let build = self.assemble(pending, resolved.as_ref());
+            self.states[candidate] = State::Built {
                 build,
                 resolved,
                 image,
             };
         }
+        Ok(())
     }
 
-    let mut builds = Map::new();
-    for state in states {
-        if let State::Built { build, .. } = state {
-            if let Some(build_id) = build.get("buildId").and_then(Value::as_str) {
-                builds.insert(build_id.to_string(), build);
-            }
-        }
-    }
-    let mut kept = LookupCache::new();
-    let mut kept_references: Vec<String> = kept_references.into_iter().collect();
-    kept_references.sort();
-    for reference in kept_references {
-        if let Some(Some(index)) = lookups.answer(&reference) {
-            kept.insert(reference, index.clone());
-        }
-    }
-    Ok(BuildsRun {
-        builds,
-        notes,
-        cache: kept,
-        registry_lookups: lookups.registry_lookups(),
-    })
-}
-
-fn arch_name<'input>(
-    sources: &Sources<'input>,
-    candidates: &[(usize, usize)],
-    candidate: usize,
-) -> &'input str {
-    let (source, arch) = candidates[candidate];
-    sources.sources[source].arches[arch].name
-}
-
-/// The `parents` and `resolvedParents` of a candidate, or (inner `Err`) why
-/// it cannot be built yet. The outer `Err` is a malformed index.
-#[allow(clippy::type_complexity)]
-fn resolve_parents(
-    candidate: usize,
-    candidates: &[(usize, usize)],
-    sources: &Sources<'_>,
-    waits_for: &[Vec<Option<usize>>],
-    states: &[State],
-    lookups: &Lookups<'_>,
-) -> Result<Result<(Map<String, Value>, Map<String, Value>), String>, BuildsError> {
-    let (source, arch) = candidates[candidate];
-    let arch = &sources.sources[source].arches[arch];
-    let mut parents = Map::new();
-    let mut resolved_parents = Map::new();
-    for (parent, waits) in arch.parents.iter().zip(&waits_for[candidate]) {
-        let narrowed = match &parent.kind {
-            ParentKind::Source { id, .. } => match waits.map(|parent| &states[parent]) {
-                None => {
-                    return Ok(Err(format!(
-                        "parent {:?} (source {id:?}) has no {:?} build",
-                        parent.from, arch.name
-                    )))
-                }
-                Some(State::Built {
-                    resolved: Some(resolved),
-                    ..
-                }) => resolved.clone(),
-                Some(State::Built { image, .. }) => {
-                    return Ok(Err(format!(
-                        "parent {:?} (source {id:?}) is not pushed yet ({image})",
-                        parent.from
-                    )))
-                }
-                Some(State::Dropped | State::Waiting) => {
-                    return Ok(Err(format!(
-                        "parent {:?} (source {id:?}) was skipped",
-                        parent.from
-                    )))
-                }
-            },
-            ParentKind::Image { reference, .. } => match lookups.answer(reference) {
-                Some(Some(index)) => match narrow(index, arch.name) {
-                    Ok(Some(narrowed)) => narrowed,
-                    Ok(None) => {
-                        return Ok(Err(format!(
-                            "parent {:?} ({reference}) has nothing for {:?} yet",
-                            parent.from, arch.name
-                        )))
+    /// The `parents` and `resolvedParents` of a candidate, or why it cannot
+    /// be built yet; `Err` is a malformed parent index.
+    fn resolve_parents(&self, candidate: usize) -> Result<Readiness, BuildsError> {
+        let arch = self.arch(candidate);
+        let mut parents = Map::new();
+        let mut resolved_parents = Map::new();
+        let blocked = |reason: String| Ok(Readiness::Blocked(reason));
+        for (parent, waits) in arch
+            .parents
+            .iter()
+            .zip(&self.candidates[candidate].waits_for)
+        {
+            let from = parent.from;
+            let narrowed = match &parent.kind {
+                ParentKind::Source { id, .. } => match waits.map(|parent| &self.states[parent]) {
+                    None => {
+                        return blocked(format!(
+                            "parent {from:?} (source {id:?}) has no {:?} build",
+                            arch.name
+                        ))
                     }
-                    Err(problem) => {
-                        return Err(BuildsError::new(format!(
-                            "source {:?} arch {:?} parent {:?}: the index of {reference} {problem}",
-                            sources.sources[source].id, arch.name, parent.from
-                        )))
+                    Some(State::Built {
+                        resolved: Some(resolved),
+                        ..
+                    }) => resolved.clone(),
+                    Some(State::Built { image, .. }) => {
+                        return blocked(format!(
+                            "parent {from:?} (source {id:?}) is not pushed yet ({image})"
+                        ))
+                    }
+                    Some(State::Dropped | State::Waiting) => {
+                        return blocked(format!("parent {from:?} (source {id:?}) was skipped"))
                     }
                 },
-                _ => {
-                    return Ok(Err(format!(
-                        "parent {:?} ({reference}) does not exist yet",
-                        parent.from
-                    )))
-                }
-            },
-        };
-        parents.insert(
-            parent.from.to_string(),
-            Value::String(narrowed.first_digest.clone()),
-        );
-        resolved_parents.insert(parent.from.to_string(), narrowed.index);
+                ParentKind::Image { reference } => match self.lookups.answer(reference) {
+                    Some(Some(index)) => match narrow(index, arch.name) {
+                        Ok(Some(narrowed)) => narrowed,
+                        Ok(None) => {
+                            return blocked(format!(
+                                "parent {from:?} ({reference}) has nothing for {:?} yet",
+                                arch.name
+                            ))
+                        }
+                        Err(error) => {
+                            return Err(BuildsError::caused_by(
+                                format!(
+                                    "{} parent {from:?}: the index of {reference} is malformed",
+                                    self.describe(candidate)
+                                ),
+                                error,
+                            ))
+                        }
+                    },
+                    _ => {
+                        return blocked(format!("parent {from:?} ({reference}) does not exist yet"))
+                    }
+                },
+            };
+            parents.insert(from.to_string(), Value::String(narrowed.first_digest));
+            resolved_parents.insert(from.to_string(), narrowed.index);
+        }
+        Ok(Readiness::Ready {
+            parents,
+            resolved_parents,
+        })
     }
-    Ok(Ok((parents, resolved_parents)))
+
+    /// One build object, fields in the reference's order.
+    fn assemble(&self, pending: Pending, resolved: Option<&NarrowedIndex>) -> Value {
+        let source = &self.sources.sources[self.candidates[pending.candidate].source];
+        let arch = self.arch(pending.candidate);
+        let mut build = Map::new();
+        build.insert("img".to_string(), Value::String(pending.image));
+        build.insert(
+            "resolved".to_string(),
+            resolved.map_or(Value::Null, |resolved| resolved.index.clone()),
+        );
+        build.insert("sourceId".to_string(), Value::String(source.id.to_string()));
+        build.insert("arch".to_string(), Value::String(arch.name.to_string()));
+        build.insert("parents".to_string(), Value::Object(pending.parents));
+        build.insert(
+            "resolvedParents".to_string(),
+            Value::Object(pending.resolved_parents),
+        );
+        // The source with `arches` narrowed to this arch, every other field
+        // kept as it is and where it is.
+        let narrowed_source: Map<String, Value> = source
+            .object
+            .iter()
+            .map(|(key, value)| {
+                if key == "arches" {
+                    let mut arches = Map::new();
+                    arches.insert(arch.name.to_string(), arch.value.clone());
+                    (key.clone(), Value::Object(arches))
+                } else {
+                    (key.clone(), value.clone())
+                }
+            })
+            .collect();
+        let mut object = Map::new();
+        object.insert("buildId".to_string(), Value::String(pending.build_id));
+        object.insert("build".to_string(), Value::Object(build));
+        object.insert("source".to_string(), Value::Object(narrowed_source));
+        Value::Object(object)
+    }
+
+    /// The builds in output order and the cache to write: `offline_cache`
+    /// (everything an offline run was given) or what this run looked up
+    /// that may be kept.
+    fn into_output(self, offline_cache: Option<&LookupCache>) -> BuildsRun {
+        let mut builds = Map::new();
+        for state in self.states {
+            if let State::Built { build, .. } = state {
+                if let Some(build_id) = build.get("buildId").and_then(Value::as_str) {
+                    builds.insert(build_id.to_string(), build);
+                }
+            }
+        }
+        let cache = match offline_cache {
+            Some(cache) => cache.clone(),
+            None => {
+                let mut kept = LookupCache::new();
+                for reference in &self.kept {
+                    if let Some(Some(index)) = self.lookups.answer(reference) {
+                        kept.insert(reference.to_string(), index.clone());
+                    }
+                }
+                kept
+            }
+        };
+        BuildsRun {
+            builds,
+            notes: self.notes,
+            cache,
+            registry_lookups: self.lookups.registry_lookups(),
+        }
+    }
 }
 
 /// The hex sha256 of `{"sourceId":...,"arch":...,"parents":{...}}` printed
@@ -425,51 +578,6 @@ pub fn build_id(source_id: &str, arch: &str, parents: &Map<String, Value>) -> St
     identity.insert("parents".to_string(), Value::Object(parents.clone()));
     let digest = Sha256::digest(output::compact_json(&Value::Object(identity)));
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// One build object, fields in the reference's order.
-fn assemble(
-    pending: Pending,
-    resolved: Option<&NarrowedIndex>,
-    sources: &Sources<'_>,
-    candidates: &[(usize, usize)],
-) -> Value {
-    let (source, arch) = candidates[pending.candidate];
-    let source = &sources.sources[source];
-    let arch = &source.arches[arch];
-    let mut build = Map::new();
-    build.insert("img".to_string(), Value::String(pending.image));
-    build.insert(
-        "resolved".to_string(),
-        resolved.map_or(Value::Null, |resolved| resolved.index.clone()),
-    );
-    build.insert("sourceId".to_string(), Value::String(source.id.to_string()));
-    build.insert("arch".to_string(), Value::String(arch.name.to_string()));
-    build.insert("parents".to_string(), Value::Object(pending.parents));
-    build.insert(
-        "resolvedParents".to_string(),
-        Value::Object(pending.resolved_parents),
-    );
-    // The source with `arches` narrowed to this arch, every other field kept
-    // as it is and where it is.
-    let narrowed_source: Map<String, Value> = source
-        .object
-        .iter()
-        .map(|(key, value)| {
-            if key == "arches" {
-                let mut arches = Map::new();
-                arches.insert(arch.name.to_string(), arch.value.clone());
-                (key.clone(), Value::Object(arches))
-            } else {
-                (key.clone(), value.clone())
-            }
-        })
-        .collect();
-    let mut object = Map::new();
-    object.insert("buildId".to_string(), Value::String(pending.build_id));
-    object.insert("build".to_string(), Value::Object(build));
-    object.insert("source".to_string(), Value::Object(narrowed_source));
-    Value::Object(object)
 }
 
 #[cfg(test)]
@@ -491,13 +599,17 @@ mod tests {
     }
 
     impl IndexLookup for FakeRegistry {
-        fn lookup_index(&self, reference: &str) -> Result<Option<Value>, String> {
+        fn lookup_index(
+            &self,
+            reference: &Reference,
+        ) -> Result<Option<Value>, crate::registry::RegistryError> {
+            let reference = reference.to_string();
             if self.scramble {
                 let delay = reference.bytes().map(u64::from).sum::<u64>() % 7;
                 std::thread::sleep(std::time::Duration::from_millis(delay));
             }
-            self.asked.lock().unwrap().push(reference.to_string());
-            Ok(self.indexes.get(reference).cloned())
+            self.asked.lock().unwrap().push(reference.clone());
+            Ok(self.indexes.get(&reference).cloned())
         }
     }
 
@@ -562,7 +674,7 @@ mod tests {
             document,
             &template(),
             cache,
-            registry,
+            Some(registry),
             &BuildsOptions::default(),
         )
     }
@@ -794,8 +906,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn cache_answers_first_and_by_tag_entries_are_not_kept() {
+    /// A cache with the by-tag parent of [`golang_source`] and an entry no
+    /// run needs.
+    fn golang_cache() -> LookupCache {
         let mut cache = LookupCache::new();
         cache.insert(
             "golang:1.19".to_string(),
@@ -805,11 +918,22 @@ mod tests {
             "unrelated@".to_string() + &digest('9'),
             index("unrelated", &[]),
         );
-        let registry = FakeRegistry::default();
-        let document = document(vec![source(
+        cache
+    }
+
+    /// Source `s`, amd64, built on `golang:1.19` by tag.
+    fn golang_source() -> Value {
+        document(vec![source(
             "s",
             json!({"amd64": arch(json!({"golang:1.19": {"sourceId": null, "pin": null}}))}),
-        )]);
+        )])
+    }
+
+    #[test]
+    fn cache_answers_first_and_by_tag_entries_are_not_kept() {
+        let cache = golang_cache();
+        let registry = FakeRegistry::default();
+        let document = golang_source();
         let result = run_with(&document, &cache, &registry).unwrap();
         let build = result.builds.values().next().unwrap();
         assert_eq!(
@@ -828,6 +952,25 @@ mod tests {
         );
     }
 
+    /// Holds down issue 14: an offline run rewrote its cache without the
+    /// by-tag entries, so the same offline command then failed.
+    #[test]
+    fn an_offline_run_keeps_every_cache_entry_and_runs_again() {
+        let mut cache = golang_cache();
+        let mut parents = Map::new();
+        parents.insert("golang:1.19".to_string(), Value::String(digest('f')));
+        let staging = format!("staging/amd64:{}", build_id("s", "amd64", &parents));
+        cache.insert(staging.clone(), index(&staging, &[("amd64", 'b')]));
+        let document = golang_source();
+        let template = template();
+        let options = BuildsOptions::default();
+        let first = run(&document, &template, &cache, None, &options).unwrap();
+        assert_eq!(first.cache, cache, "every entry read is kept");
+        let again = run(&document, &template, &first.cache, None, &options).unwrap();
+        assert_eq!(again.to_bytes(), first.to_bytes());
+        assert_eq!(again.registry_lookups, 0);
+    }
+
     #[test]
     fn staging_images_are_asked_by_short_name_and_narrowed() {
         let image = format!("staging/amd64:{PARENTLESS_ID}");
@@ -838,7 +981,7 @@ mod tests {
             &document,
             &template,
             &LookupCache::new(),
-            &registry,
+            Some(&registry),
             &BuildsOptions::default(),
         )
         .unwrap();
@@ -864,11 +1007,11 @@ mod tests {
             &document,
             &template,
             &LookupCache::new(),
-            &FakeRegistry::default(),
+            Some(&FakeRegistry::default()),
             &BuildsOptions::default(),
         )
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+        let error = crate::cli::chain(&error);
         assert!(error.starts_with("sources: source \"s\" arch \"amd64\": staging image from BASHBREW_STAGING_TEMPLATE \"staging/Upper-ARCH:BUILD\": invalid reference"), "{error}");
     }
 
@@ -882,10 +1025,11 @@ mod tests {
             "s",
             json!({"amd64": arch(json!({"bad:1": {"sourceId": null, "pin": null}}))}),
         )]);
-        let error = run_with(&document, &LookupCache::new(), &registry)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(error, "source \"s\" arch \"amd64\" parent \"bad:1\": the index of bad:1 has no \"manifests\" array");
+        let error = run_with(&document, &LookupCache::new(), &registry).unwrap_err();
+        assert_eq!(
+            crate::cli::chain(&error),
+            "source \"s\" arch \"amd64\" parent \"bad:1\": the index of bad:1 is malformed: it has no \"manifests\" array"
+        );
     }
 
     /// Holds down order depending on timing: lookups answered in a scrambled
@@ -910,7 +1054,7 @@ mod tests {
             &document,
             &template(),
             &LookupCache::new(),
-            &registry,
+            Some(&registry),
             &BuildsOptions {
                 jobs: 1,
                 ..BuildsOptions::default()
@@ -921,7 +1065,7 @@ mod tests {
             &document,
             &template(),
             &LookupCache::new(),
-            &registry,
+            Some(&registry),
             &BuildsOptions {
                 jobs: 16,
                 ..BuildsOptions::default()

@@ -7,25 +7,18 @@
 //! cache entry and one lookup. The reference tooling keys its cache the same
 //! way (`alpine@sha256:...` in `cache-builds.json`).
 
-use std::str::FromStr;
-
-use crate::registry::{Digest, Reference};
+use crate::registry::{Digest, DigestError, Reference, ReferenceError};
 
 /// Parses a reference; the error names the input.
-pub fn parse(text: &str) -> Result<Reference, String> {
-    Reference::from_str(text).map_err(|error| error.to_string())
+pub fn parse(text: &str) -> Result<Reference, ReferenceError> {
+    text.parse()
 }
 
 /// The same image by digest, without its tag: the reference looks a pinned
 /// parent up as `name@pin` (`alpine@sha256:...`), because the digest alone
 /// names the content and the tag may have moved since.
-pub fn pinned(reference: &Reference, pin: &str) -> Result<Reference, String> {
-    Ok(reference.without_tag().with_digest(parse_digest(pin)?))
-}
-
-/// Checks a digest (sha256 or sha512, lowercase hex); the error names it.
-pub fn parse_digest(digest: &str) -> Result<Digest, String> {
-    Digest::from_str(digest).map_err(|error| error.to_string())
+pub fn pinned(reference: &Reference, pin: &str) -> Result<Reference, DigestError> {
+    Ok(reference.without_tag().with_digest(pin.parse::<Digest>()?))
 }
 
 #[cfg(test)]
@@ -59,13 +52,14 @@ mod tests {
         );
         assert!(pinned(&reference, "sha256:00")
             .unwrap_err()
+            .to_string()
             .contains("\"sha256:00\""));
     }
 
     #[test]
     fn bad_references_are_errors_naming_the_input() {
         for bad in ["", "Alpine", "alpine:", "alpine@sha256:abc", "a//b"] {
-            let error = parse(bad).unwrap_err();
+            let error = parse(bad).unwrap_err().to_string();
             assert!(error.contains(&format!("{bad:?}")), "{bad}: {error}");
         }
     }

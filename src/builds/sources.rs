@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::reference;
 use super::BuildsError;
+use crate::registry::Reference;
 
 /// The `FROM` that has no image behind it; it is never looked up and never
 /// pinned (the reference leaves it out of `parents`).
@@ -49,9 +50,8 @@ pub(crate) struct Parent<'input> {
 pub(crate) enum ParentKind {
     /// Built from another source of this file (its index in `sources`).
     Source { index: usize, id: String },
-    /// An image looked up in the registry, by its short reference
-    /// (`name@pin` when pinned).
-    Image { reference: String, by_digest: bool },
+    /// An image looked up in the registry (`name@pin` when pinned).
+    Image { reference: Reference },
 }
 
 impl<'input> Sources<'input> {
@@ -193,17 +193,13 @@ fn parse_parent(
             ))),
         };
     }
-    let parsed =
-        reference::parse(from).map_err(|problem| BuildsError::new(format!("{item}: {problem}")))?;
-    let parsed = match pin {
+    let parsed = reference::parse(from).map_err(|error| BuildsError::caused_by(item, error))?;
+    let reference = match pin {
         Some(pin) => reference::pinned(&parsed, pin)
-            .map_err(|problem| BuildsError::new(format!("{item}: field \"pin\": {problem}")))?,
+            .map_err(|error| BuildsError::caused_by(format!("{item}: field \"pin\""), error))?,
         None => parsed,
     };
-    Ok(ParentKind::Image {
-        by_digest: parsed.digest().is_some(),
-        reference: parsed.to_string(),
-    })
+    Ok(ParentKind::Image { reference })
 }
 
 /// A JSON type name for error messages.
@@ -230,9 +226,7 @@ mod tests {
     const PIN: &str = "sha256:34871e7290500828b39e22294660bee86d966bc0017544e848dd9a255cdf59e0";
 
     fn error_of(document: Value) -> String {
-        Sources::parse(&document, "sources.json")
-            .unwrap_err()
-            .to_string()
+        crate::cli::chain(&Sources::parse(&document, "sources.json").unwrap_err())
     }
 
     #[test]
@@ -256,12 +250,10 @@ mod tests {
             kinds,
             [
                 &ParentKind::Image {
-                    reference: "golang:1.19".to_string(),
-                    by_digest: false
+                    reference: "golang:1.19".parse().unwrap(),
                 },
                 &ParentKind::Image {
-                    reference: format!("alpine@{PIN}"),
-                    by_digest: true
+                    reference: format!("alpine@{PIN}").parse().unwrap(),
                 },
                 &ParentKind::Source {
                     index: 0,

@@ -246,9 +246,7 @@ pub enum StdinKind {
 }
 
 /// Parses stdin as a stream of JSON values and tells builds metadata from
-/// deploy objects. Builds metadata is one object whose every value is a
-/// build (an object with `buildId`, `build` and `source`), which a deploy
-/// object (with `type` and `refs`) never is.
+/// deploy objects ([`crate::deploy::plan::is_builds`] has the rule).
 pub fn classify(input: &[u8]) -> Result<StdinKind, NotJson> {
     let mut values = Vec::new();
     for (index, parsed) in crate::jq::read::parse_many_deep(input).enumerate() {
@@ -262,16 +260,8 @@ pub fn classify(input: &[u8]) -> Result<StdinKind, NotJson> {
             }
         }
     }
-    if let [Val::Obj(map)] = values.as_slice() {
-        let is_build = |value: &Val| match value {
-            Val::Obj(build) => ["buildId", "build", "source"]
-                .iter()
-                .all(|key| build.contains_key(&Val::utf8_str(key.as_bytes().to_vec()))),
-            _ => false,
-        };
-        if !map.is_empty() && map.values().all(is_build) {
-            return Ok(StdinKind::Builds);
-        }
+    if crate::deploy::plan::is_builds(&values) {
+        return Ok(StdinKind::Builds);
     }
     Ok(StdinKind::DeployObjects(values))
 }

@@ -8,15 +8,15 @@
 //! are missing). [`dry_run`] asks without writing; [`report`] prints
 //! progress and the summary.
 
-pub mod dry_run;
+pub(crate) mod dry_run;
 pub mod execute;
 pub mod input;
 pub mod plan;
 pub mod report;
-pub mod scheduler;
+pub(crate) mod scheduler;
 
 /// Plans builds metadata into deploy objects (see [`plan`]): the plan as
 /// `jq --tab` prints a stream of objects.
-pub fn plan_builds(builds: &[u8], arch: Option<&str>) -> Result<Vec<u8>, String> {
-    plan::plan(builds, arch).map_err(|error| error.to_string())
+pub fn plan_builds(builds: &[u8], arch: Option<&str>) -> Result<Vec<u8>, plan::PlanError> {
+    plan::plan(builds, arch)
 }

@@ -102,28 +102,32 @@ impl fmt::Display for Titled<'_> {
     }
 }
 
-/// The request counts as `--stats` prints them.
-pub fn format_stats(stats: &RequestStats, elapsed: Duration) -> String {
+/// The requests a run sent, after the summary: the total, the time and
+/// the rate; with `by_kind` (`--stats`) also each kind and the retries.
+pub fn format_stats(stats: &RequestStats, elapsed: Duration, by_kind: bool) -> String {
     let seconds = elapsed.as_secs_f64();
+    let requests = stats.registry_requests();
     let rate = if seconds > 0.0 {
-        stats.registry_requests() as f64 / seconds
+        requests as f64 / seconds
     } else {
         0.0
     };
-    format!(
-        "requests: {} (HEAD {}, GET {}, PUT {}, POST {}, mount {}, PATCH {}, token {}); retries {}; {:.1}s, {:.1} requests/s",
-        stats.registry_requests(),
-        stats.head,
-        stats.get,
-        stats.put,
-        stats.post,
-        stats.mount,
-        stats.patch,
-        stats.token_fetches,
-        stats.retries,
-        seconds,
-        rate
-    )
+    let kinds = if by_kind {
+        format!(
+            " (HEAD {}, GET {}, PUT {}, POST {}, mount {}, PATCH {}, token {}); retries {}",
+            stats.head,
+            stats.get,
+            stats.put,
+            stats.post,
+            stats.mount,
+            stats.patch,
+            stats.token_fetches,
+            stats.retries,
+        )
+    } else {
+        String::new()
+    };
+    format!("requests: {requests}{kinds}; {seconds:.1}s, {rate:.1} requests/s")
 }
 
 type RequestCount = dyn Fn() -> u64 + Send + Sync;

@@ -1,11 +1,11 @@
 //! Runs deploy objects children-first in a pool of worker threads.
 //!
-//! Pushing is blocking HTTP, so the pool is plain threads (`std::thread::
-//! scope`) fed by one dispatcher over channels. The dispatcher alone owns the
-//! dependency state, so there are no locks around it: it hands a ready
-//! object to an idle worker, and when a worker reports back it releases the
-//! objects that were waiting. Ready objects start in input order, so a run
-//! with one job is exactly the sequential deploy.
+//! Pushing is blocking HTTP, so the workers are the crate's thread pool
+//! ([`crate::pool`]); this thread alone owns the dependency state, so there
+//! are no locks around it: it hands a ready object to an idle worker, and
+//! when a worker reports back it releases the objects that were waiting.
+//! Ready objects start in input order, so a run with one job is exactly the
+//! sequential deploy.
 //!
 //! An object waits for every earlier object that produces something it
 //! needs: a child (or copy source) with the same digest, or the same
@@ -18,10 +18,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
 
 use super::input::{Content, DeployObject};
+use crate::pool;
 
 /// How an object's run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,71 +114,34 @@ where
         }
     }
     let mut ready: BTreeSet<usize> = (0..count).filter(|&index| waiting_on[index] == 0).collect();
-
-    let (task_sender, task_receiver) = mpsc::channel::<usize>();
-    let task_receiver = Arc::new(Mutex::new(task_receiver));
-    let (done_sender, done_receiver) = mpsc::channel::<(usize, bool)>();
-    let work = &work;
-
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            let receiver = Arc::clone(&task_receiver);
-            let done = done_sender.clone();
-            scope.spawn(move || loop {
-                let next = match receiver.lock() {
-                    Ok(guard) => guard.recv(),
-                    Err(_) => return,
-                };
-                let Ok(index) = next else { return };
-                // A panicking worker must not hang the run: count it as a
-                // failure of its object.
-                let succeeded =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(index)))
-                        .unwrap_or(false);
-                if done.send((index, succeeded)).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(done_sender);
-
-        let mut in_flight = 0usize;
+    pool::with_workers(jobs, work, |workers| {
         loop {
-            while in_flight < jobs && !stop.load(Ordering::SeqCst) {
+            while workers.has_idle() && !stop.load(Ordering::SeqCst) {
                 let Some(index) = ready.pop_first() else {
                     break;
                 };
-                if task_sender.send(index).is_err() {
-                    break;
-                }
-                in_flight += 1;
+                workers.start(index);
             }
-            if in_flight == 0 {
+            let Some((index, finished)) = workers.next_done() else {
                 break;
-            }
-            match done_receiver.recv_timeout(Duration::from_millis(100)) {
-                Ok((index, succeeded)) => {
-                    in_flight -= 1;
-                    results[index] = Some(ObjectResult::Ran { succeeded });
-                    if succeeded {
-                        for &dependant in &dependants[index] {
-                            if results[dependant].is_some() {
-                                continue;
-                            }
-                            waiting_on[dependant] -= 1;
-                            if waiting_on[dependant] == 0 {
-                                ready.insert(dependant);
-                            }
-                        }
-                    } else {
-                        skip_dependants(index, &dependants, &mut results, &mut ready);
+            };
+            // A panicking push counts as a failure of its object.
+            let succeeded = finished.unwrap_or(false);
+            results[index] = Some(ObjectResult::Ran { succeeded });
+            if succeeded {
+                for &dependant in &dependants[index] {
+                    if results[dependant].is_some() {
+                        continue;
+                    }
+                    waiting_on[dependant] -= 1;
+                    if waiting_on[dependant] == 0 {
+                        ready.insert(dependant);
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            } else {
+                skip_dependants(index, &dependants, &mut results, &mut ready);
             }
         }
-        drop(task_sender);
     });
 
     results
@@ -210,6 +172,8 @@ fn skip_dependants(
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    use std::time::Duration;
 
     #[test]
     fn children_run_before_parents_and_failures_skip_dependants() {

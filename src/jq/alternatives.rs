@@ -179,23 +179,53 @@ pub(super) fn rewrite(code: &str) -> Cow<'_, str> {
     Cow::Owned(current)
 }
 
+/// Rewrites the first `as P1 ?// ... ?// Pn | body` of `code`, in phases:
+/// find the construct's `as`, its patterns up to the `|`, where its body
+/// ends, then write the `try` chain in its place. `None` when there is
+/// nothing (left) to rewrite.
 fn rewrite_first(code: &str, round: usize) -> Option<String> {
     let tokens = tokenize(code)?;
     let first_alternative = tokens
         .iter()
         .position(|token| token.kind == Kind::Alternative)?;
-    // The `as` that opens the patterns: the nearest one before, at the same
-    // bracket depth.
+    let as_index = opening_as(code, &tokens, first_alternative)?;
+    let (patterns, pipe) = patterns(&tokens, as_index)?;
+    let body_end = body_end(code, &tokens[pipe + 1..]);
+    let texts: Vec<&str> = patterns
+        .iter()
+        .map(|(from, to)| {
+            let start = tokens[*from].start;
+            let end = tokens[to - 1].end;
+            &code[start..end]
+        })
+        .collect();
+    if texts.len() < 2 || patterns.iter().any(|(from, to)| from >= to) {
+        return None;
+    }
+    let variables: Vec<Vec<&str>> = patterns
+        .iter()
+        .map(|(from, to)| bound_variables(code, &tokens[*from..*to]))
+        .collect();
+    let body = &code[tokens[pipe].end..body_end];
+    let replacement = alternatives(round, &texts, &variables, body);
+    let mut out = String::with_capacity(code.len() + replacement.len());
+    out.push_str(&code[..tokens[as_index].start]);
+    out.push_str(&replacement);
+    out.push_str(&code[body_end..]);
+    Some(out)
+}
+
+/// The `as` that opens the patterns: the nearest one before the first
+/// `?//`, at the same bracket depth.
+fn opening_as(code: &str, tokens: &[Token], first_alternative: usize) -> Option<usize> {
     let mut depth = 0i32;
-    let mut as_index = None;
     for position in (0..first_alternative).rev() {
         let token = tokens[position];
         match token.kind {
             Kind::Close => depth += 1,
             Kind::Open => depth -= 1,
             Kind::Word if depth == 0 && &code[token.start..token.end] == "as" => {
-                as_index = Some(position);
-                break;
+                return Some(position);
             }
             _ => {}
         }
@@ -203,13 +233,15 @@ fn rewrite_first(code: &str, round: usize) -> Option<String> {
             return None;
         }
     }
-    let as_index = as_index?;
-    // Patterns end at the `|` at depth 0; the body runs to the end of the
-    // enclosing scope.
+    None
+}
+
+/// The patterns after the `as` (token ranges), which end at the `|` at
+/// depth 0, and that `|`'s position.
+fn patterns(tokens: &[Token], as_index: usize) -> Option<(Vec<(usize, usize)>, usize)> {
     let mut patterns: Vec<(usize, usize)> = Vec::new();
     let mut pattern_start = as_index + 1;
     let mut depth = 0i32;
-    let mut pipe = None;
     for (position, token) in tokens.iter().enumerate().skip(as_index + 1) {
         match token.kind {
             Kind::Open => depth += 1,
@@ -220,8 +252,7 @@ fn rewrite_first(code: &str, round: usize) -> Option<String> {
             }
             Kind::Pipe if depth == 0 => {
                 patterns.push((pattern_start, position));
-                pipe = Some(position);
-                break;
+                return Some((patterns, position));
             }
             _ => {}
         }
@@ -229,12 +260,16 @@ fn rewrite_first(code: &str, round: usize) -> Option<String> {
             return None;
         }
     }
-    let pipe = pipe?;
-    // The body's own `if ... end`, `try ... catch` and `def ...;` do not end
-    // it; the enclosing construct's keywords and separators do.
+    None
+}
+
+/// Where the body (the tokens after the `|`) ends: at the end of the
+/// enclosing scope. The body's own `if ... end`, `try ... catch` and
+/// `def ...;` do not end it; the enclosing construct's keywords and
+/// separators do.
+fn body_end(code: &str, body: &[Token]) -> usize {
     let (mut depth, mut ifs, mut tries, mut defs) = (0i32, 0usize, 0usize, 0usize);
-    let mut body_end = code.len();
-    for token in &tokens[pipe + 1..] {
+    for token in body {
         let text = &code[token.start..token.end];
         let ends_body = match token.kind {
             Kind::Open => {
@@ -281,27 +316,16 @@ fn rewrite_first(code: &str, round: usize) -> Option<String> {
             _ => false,
         };
         if ends_body {
-            body_end = token.start;
-            break;
+            return token.start;
         }
     }
-    let body_start = tokens[pipe].end;
-    let body = &code[body_start..body_end];
-    let texts: Vec<&str> = patterns
-        .iter()
-        .map(|(from, to)| {
-            let start = tokens[*from].start;
-            let end = tokens[to - 1].end;
-            &code[start..end]
-        })
-        .collect();
-    if texts.len() < 2 || patterns.iter().any(|(from, to)| from >= to) {
-        return None;
-    }
-    let variables: Vec<Vec<&str>> = patterns
-        .iter()
-        .map(|(from, to)| bound_variables(code, &tokens[*from..*to]))
-        .collect();
+    code.len()
+}
+
+/// What replaces `as P1 ?// ... ?// Pn | body`: each pattern tried in
+/// turn on the same value and input, every variable of any pattern bound
+/// (to null where its pattern does not bind it), the last error kept.
+fn alternatives(round: usize, texts: &[&str], variables: &[Vec<&str>], body: &str) -> String {
     let mut all: Vec<&str> = Vec::new();
     for name in variables.iter().flatten() {
         if !all.contains(name) {
@@ -322,12 +346,7 @@ fn rewrite_first(code: &str, round: usize) -> Option<String> {
     for index in (0..texts.len() - 1).rev() {
         expression = format!("(try ({dot} | {}) catch {expression})", branch(index));
     }
-    let replacement = format!("as {value} | . as {dot} | {expression} ");
-    let mut out = String::with_capacity(code.len() + replacement.len());
-    out.push_str(&code[..tokens[as_index].start]);
-    out.push_str(&replacement);
-    out.push_str(&code[body_end..]);
-    Some(out)
+    format!("as {value} | . as {dot} | {expression} ")
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ fn keywords(code: &str, tokens: &[Token<&str>], offsets: &mut Vec<usize>) {
                     tokens.get(index + 1),
                     Some(Token(next, Tok::Sym)) if [":", ",", "}"].contains(next)
                 );
-                if !key {
+                if !key && !yields_booleans(&tokens[..index]) {
                     offsets.push(text.as_ptr() as usize - code.as_ptr() as usize);
                 }
             }
@@ -83,6 +83,44 @@ fn keywords(code: &str, tokens: &[Token<&str>], offsets: &mut Vec<usize>) {
     }
 }
 
+/// Whether the condition that ends `before` (at the `if` or `elif` before
+/// it) already gives fresh booleans, so piping it changes nothing: its
+/// last `|` part is a comparison, `and` or `or` with nothing that binds
+/// looser (`,`, `//`, assignments) beside it. An `if ... end` inside the
+/// condition (at its level) makes it unknown, and it is rewritten.
+fn yields_booleans(before: &[Token<&str>]) -> bool {
+    let mut last_part = Vec::new();
+    for token in before.iter().rev() {
+        match token {
+            Token("if" | "elif", Tok::Word) => break,
+            Token("end", Tok::Word) => return false,
+            Token("|", Tok::Sym) => {
+                if last_part.is_empty() {
+                    return false;
+                }
+                // Only the last part's outputs are the condition's.
+                return judge(&last_part);
+            }
+            other => last_part.push(other),
+        }
+    }
+    judge(&last_part)
+}
+
+fn judge(part: &[&Token<&str>]) -> bool {
+    const LOOSER: &[&str] = &[
+        ",", "//", "?//", "=", "|=", "+=", "-=", "*=", "/=", "%=", "//=", "as",
+    ];
+    const BOOLEAN: &[&str] = &["==", "!=", "<", "<=", ">", ">=", "and", "or"];
+    let looser = part
+        .iter()
+        .any(|Token(text, kind)| matches!(kind, Tok::Sym | Tok::Word) && LOOSER.contains(text));
+    let boolean = part
+        .iter()
+        .any(|Token(text, kind)| matches!(kind, Tok::Sym | Tok::Word) && BOOLEAN.contains(text));
+    boolean && !looser
+}
+
 #[cfg(test)]
 mod tests {
     use super::rewrite;
@@ -96,6 +134,30 @@ mod tests {
         assert_eq!(
             rewrite(r#""\(if . then "a" else "b" end)" | [.[] | if . then 1 end]"#),
             r#""\(if . | _jq_truthy then "a" else "b" end)" | [.[] | if . | _jq_truthy then 1 end]"#
+        );
+    }
+
+    #[test]
+    fn comparisons_and_logic_are_booleans_already() {
+        for code in [
+            "if . < 3 then 1 else 2 end",
+            "if .a == 1 and .b then 1 elif . as $x | $x > 2 then 2 else 3 end",
+            r#"if (.a | length) >= 2 or .b != "x" then 1 end"#,
+        ] {
+            assert_eq!(rewrite(code), code);
+        }
+        // A value, or a value beside a comparison, is piped.
+        assert_eq!(
+            rewrite("if .a == 1 | .b then 1 end"),
+            "if .a == 1 | .b | _jq_truthy then 1 end"
+        );
+        assert_eq!(
+            rewrite("if .a // .b == 1 then 1 end"),
+            "if .a // .b == 1 | _jq_truthy then 1 end"
+        );
+        assert_eq!(
+            rewrite("if if . then .a else .b end == 1 then 1 end"),
+            "if if . | _jq_truthy then .a else .b end == 1 | _jq_truthy then 1 end"
         );
     }
 

@@ -18,7 +18,7 @@ mod conditions;
 mod depth;
 mod header;
 pub mod inputs;
-pub mod modules;
+pub(crate) mod modules;
 mod order;
 pub mod print;
 pub mod read;

@@ -99,6 +99,17 @@ pub fn write_to(
     printer.finish()
 }
 
+/// The first `limit` bytes of what [`to_vec`] gives (all of it when it is
+/// shorter, perhaps a few more), printed without the rest: an error message
+/// quotes only the start of a value, however large the value is.
+pub fn prefix(value: &Val, options: &PrintOptions, limit: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut printer = Printer::new(&mut out, options);
+    printer.limit = limit;
+    printer.value(value, 0);
+    out
+}
+
 /// How many bytes [`write_to`] gathers before handing them to its sink.
 pub const CHUNK: usize = 1 << 16;
 
@@ -563,6 +574,8 @@ struct Printer<'o> {
     sink: Option<&'o mut dyn std::io::Write>,
     /// The first write to `sink` that failed; nothing is printed after it.
     failure: Option<std::io::Error>,
+    /// Printing stops once `out` holds this many bytes ([`prefix`]).
+    limit: usize,
     layout: Layout,
     sort_keys: bool,
     ascii: bool,
@@ -579,6 +592,7 @@ impl<'o> Printer<'o> {
             out,
             sink: None,
             failure: None,
+            limit: usize::MAX,
             layout,
             sort_keys: options.sort_keys,
             ascii: options.ascii,
@@ -616,7 +630,7 @@ impl<'o> Printer<'o> {
     }
 
     fn value<T: Tree>(&mut self, value: &T, level: usize) {
-        if self.failure.is_some() {
+        if self.failure.is_some() || self.out.len() >= self.limit {
             return;
         }
         if level > MAX_PRINT_DEPTH {
@@ -633,6 +647,9 @@ impl<'o> Printer<'o> {
             View::Array(items) => {
                 self.out.push(b'[');
                 for (index, item) in items.iter().enumerate() {
+                    if self.out.len() >= self.limit {
+                        return;
+                    }
                     if index > 0 {
                         self.out.push(b',');
                     }
@@ -657,6 +674,9 @@ impl<'o> Printer<'o> {
                     }
                 } else {
                     for (index, (key, value)) in entries.enumerate() {
+                        if self.out.len() >= self.limit {
+                            return;
+                        }
                         let key = key_text(&key, false);
                         self.entry(index, &key, value, level);
                     }
@@ -684,6 +704,17 @@ impl<'o> Printer<'o> {
     /// A string, escaped chunk by chunk (cut at character boundaries) so a
     /// huge one streams too.
     fn string(&mut self, text: &str) {
+        // Escaping never shortens, so `limit` bytes of text are enough.
+        let room = self.limit.saturating_sub(self.out.len());
+        let text = if text.len() > room {
+            let mut cut = room;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            &text[..cut]
+        } else {
+            text
+        };
         if self.sink.is_none() || text.len() <= CHUNK {
             write_string(self.out, text, self.ascii);
             return;
@@ -1760,6 +1791,27 @@ mod tests {
             // A member is at most a chunk (plus its escapes), so no write
             // is much larger than a chunk.
             assert!(sink.largest <= CHUNK * 8, "{options:?}: {}", sink.largest);
+        }
+    }
+
+    #[test]
+    fn a_prefix_is_the_start_of_the_whole_text() {
+        let long = format!("\"{}é\\n\"", "x".repeat(40));
+        for text in [
+            LAYOUT,
+            "[1,2,3]",
+            "\"short\"",
+            long.as_str(),
+            "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]",
+        ] {
+            let value = parse(text);
+            let whole = to_vec(&value, &PrintOptions::compact());
+            for limit in [0, 1, 11, 15, 16, 100] {
+                let start = prefix(&value, &PrintOptions::compact(), limit);
+                let wanted = whole.len().min(limit);
+                assert!(start.len() >= wanted, "{text} {limit}");
+                assert_eq!(start[..wanted], whole[..wanted], "{text} {limit}");
+            }
         }
     }
 

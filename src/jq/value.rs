@@ -52,7 +52,11 @@ pub(super) fn compact_text(value: &Val) -> String {
 /// jq's "type (value)" phrase, with long values cut as jq cuts them (a
 /// 15-byte buffer: more than 14 bytes become 11 and "...").
 pub(super) fn describe(value: &Val) -> String {
-    let text = compact_text(value);
+    // Only the start is shown, so only the start is printed (errors are
+    // made and dropped by the million under `..` and `.[]?`).
+    let start = print::prefix(value, &PrintOptions::compact(), 15);
+    let text = String::from_utf8(start)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
     let shown = if text.len() > 14 {
         let mut end = 11;
         while !text.is_char_boundary(end) {

@@ -12,14 +12,14 @@
 //! client's one write path. The binaries `oci-validate`, `oci-import` and
 //! `oci-push` are thin shells over it.
 
-pub mod blob;
+pub(crate) mod blob;
 pub mod git;
 pub mod import;
 pub mod json;
-pub mod path;
+pub(crate) mod path;
 pub mod push;
 pub mod rules;
-pub mod tar;
+pub(crate) mod tar;
 pub mod validate;
 
 pub use validate::{validate_layout, Checked, DescriptorPath, LayoutError, ValidLayout};

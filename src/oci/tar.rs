@@ -46,9 +46,6 @@ pub struct Entry {
     pub link: Vec<u8>,
     pub mode: u32,
     pub mtime: u64,
-    pub size: u64,
-    /// Where the entry's (first) header starts in the stream.
-    pub offset: u64,
 }
 
 /// Why a stream is not a complete, well-formed tar archive.
@@ -133,11 +130,6 @@ impl<R: Read> TarReader<R> {
             padding: 0,
             finished: false,
         }
-    }
-
-    /// The byte position in the stream.
-    pub fn offset(&self) -> u64 {
-        self.offset
     }
 
     /// Reads exactly `buffer.len()` bytes; `Ok(false)` when the stream ends
@@ -347,8 +339,6 @@ impl<R: Read> TarReader<R> {
                 link,
                 mode,
                 mtime,
-                size,
-                offset: pending.first_offset.unwrap_or(offset),
             }));
         }
     }
@@ -413,10 +403,6 @@ impl<R: Read> TarReader<R> {
             });
         }
         Ok(())
-    }
-
-    pub fn into_inner(self) -> R {
-        self.inner
     }
 }
 
@@ -511,20 +497,20 @@ fn kind_name(kind: EntryKind) -> &'static str {
     }
 }
 
-/// Walks a whole stream, checking it is one complete archive; returns how
-/// many entries it has.
-pub fn check_stream(reader: impl Read) -> Result<u64, TarError> {
-    let mut tar = TarReader::new(reader);
-    let mut entries = 0;
-    while tar.next_entry()?.is_some() {
-        entries += 1;
-    }
-    Ok(entries)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Walks a whole stream, checking it is one complete archive; returns
+    /// how many entries it has.
+    fn check_stream(reader: impl Read) -> Result<u64, TarError> {
+        let mut tar = TarReader::new(reader);
+        let mut entries = 0;
+        while tar.next_entry()?.is_some() {
+            entries += 1;
+        }
+        Ok(entries)
+    }
 
     fn archive(files: &[(&str, &[u8])]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());

@@ -182,13 +182,10 @@ where
         }
     }
 
-    /// How many answers are stored or in flight.
-    pub fn len(&self) -> usize {
-        lock(&self.slots).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Whether no answer is stored or in flight (for the tests).
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        lock(&self.slots).is_empty()
     }
 }
 

@@ -120,18 +120,6 @@ impl CredentialStore {
         self
     }
 
-    /// A store that never finds credentials (except fixed ones).
-    pub fn empty() -> CredentialStore {
-        CredentialStore {
-            config_file: None,
-            helper_directory: None,
-            config: Mutex::new(None),
-            found: Mutex::new(HashMap::new()),
-            fixed: HashMap::new(),
-            helper_timeout: DEFAULT_HELPER_TIMEOUT,
-        }
-    }
-
     /// Adds fixed credentials for `host`, used instead of the config.
     pub fn with_fixed(mut self, host: &str, credentials: Credentials) -> CredentialStore {
         self.fixed.insert(host.to_ascii_lowercase(), credentials);

@@ -11,10 +11,8 @@
 //! `--timeout`, `--retry-max-wait` and `--retry-budget` (see
 //! [`super::limits`]) may stand anywhere and apply to every REF.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::ops::ControlFlow;
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -238,77 +236,36 @@ pub fn run(
                 failed = true;
                 let _ = writeln!(
                     errors,
-                    "lookup: {}: {error}",
+                    "lookup: error: {}: {error}",
                     arguments.items[position].reference
                 );
             }
         }
         Ok(())
     };
-    let written = if arguments.jobs <= 1 || arguments.items.len() <= 1 {
-        arguments
-            .items
-            .iter()
-            .enumerate()
-            .try_for_each(|(position, item)| emit(position, lookup_one(client, item)))
-    } else {
-        run_parallel(client, arguments, &mut emit)
-    };
+    let mut written = Ok(());
+    crate::pool::ordered(
+        arguments.jobs,
+        arguments.items.len(),
+        |position| lookup_one(client, &arguments.items[position]),
+        |position, result| match emit(position, result) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(error) => {
+                written = Err(error);
+                ControlFlow::Break(())
+            }
+        },
+    );
     let written = written.and_then(|()| output.flush());
     match written {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => RunOutcome::OutputClosed,
         Err(error) => {
-            let _ = writeln!(errors, "lookup: cannot write output: {error}");
+            let _ = writeln!(errors, "lookup: error: cannot write output: {error}");
             RunOutcome::Failed
         }
         Ok(()) if failed => RunOutcome::Failed,
         Ok(()) => RunOutcome::Success,
     }
-}
-
-/// Workers take items in order; the caller's thread prints each result as
-/// soon as every earlier one is printed.
-fn run_parallel(
-    client: &Client,
-    arguments: &LookupArguments,
-    emit: &mut dyn FnMut(usize, Result<Value, RegistryError>) -> io::Result<()>,
-) -> io::Result<()> {
-    let next = AtomicUsize::new(0);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let items = &arguments.items;
-    std::thread::scope(|scope| {
-        let (sender, receiver) = mpsc::channel::<(usize, Result<Value, RegistryError>)>();
-        for _ in 0..arguments.jobs.min(items.len()) {
-            let sender = sender.clone();
-            let (next, stop) = (&next, &stop);
-            scope.spawn(move || loop {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let position = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(position) else {
-                    break;
-                };
-                if sender.send((position, lookup_one(client, item))).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(sender);
-        let mut pending: BTreeMap<usize, Result<Value, RegistryError>> = BTreeMap::new();
-        let mut printed = 0;
-        for (position, result) in receiver {
-            pending.insert(position, result);
-            while let Some(result) = pending.remove(&printed) {
-                if let Err(error) = emit(printed, result) {
-                    stop.store(true, Ordering::Relaxed);
-                    return Err(error);
-                }
-                printed += 1;
-            }
-        }
-        Ok(())
-    })
 }
 
 #[cfg(test)]

@@ -27,23 +27,23 @@
 //! Not found is `Ok(None)`; everything else that goes wrong is a
 //! [`RegistryError`].
 
-pub mod auth;
-pub mod cache;
-pub mod client;
-pub mod credentials;
-pub mod digest;
+pub(crate) mod auth;
+pub(crate) mod cache;
+pub(crate) mod client;
+pub(crate) mod credentials;
+pub(crate) mod digest;
 pub mod error;
 pub mod limits;
-pub mod lookup;
+pub(crate) mod lookup;
 pub mod lookup_command;
-pub mod manifest;
+pub(crate) mod manifest;
 pub mod protocol;
 pub mod push;
-pub mod reference;
-pub mod stats;
-pub mod stream;
-pub mod transport;
-pub mod write;
+pub(crate) mod reference;
+pub(crate) mod stats;
+pub(crate) mod stream;
+pub(crate) mod transport;
+pub(crate) mod write;
 
 pub use client::{Client, ClientConfig, Descriptor, Object, ObjectType, DOCKERHUB_PUBLIC_PROXY};
 pub use credentials::Credentials;

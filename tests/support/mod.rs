@@ -42,6 +42,9 @@
 //!   `requests() -> Vec<TokenRequest>`, `scopes()`, `reset()`,
 //!   `require_credentials(bool)`, `set_credentials(..)`,
 //!   `set_expires_in(secs)`, `issue(&[scope]) -> String`, `realm()`.
+//! - [`bin`]: the one way to run our binaries (`bin::deploy().run(..)`),
+//!   with the variables they read cleared; [`skopeo`]: the independent
+//!   client; [`fixture`]: `Proxied` (registry + proxy) and `DockerConfig`.
 //! - Free functions: [`free_port`], [`tool_available`], [`require_tools`],
 //!   [`require_registry`], [`seed_blob`], [`seed_manifest`], [`seed_image`],
 //!   [`seed_image_as`], [`fetch_manifest`], [`fetch_blob`], [`list_tags`],
@@ -65,12 +68,15 @@
 //! such tests would run once per binary.
 #![allow(dead_code, unused_imports)]
 
+pub mod bin;
 pub mod bounded;
+pub mod fixture;
 pub mod http;
 pub mod proxy;
 pub mod registry;
 pub mod scripted;
 pub mod seed;
+pub mod skopeo;
 pub mod token;
 pub mod wire;
 
@@ -160,47 +166,14 @@ pub fn require_registry() -> bool {
     require_tools(&["docker-registry", "htpasswd", "openssl"])
 }
 
-/// `skopeo inspect --raw` of `docker://HOST/REFERENCE` (plain HTTP): the
-/// manifest bytes exactly as an independent client reads them. `creds` is
-/// `user:password`. Panics with skopeo's stderr when it fails.
+/// `skopeo inspect --raw` of `docker://HOST/REFERENCE` (see [`skopeo`]).
 pub fn skopeo_inspect_raw(host: &str, reference: &str, creds: Option<&str>) -> Vec<u8> {
-    let mut command = std::process::Command::new("skopeo");
-    command.args(["inspect", "--raw", "--tls-verify=false"]);
-    if let Some(creds) = creds {
-        command.arg("--creds").arg(creds);
-    }
-    command.arg(format!("docker://{host}/{reference}"));
-    let output = match command.output() {
-        Ok(output) => output,
-        Err(error) => panic!("cannot run skopeo: {error}"),
-    };
-    if !output.status.success() {
-        panic!(
-            "skopeo inspect --raw docker://{host}/{reference} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    output.stdout
+    skopeo::inspect_raw(&format!("{host}/{reference}"), creds)
 }
 
 /// Runs one of our binaries as a user does, with `stdin` piped in, and
-/// returns what it printed and how it exited. Pass
+/// returns what it printed and how it exited (see [`bin`]). Pass
 /// `env!("CARGO_BIN_EXE_deploy")` (or another binary) as `binary`.
 pub fn run_binary(binary: &str, arguments: &[&str], stdin: &[u8]) -> std::process::Output {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(binary)
-        .args(arguments)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot run {binary}: {error}"));
-    if let Some(mut input) = child.stdin.take() {
-        // A binary that exits before reading all of stdin is not an error here.
-        let _ = input.write_all(stdin);
-    }
-    child
-        .wait_with_output()
-        .unwrap_or_else(|error| panic!("{binary} did not finish: {error}"))
+    bin::BinaryRun::new(binary).run(arguments, stdin)
 }

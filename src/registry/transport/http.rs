@@ -56,10 +56,6 @@ impl HttpTransport {
         }
     }
 
-    pub fn counters(&self) -> &Arc<Counters> {
-        &self.counters
-    }
-
     fn run(&self, request: &Request) -> Result<http::Response<ureq::Body>, ureq::Error> {
         let mut builder = http::Request::builder()
             .method(request.method.as_str())

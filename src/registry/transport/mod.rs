@@ -9,12 +9,12 @@
 //! credentials, how often and how long we retry, what User-Agent we send,
 //! how long we wait for a byte) is written once and tested alone.
 
-pub mod auth;
-pub mod http;
-pub mod rate_limit;
-pub mod retry;
-pub mod user_agent;
-pub mod watch;
+pub(crate) mod auth;
+pub(crate) mod http;
+pub(crate) mod rate_limit;
+pub(crate) mod retry;
+pub(crate) mod user_agent;
+pub(crate) mod watch;
 
 use std::io::Read;
 use std::sync::Arc;

@@ -48,10 +48,6 @@ impl TokenBucket {
         }
     }
 
-    pub fn limit(&self) -> RateLimit {
-        self.limit
-    }
-
     fn per_second(&self) -> f64 {
         (self.limit.per_minute / 60.0).max(f64::MIN_POSITIVE)
     }

@@ -1,0 +1,783 @@
+//! The plan computed in Rust, for speed: the same bytes as our jq modules.
+//!
+//! `deploy --plan` runs over the builds metadata of every official image (a
+//! multi-megabyte file, thousands of builds), and interpreting `deploy.jq`
+//! costs most of that time. This module computes exactly what
+//! `tagged_manifests(true; .source.arches[.build.arch].tags,
+//! .source.arches[.build.arch].archTags) | deploy_objects[]` and
+//! `arch_tagged_manifests($arch) | deploy_objects[]` compute, rule by rule
+//! (each function below names the jq definition it mirrors), and prints the
+//! objects with the same jq-exact printer.
+//!
+//! The jq modules stay the specification: users run them with `doi-jq`, a
+//! `BASHBREW_META_SCRIPTS` directory replaces them (and then this module is
+//! not used, see [`super::plan`]), and `tests/plan_equivalence.rs` proves the
+//! two paths print identical bytes on the conformance data, our testdata and
+//! hundreds of generated inputs.
+//!
+//! Only the common case is handled here: strict JSON (RFC 8259) that passes
+//! [`super::check_builds`], read as [`super::fields`] reads it. Anything else
+//! (a syntax error, a malformed build, jaq's JSON extensions such as `NaN` or
+//! comments, a repeated key where planning looks, very deep nesting) returns
+//! [`Unsupported`], and the caller runs the jq path, which either plans it
+//! or names the problem exactly as it always has. Declining is always safe;
+//! it only costs time.
+//!
+//! Manifest descriptors are read by the engine's reader ([`crate::jq::read`]),
+//! so their numbers and strings are exactly the values the jq path sees.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::rc::Rc;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use jaq_json::{Map, Num, Val};
+use serde_json::value::RawValue;
+
+use super::fields::{self, Build};
+use crate::jq::print::{self, PrintOptions};
+// `media_type_dockerv2_image`, `media_type_dockerv2_list` and
+// `media_type_oci_index` of `oci.jq`; the bashbrew arch `tagged_manifests`
+// keeps, where a manifest was staged (`_deploy_lookup_reference`), the
+// subject of an attestation (`_oci_attestation_subject`).
+use crate::spec::annotation::{BASHBREW_ARCH, REFERENCE_DIGEST, REF_NAME};
+use crate::spec::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX};
+
+/// Why the input was not planned here; the caller then runs the jq path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsupported(pub &'static str);
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not planned natively: {}", self.0)
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
+type Result<T> = std::result::Result<T, Unsupported>;
+
+/// Plans builds metadata (JSON text) as `deploy --plan [--arch ARCH]`
+/// prints it: each deploy object as `jq --tab` prints it, with its newline.
+/// [`Unsupported`] means "run the jq path" (see the module documentation).
+pub fn plan(input: &[u8], arch: Option<&str>) -> Result<Vec<u8>> {
+    let text = std::str::from_utf8(input).map_err(|_| Unsupported("input is not UTF-8"))?;
+    let builds =
+        fields::read_builds(text).map_err(|_| Unsupported("not builds metadata as read here"))?;
+    let tagged = tagged_manifests(builds, arch)?;
+    let objects = deploy_objects(&tagged);
+    // Plans run from a tenth to most of the input's length; the buffer
+    // starts small and grows (reserving the whole length measured neither
+    // faster nor leaner).
+    let mut out = Vec::with_capacity(input.len() / 8);
+    let options = PrintOptions::tab();
+    for object in &objects {
+        print::write(&mut out, object, &options);
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+// --- deploy.jq ---
+
+/// Index of a distinct descriptor in [`Tagged::descriptors`].
+type DescriptorId = usize;
+
+/// Everything the plan needs of one distinct descriptor, computed once.
+struct Descriptor {
+    /// `.digest`.
+    digest: String,
+    /// `_oci_attestation_subject`.
+    subject: Option<String>,
+    /// Rank of the `_sort_manifests_platform_key` of its platform among all
+    /// distinct keys (equal keys, equal ranks).
+    rank: usize,
+    /// `_deploy_lookup_reference` (null is `None`).
+    reference: Option<String>,
+    /// `.mediaType == media_type_dockerv2_image`.
+    docker_image: bool,
+    /// `normalize_descriptor` without the ref.name annotation, as it is
+    /// printed in the index.
+    published: Val,
+}
+
+/// The output of `tagged_manifests`: tags in first-seen order, each with its
+/// descriptors in build order.
+struct Tagged<'a> {
+    tags: Vec<(Cow<'a, str>, Vec<DescriptorId>)>,
+    descriptors: Vec<Descriptor>,
+}
+
+/// `tagged_manifests(true; .source.arches[.build.arch].tags,
+/// .source.arches[.build.arch].archTags)` without an architecture, else
+/// `arch_tagged_manifests($arch)`; checks every build as `check_builds`
+/// does first (declining what it would refuse).
+fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Tagged<'a>> {
+    let mut tags: Vec<(Cow<str>, Vec<DescriptorId>)> = Vec::new();
+    let mut tag_positions: HashMap<Cow<str>, usize> = HashMap::new();
+    let mut descriptors = Vec::new();
+    let mut platforms = PlatformKeys::default();
+    let mut build_tags: Vec<Cow<str>> = Vec::new();
+    let mut seen: HashSet<Cow<str>> = HashSet::new();
+    for build in builds {
+        let Some(manifests) = build.manifests else {
+            continue;
+        };
+        let (_, entry) = build
+            .arches
+            .iter()
+            .find(|(name, _)| *name == build.arch)
+            .ok_or(Unsupported("a resolved build without .source.arches[ARCH]"))?;
+        let fields::ArchTags {
+            tags: own_tags,
+            arch_tags,
+        } = fields::read_arch_tags(entry)
+            .map_err(|_| Unsupported(".source.arches[ARCH] not as read here"))?;
+        let manifests = read_descriptors(manifests)?;
+        if arch.is_some_and(|arch| arch != build.arch) {
+            continue;
+        }
+        let mut ids = Vec::new();
+        for manifest in manifests {
+            let own_arch = field(&manifest, "annotations")
+                .and_then(|annotations| field(annotations, BASHBREW_ARCH))
+                .and_then(as_str);
+            if own_arch != Some(&*build.arch) {
+                continue;
+            }
+            // Each manifest is described once per build that lists it
+            // (interning equal ones cost more in hashing than it saved).
+            ids.push(descriptors.len());
+            descriptors.push(describe(manifest, &mut platforms)?);
+        }
+        // Each tag once per build, in first-seen order; `.. | strings` of
+        // arrays of strings is their elements.
+        build_tags.clear();
+        seen.clear();
+        let sources = match arch {
+            None => vec![own_tags, arch_tags],
+            Some(_) => vec![arch_tags],
+        };
+        for tag in sources.into_iter().flatten() {
+            if seen.insert(tag.clone()) {
+                build_tags.push(tag);
+            }
+        }
+        for tag in build_tags.drain(..) {
+            match tag_positions.get(&tag) {
+                Some(&position) => tags[position].1.extend_from_slice(&ids),
+                None => {
+                    tag_positions.insert(tag.clone(), tags.len());
+                    tags.push((tag, ids.clone()));
+                }
+            }
+        }
+    }
+    platforms.rank(&mut descriptors);
+    Ok(Tagged { tags, descriptors })
+}
+
+/// The manifest descriptors of a resolved build, as the engine reads them;
+/// declines unless they are an array of descriptors with the fields
+/// `check_builds` requires.
+fn read_descriptors(manifests: &RawValue) -> Result<Vec<Val>> {
+    let value = crate::jq::read::parse_single(manifests.get().as_bytes())
+        .map_err(|_| Unsupported("manifests the engine does not read"))?;
+    let Val::Arr(list) = value else {
+        return Err(Unsupported("manifests check_builds refuses"));
+    };
+    let list = Rc::try_unwrap(list).unwrap_or_else(|shared| (*shared).clone());
+    if list.iter().all(descriptor_is_checked) {
+        Ok(list)
+    } else {
+        Err(Unsupported("a descriptor check_builds refuses"))
+    }
+}
+
+/// The descriptor fields `check_builds` requires.
+fn descriptor_is_checked(value: &Val) -> bool {
+    matches!(value, Val::Obj(_))
+        && matches!(field(value, "mediaType"), Some(Val::TStr(_)))
+        && matches!(field(value, "digest"), Some(Val::TStr(_)))
+        && matches!(field(value, "size"), Some(Val::Num(_)))
+        && matches!(field(value, "annotations"), Some(Val::Obj(_)))
+        && matches!(field(value, "platform"), None | Some(Val::Obj(_)))
+}
+
+/// A deploy object being assembled: `_deploy_object` of its first tag, with
+/// the later tags of the same digest list appended to `refs`.
+struct Group<'t> {
+    refs: Vec<&'t str>,
+    manifests: usize,
+}
+
+/// `deploy_objects[]`: per tag in first-seen order, its descriptors
+/// normalized and sorted (`sort_manifests`); tags with equal sorted digest
+/// lists share the object of the first.
+fn deploy_objects(tagged: &Tagged) -> Vec<Val> {
+    let descriptors = &tagged.descriptors;
+    let mut sorted_lists: Vec<Vec<DescriptorId>> = Vec::new();
+    let mut list_positions: HashMap<&[DescriptorId], usize> = HashMap::new();
+    // The group of each sorted list (equal lists, equal digests).
+    let mut list_groups: Vec<usize> = Vec::new();
+    let mut group_positions: HashMap<Vec<&str>, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for (tag, list) in &tagged.tags {
+        let sorted = match list_positions.get(list.as_slice()) {
+            Some(&sorted) => sorted,
+            None => {
+                let ids = sort_manifests(list, descriptors);
+                let digests: Vec<&str> = ids.iter().map(|&id| &*descriptors[id].digest).collect();
+                let group = match group_positions.get(&digests) {
+                    Some(&group) => group,
+                    None => {
+                        group_positions.insert(digests, groups.len());
+                        groups.push(Group {
+                            refs: Vec::new(),
+                            manifests: sorted_lists.len(),
+                        });
+                        groups.len() - 1
+                    }
+                };
+                list_positions.insert(list, sorted_lists.len());
+                sorted_lists.push(ids);
+                list_groups.push(group);
+                sorted_lists.len() - 1
+            }
+        };
+        groups[list_groups[sorted]].refs.push(tag);
+    }
+    groups
+        .iter()
+        .map(|group| deploy_object(&group.refs, &sorted_lists[group.manifests], descriptors))
+        .collect()
+}
+
+/// `_deploy_object`, with all the group's refs.
+fn deploy_object(refs: &[&str], manifests: &[DescriptorId], descriptors: &[Descriptor]) -> Val {
+    let mut lookup = new_map(manifests.len());
+    for &id in manifests {
+        let descriptor = &descriptors[id];
+        if let Some(reference) = &descriptor.reference {
+            lookup.insert(text(&descriptor.digest), text(reference));
+        }
+    }
+    let media_type = match manifests.first() {
+        Some(&first) if descriptors[first].docker_image => DOCKER_MANIFEST_LIST,
+        _ => OCI_INDEX,
+    };
+    let mut data = new_map(3);
+    data.insert(text("schemaVersion"), Val::Num(Num::Int(2)));
+    data.insert(text("mediaType"), text(media_type));
+    data.insert(
+        text("manifests"),
+        array(
+            manifests
+                .iter()
+                .map(|&id| descriptors[id].published.clone())
+                .collect(),
+        ),
+    );
+    let mut object = new_map(4);
+    object.insert(text("type"), text("manifest"));
+    object.insert(
+        text("refs"),
+        array(refs.iter().map(|reference| text(reference)).collect()),
+    );
+    object.insert(text("lookup"), Val::obj(lookup));
+    object.insert(text("data"), Val::obj(data));
+    Val::obj(object)
+}
+
+// --- oci.jq ---
+
+/// Normalizes one descriptor (checked by [`descriptor_is_checked`]) and
+/// computes what the plan needs of it.
+fn describe(value: Val, platforms: &mut PlatformKeys) -> Result<Descriptor> {
+    let Val::Obj(fields) = value else {
+        return Err(Unsupported("a descriptor is not an object"));
+    };
+    let mut normalized = normalize_descriptor(unshare(fields));
+    let string = |name: &str| entry(&normalized, name).and_then(as_str);
+    let digest = string("digest")
+        .ok_or(Unsupported("a descriptor without a digest"))?
+        .to_owned();
+    let docker_image = string("mediaType") == Some(DOCKER_MANIFEST);
+    let annotations = entry(&normalized, "annotations");
+    let annotation = |name: &str| annotations.and_then(|annotations| field(annotations, name));
+    let subject = annotation(REFERENCE_DIGEST)
+        .and_then(as_str)
+        .map(str::to_owned);
+    // rtrimstr("@" + $digest)
+    let reference = annotation(REF_NAME).and_then(as_str).map(|name| {
+        let suffix = format!("@{digest}");
+        name.strip_suffix(suffix.as_str())
+            .unwrap_or(name)
+            .to_owned()
+    });
+    let rank = platforms.key(entry(&normalized, "platform"));
+    // The index lists it with `.annotations |=
+    // del(.["org.opencontainers.image.ref.name"])` (an empty object stays).
+    if let Some((_, Val::Obj(annotations))) = normalized
+        .iter_mut()
+        .find(|(key, _)| is_key(key, "annotations"))
+    {
+        Rc::make_mut(annotations).retain(|key, _| !is_key(key, REF_NAME));
+    }
+    Ok(Descriptor {
+        digest,
+        subject,
+        rank,
+        reference,
+        docker_image,
+        published: Val::obj(normalized),
+    })
+}
+
+/// `normalize_descriptor` of an object: platform normalized, annotations in
+/// key order, then `_oci_order_keys(["mediaType", "artifactType", "digest",
+/// "size", "platform", "annotations"]; ["urls", "data"])`.
+fn normalize_descriptor(mut fields: Map) -> Map {
+    for (key, value) in fields.iter_mut() {
+        match value {
+            Val::Obj(platform) if is_key(key, "platform") => {
+                let platform = std::mem::take(Rc::make_mut(platform));
+                *value = Val::obj(normalize_platform(platform));
+            }
+            Val::Obj(annotations) if is_key(key, "annotations") => {
+                Rc::make_mut(annotations).sort_keys();
+            }
+            _ => {}
+        }
+    }
+    const FIRST: [&str; 6] = [
+        "mediaType",
+        "artifactType",
+        "digest",
+        "size",
+        "platform",
+        "annotations",
+    ];
+    const LAST: [&str; 2] = ["urls", "data"];
+    let rank = |key: &Val| {
+        if let Some(position) = FIRST.iter().position(|name| is_key(key, name)) {
+            position
+        } else if let Some(position) = LAST.iter().position(|name| is_key(key, name)) {
+            FIRST.len() + 1 + position
+        } else {
+            FIRST.len()
+        }
+    };
+    // Keys are unique, so one (rank, key) order gives first, rest, last.
+    fields.sort_by(|left, _, right, _| (rank(left), left).cmp(&(rank(right), right)));
+    fields
+}
+
+/// `normalize_platform` of an object: a missing (null or false) variant
+/// becomes v7 for arm and v8 for arm64, null and false values are dropped,
+/// keys come as os, architecture, variant, os.version, then the rest in code
+/// point order.
+fn normalize_platform(mut fields: Map) -> Map {
+    let has_variant = entry(&fields, "variant").is_some_and(truthy);
+    if !has_variant {
+        let default = match entry(&fields, "architecture").and_then(as_str) {
+            Some("arm") => Some("v7"),
+            Some("arm64") => Some("v8"),
+            _ => None,
+        };
+        // In place when the key is there (null or false), else last.
+        fields.insert(text("variant"), default.map_or(Val::Null, text));
+    }
+    fields.retain(|_, value| truthy(value));
+    const FIRST: [&str; 4] = ["os", "architecture", "variant", "os.version"];
+    let rank = |key: &Val| {
+        FIRST
+            .iter()
+            .position(|name| is_key(key, name))
+            .unwrap_or(FIRST.len())
+    };
+    fields.sort_by(|left, _, right, _| (rank(left), left).cmp(&(rank(right), right)));
+    fields
+}
+
+/// The distinct `_sort_manifests_platform_key`s. The key reads only the
+/// four fields below, so platforms are told apart by those.
+#[derive(Default)]
+struct PlatformKeys {
+    positions: HashMap<[Val; 4], usize>,
+    keys: Vec<Val>,
+}
+
+impl PlatformKeys {
+    /// The position of the key of a normalized platform (`None`: none).
+    fn key(&mut self, platform: Option<&Val>) -> usize {
+        let empty = text("");
+        // `.field // ""`
+        let field = |name: &str| {
+            platform
+                .and_then(|platform| field(platform, name))
+                .filter(|value| truthy(value))
+                .cloned()
+                .unwrap_or_else(|| empty.clone())
+        };
+        let fields = [
+            field("os"),
+            field("architecture"),
+            field("variant"),
+            field("os.version"),
+        ];
+        if let Some(&position) = self.positions.get(&fields) {
+            return position;
+        }
+        let [os, architecture, variant, os_version] = &fields;
+        // `sort_split_platform`.
+        let key = array(vec![
+            sort_split_pref(os, &["linux"]),
+            sort_split_pref(architecture, &["amd64", "arm64"]),
+            sort_split_desc(variant),
+            sort_split_desc(os_version),
+        ]);
+        self.keys.push(key);
+        self.positions.insert(fields, self.keys.len() - 1);
+        self.keys.len() - 1
+    }
+
+    /// Replaces each descriptor's key position by the key's rank, so that
+    /// sorting compares integers; equal keys get equal ranks, as a stable
+    /// `sort_by` treats them.
+    fn rank(&self, descriptors: &mut [Descriptor]) {
+        let mut order: Vec<usize> = (0..self.keys.len()).collect();
+        order.sort_by(|&left, &right| self.keys[left].cmp(&self.keys[right]));
+        let mut ranks = vec![0; self.keys.len()];
+        let mut rank = 0;
+        for (index, &position) in order.iter().enumerate() {
+            if index > 0 && self.keys[order[index - 1]] != self.keys[position] {
+                rank += 1;
+            }
+            ranks[position] = rank;
+        }
+        for descriptor in descriptors {
+            descriptor.rank = ranks[descriptor.rank];
+        }
+    }
+}
+
+/// `sort_split_pref(preferred)` with an empty `last`: `[0, index]` for a
+/// preferred value, else `[1, sort_split_natural]`.
+fn sort_split_pref(value: &Val, preferred: &[&str]) -> Val {
+    if let Some(index) =
+        as_str(value).and_then(|value| preferred.iter().position(|name| *name == value))
+    {
+        return array(vec![integer(0), integer(index)]);
+    }
+    let natural = match as_str(value) {
+        Some(string) => sort_split_natural(string),
+        None => value.clone(),
+    };
+    array(vec![integer(1), natural])
+}
+
+/// `sort_split_natural` of a string: alternating text and digit runs,
+/// starting with a text run (possibly ""); a digit run is `[count of
+/// significant digits, digits without leading zeros]`.
+fn sort_split_natural(string: &str) -> Val {
+    let bytes = string.as_bytes();
+    if !bytes.iter().any(u8::is_ascii_digit) {
+        return array(vec![text(string)]);
+    }
+    let mut parts = Vec::new();
+    if bytes[0].is_ascii_digit() {
+        parts.push(text(""));
+    }
+    // Digits are ASCII, so every run boundary is a character boundary.
+    let mut start = 0;
+    while start < bytes.len() {
+        let digit = bytes[start].is_ascii_digit();
+        let end = (start..bytes.len())
+            .find(|&at| bytes[at].is_ascii_digit() != digit)
+            .unwrap_or(bytes.len());
+        let run = string.get(start..end).unwrap_or_default();
+        if digit {
+            let significant = run.trim_start_matches('0');
+            parts.push(array(vec![integer(significant.len()), text(significant)]));
+        } else {
+            parts.push(text(run));
+        }
+        start = end;
+    }
+    array(parts)
+}
+
+/// `sort_split_desc`: "" sorts last (`[[2]]`), strings are split naturally
+/// and inverted, anything else inverted.
+fn sort_split_desc(value: &Val) -> Val {
+    match as_str(value) {
+        Some("") => array(vec![array(vec![integer(2)])]),
+        Some(string) => sort_invert(&sort_split_natural(string)),
+        None => sort_invert(value),
+    }
+}
+
+/// `_sort_invert`: arrays element by element; a string becomes its negated
+/// code points and a terminator 1; numbers `0 - .`; null and true swap;
+/// false and objects stay.
+fn sort_invert(value: &Val) -> Val {
+    match value {
+        Val::Arr(items) => array(items.iter().map(sort_invert).collect()),
+        Val::TStr(bytes) | Val::BStr(bytes) => {
+            let string = String::from_utf8_lossy(bytes);
+            let mut codes: Vec<Val> = string
+                .chars()
+                .map(|character| Val::Num(Num::Int(-(character as isize))))
+                .collect();
+            codes.push(integer(1));
+            array(codes)
+        }
+        Val::Num(number) => Val::Num(Num::Int(0) - number.clone()),
+        Val::Null => Val::Bool(true),
+        Val::Bool(true) => Val::Null,
+        other => other.clone(),
+    }
+}
+
+/// `sort_attestations` over ids: every attestation (with a subject in the
+/// list) right after its subject, attestations of attestations after
+/// those, everything else in order; attestations never placed (a cycle) at
+/// the end, grouped by subject in first-seen order.
+fn sort_attestations(list: Vec<DescriptorId>, descriptors: &[Descriptor]) -> Vec<DescriptorId> {
+    let present: HashSet<&str> = list.iter().map(|&id| &*descriptors[id].digest).collect();
+    let subject_of = |id: DescriptorId| {
+        descriptors[id]
+            .subject
+            .as_deref()
+            .filter(|subject| present.contains(subject))
+    };
+    // subject -> attestations, in first-seen order of subjects; `None` once
+    // placed (jq's `del(.[$digest])`).
+    let mut attached: Vec<Option<Vec<DescriptorId>>> = Vec::new();
+    let mut slots: HashMap<&str, usize> = HashMap::new();
+    for &id in &list {
+        if let Some(subject) = subject_of(id) {
+            match slots.get(subject) {
+                Some(&slot) => {
+                    if let Some(attestations) = &mut attached[slot] {
+                        attestations.push(id);
+                    }
+                }
+                None => {
+                    slots.insert(subject, attached.len());
+                    attached.push(Some(vec![id]));
+                }
+            }
+        }
+    }
+    if attached.is_empty() {
+        return list;
+    }
+    let mut out = Vec::with_capacity(list.len());
+    // place($descriptor), depth first, without recursion.
+    let mut place = |start: DescriptorId, attached: &mut Vec<Option<Vec<DescriptorId>>>| {
+        let mut take = |id: DescriptorId| {
+            slots
+                .get(&*descriptors[id].digest)
+                .and_then(|&slot| attached[slot].take())
+        };
+        out.push(start);
+        let mut stack: Vec<(Vec<DescriptorId>, usize)> = Vec::new();
+        if let Some(attestations) = take(start) {
+            stack.push((attestations, 0));
+        }
+        while let Some((attestations, next)) = stack.last_mut() {
+            let Some(&id) = attestations.get(*next) else {
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            out.push(id);
+            if let Some(more) = take(id) {
+                stack.push((more, 0));
+            }
+        }
+    };
+    for &id in &list {
+        if subject_of(id).is_none() {
+            place(id, &mut attached);
+        }
+    }
+    out.extend(attached.into_iter().flatten().flatten());
+    out
+}
+
+/// `sort_manifests` of normalized descriptors: a stable sort by platform
+/// key, then `sort_attestations`.
+fn sort_manifests(list: &[DescriptorId], descriptors: &[Descriptor]) -> Vec<DescriptorId> {
+    let mut sorted = list.to_vec();
+    sorted.sort_by_key(|&id| descriptors[id].rank);
+    sort_attestations(sorted, descriptors)
+}
+
+// --- jq values ---
+
+fn text(string: &str) -> Val {
+    Val::utf8_str(string.as_bytes().to_vec())
+}
+
+fn integer(value: usize) -> Val {
+    Val::Num(Num::Int(isize::try_from(value).unwrap_or(isize::MAX)))
+}
+
+fn array(items: Vec<Val>) -> Val {
+    Val::Arr(items.into())
+}
+
+fn new_map(capacity: usize) -> Map {
+    Map::with_capacity_and_hasher(capacity, Default::default())
+}
+
+/// jq's truthiness: everything but null and false.
+fn truthy(value: &Val) -> bool {
+    !matches!(value, Val::Null | Val::Bool(false))
+}
+
+fn as_str(value: &Val) -> Option<&str> {
+    match value {
+        Val::TStr(bytes) => std::str::from_utf8(bytes).ok(),
+        _ => None,
+    }
+}
+
+/// Whether an object key is `name` (compared as bytes: looking a key up
+/// in the map would allocate a value for it).
+fn is_key(key: &Val, name: &str) -> bool {
+    matches!(key, Val::TStr(bytes) if **bytes == *name.as_bytes())
+}
+
+/// `.[name]` of an object's entries.
+fn entry<'v>(fields: &'v Map, name: &str) -> Option<&'v Val> {
+    fields
+        .iter()
+        .find(|(key, _)| is_key(key, name))
+        .map(|(_, value)| value)
+}
+
+/// `.[name]` of a value (`None` for anything but an object).
+fn field<'v>(value: &'v Val, name: &str) -> Option<&'v Val> {
+    match value {
+        Val::Obj(fields) => entry(fields, name),
+        _ => None,
+    }
+}
+
+/// The map of an object, copied only when something else shares it.
+fn unshare(fields: Rc<Map>) -> Map {
+    Rc::try_unwrap(fields).unwrap_or_else(|shared| (*shared).clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str) -> Val {
+        crate::jq::read::parse_single(text.as_bytes()).expect("json")
+    }
+
+    fn compact(value: &Val) -> String {
+        String::from_utf8_lossy(&print::to_vec(value, &PrintOptions::compact())).into_owned()
+    }
+
+    /// Declining sends the input to the jq path, which plans it or names
+    /// the problem; planning it here could only guess.
+    #[test]
+    fn what_is_not_strict_builds_metadata_is_declined() {
+        assert_eq!(plan(b"{}", None), Ok(Vec::new()));
+        for input in [
+            &br#"{"x": NaN}"#[..],
+            b"[]",
+            b"{} {}",
+            br#"{"x": 1}"#,
+            b"\xff",
+            br#"{"x": {"build": {"arch": "a", "resolved": {"manifests": [{}]}}, "source": {"arches": {"a": {}}}}}"#,
+        ] {
+            assert!(plan(input, None).is_err(), "{}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn natural_and_descending_keys_are_those_of_sort_jq() {
+        // Expected values printed by `include "sort"; ...` on the engine.
+        assert_eq!(
+            compact(&sort_split_natural("vé10x")),
+            r#"["vé",[2,"10"],"x"]"#
+        );
+        assert_eq!(compact(&sort_split_natural("007b")), r#"["",[1,"7"],"b"]"#);
+        assert_eq!(compact(&sort_split_natural("v")), r#"["v"]"#);
+        let desc = sort_split_desc(&text("vé10x"));
+        assert_eq!(compact(&desc), "[[-118,-233,1],[-2,[-49,-48,1]],[-120,1]]");
+        assert_eq!(compact(&sort_split_desc(&text(""))), "[[2]]");
+    }
+
+    #[test]
+    fn platforms_normalize_as_oci_jq_does() {
+        let Val::Obj(platform) = value(
+            r#"{"z": 1, "variant": false, "os.version": null, "architecture": "arm", "os": "linux", "features": false}"#,
+        ) else {
+            panic!("not an object");
+        };
+        let normalized = Val::obj(normalize_platform(unshare(platform)));
+        assert_eq!(
+            compact(&normalized),
+            r#"{"os":"linux","architecture":"arm","variant":"v7","z":1}"#
+        );
+    }
+
+    #[test]
+    fn descriptors_normalize_and_drop_their_ref_name_as_published() {
+        let descriptor = value(
+            r#"{"urls": ["u"], "x": 1, "size": 2, "digest": "sha256:a", "mediaType": "m",
+                "annotations": {"z": "1", "org.opencontainers.image.ref.name": "r:t@sha256:a", "a": "2"},
+                "platform": {"architecture": "arm64", "os": "linux"}}"#,
+        );
+        let mut platforms = PlatformKeys::default();
+        let described = describe(descriptor, &mut platforms).expect("described");
+        assert_eq!(described.reference.as_deref(), Some("r:t"));
+        assert_eq!(
+            compact(&described.published),
+            r#"{"mediaType":"m","digest":"sha256:a","size":2,"platform":{"os":"linux","architecture":"arm64","variant":"v8"},"annotations":{"a":"2","z":"1"},"x":1,"urls":["u"]}"#
+        );
+    }
+
+    #[test]
+    fn attestations_follow_their_subjects() {
+        let descriptor = |digest: &str, subject: Option<&str>| Descriptor {
+            digest: digest.to_string(),
+            subject: subject.map(str::to_string),
+            rank: 0,
+            reference: None,
+            docker_image: false,
+            published: Val::Null,
+        };
+        let descriptors = vec![
+            descriptor("att-a", Some("a")),
+            descriptor("a", None),
+            descriptor("b", None),
+            descriptor("att-b", Some("b")),
+            descriptor("att-missing", Some("gone")),
+            descriptor("att-att-a", Some("att-a")),
+            descriptor("self", Some("self")),
+        ];
+        let order = sort_attestations((0..descriptors.len()).collect(), &descriptors);
+        let names: Vec<&str> = order.iter().map(|&id| &*descriptors[id].digest).collect();
+        assert_eq!(
+            names,
+            [
+                "a",
+                "att-a",
+                "att-att-a",
+                "b",
+                "att-b",
+                "att-missing",
+                "self"
+            ]
+        );
+    }
+}
