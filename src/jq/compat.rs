@@ -33,6 +33,7 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
     super::builtins::natives()
         .into_iter()
         .chain(natives())
+        .chain(super::path_expr::natives())
         .chain(
             jaq_std::input::funs::<Data>()
                 .into_vec()

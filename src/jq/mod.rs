@@ -20,6 +20,7 @@ mod header;
 pub mod inputs;
 pub(crate) mod modules;
 mod order;
+mod path_expr;
 pub mod print;
 pub mod read;
 mod regex;

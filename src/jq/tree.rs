@@ -7,7 +7,7 @@
 //! compiles it again, unrewritten, when the rewritten one fails.
 
 use super::scope::{Names, Scope};
-use super::{header, order, unparse};
+use super::{header, order, path_expr, unparse};
 use std::collections::HashSet;
 
 /// What a module's body is.
@@ -44,13 +44,19 @@ pub(super) fn rewrite(code: &str, body: Body, included: Included) -> Option<Stri
     let printed = match body {
         Body::Term => {
             let term = jaq_core::load::parse(text, |parser| parser.term())?;
+            let mut paths = path_expr::Rewrite::new(&scope);
+            let term = paths.term(term);
+            let wrapped = paths.changed;
             let (term, changed) = order::rewrite_term(term, &mut scope);
-            changed.then(|| unparse::term(&term))?
+            (wrapped || changed).then(|| unparse::term(&term))?
         }
         Body::Defs => {
             let defs = jaq_core::load::parse(text, |parser| parser.defs())?;
+            let mut paths = path_expr::Rewrite::new(&scope);
+            let defs = paths.defs(defs);
+            let wrapped = paths.changed;
             let (defs, changed) = order::rewrite_defs(defs, &mut scope);
-            changed.then(|| unparse::defs(&defs))?
+            (wrapped || changed).then(|| unparse::defs(&defs))?
         }
     };
     Some(format!("{} {printed}", &code[..start]))
