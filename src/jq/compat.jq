@@ -186,7 +186,6 @@ def get_search_list: [];
 # Formats and date helpers of jq 1.7's manual that jaq lacks.
 def @base32: tostring | _jq_base32_encode;
 def @base32d: tostring | _jq_base32_decode;
-def date: todate;
 def dateadd(u; n): . + n;
 def datesub(u; n): . - n;
 def lgamma_r: [lgamma, (if tgamma < 0 then -1 else 1 end)];
@@ -202,21 +201,14 @@ def range($from; $upto):
   else error("Range bounds must be numeric") end;
 def range($upto): range(0; $upto);
 
-# Date functions refuse what jq 1.7.1 refuses, with its messages (jaq's
-# own say "cannot convert ... to time").
-def _jq_native_strftime($format): strftime($format);
-def _jq_native_strflocaltime($format): strflocaltime($format);
-def _jq_native_mktime: mktime;
+# Dates on the C library's calendar, as jq 1.7.1 has them (`time.rs`);
+# strflocaltime refuses what jq 1.7.1 refuses, with its messages.
 def _jq_broken_down_time: type == "array" and length >= 6 and all(.[]; type == "number");
-def strftime($format):
-  if ($format | type) != "string" then error("strftime/1 requires a string format")
-  elif type == "number" or _jq_broken_down_time then _jq_native_strftime($format)
-  else error("strftime/1 requires parsed datetime inputs") end;
+def _jq_native_strflocaltime($format): strflocaltime($format);
 def strflocaltime($format):
   if ($format | type) != "string" then error("strflocaltime/1 requires a string format")
   elif type == "number" or _jq_broken_down_time then _jq_native_strflocaltime($format)
   else error("strflocaltime/1 requires parsed datetime inputs") end;
-def mktime:
-  if type != "array" or length < 6 then error("mktime requires array of 6 numbers")
-  elif _jq_broken_down_time then _jq_native_mktime
-  else error("mktime requires parsed datetime inputs") end;
+def todateiso8601: strftime("%Y-%m-%dT%H:%M:%SZ");
+def todate: todateiso8601;
+def date: todate;

@@ -180,7 +180,7 @@ fn natives() -> Vec<Fun<Data>> {
         let result = super::regex::match_impl(&cv.1 .0, &re.0, &flags.0, test);
         bome(result.map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 25] = [
+    let natives: [Native; 28] = [
         ("modulemeta", v(0), |cv| {
             let result = match &cv.1 .0 {
                 Val::TStr(name) | Val::BStr(name) => {
@@ -211,6 +211,13 @@ fn natives() -> Vec<Fun<Data>> {
         ("implode", v(0), |cv| {
             bome(implode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
+        ("gmtime", v(0), |cv| {
+            bome(super::time::split(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("mktime", v(0), |cv| {
+            bome(super::time::mktime(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("strftime", v(1), |cv| binary(cv, super::time::format)),
         ("_jq_match", v(2), |cv| regex(cv, false)),
         ("_jq_test", v(2), |cv| regex(cv, true)),
         ("_jq_number_class", v(0), |cv| {

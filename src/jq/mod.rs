@@ -26,6 +26,7 @@ pub mod read;
 mod regex;
 pub mod run_tests;
 mod scope;
+mod time;
 mod tree;
 mod unparse;
 mod update;
