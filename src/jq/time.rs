@@ -17,7 +17,7 @@ use super::Val;
 
 /// x86's `cvttsd2si`: C's cast of a double on the machines jq runs on.
 fn c_int(number: f64) -> i32 {
-    if number.is_nan() || number >= 2_147_483_648.0 || number <= -2_147_483_649.0 {
+    if number.is_nan() || number <= -2_147_483_649.0 || number >= 2_147_483_648.0 {
         i32::MIN
     } else {
         number as i32
@@ -25,10 +25,9 @@ fn c_int(number: f64) -> i32 {
 }
 
 fn c_time(number: f64) -> i64 {
-    if number.is_nan()
-        || number >= 9.223_372_036_854_775_807e18
-        || number < -9.223_372_036_854_775_808e18
-    {
+    // 2^63: the first double past the range of an `i64`.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if number.is_nan() || !(-LIMIT..LIMIT).contains(&number) {
         i64::MIN
     } else {
         number as i64
