@@ -327,22 +327,16 @@ impl<'s> Order<'_, 's> {
         }
     }
 
-    fn boxed(&mut self, term: Term<&'s str>) -> Box<Term<&'s str>> {
-        Box::new(self.term(term))
-    }
-
     fn term(&mut self, term: Term<&'s str>) -> Term<&'s str> {
         match term {
             Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_) => term,
             Term::Str(format, parts) => self.string(format, parts),
-            Term::Arr(inner) => Term::Arr(inner.map(|inner| self.boxed(*inner))),
-            Term::Obj(entries) => Term::Obj(
-                entries
-                    .into_iter()
-                    .map(|(key, value)| (self.term(key), value.map(|value| self.term(value))))
-                    .collect(),
-            ),
-            Term::Neg(inner) => Term::Neg(self.boxed(*inner)),
+            term @ (Term::Arr(_)
+            | Term::Obj(_)
+            | Term::Neg(_)
+            | Term::Label(..)
+            | Term::TryCatch(..)
+            | Term::IfThenElse(..)) => super::tree::children(term, &mut |term| self.term(term)),
             Term::BinOp(left, op, right) => {
                 let op = match op {
                     BinaryOp::Pipe(Some(pattern)) => BinaryOp::Pipe(Some(self.pattern(pattern))),
@@ -361,18 +355,7 @@ impl<'s> Order<'_, 's> {
                     op => Term::BinOp(Box::new(left), op, Box::new(right)),
                 }
             }
-            Term::Label(name, body) => Term::Label(name, self.boxed(*body)),
             Term::Fold(kind, inputs, pattern, args) => self.fold(kind, *inputs, pattern, args),
-            Term::TryCatch(body, catch) => {
-                Term::TryCatch(self.boxed(*body), catch.map(|catch| self.boxed(*catch)))
-            }
-            Term::IfThenElse(branches, otherwise) => Term::IfThenElse(
-                branches
-                    .into_iter()
-                    .map(|(condition, then)| (self.term(condition), self.term(then)))
-                    .collect(),
-                otherwise.map(|otherwise| self.boxed(*otherwise)),
-            ),
             Term::Def(defs, body) => {
                 let mark = self.scope.mark();
                 let defs = self.defs(defs);

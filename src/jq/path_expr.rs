@@ -241,11 +241,12 @@ impl<'a, 's> Rewrite<'a, 's> {
             }
             // `l |= r`, as `update.rs` wrote it.
             Term::Call("_modify", args) if args.len() == 2 => {
-                let mut args = args.into_iter().map(|arg| self.term(arg));
-                let (Some(paths), Some(update)) = (args.next(), args.next()) else {
-                    unreachable!("two arguments")
-                };
-                Term::Call("_modify", vec![self.position(paths), update])
+                let mut args: Vec<_> = args.into_iter().map(|arg| self.term(arg)).collect();
+                if let Some(paths) = args.first_mut() {
+                    let taken = std::mem::take(paths);
+                    *paths = self.position(taken);
+                }
+                Term::Call("_modify", args)
             }
             Term::BinOp(
                 left,
@@ -266,71 +267,7 @@ impl<'a, 's> Rewrite<'a, 's> {
                 self.locals.truncate(mark);
                 Term::Def(defs, body)
             }
-            Term::Str(format, parts) => Term::Str(
-                format,
-                parts
-                    .into_iter()
-                    .map(|part| match part {
-                        jaq_core::load::lex::StrPart::Term(inner) => {
-                            jaq_core::load::lex::StrPart::Term(self.term(inner))
-                        }
-                        other => other,
-                    })
-                    .collect(),
-            ),
-            Term::Arr(inner) => Term::Arr(inner.map(|inner| self.boxed(*inner))),
-            Term::Obj(entries) => Term::Obj(
-                entries
-                    .into_iter()
-                    .map(|(key, value)| (self.term(key), value.map(|value| self.term(value))))
-                    .collect(),
-            ),
-            Term::Neg(inner) => Term::Neg(self.boxed(*inner)),
-            Term::BinOp(left, op, right) => {
-                let left = self.boxed(*left);
-                Term::BinOp(left, op, self.boxed(*right))
-            }
-            Term::Label(name, body) => Term::Label(name, self.boxed(*body)),
-            Term::Fold(kind, inputs, pattern, args) => {
-                let inputs = self.boxed(*inputs);
-                let args = args.into_iter().map(|arg| self.term(arg)).collect();
-                Term::Fold(kind, inputs, pattern, args)
-            }
-            Term::TryCatch(body, catch) => {
-                let body = self.boxed(*body);
-                Term::TryCatch(body, catch.map(|catch| self.boxed(*catch)))
-            }
-            Term::IfThenElse(branches, otherwise) => Term::IfThenElse(
-                branches
-                    .into_iter()
-                    .map(|(condition, then)| (self.term(condition), self.term(then)))
-                    .collect(),
-                otherwise.map(|otherwise| self.boxed(*otherwise)),
-            ),
-            Term::Call(name, args) => {
-                Term::Call(name, args.into_iter().map(|arg| self.term(arg)).collect())
-            }
-            Term::Path(head, Path(parts)) => {
-                let head = self.boxed(*head);
-                let parts = parts
-                    .into_iter()
-                    .map(|(part, opt)| (self.part(part), opt))
-                    .collect();
-                Term::Path(head, Path(parts))
-            }
-            term @ (Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_)) => {
-                term
-            }
-        }
-    }
-
-    fn part(&mut self, part: Part<Term<&'s str>>) -> Part<Term<&'s str>> {
-        match part {
-            Part::Index(index) => Part::Index(self.term(index)),
-            Part::Range(from, to) => {
-                let from = from.map(|from| self.term(from));
-                Part::Range(from, to.map(|to| self.term(to)))
-            }
+            term => super::tree::children(term, &mut |term| self.term(term)),
         }
     }
 

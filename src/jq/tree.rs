@@ -8,6 +8,9 @@
 
 use super::scope::{Names, Scope};
 use super::{header, order, path_expr, unparse};
+use jaq_core::load::lex::StrPart;
+use jaq_core::load::parse::{Def, Term};
+use jaq_core::path::{Part, Path};
 use std::collections::HashSet;
 
 /// What a module's body is.
@@ -60,6 +63,92 @@ pub(super) fn rewrite(code: &str, body: Body, included: Included) -> Option<Stri
         }
     };
     Some(format!("{} {printed}", &code[..start]))
+}
+
+/// `term` with each of its direct subterms replaced by `f` of it (the
+/// walk every rewrite shares; a rewrite matches the terms it changes
+/// first and leaves the rest to this).
+pub(super) fn children<'s>(
+    term: Term<&'s str>,
+    f: &mut impl FnMut(Term<&'s str>) -> Term<&'s str>,
+) -> Term<&'s str> {
+    let boxed = |term: Box<Term<&'s str>>, f: &mut dyn FnMut(Term<&'s str>) -> Term<&'s str>| {
+        Box::new(f(*term))
+    };
+    match term {
+        Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_) => term,
+        Term::Str(format, parts) => Term::Str(
+            format,
+            parts
+                .into_iter()
+                .map(|part| match part {
+                    StrPart::Term(inner) => StrPart::Term(f(inner)),
+                    other => other,
+                })
+                .collect(),
+        ),
+        Term::Arr(inner) => Term::Arr(inner.map(|inner| boxed(inner, f))),
+        Term::Obj(entries) => Term::Obj(
+            entries
+                .into_iter()
+                .map(|(key, value)| (f(key), value.map(&mut *f)))
+                .collect(),
+        ),
+        Term::Neg(inner) => Term::Neg(boxed(inner, f)),
+        Term::BinOp(left, op, right) => {
+            let left = boxed(left, f);
+            Term::BinOp(left, op, boxed(right, f))
+        }
+        Term::Label(name, body) => Term::Label(name, boxed(body, f)),
+        Term::Fold(kind, inputs, pattern, args) => {
+            let inputs = boxed(inputs, f);
+            Term::Fold(
+                kind,
+                inputs,
+                pattern,
+                args.into_iter().map(&mut *f).collect(),
+            )
+        }
+        Term::TryCatch(body, catch) => {
+            let body = boxed(body, f);
+            Term::TryCatch(body, catch.map(|catch| boxed(catch, f)))
+        }
+        Term::IfThenElse(branches, otherwise) => Term::IfThenElse(
+            branches
+                .into_iter()
+                .map(|(condition, then)| (f(condition), f(then)))
+                .collect(),
+            otherwise.map(|otherwise| boxed(otherwise, f)),
+        ),
+        Term::Def(defs, body) => {
+            let defs = defs
+                .into_iter()
+                .map(|def| Def {
+                    body: f(def.body),
+                    ..def
+                })
+                .collect();
+            Term::Def(defs, boxed(body, f))
+        }
+        Term::Call(name, args) => Term::Call(name, args.into_iter().map(&mut *f).collect()),
+        Term::Path(head, Path(parts)) => {
+            let head = boxed(head, f);
+            let parts = parts
+                .into_iter()
+                .map(|(part, opt)| {
+                    let part = match part {
+                        Part::Index(index) => Part::Index(f(index)),
+                        Part::Range(from, to) => {
+                            let from = from.map(&mut *f);
+                            Part::Range(from, to.map(&mut *f))
+                        }
+                    };
+                    (part, opt)
+                })
+                .collect();
+            Term::Path(head, Path(parts))
+        }
+    }
 }
 
 #[cfg(test)]
