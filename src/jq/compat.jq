@@ -211,4 +211,6 @@ def strflocaltime($format):
   else error("strflocaltime/1 requires parsed datetime inputs") end;
 def todateiso8601: strftime("%Y-%m-%dT%H:%M:%SZ");
 def todate: todateiso8601;
+def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;
+def fromdate: fromdateiso8601;
 def date: todate;

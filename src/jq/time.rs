@@ -392,6 +392,268 @@ fn write_format(out: &mut String, format: &str, tm: &Tm) {
     }
 }
 
+/// What `strptime` read so far, as glibc's `strptime` keeps it.
+struct Parsed {
+    tm: Tm,
+    have_wday: bool,
+    have_yday: bool,
+    have_mon: bool,
+    have_mday: bool,
+    /// A year, month or day was read: weekday and day of the year follow.
+    want_xday: bool,
+    twelve_hour: bool,
+    pm: Option<bool>,
+}
+
+/// `input | strptime(format)`, as jq 1.7.1 on glibc: fields nothing set
+/// keep jq's markers (weekday 8, day of the year 367), and whitespace
+/// left at the end comes back as a ninth item.
+pub(super) fn strptime(value: &Val, format: &Val) -> Result<Val, String> {
+    let (Val::TStr(input) | Val::BStr(input), Val::TStr(pattern) | Val::BStr(pattern)) =
+        (value, format)
+    else {
+        return Err("strptime/1 requires string inputs and arguments".to_string());
+    };
+    let (input, pattern) = (
+        String::from_utf8_lossy(input),
+        String::from_utf8_lossy(pattern),
+    );
+    let mismatch = || format!("date \"{input}\" does not match format \"{pattern}\"");
+    let mut parsed = Parsed {
+        tm: Tm {
+            wday: 8,
+            yday: 367,
+            ..Tm::default()
+        },
+        have_wday: false,
+        have_yday: false,
+        have_mon: false,
+        have_mday: false,
+        want_xday: false,
+        twelve_hour: false,
+        pm: None,
+    };
+    let rest = read_format(&input, &pattern, &mut parsed).ok_or_else(mismatch)?;
+    if !rest.chars().all(char::is_whitespace) {
+        return Err(mismatch());
+    }
+    let tm = &mut parsed.tm;
+    if let Some(pm) = parsed.pm.filter(|_| parsed.twelve_hour) {
+        tm.hour = tm.hour % 12 + if pm { 12 } else { 0 };
+    }
+    if parsed.want_xday {
+        let year = i64::from(tm.year) + 1900;
+        let january_first = days_from_civil(year, 1, 1);
+        if parsed.have_yday && !(parsed.have_mon && parsed.have_mday) {
+            let (_, month, day) = civil_from_days(january_first + i64::from(tm.yday));
+            if !parsed.have_mon {
+                tm.mon = (month - 1) as i32;
+            }
+            if !parsed.have_mday {
+                tm.mday = day as i32;
+            }
+        }
+        let days = days_from_civil(year, i64::from(tm.mon) + 1, 1) + i64::from(tm.mday) - 1;
+        if !parsed.have_wday {
+            tm.wday = (days + 4).rem_euclid(7) as i32;
+        }
+        if !parsed.have_yday {
+            tm.yday = (days - january_first) as i32;
+        }
+    }
+    let mut items: Vec<Val> = [
+        tm.year.wrapping_add(1900),
+        tm.mon,
+        tm.mday,
+        tm.hour,
+        tm.min,
+        tm.sec,
+        tm.wday,
+        tm.yday,
+    ]
+    .into_iter()
+    .map(|field| Val::from(field as isize))
+    .collect();
+    if !rest.is_empty() {
+        items.push(Val::from(rest.to_string()));
+    }
+    Ok(items.into_iter().collect())
+}
+
+/// Up to `digits` digits after any spaces, within `range`.
+fn read_number<'i>(
+    input: &'i str,
+    digits: usize,
+    range: std::ops::RangeInclusive<i32>,
+) -> Option<(i32, &'i str)> {
+    let input = input.trim_start();
+    let length = input
+        .bytes()
+        .take(digits)
+        .take_while(u8::is_ascii_digit)
+        .count();
+    let value: i32 = input.get(..length)?.parse().ok()?;
+    range.contains(&value).then_some((value, &input[length..]))
+}
+
+/// A name of `names` (in full or its first three letters), any case.
+fn read_name<'i>(input: &'i str, names: &[&str]) -> Option<(i32, &'i str)> {
+    let input = input.trim_start();
+    names.iter().enumerate().find_map(|(index, name)| {
+        [name.len(), 3].into_iter().find_map(|length| {
+            let candidate = input.get(..length)?;
+            candidate
+                .eq_ignore_ascii_case(&name[..length])
+                .then(|| (index as i32, &input[length..]))
+        })
+    })
+}
+
+/// Reads `input` by `format`; what is left of the input.
+fn read_format<'i>(mut input: &'i str, format: &str, parsed: &mut Parsed) -> Option<&'i str> {
+    let mut chars = format.chars();
+    while let Some(character) = chars.next() {
+        if character.is_whitespace() {
+            input = input.trim_start();
+            continue;
+        }
+        if character != '%' {
+            input = input.strip_prefix(character)?;
+            continue;
+        }
+        let conversion = chars.next()?;
+        let composite = match conversion {
+            'D' | 'x' => Some("%m/%d/%y"),
+            'F' => Some("%Y-%m-%d"),
+            'T' | 'X' => Some("%H:%M:%S"),
+            'R' => Some("%H:%M"),
+            'r' => Some("%I:%M:%S %p"),
+            'c' => Some("%a %b %e %H:%M:%S %Y"),
+            _ => None,
+        };
+        if let Some(composite) = composite {
+            input = read_format(input, composite, parsed)?;
+            continue;
+        }
+        let tm = &mut parsed.tm;
+        input = match conversion {
+            '%' => input.strip_prefix('%')?,
+            'n' | 't' => input.trim_start(),
+            'Y' => {
+                let (year, rest) = read_number(input, 4, 0..=9999)?;
+                tm.year = year - 1900;
+                parsed.want_xday = true;
+                rest
+            }
+            'y' => {
+                let (year, rest) = read_number(input, 2, 0..=99)?;
+                tm.year = if year >= 69 { year } else { year + 100 };
+                parsed.want_xday = true;
+                rest
+            }
+            'm' => {
+                let (month, rest) = read_number(input, 2, 1..=12)?;
+                tm.mon = month - 1;
+                parsed.have_mon = true;
+                parsed.want_xday = true;
+                rest
+            }
+            'd' | 'e' => {
+                let (day, rest) = read_number(input, 2, 1..=31)?;
+                tm.mday = day;
+                parsed.have_mday = true;
+                parsed.want_xday = true;
+                rest
+            }
+            'j' => {
+                let (day, rest) = read_number(input, 3, 1..=366)?;
+                tm.yday = day - 1;
+                parsed.have_yday = true;
+                rest
+            }
+            'H' | 'k' => {
+                let (hour, rest) = read_number(input, 2, 0..=23)?;
+                tm.hour = hour;
+                parsed.twelve_hour = false;
+                rest
+            }
+            'I' | 'l' => {
+                let (hour, rest) = read_number(input, 2, 1..=12)?;
+                tm.hour = hour % 12;
+                parsed.twelve_hour = true;
+                rest
+            }
+            'M' => {
+                let (minute, rest) = read_number(input, 2, 0..=59)?;
+                tm.min = minute;
+                rest
+            }
+            'S' => {
+                let (second, rest) = read_number(input, 2, 0..=61)?;
+                tm.sec = second;
+                rest
+            }
+            'a' | 'A' => {
+                let (day, rest) = read_name(input, &DAYS)?;
+                tm.wday = day;
+                parsed.have_wday = true;
+                rest
+            }
+            'b' | 'B' | 'h' => {
+                let (month, rest) = read_name(input, &MONTHS)?;
+                tm.mon = month;
+                parsed.have_mon = true;
+                parsed.want_xday = true;
+                rest
+            }
+            'w' => {
+                let (day, rest) = read_number(input, 1, 0..=6)?;
+                tm.wday = day;
+                parsed.have_wday = true;
+                rest
+            }
+            'u' => {
+                let (day, rest) = read_number(input, 1, 1..=7)?;
+                tm.wday = day % 7;
+                parsed.have_wday = true;
+                rest
+            }
+            'p' => {
+                let (half, rest) =
+                    read_name(input, &["AM", "PM"]).or_else(|| read_name(input, &["am", "pm"]))?;
+                parsed.pm = Some(half == 1);
+                rest
+            }
+            's' => {
+                let input = input.trim_start();
+                let length = input.bytes().take_while(u8::is_ascii_digit).count();
+                let seconds: i64 = input.get(..length)?.parse().ok()?;
+                *tm = gmtime(seconds)?;
+                parsed.have_wday = true;
+                parsed.have_yday = true;
+                &input[length..]
+            }
+            'z' => {
+                let input = input.trim_start();
+                match input.strip_prefix('Z') {
+                    Some(rest) => rest,
+                    None => {
+                        let rest = input.strip_prefix(['+', '-'])?;
+                        let digits = rest
+                            .bytes()
+                            .take_while(|byte| byte.is_ascii_digit() || *byte == b':')
+                            .count();
+                        (2..=5).contains(&digits).then_some(&rest[digits..])?
+                    }
+                }
+            }
+            'Z' => input.trim_start_matches(|character: char| character.is_ascii_alphabetic()),
+            _ => return None,
+        };
+    }
+    Some(input)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,6 +664,48 @@ mod tests {
 
     fn at(seconds: f64) -> Val {
         Val::from(seconds)
+    }
+
+    fn parse(input: &str, format: &str) -> Result<String, String> {
+        strptime(
+            &Val::from(input.to_string()),
+            &Val::from(format.to_string()),
+        )
+        .map(|value| text(&value))
+    }
+
+    /// jq 1.7.1 on glibc: fields a partial format does not set keep jq's
+    /// markers, or follow from the date read.
+    #[test]
+    fn strptime_with_partial_formats_as_jq() {
+        assert_eq!(
+            parse("10:20", "%H:%M"),
+            Ok("[1900,0,0,10,20,0,8,367]".to_string())
+        );
+        assert_eq!(
+            parse("2015 10", "%Y %H"),
+            Ok("[2015,0,0,10,0,0,3,-1]".to_string())
+        );
+        assert_eq!(
+            parse("2015 100", "%Y %j"),
+            Ok("[2015,3,10,0,0,0,5,99]".to_string())
+        );
+        assert_eq!(
+            parse("11 PM", "%I %p"),
+            Ok("[1900,0,0,23,0,0,8,367]".to_string())
+        );
+        assert_eq!(
+            parse("2015 ", "%Y"),
+            Ok(r#"[2015,0,0,0,0,0,3,-1," "]"#.to_string())
+        );
+        assert_eq!(
+            parse("2015x", "%Y"),
+            Err(r#"date "2015x" does not match format "%Y""#.to_string())
+        );
+        assert_eq!(
+            parse("2015-03-05T23:51:47Z", "%Y-%m-%dT%H:%M:%SZ"),
+            Ok("[2015,2,5,23,51,47,4,63]".to_string())
+        );
     }
 
     /// `jq -n '1425599507.9 | todate, gmtime'` with jq 1.7.1.
