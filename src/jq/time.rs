@@ -481,11 +481,11 @@ pub(super) fn strptime(value: &Val, format: &Val) -> Result<Val, String> {
 }
 
 /// Up to `digits` digits after any spaces, within `range`.
-fn read_number<'i>(
-    input: &'i str,
+fn read_number(
+    input: &str,
     digits: usize,
     range: std::ops::RangeInclusive<i32>,
-) -> Option<(i32, &'i str)> {
+) -> Option<(i32, &str)> {
     let input = input.trim_start();
     let length = input
         .bytes()
