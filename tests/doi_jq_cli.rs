@@ -364,6 +364,41 @@ const CASES: &[Case] = &[
         &["-c", ". |= (3,4)"],
         b"[1]",
     ),
+    // jq's order of evaluation: the right operand first.
+    case(
+        "order of inputs in arithmetic",
+        &["-c", "[input - input]"],
+        b"1 2 3",
+    ),
+    case(
+        "order of debug in arithmetic",
+        &["-nc", "(1 | debug) + (2 | debug)"],
+        b"",
+    ),
+    // JSON text jq 1.7.1 refuses: escapes are reported at the closing quote.
+    case(
+        "lone high surrogate on input",
+        &["-c", "."],
+        b"1 \"\\ud800x\" 2",
+    ),
+    case("lone low surrogate on input", &["-c", "."], b"\"\\udc00\""),
+    case("bad escape on input", &["-c", "."], b"[\"\\qabc\"]"),
+    // --seq: records jq 1.7.1 reads as it does.
+    case(
+        "seq empty record",
+        &["-c", "--seq", "."],
+        b"\x1e[1]\x1e\x1e[2]",
+    ),
+    case(
+        "seq empty first record",
+        &["-c", "--seq", "."],
+        b"\x1e\x1e[2]\x1e[3]\n\x1e[4]",
+    ),
+    case(
+        "seq array cut short",
+        &["-c", "--seq", "."],
+        b"\x1e[1]\x1e[1 \x1e[2]",
+    ),
 ];
 
 fn peer() -> PathBuf {

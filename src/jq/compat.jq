@@ -5,7 +5,8 @@
 
 # Membership and indexing helpers (jq 1.5+, missing from jaq).
 def IN(s): any(s == .; .);
-def IN(source; s): any(source == s; .);
+# jq compares each output of `source` with each of `s`, `s` outermost.
+def IN(source; s): any(s as $s | source == $s; .);
 def INDEX(stream; idx_expr):
   reduce stream as $row ({}; .[$row | idx_expr | if type == "string" then . else tojson end] |= $row);
 def INDEX(idx_expr): INDEX(.[]; idx_expr);
@@ -30,6 +31,15 @@ def rtrimstr($suffix):
 def limit($n; f): if $n > 0 then _jaq_limit($n; f) elif $n == 0 then empty else f end;
 
 # walk, tostream, to_entries, tostring and add are natives (builtins.rs).
+
+# Each element of the first array with each combination of the rest (jaq's
+# definition forks in `reduce`, which jq's reduce does not).
+def combinations:
+  if length == 0 then [] else .[0][] as $first | (.[1:] | combinations) as $rest | [$first] + $rest end;
+# jq's C builtins evaluate their last argument outermost.
+def nexttoward(x; y): y as $y | nextafter(x; $y);
+def scalb(x; e): pow(2.0; e) as $power | x * $power;
+def combinations(n): . as $dot | [range(n)] | map($dot) | combinations;
 
 # Deletion keeps the remaining keys in order and removes array elements
 # from the end first (jq sorts the paths).
@@ -105,29 +115,46 @@ def fromstream(f):
 def truncate_stream(stream): . as $n | null | stream | . as $input | if (.[0] | length) > $n then setpath([0]; .[0][$n:]) else empty end;
 def leaf_paths: paths(scalars);
 
-# Regex flags mean what Oniguruma gives jq: `s` is single-line anchors
-# (already jaq's default), `p` lets `.` match newlines (jaq's `s`), `l`
-# (longest) has no jaq counterpart and is accepted.
-def _jq_regex_flags:
-  if . == null then "" else
-  explode | map(select(. != 115 and . != 108) | if . == 112 then 115 else . end) | implode end;
-def test(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags) | any;
-def match(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags)[] | .[0] + { captures: .[1:] };
-def capture(re; flags): _jq_matchable | matches(re; flags | _jq_regex_flags)[] | capture_of_match;
-def scan(re; flags): _jq_matchable | matches(re; "g" + (flags | _jq_regex_flags))[] | [.[].string] | if length > 1 then .[1:] else .[0] end;
-def scan(re): scan(re; null);
-def test(re): test(re; null);
-def match(re): match(re; null);
-def capture(re): capture(re; null);
-def split(re; flags): _jq_matchable | split_(re; (flags | _jq_regex_flags) + "g");
+# Regexes as jq 1.7.1 has them, all on one native match (`regex.rs`)
+# that builds jq's match objects; as jq's C functions do, the flags are
+# evaluated outermost.
+def _jq_matches(re; flags): flags as $flags | re as $re | _jq_match($re; $flags);
+def match(re; flags): _jq_matches(re; flags)[];
+def test(re; flags): flags as $flags | re as $re | _jq_test($re; $flags);
+# A group that did not take part is null, as in jq.
+def _jq_groups:
+  reduce (.captures[] | select(.name != null)) as $group ({}; . + {($group.name): $group.string});
+def capture(re; flags): flags as $flags | match(re; $flags) | _jq_groups;
+def scan(re; flags):
+  ("g" + flags) as $flags | match(re; $flags) | if .captures | length > 0 then [.captures[].string] else .string end;
+# The pieces between the matches, by jq's code point offsets.
+def split(re; flags): . as $text
+  | [0, (("g" + flags) as $flags | match(re; $flags) | .offset, .offset + .length), length] as $bounds
+  | [range(0; $bounds | length; 2) as $at | $text[$bounds[$at]:$bounds[$at + 1]]];
 def splits(re; flags): split(re; flags)[];
 def splits(re): splits(re; null);
-def sub(re; f; flags):
-  _jq_matchable |
-  def handle: if type == "array" then capture_of_match | f end;
-  reduce split_matches(re; flags | _jq_regex_flags)[] as $x (""; . + ($x | handle));
+# The one-argument forms take a regex or `[regex, flags]`.
+def _jq_regex_args:
+  type as $type
+  | if $type == "string" then [., null]
+    elif $type == "array" and length > 0 then [.[0], .[1]]
+    else error("\($type) not a string or array") end;
+def match($val): ($val | _jq_regex_args) as [$re, $flags] | match($re; $flags);
+def test($val): ($val | _jq_regex_args) as [$re, $flags] | test($re; $flags);
+def capture($val): ($val | _jq_regex_args) as [$re, $flags] | capture($re; $flags);
+def scan(re): scan(re; null);
+# jq 1.7.1's replacement: the n-th output of `f` at each match goes into
+# the n-th result (a match with fewer outputs leaves the later results as
+# they are), and a string `f` gives nothing for at all comes back whole.
+def sub(re; f; flags): . as $text
+  | reduce (flags as $flags | match(re; $flags)) as $edit ({results: [], previous: 0};
+      $text[.previous:$edit.offset] as $gap
+      | [$edit | _jq_groups | f] as $inserts
+      | reduce range($inserts | length) as $at (.; .results[$at] += $gap + $inserts[$at])
+      | .previous = $edit.offset + $edit.length)
+  | if .results == [] then $text else .results[] + $text[.previous:] end;
 def sub(re; f): sub(re; f; "");
-def gsub(re; f; flags): sub(re; f; "g" + (flags | _jq_regex_flags));
+def gsub(re; f; flags): sub(re; f; flags + "g");
 def gsub(re; f): sub(re; f; "g");
 
 # Diagnostics print as jq does: `debug` as ["DEBUG:",v], `stderr` as
@@ -159,7 +186,6 @@ def get_search_list: [];
 # Formats and date helpers of jq 1.7's manual that jaq lacks.
 def @base32: tostring | _jq_base32_encode;
 def @base32d: tostring | _jq_base32_decode;
-def date: todate;
 def dateadd(u; n): . + n;
 def datesub(u; n): . - n;
 def lgamma_r: [lgamma, (if tgamma < 0 then -1 else 1 end)];
@@ -175,21 +201,16 @@ def range($from; $upto):
   else error("Range bounds must be numeric") end;
 def range($upto): range(0; $upto);
 
-# Date functions refuse what jq 1.7.1 refuses, with its messages (jaq's
-# own say "cannot convert ... to time").
-def _jq_native_strftime($format): strftime($format);
-def _jq_native_strflocaltime($format): strflocaltime($format);
-def _jq_native_mktime: mktime;
+# Dates on the C library's calendar, as jq 1.7.1 has them (`time.rs`);
+# strflocaltime refuses what jq 1.7.1 refuses, with its messages.
 def _jq_broken_down_time: type == "array" and length >= 6 and all(.[]; type == "number");
-def strftime($format):
-  if ($format | type) != "string" then error("strftime/1 requires a string format")
-  elif type == "number" or _jq_broken_down_time then _jq_native_strftime($format)
-  else error("strftime/1 requires parsed datetime inputs") end;
+def _jq_native_strflocaltime($format): strflocaltime($format);
 def strflocaltime($format):
   if ($format | type) != "string" then error("strflocaltime/1 requires a string format")
   elif type == "number" or _jq_broken_down_time then _jq_native_strflocaltime($format)
   else error("strflocaltime/1 requires parsed datetime inputs") end;
-def mktime:
-  if type != "array" or length < 6 then error("mktime requires array of 6 numbers")
-  elif _jq_broken_down_time then _jq_native_mktime
-  else error("mktime requires parsed datetime inputs") end;
+def todateiso8601: strftime("%Y-%m-%dT%H:%M:%SZ");
+def todate: todateiso8601;
+def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;
+def fromdate: fromdateiso8601;
+def date: todate;

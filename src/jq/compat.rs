@@ -33,6 +33,7 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
     super::builtins::natives()
         .into_iter()
         .chain(natives())
+        .chain(super::path_expr::natives())
         .chain(
             jaq_std::input::funs::<Data>()
                 .into_vec()
@@ -172,7 +173,14 @@ fn natives() -> Vec<Fun<Data>> {
         let argument = cv.0.pop_var();
         bome(f(&cv.1 .0, &argument.0).map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 24] = [
+    /// `input | _jq_match($re; $flags)` (or `_jq_test`).
+    fn regex(mut cv: jaq_core::Cv<'_, Data>, test: bool) -> jaq_core::ValXs<'_, Value> {
+        let flags = cv.0.pop_var();
+        let re = cv.0.pop_var();
+        let result = super::regex::match_impl(&cv.1 .0, &re.0, &flags.0, test);
+        bome(result.map(Value).map_err(jaq_error))
+    }
+    let natives: [Native; 29] = [
         ("modulemeta", v(0), |cv| {
             let result = match &cv.1 .0 {
                 Val::TStr(name) | Val::BStr(name) => {
@@ -203,9 +211,16 @@ fn natives() -> Vec<Fun<Data>> {
         ("implode", v(0), |cv| {
             bome(implode(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
-        ("_jq_matchable", v(0), |cv| {
-            bome(matchable(&cv.1 .0).map(Value).map_err(jaq_error))
+        ("gmtime", v(0), |cv| {
+            bome(super::time::split(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
+        ("mktime", v(0), |cv| {
+            bome(super::time::mktime(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("strftime", v(1), |cv| binary(cv, super::time::format)),
+        ("strptime", v(1), |cv| binary(cv, super::time::strptime)),
+        ("_jq_match", v(2), |cv| regex(cv, false)),
+        ("_jq_test", v(2), |cv| regex(cv, true)),
         ("_jq_number_class", v(0), |cv| {
             bome(number_class(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
@@ -449,18 +464,6 @@ const BUILTINS: &[&str] = &[
 
 fn jaq_error(message: String) -> jaq_core::Error<Value> {
     jaq_core::Error::new(Value(Val::from(message)))
-}
-
-/// jq's regex builtins refuse anything but a string before they look at
-/// their pattern or flags.
-fn matchable(value: &Val) -> Result<Val, String> {
-    match value {
-        Val::TStr(_) | Val::BStr(_) => Ok(value.clone()),
-        other => Err(format!(
-            "{} cannot be matched, as it is not a string",
-            describe(other)
-        )),
-    }
 }
 
 /// jq's `length`: null is 0, numbers their absolute value, strings count

@@ -392,7 +392,7 @@ fn bad_key(code: &str, key: &Term<&str>) -> Option<Problem> {
 }
 
 /// The terms directly inside `term`.
-fn children<'t>(term: &'t Term<&str>, out: &mut Vec<&'t Term<&'t str>>) {
+pub(super) fn children<'t>(term: &'t Term<&str>, out: &mut Vec<&'t Term<&'t str>>) {
     use jaq_core::load::parse::{BinaryOp, Pattern};
     use jaq_core::path::Part;
     fn pattern<'t>(bound: &'t Pattern<&str>, out: &mut Vec<&'t Term<&'t str>>) {

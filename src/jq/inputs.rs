@@ -149,11 +149,16 @@ fn end_position(text: &[u8]) -> String {
 
 /// `--seq`: texts that each follow a record separator (RS), as jq 1.7.1
 /// reads them. What comes before the first RS is dropped (reported only
-/// when no RS comes at all); a text cut short by the next RS, a number
-/// that ends right at one, and anything at the very end not followed by
-/// a byte are reported (or quietly dropped, as jq drops a complete value
-/// there) as errors jq ignores; any other error skips to the next RS.
-/// The errors are the messages after `jq: ignoring parse error: `.
+/// when no RS comes at all); a text cut short by the next RS (quietly
+/// when it is an array or object), a number that ends right at one or at
+/// the very end are reported as errors jq ignores; any other error skips
+/// to the next RS. The errors are the messages after `jq: ignoring parse
+/// error: `.
+///
+/// One more habit of jq 1.7.1's, recorded, not explained: when the first
+/// record gives nothing at all (`\x1e\x1e[2]`), a value is given out
+/// only once a newline follows it in the input; values after the last
+/// newline are lost.
 fn seq_values(text: &[u8]) -> Vec<Result<(Val, usize), String>> {
     const RS: u8 = 0x1e;
     let mut out = Vec::new();
@@ -165,59 +170,93 @@ fn seq_values(text: &[u8]) -> Vec<Result<(Val, usize), String>> {
         .collect();
     if separators.is_empty() {
         if !text.iter().all(u8::is_ascii_whitespace) {
-            out.push(Err(format!(
+            return vec![Err(format!(
                 "Unfinished abandoned text at EOF at {}",
                 end_position(text)
-            )));
+            ))];
         }
-        return out;
+        return Vec::new();
     }
     let mut starts = separators.iter().map(|at| at + 1).peekable();
+    // Where the values that wait for a newline begin in `out`.
+    let mut held_from = None;
     while let Some(start) = starts.next() {
         let end = starts.peek().map_or(text.len(), |next| next - 1);
         let chunk = &text[start..end];
         let at_eof = end == text.len();
+        let before = out.len();
+        // Where the value being read starts, for a text cut short.
+        let mut value_start = 0;
         for value in super::read::parse_many_with_ends(chunk) {
             match value {
                 Ok((value, stop)) => {
+                    value_start = stop;
                     let is_number = matches!(value, Val::Num(_));
                     if stop == chunk.len() {
                         // Nothing after the value: jq cannot tell it is whole.
                         if at_eof && is_number {
                             let column = end_position(text);
-                            out.push(Err(format!(
-                                "Potentially truncated top-level numeric value at EOF at {column}"
-                            )));
+                            out.push((
+                                Err(format!(
+                                    "Potentially truncated top-level numeric value at EOF at {column}"
+                                )),
+                                text.len(),
+                            ));
                         } else if is_number {
-                            out.push(Err(format!(
-                                "Potentially truncated top-level numeric value at {}",
-                                position(text, end)
-                            )));
-                        } else if !at_eof {
-                            out.push(Ok((value, start + stop)));
+                            out.push((
+                                Err(format!(
+                                    "Potentially truncated top-level numeric value at {}",
+                                    position(text, end)
+                                )),
+                                end,
+                            ));
+                        } else {
+                            out.push((Ok((value, start + stop)), start + stop));
                         }
                         continue;
                     }
-                    out.push(Ok((value, start + stop)));
+                    out.push((Ok((value, start + stop)), start + stop));
                 }
                 Err(error) if error.offset >= chunk.len() => {
+                    let container = chunk[value_start..]
+                        .iter()
+                        .find(|byte| !byte.is_ascii_whitespace())
+                        .is_some_and(|byte| matches!(byte, b'[' | b'{'));
                     if at_eof {
-                        out.push(Err(format!("{} at {}", error.message, end_position(text))));
-                    } else {
-                        out.push(Err(format!("Truncated value at {}", position(text, end))));
+                        let message = format!("{} at {}", error.message, end_position(text));
+                        out.push((Err(message), text.len()));
+                    } else if !container {
+                        out.push((
+                            Err(format!("Truncated value at {}", position(text, end))),
+                            end,
+                        ));
                     }
                 }
                 Err(error) => {
-                    out.push(Err(format!(
+                    let at = start + error.offset;
+                    let message = format!(
                         "{} at {} (need RS to resync)",
                         error.message,
-                        position(text, start + error.offset)
-                    )));
+                        position(text, at)
+                    );
+                    out.push((Err(message), at));
                 }
             }
         }
+        if start == separators[0] + 1 && out.len() == before {
+            held_from = Some(before);
+        }
     }
-    out
+    let last_newline = text.iter().rposition(|byte| *byte == b'\n');
+    out.into_iter()
+        .enumerate()
+        .filter(|(index, (_, at))| {
+            held_from.is_none_or(|from| {
+                *index < from || last_newline.is_some_and(|newline| newline >= *at)
+            })
+        })
+        .map(|(_, (item, _))| item)
+        .collect()
 }
 
 /// `--seq` inputs: jq's rules need the separators' places, so the text is
@@ -365,6 +404,31 @@ mod tests {
                 ("\"b\"".to_string(), 2)
             ]
         );
+    }
+
+    /// jq 1.7.1's `--seq` habits, recorded (`printf ... | jq -c --seq .`).
+    #[test]
+    fn seq_records_as_jq_reads_them() {
+        let shown = |text: &[u8]| -> Vec<String> {
+            seq_values(text)
+                .into_iter()
+                .map(|item| match item {
+                    Ok((value, _)) => super::super::value::compact_text(&value),
+                    Err(message) => message,
+                })
+                .collect()
+        };
+        // An empty record between values, and a value right at the end.
+        assert_eq!(shown(b"\x1e[1]\x1e\x1e[2]"), ["[1]", "[2]"]);
+        // An array cut short by the next RS goes quietly; a literal does not.
+        assert_eq!(shown(b"\x1e[1]\x1e[1 \x1e[2]"), ["[1]", "[2]"]);
+        assert_eq!(
+            shown(b"\x1e[1]\x1ex\x1e[2]"),
+            ["[1]", "Truncated value at line 1, column 7", "[2]"]
+        );
+        // After an empty first record, only values a newline follows.
+        assert_eq!(shown(b"\x1e\x1e[2]\x1e[3]\n\x1e[4]"), ["[2]", "[3]"]);
+        assert!(shown(b"\x1e\x1e[2]").is_empty());
     }
 
     #[test]

@@ -19,9 +19,16 @@ mod depth;
 mod header;
 pub mod inputs;
 pub(crate) mod modules;
+mod order;
+mod path_expr;
 pub mod print;
 pub mod read;
+mod regex;
 pub mod run_tests;
+mod scope;
+mod time;
+mod tree;
+mod unparse;
 mod update;
 mod value;
 
@@ -278,7 +285,52 @@ type MergedImports = std::rc::Rc<std::cell::RefCell<Vec<(ModulePath, Vec<Vec<hea
 /// A module's source as jaq gets it: checked as jq checks its header,
 /// with jaq's missing syntax rewritten and several imports under one
 /// name merged (their stand-in modules recorded in `merged`).
-fn prepare_source(code: &str, path: &ModulePath, merged: &MergedImports) -> Result<String, String> {
+fn prepare_source(
+    code: &str,
+    path: &ModulePath,
+    merged: &MergedImports,
+    rewrite: Option<(tree::Body, &ModuleSearch)>,
+) -> Result<String, String> {
+    let code = prepare_text(code, path, merged)?;
+    let Some((body, search)) = rewrite else {
+        return Ok(code);
+    };
+    let included = |directive: &header::Directive| included_defs(search, path, directive, 0);
+    Ok(tree::rewrite(&code, body, &included).unwrap_or(code))
+}
+
+/// The definitions (`name/arity`) an `include` brings into a module: the
+/// included module's, and those of the modules it includes in turn.
+fn included_defs(
+    search: &ModuleSearch,
+    parent: &ModulePath,
+    directive: &header::Directive,
+    depth: usize,
+) -> Option<Vec<String>> {
+    if depth > 16 {
+        return None;
+    }
+    let meta = (!directive.meta_text.is_empty())
+        .then(|| jaq_core::load::parse(&directive.meta_text, |p| p.term()))
+        .flatten();
+    let import = jaq_core::load::Import {
+        parent,
+        path: &directive.path.as_str(),
+        meta: &meta,
+    };
+    let file = search.find(&import, "jq").ok()?;
+    let module_header = header::read(&file.code).ok()??;
+    let mut defs = module_header.defs;
+    for inner in &module_header.directives {
+        if inner.alias.is_none() {
+            defs.extend(included_defs(search, &file.path, inner, depth + 1)?);
+        }
+    }
+    Some(defs)
+}
+
+/// [`prepare_source`] up to the rewrites of the syntax tree.
+fn prepare_text(code: &str, path: &ModulePath, merged: &MergedImports) -> Result<String, String> {
     if depth::program_too_deep(code) {
         return Err(format!(
             "{} at {path}, {}",
@@ -331,19 +383,48 @@ impl Program {
     /// Parses `code`, loads the modules it includes or imports, and
     /// compiles it with our jq-compatible builtins.
     pub fn compile(code: &str, options: &CompileOptions) -> Result<Self, CompileError> {
-        depth::on_large_stack(|| Self::compile_here(code, options))
+        depth::on_large_stack(|| match Self::compile_here(code, options, true) {
+            Ok(program) => Ok(program),
+            // Errors are reported against the program as written.
+            Err(error) => match Self::compile_here(code, options, false) {
+                Err(unrewritten) => Err(unrewritten),
+                Ok(program) => {
+                    debug_assert!(false, "the rewritten program fails to compile: {error}");
+                    Ok(program)
+                }
+            },
+        })
     }
 
-    fn compile_here(code: &str, options: &CompileOptions) -> Result<Self, CompileError> {
+    /// `rewrite`: whether the syntax tree rewrites apply (see [`tree`]).
+    fn compile_here(
+        code: &str,
+        options: &CompileOptions,
+        rewrite: bool,
+    ) -> Result<Self, CompileError> {
+        let search = &options.search;
+        let (term_body, defs_body) = match rewrite {
+            true => (
+                Some((tree::Body::Term, search)),
+                Some((tree::Body::Defs, search)),
+            ),
+            false => (None, None),
+        };
         let arena = Arena::default();
+        let prelude: Vec<_> = compat::defs().collect();
+        let natives: Vec<_> = compat::funs().collect();
+        scope::Names::init(
+            &prelude,
+            natives.iter().map(|(name, args, _)| (*name, args.len())),
+        );
         let search = options.search.clone();
         // Modules standing in for several imports under one name, by the
         // file that imports them.
         let merged = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-        let main_code = prepare_source(code, &options.main_path, &merged)
+        let main_code = prepare_source(code, &options.main_path, &merged, term_body)
             .map_err(|problem| CompileError::new(vec![problem]))?;
         let merged_modules = merged.clone();
-        let loader = Loader::new(compat::defs()).with_read(
+        let loader = Loader::new(prelude).with_read(
             move |import: jaq_core::load::Import<&str, ModulePath>| {
                 let mut file = match import.path.strip_prefix(header::MERGED_PREFIX) {
                     Some(number) => {
@@ -371,7 +452,7 @@ impl Program {
                     }
                     None => search.find(&import, "jq")?,
                 };
-                file.code = prepare_source(&file.code, &file.path, &merged_modules)
+                file.code = prepare_source(&file.code, &file.path, &merged_modules, defs_body)
                     .map_err(|problem| format!("{}{problem}", compat::LOCATED))?;
                 Ok(file)
             },
@@ -397,7 +478,7 @@ impl Program {
 
         let (names, mut globals) = compat::global_variables(options);
         let filter = jaq_core::Compiler::default()
-            .with_funs(compat::funs())
+            .with_funs(natives)
             .with_global_vars(names.iter().map(String::as_str))
             .compile(modules)
             .map_err(|errors| CompileError::new(compat::describe_compile_errors(&errors)))?;

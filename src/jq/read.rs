@@ -786,50 +786,67 @@ impl Reader<'_> {
                         b'r' => b'\r',
                         b't' => b'\t',
                         b'u' => {
-                            let character = self.unicode_escape()?;
+                            let character = match self.unicode_escape() {
+                                Ok(character) => character,
+                                Err(message) => return Err(self.escape_error(message)),
+                            };
                             let mut buffer = [0; 4];
                             out.extend_from_slice(character.encode_utf8(&mut buffer).as_bytes());
                             continue;
                         }
-                        _ => {
-                            // jq places the error just past the bad character.
-                            return Err(self.error("Invalid escape"));
-                        }
+                        _ => return Err(self.escape_error("Invalid escape")),
                     };
                     out.push(simple);
                 }
             }
         }
     }
-    fn hex4(&mut self) -> Result<u32, ReadError> {
-        let digits = if self.ensure(self.position + 4) {
-            std::str::from_utf8(&self.text[self.position..self.position + 4])
-                .ok()
-                .and_then(|digits| u32::from_str_radix(digits, 16).ok())
-        } else {
-            None
-        };
-        let Some(digits) = digits else {
-            return Err(self.error("expected four hex digits after \\u"));
-        };
+    /// jq decodes a string's escapes once the string has ended, so a bad
+    /// escape is reported at the closing quote: the rest of the string is
+    /// skipped first, by the rules that find its end.
+    fn escape_error(&mut self, message: &str) -> ReadError {
+        loop {
+            match self.at(self.position) {
+                None => return self.error("unfinished string at the end of the input"),
+                Some(b'"') => return self.error_at_position(message),
+                Some(b'\\') => self.position += 2,
+                Some(_) => self.position += 1,
+            }
+        }
+    }
+
+    /// Four hex digits of a `\u` escape, none of them past the string's end.
+    fn hex4(&mut self) -> Result<u32, &'static str> {
+        if !self.ensure(self.position + 4)
+            || self.text[self.position..self.position + 4].contains(&b'"')
+        {
+            return Err("Invalid \\uXXXX escape");
+        }
+        let digits = std::str::from_utf8(&self.text[self.position..self.position + 4])
+            .ok()
+            .filter(|digits| digits.bytes().all(|byte| byte.is_ascii_hexdigit()))
+            .and_then(|digits| u32::from_str_radix(digits, 16).ok())
+            .ok_or("Invalid characters in \\uXXXX escape")?;
         self.position += 4;
         Ok(digits)
     }
 
-    fn unicode_escape(&mut self) -> Result<char, ReadError> {
+    /// jq 1.7.1 joins a surrogate pair and refuses a high surrogate without
+    /// its low half; a lone low surrogate becomes U+FFFD.
+    fn unicode_escape(&mut self) -> Result<char, &'static str> {
+        const UNPAIRED: &str = "Invalid \\uXXXX\\uXXXX surrogate pair escape";
         let unit = self.hex4()?;
-        if (0xD800..0xDC00).contains(&unit)
-            && self.ensure(self.position + 2)
-            && self.text[self.position..].starts_with(b"\\u")
-        {
-            let saved = self.position;
-            self.position += 2;
-            let low = self.hex4()?;
-            if (0xDC00..0xE000).contains(&low) {
-                let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                return Ok(char::from_u32(code).unwrap_or('\u{FFFD}'));
+        if (0xD800..0xDC00).contains(&unit) {
+            if !(self.ensure(self.position + 2) && self.text[self.position..].starts_with(b"\\u")) {
+                return Err(UNPAIRED);
             }
-            self.position = saved;
+            self.position += 2;
+            let low = self.hex4().map_err(|_| UNPAIRED)?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return Err(UNPAIRED);
+            }
+            let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+            return Ok(char::from_u32(code).unwrap_or('\u{FFFD}'));
         }
         Ok(char::from_u32(unit).unwrap_or('\u{FFFD}'))
     }
@@ -879,9 +896,48 @@ mod tests {
     #[test]
     fn strings_decode_escapes_and_surrogates() {
         assert_eq!(
-            round_trip(r#""a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00\ud800x""#),
+            round_trip(r#""a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00\udc00x""#),
             "\"a\\\"\\\\/\\b\\f\\n\\r\\té😀\u{FFFD}x\""
         );
+    }
+
+    /// jq 1.7.1 reports a bad escape at the string's closing quote, in
+    /// its own words (`printf '"\\ud800x"' | jq .`: column 9).
+    #[test]
+    fn bad_escapes_are_reported_at_the_closing_quote_as_jq() {
+        for (text, expected) in [
+            (
+                r#""\ud800""#,
+                "Invalid \\uXXXX\\uXXXX surrogate pair escape at line 1, column 8",
+            ),
+            (
+                r#"["\ud800x"]"#,
+                "Invalid \\uXXXX\\uXXXX surrogate pair escape at line 1, column 10",
+            ),
+            (
+                r#""\ud800\u0041""#,
+                "Invalid \\uXXXX\\uXXXX surrogate pair escape at line 1, column 14",
+            ),
+            (
+                r#""\ud800\q""#,
+                "Invalid \\uXXXX\\uXXXX surrogate pair escape at line 1, column 10",
+            ),
+            (
+                r#""é\ud800""#,
+                "Invalid \\uXXXX\\uXXXX surrogate pair escape at line 1, column 10",
+            ),
+            (r#""\qabc""#, "Invalid escape at line 1, column 7"),
+            (r#""\u12""#, "Invalid \\uXXXX escape at line 1, column 6"),
+            (
+                r#""\u12xyz""#,
+                "Invalid characters in \\uXXXX escape at line 1, column 9",
+            ),
+            (r#""\ud800"#, "Unfinished string at EOF at line 1, column 7"),
+        ] {
+            let error = parse_single(text.as_bytes()).expect_err(text);
+            assert_eq!(error.to_string(), expected, "{text}");
+        }
+        assert_eq!(round_trip(r#""\udc00""#), "\"\u{FFFD}\"");
     }
 
     #[test]

@@ -1,0 +1,213 @@
+//! The rewrites that need the syntax tree (jq's order of evaluation,
+//! `order`; path expressions, `path_expr`), run on a module's parsed body,
+//! which is printed back (`unparse`) only when one changed something.
+//!
+//! Only code jaq parses is rewritten. The program as written is what
+//! compile errors are reported against: [`super::Program::compile`]
+//! compiles it again, unrewritten, when the rewritten one fails.
+
+use super::scope::{Names, Scope};
+use super::{header, order, path_expr, unparse};
+use jaq_core::load::lex::StrPart;
+use jaq_core::load::parse::{Def, Term};
+use jaq_core::path::{Part, Path};
+use std::collections::HashSet;
+
+/// What a module's body is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Body {
+    /// The main program: a term.
+    Term,
+    /// A library module: definitions.
+    Defs,
+}
+
+/// The definitions (`name/arity`) an included module brings, those of
+/// the modules it includes with them; `None` when it cannot be read.
+pub(super) type Included<'a> = &'a dyn Fn(&header::Directive) -> Option<Vec<String>>;
+
+/// `code` with its body rewritten, or `None` when nothing changed.
+pub(super) fn rewrite(code: &str, body: Body, included: Included) -> Option<String> {
+    let module_header = header::read(code).ok()??;
+    let mut names = Some(HashSet::new());
+    for directive in &module_header.directives {
+        if directive.alias.is_none() {
+            names = names.zip(included(directive)).map(|(mut names, defs)| {
+                names.extend(defs.iter().filter_map(|def| {
+                    let (name, arity) = def.rsplit_once('/')?;
+                    Some((name.to_string(), arity.parse().ok()?))
+                }));
+                names
+            });
+        }
+    }
+    let start = module_header.body_start;
+    let text = &code[start..];
+    let mut scope = Scope::new(Names::get(), names);
+    let printed = match body {
+        Body::Term => {
+            let term = jaq_core::load::parse(text, |parser| parser.term())?;
+            let mut paths = path_expr::Rewrite::new(&scope);
+            let term = paths.term(term);
+            let wrapped = paths.changed;
+            let (term, changed) = order::rewrite_term(term, &mut scope);
+            (wrapped || changed).then(|| unparse::term(&term))?
+        }
+        Body::Defs => {
+            let defs = jaq_core::load::parse(text, |parser| parser.defs())?;
+            let mut paths = path_expr::Rewrite::new(&scope);
+            let defs = paths.defs(defs);
+            let wrapped = paths.changed;
+            let (defs, changed) = order::rewrite_defs(defs, &mut scope);
+            (wrapped || changed).then(|| unparse::defs(&defs))?
+        }
+    };
+    Some(format!("{} {printed}", &code[..start]))
+}
+
+/// `term` with each of its direct subterms replaced by `f` of it (the
+/// walk every rewrite shares; a rewrite matches the terms it changes
+/// first and leaves the rest to this).
+pub(super) fn children<'s>(
+    term: Term<&'s str>,
+    f: &mut impl FnMut(Term<&'s str>) -> Term<&'s str>,
+) -> Term<&'s str> {
+    let boxed = |term: Box<Term<&'s str>>, f: &mut dyn FnMut(Term<&'s str>) -> Term<&'s str>| {
+        Box::new(f(*term))
+    };
+    match term {
+        Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_) => term,
+        Term::Str(format, parts) => Term::Str(
+            format,
+            parts
+                .into_iter()
+                .map(|part| match part {
+                    StrPart::Term(inner) => StrPart::Term(f(inner)),
+                    other => other,
+                })
+                .collect(),
+        ),
+        Term::Arr(inner) => Term::Arr(inner.map(|inner| boxed(inner, f))),
+        Term::Obj(entries) => Term::Obj(
+            entries
+                .into_iter()
+                .map(|(key, value)| (f(key), value.map(&mut *f)))
+                .collect(),
+        ),
+        Term::Neg(inner) => Term::Neg(boxed(inner, f)),
+        Term::BinOp(left, op, right) => {
+            let left = boxed(left, f);
+            Term::BinOp(left, op, boxed(right, f))
+        }
+        Term::Label(name, body) => Term::Label(name, boxed(body, f)),
+        Term::Fold(kind, inputs, pattern, args) => {
+            let inputs = boxed(inputs, f);
+            Term::Fold(
+                kind,
+                inputs,
+                pattern,
+                args.into_iter().map(&mut *f).collect(),
+            )
+        }
+        Term::TryCatch(body, catch) => {
+            let body = boxed(body, f);
+            Term::TryCatch(body, catch.map(|catch| boxed(catch, f)))
+        }
+        Term::IfThenElse(branches, otherwise) => Term::IfThenElse(
+            branches
+                .into_iter()
+                .map(|(condition, then)| (f(condition), f(then)))
+                .collect(),
+            otherwise.map(|otherwise| boxed(otherwise, f)),
+        ),
+        Term::Def(defs, body) => {
+            let defs = defs
+                .into_iter()
+                .map(|def| Def {
+                    body: f(def.body),
+                    ..def
+                })
+                .collect();
+            Term::Def(defs, boxed(body, f))
+        }
+        Term::Call(name, args) => Term::Call(name, args.into_iter().map(&mut *f).collect()),
+        Term::Path(head, Path(parts)) => {
+            let head = boxed(head, f);
+            let parts = parts
+                .into_iter()
+                .map(|(part, opt)| {
+                    let part = match part {
+                        Part::Index(index) => Part::Index(f(index)),
+                        Part::Range(from, to) => {
+                            let from = from.map(&mut *f);
+                            Part::Range(from, to.map(&mut *f))
+                        }
+                    };
+                    (part, opt)
+                })
+                .collect();
+            Term::Path(head, Path(parts))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The builtins are written in jq's order of evaluation (so they need
+    /// no rewrite when a program starts): rewriting the prelude changes
+    /// none of the definitions a program reaches.
+    #[test]
+    fn the_prelude_is_written_in_jq_order() {
+        let mut scope = Scope::new(Names::get(), Some(HashSet::new()));
+        let defs: Vec<_> = super::super::compat::defs().collect();
+        let mut rewritten = Vec::new();
+        for (index, def) in defs.iter().enumerate() {
+            let shadowed = defs[index + 1..]
+                .iter()
+                .any(|later| later.name == def.name && later.args.len() == def.args.len());
+            let (after, changed) = order::rewrite_builtin(def.clone(), &mut scope);
+            if changed && !shadowed {
+                rewritten.push(unparse::defs(&[after]));
+            }
+        }
+        assert!(
+            rewritten.is_empty(),
+            "write these in jq's order:\n{}",
+            rewritten.concat()
+        );
+    }
+
+    fn none(_: &header::Directive) -> Option<Vec<String>> {
+        Some(Vec::new())
+    }
+
+    #[test]
+    fn only_changed_bodies_are_printed() {
+        assert_eq!(rewrite(".a + 1", Body::Term, &none), None);
+        assert_eq!(rewrite(".a + .b", Body::Term, &none), None);
+        assert_eq!(
+            rewrite("(1,2) + (10,20)", Body::Term, &none).as_deref(),
+            Some(" ((10, 20) as $__jq_v0 | ((1, 2) + $__jq_v0))")
+        );
+        assert_eq!(
+            rewrite("import \"a\" as a; .[] - .[]", Body::Term, &none).as_deref(),
+            Some("import \"a\" as a; (.[] as $__jq_v0 | (.[] - $__jq_v0))")
+        );
+        assert_eq!(rewrite("syntax error (", Body::Term, &none), None);
+        assert!(rewrite("def f: .[] * .[];", Body::Defs, &none).is_some());
+    }
+
+    #[test]
+    fn included_definitions_shadow_builtins() {
+        // `reduce` keeps the last output of an update that may give several.
+        let code = "include \"x\"; reduce .[] as $x (0; f)";
+        assert!(rewrite(code, Body::Term, &none).is_some());
+        let code = "include \"x\"; reduce .[] as $x (0; keys)";
+        assert_eq!(rewrite(code, Body::Term, &none), None);
+        let shadowing = |_: &header::Directive| Some(vec!["keys/0".to_string()]);
+        assert!(rewrite(code, Body::Term, &shadowing).is_some());
+        assert!(rewrite(code, Body::Term, &|_| None).is_some());
+    }
+}
