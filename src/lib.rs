@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod builds;
+pub mod calendar;
 pub mod cli;
 pub mod deploy;
 pub mod jq;

@@ -287,17 +287,12 @@ fn parse_http_date(value: &str) -> Option<u64> {
     {
         return None;
     }
-    // Days from the civil date (Howard Hinnant's algorithm, for years >= 1970).
-    let (year, month) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = year / 400;
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = (era * 146_097 + day_of_era).checked_sub(719_468)?;
+    let days = u64::try_from(crate::calendar::days_from_civil(
+        i64::try_from(year).ok()?,
+        month,
+        i64::try_from(day).ok()?,
+    ))
+    .ok()?;
     Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 
