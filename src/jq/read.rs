@@ -82,15 +82,7 @@ pub fn parse_many(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> +
 pub fn parse_many_deep(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadError>> + '_ {
     let mut reader = Reader::new(Cow::Borrowed(text), None);
     reader.max_depth = DEEP_MAX_DEPTH;
-    let mut failed = false;
-    std::iter::from_fn(move || {
-        if failed {
-            return None;
-        }
-        let value = reader.value().transpose();
-        failed = matches!(value, Some(Err(_)));
-        value
-    })
+    values_with_ends(reader).map(|value| value.map(|(value, _)| value))
 }
 
 /// [`parse_many`] with the offset just past each value (`jq --seq` needs
@@ -98,7 +90,14 @@ pub fn parse_many_deep(text: &[u8]) -> impl Iterator<Item = Result<Val, ReadErro
 pub fn parse_many_with_ends(
     text: &[u8],
 ) -> impl Iterator<Item = Result<(Val, usize), ReadError>> + '_ {
-    let mut reader = Reader::new(Cow::Borrowed(text), None);
+    values_with_ends(Reader::new(Cow::Borrowed(text), None))
+}
+
+/// The values of `reader`, each with the offset just past it, ending
+/// after the first error.
+fn values_with_ends(
+    mut reader: Reader<'_>,
+) -> impl Iterator<Item = Result<(Val, usize), ReadError>> + '_ {
     let mut failed = false;
     std::iter::from_fn(move || {
         if failed {
