@@ -23,13 +23,6 @@ pub trait IndexLookup: Sync {
     fn lookup_index(&self, reference: &Reference) -> Result<Option<Value>, RegistryError>;
 }
 
-/// One reference to answer, and the item that needs it first (for the
-/// error message).
-pub(crate) struct Request<'r> {
-    pub(crate) reference: &'r Reference,
-    pub(crate) needed_by: String,
-}
-
 /// Every lookup of one run, answered once each.
 pub(crate) struct Lookups<'run> {
     /// `None`: offline, only the cache answers.
@@ -61,12 +54,17 @@ impl<'run> Lookups<'run> {
     /// Answers every reference not answered yet: cached ones at once, the
     /// rest on up to `jobs` threads, in request order, so the failure
     /// returned is the first one in that order whatever the timing (nothing
-    /// new starts after it).
-    pub(crate) fn fetch(&mut self, requests: &[Request<'_>]) -> Result<(), BuildsError> {
-        let mut missing: Vec<&Request> = Vec::new();
+    /// new starts after it). `needed_by(position)` names the item that
+    /// needs `references[position]`, for the error message: it is written
+    /// only for a failure (a run asks thousands of references).
+    pub(crate) fn fetch(
+        &mut self,
+        references: &[&Reference],
+        needed_by: impl Fn(usize) -> String,
+    ) -> Result<(), BuildsError> {
+        let mut missing: Vec<usize> = Vec::new();
         let mut asked = HashSet::new();
-        for request in requests {
-            let reference = request.reference;
+        for (position, &reference) in references.iter().enumerate() {
             if self.answers.contains_key(reference) || asked.contains(reference) {
                 continue;
             }
@@ -77,39 +75,38 @@ impl<'run> Lookups<'run> {
                 }
                 None => {
                     asked.insert(reference);
-                    missing.push(request);
+                    missing.push(position);
                 }
             }
         }
-        let Some(first) = missing.first() else {
+        let Some(&first) = missing.first() else {
             return Ok(());
         };
         let Some(registry) = self.registry else {
             return Err(BuildsError::new(format!(
                 "{}: {} is not in the cache and no registry may be asked (--offline)",
-                first.needed_by, first.reference
+                needed_by(first),
+                references[first]
             )));
         };
         let mut failure = None;
         pool::ordered(
             self.jobs,
             missing.len(),
-            |position| registry.lookup_index(missing[position].reference),
-            |position, answer| {
-                let request = missing[position];
+            |index| registry.lookup_index(references[missing[index]]),
+            |index, answer| {
+                let position = missing[index];
+                let reference = references[position];
                 match answer {
                     Ok(answer) => {
                         self.registry_lookups += 1;
                         self.answers
-                            .insert(request.reference.clone(), answer.map(Cow::Owned));
+                            .insert(reference.clone(), answer.map(Cow::Owned));
                         ControlFlow::Continue(())
                     }
                     Err(error) => {
                         failure = Some(BuildsError::caused_by(
-                            format!(
-                                "{}: looking up {} failed",
-                                request.needed_by, request.reference
-                            ),
+                            format!("{}: looking up {reference} failed", needed_by(position)),
                             error,
                         ));
                         ControlFlow::Break(())
@@ -158,14 +155,12 @@ mod tests {
         }
     }
 
-    fn requests<'r>(references: &'r [Reference]) -> Vec<Request<'r>> {
-        references
-            .iter()
-            .map(|reference| Request {
-                reference,
-                needed_by: format!("item for {reference}"),
-            })
-            .collect()
+    /// Fetches `references`, each needed by "item for REFERENCE".
+    fn fetch(lookups: &mut Lookups<'_>, references: &[Reference]) -> Result<(), BuildsError> {
+        let borrowed: Vec<&Reference> = references.iter().collect();
+        lookups.fetch(&borrowed, |position| {
+            format!("item for {}", references[position])
+        })
     }
 
     fn parsed(references: &[&str]) -> Vec<Reference> {
@@ -187,18 +182,12 @@ mod tests {
             json!({"manifests": [], "from": "cache"}),
         );
         let mut lookups = Lookups::new(Some(&registry), &cache, 4);
-        lookups
-            .fetch(&requests(&parsed(&[
-                "a:1",
-                "cached:1",
-                "a:1",
-                "missing:1",
-                "b:1",
-            ])))
-            .unwrap();
-        lookups
-            .fetch(&requests(&parsed(&["a:1", "b:1", "c:1"])))
-            .unwrap();
+        fetch(
+            &mut lookups,
+            &parsed(&["a:1", "cached:1", "a:1", "missing:1", "b:1"]),
+        )
+        .unwrap();
+        fetch(&mut lookups, &parsed(&["a:1", "b:1", "c:1"])).unwrap();
         let mut asked = registry.asked.lock().unwrap().clone();
         asked.sort();
         assert_eq!(asked, ["a:1", "b:1", "c:1", "missing:1"]);
@@ -218,9 +207,7 @@ mod tests {
         };
         let cache = LookupCache::new();
         let mut lookups = Lookups::new(Some(&registry), &cache, 1);
-        let error = lookups
-            .fetch(&requests(&parsed(&["a:1", "broken:1", "broken:2"])))
-            .unwrap_err();
+        let error = fetch(&mut lookups, &parsed(&["a:1", "broken:1", "broken:2"])).unwrap_err();
         assert_eq!(
             crate::cli::chain(&error),
             "item for broken:1: looking up broken:1 failed: registry said no"
@@ -231,8 +218,7 @@ mod tests {
     fn offline_names_the_missing_reference_and_who_needed_it() {
         let cache = LookupCache::new();
         let mut lookups = Lookups::new(None, &cache, 2);
-        let error = lookups
-            .fetch(&requests(&parsed(&["a:1"])))
+        let error = fetch(&mut lookups, &parsed(&["a:1"]))
             .unwrap_err()
             .to_string();
         assert_eq!(

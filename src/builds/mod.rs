@@ -38,7 +38,6 @@ use std::fmt;
 use std::path::Path;
 
 use serde_json::{Map, Value};
-use sha2::{Digest as _, Sha256};
 
 pub use cache::LookupCache;
 pub use index::IndexError;
@@ -46,10 +45,10 @@ pub use lookup::IndexLookup;
 pub use template::{StagingTemplate, TEMPLATE_VARIABLE};
 
 use index::{narrow, NarrowedIndex};
-use lookup::{Lookups, Request};
+use lookup::Lookups;
 use sources::{ParentKind, Sources};
 
-use crate::registry::Reference;
+use crate::registry::{Digest, Reference};
 
 /// How many lookups run at once by default: enough to hide a registry's
 /// latency, few enough not to look like a flood (the client rate-limits too).
@@ -113,7 +112,7 @@ pub struct BuildsRun {
 impl BuildsRun {
     /// The output as `jq --tab` prints it.
     pub fn to_bytes(&self) -> Vec<u8> {
-        output::tab_json(&Value::Object(self.builds.clone()))
+        output::tab_json_object(&self.builds)
     }
 }
 
@@ -294,30 +293,30 @@ impl<'s, 'input, 'run> Run<'s, 'input, 'run> {
 
     /// `source "ID" arch "ARCH"`, for notes and errors.
     fn describe(&self, candidate: usize) -> String {
-        format!(
-            "source {:?} arch {:?}",
-            self.source_id(candidate),
-            self.arch(candidate).name
-        )
+        describe(self.sources, &self.candidates, candidate)
     }
 
     /// Looks up every image parent at once, before the first wave.
     fn fetch_image_parents(&mut self) -> Result<(), BuildsError> {
-        let mut requests = Vec::new();
+        let mut references = Vec::new();
+        // Per reference, its candidate and parent name (for an error).
+        let mut needers = Vec::new();
         for candidate in 0..self.candidates.len() {
             for parent in &self.arch(candidate).parents {
                 if let ParentKind::Image { reference } = &parent.kind {
                     if reference.digest().is_some() {
                         self.kept.push(reference.clone());
                     }
-                    requests.push(Request {
-                        reference,
-                        needed_by: format!("{} parent {:?}", self.describe(candidate), parent.from),
-                    });
+                    references.push(reference);
+                    needers.push((candidate, parent.from));
                 }
             }
         }
-        self.lookups.fetch(&requests)
+        let describe = |candidate| describe(self.sources, &self.candidates, candidate);
+        self.lookups.fetch(&references, |position| {
+            let (candidate, from) = needers[position];
+            format!("{} parent {from:?}", describe(candidate))
+        })
     }
 
     /// The candidates whose every source parent is settled, or `None` when
@@ -393,14 +392,11 @@ impl<'s, 'input, 'run> Run<'s, 'input, 'run> {
 
     /// Looks up the wave's staging images together and builds each.
     fn finish_wave(&mut self, wave: Vec<Pending>) -> Result<(), BuildsError> {
-        let requests: Vec<Request> = wave
-            .iter()
-            .map(|pending| Request {
-                reference: &pending.staging,
-                needed_by: format!("{} staging image", self.describe(pending.candidate)),
-            })
-            .collect();
-        self.lookups.fetch(&requests)?;
+        let references: Vec<&Reference> = wave.iter().map(|pending| &pending.staging).collect();
+        let describe = |candidate| describe(self.sources, &self.candidates, candidate);
+        self.lookups.fetch(&references, |position| {
+            format!("{} staging image", describe(wave[position].candidate))
+        })?;
         for pending in wave {
             let resolved = match self.lookups.answer(&pending.staging) {
                 Some(Some(index)) => {
@@ -568,6 +564,14 @@ impl<'s, 'input, 'run> Run<'s, 'input, 'run> {
     }
 }
 
+/// [`Run::describe`], for a closure that must not borrow the whole run
+/// (the lookups are borrowed mutably beside it).
+fn describe(sources: &Sources<'_>, candidates: &[Candidate], candidate: usize) -> String {
+    let Candidate { source, arch, .. } = candidates[candidate];
+    let source = &sources.sources[source];
+    format!("source {:?} arch {:?}", source.id, source.arches[arch].name)
+}
+
 /// The hex sha256 of `{"sourceId":...,"arch":...,"parents":{...}}` printed
 /// compactly with its newline, as `jq -c` prints it: the reference's build
 /// id, so the same inputs name the same staging image in either tool.
@@ -576,8 +580,10 @@ pub fn build_id(source_id: &str, arch: &str, parents: &Map<String, Value>) -> St
     identity.insert("sourceId".to_string(), Value::String(source_id.to_string()));
     identity.insert("arch".to_string(), Value::String(arch.to_string()));
     identity.insert("parents".to_string(), Value::Object(parents.clone()));
-    let digest = Sha256::digest(output::compact_json(&Value::Object(identity)));
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    // The registry's digest writes the hex (a format! per byte cost more
+    // than the hashing).
+    let digest = Digest::sha256_of(&output::compact_json(&Value::Object(identity)));
+    digest.hex().to_owned()
 }
 
 #[cfg(test)]

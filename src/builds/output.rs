@@ -5,13 +5,20 @@
 //! byte (number text, string escapes), which is what [`crate::jq::print`]
 //! guarantees.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::jq::print::{serde_to_vec, PrintOptions};
+use crate::jq::print::{serde_map_to_vec, serde_to_vec, PrintOptions};
 
 /// `jq --tab .`: the output of `builds` and the cache file.
 pub fn tab_json(value: &Value) -> Vec<u8> {
     let mut bytes = serde_to_vec(value, &PrintOptions::tab());
+    bytes.push(b'\n');
+    bytes
+}
+
+/// [`tab_json`] of `Value::Object(map)`, without copying the map into one.
+pub fn tab_json_object(map: &Map<String, Value>) -> Vec<u8> {
+    let mut bytes = serde_map_to_vec(map, &PrintOptions::tab());
     bytes.push(b'\n');
     bytes
 }
@@ -46,6 +53,10 @@ mod tests {
             String::from_utf8(tab_json(&value)).unwrap(),
             "{\n\t\"a\": [\n\t\t1,\n\t\t{}\n\t],\n\t\"b\": []\n}\n"
         );
+        for value in [value, json!({})] {
+            let map = value.as_object().unwrap();
+            assert_eq!(tab_json_object(map), tab_json(&value));
+        }
     }
 
     /// Holds down number text: with arbitrary_precision, `1.000` stays as

@@ -4,6 +4,7 @@
 //! once with the item and field named, not halfway through a run.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use serde_json::{Map, Value};
 
@@ -66,7 +67,7 @@ impl<'input> Sources<'input> {
         let mut positions: HashMap<&str, usize> = HashMap::new();
         let mut sources = Vec::with_capacity(object.len());
         for (key, value) in object {
-            let item = format!("{origin}: source {key:?}");
+            let item = Item::source(origin, key);
             let Some(source) = value.as_object() else {
                 return Err(BuildsError::new(format!(
                     "{item}: expected an object, found {}",
@@ -106,7 +107,7 @@ fn parse_arches<'input>(
     positions: &HashMap<&str, usize>,
     origin: &str,
 ) -> Result<Vec<Arch<'input>>, BuildsError> {
-    let item = format!("{origin}: source {:?}", source.id);
+    let item = Item::source(origin, source.id);
     let arches = match source.object.get("arches") {
         Some(Value::Object(arches)) => arches,
         other => {
@@ -118,7 +119,10 @@ fn parse_arches<'input>(
     };
     let mut parsed = Vec::with_capacity(arches.len());
     for (name, value) in arches {
-        let item = format!("{item} arch {name:?}");
+        let item = Item {
+            arch: Some(name),
+            ..item
+        };
         if name.is_empty() {
             return Err(BuildsError::new(format!("{item}: arch name is empty")));
         }
@@ -145,10 +149,13 @@ fn parse_arches<'input>(
             if from == SCRATCH {
                 continue;
             }
-            let item = format!("{item} parent {from:?}");
+            let item = Item {
+                parent: Some(from),
+                ..item
+            };
             parsed_parents.push(Parent {
                 from: from.as_str(),
-                kind: parse_parent(from, parent, positions, &item)?,
+                kind: parse_parent(from, parent, positions, item)?,
             });
         }
         parsed.push(Arch {
@@ -164,7 +171,7 @@ fn parse_parent(
     from: &str,
     parent: &Value,
     positions: &HashMap<&str, usize>,
-    item: &str,
+    item: Item<'_>,
 ) -> Result<ParentKind, BuildsError> {
     let Some(parent) = parent.as_object() else {
         return Err(BuildsError::new(format!(
@@ -193,13 +200,48 @@ fn parse_parent(
             ))),
         };
     }
-    let parsed = reference::parse(from).map_err(|error| BuildsError::caused_by(item, error))?;
+    let parsed =
+        reference::parse(from).map_err(|error| BuildsError::caused_by(item.to_string(), error))?;
     let reference = match pin {
         Some(pin) => reference::pinned(&parsed, pin)
             .map_err(|error| BuildsError::caused_by(format!("{item}: field \"pin\""), error))?,
         None => parsed,
     };
     Ok(ParentKind::Image { reference })
+}
+
+/// The item an error names (`ORIGIN: source "ID" arch "ARCH" parent
+/// "FROM"`), written only when there is an error: a run checks thousands.
+#[derive(Clone, Copy)]
+struct Item<'a> {
+    origin: &'a str,
+    source: &'a str,
+    arch: Option<&'a str>,
+    parent: Option<&'a str>,
+}
+
+impl<'a> Item<'a> {
+    fn source(origin: &'a str, source: &'a str) -> Self {
+        Self {
+            origin,
+            source,
+            arch: None,
+            parent: None,
+        }
+    }
+}
+
+impl fmt::Display for Item<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}: source {:?}", self.origin, self.source)?;
+        if let Some(arch) = self.arch {
+            write!(formatter, " arch {arch:?}")?;
+        }
+        if let Some(parent) = self.parent {
+            write!(formatter, " parent {parent:?}")?;
+        }
+        Ok(())
+    }
 }
 
 /// A JSON type name for error messages.

@@ -83,6 +83,13 @@ pub fn write(out: &mut Vec<u8>, value: &Val, options: &PrintOptions) {
     Printer::new(out, options).value(value, 0);
 }
 
+/// Writes one value as it prints nested `level` deep in another (its inner
+/// lines indented for that depth), for a caller that prints the lines
+/// around it itself.
+pub fn write_nested(out: &mut Vec<u8>, value: &Val, options: &PrintOptions, level: usize) {
+    Printer::new(out, options).value(value, level);
+}
+
 /// Writes one value without a trailing newline to `sink` as it is
 /// printed, in chunks of [`CHUNK`] bytes: the whole text of a large value
 /// is never held in memory (jq streams its output the same way). After a
@@ -141,6 +148,20 @@ pub fn serde_to_vec(value: &serde_json::Value, options: &PrintOptions) -> Vec<u8
     out
 }
 
+/// The bytes [`write_serde`] writes for `Value::Object(map)`, without
+/// building that value (a copy of the whole map).
+pub fn serde_map_to_vec(
+    map: &serde_json::Map<String, serde_json::Value>,
+    options: &PrintOptions,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let entries = map
+        .iter()
+        .map(|(key, value)| (Key::Text(key.as_bytes()), value));
+    Printer::new(&mut out, options).object(map.len(), entries, 0);
+    out
+}
+
 /// Converts a serde_json value to a jq value, keeping key order and the exact
 /// number text.
 ///
@@ -196,7 +217,7 @@ pub fn to_serde(value: &Val) -> serde_json::Value {
                         Val::TStr(bytes) | Val::BStr(bytes) => Key::Text(bytes),
                         other => Key::Value(other),
                     };
-                    let key = key_text(&key, false).into_owned();
+                    let key = key_text(&key, false).into_string();
                     (key, to_serde(value))
                 })
                 .collect(),
@@ -642,6 +663,7 @@ impl<'o> Printer<'o> {
             View::Bool(true) => self.out.extend_from_slice(b"true"),
             View::Bool(false) => self.out.extend_from_slice(b"false"),
             View::Number(number) => write_number(self.out, &number),
+            View::Text(bytes) if self.fits_plain(bytes) => write_plain(self.out, bytes),
             View::Text(bytes) => self.string(&jq_text(bytes)),
             View::Array([]) => self.out.extend_from_slice(b"[]"),
             View::Array(items) => {
@@ -660,45 +682,66 @@ impl<'o> Printer<'o> {
                 self.newline(level);
                 self.out.push(b']');
             }
-            View::Object(0, _) => self.out.extend_from_slice(b"{}"),
-            View::Object(_, entries) => {
-                self.out.push(b'{');
-                if self.sort_keys {
-                    let mut sorted: Vec<(Cow<'_, str>, &T)> = entries
-                        .map(|(key, value)| (key_text(&key, true), value))
-                        .collect();
-                    // jq sorts keys with memcmp, then by length: byte order.
-                    sorted.sort_by(|(left, _), (right, _)| left.as_bytes().cmp(right.as_bytes()));
-                    for (index, (key, value)) in sorted.into_iter().enumerate() {
-                        self.entry(index, &key, value, level);
-                    }
-                } else {
-                    for (index, (key, value)) in entries.enumerate() {
-                        if self.out.len() >= self.limit {
-                            return;
-                        }
-                        let key = key_text(&key, false);
-                        self.entry(index, &key, value, level);
-                    }
-                }
-                self.newline(level);
-                self.out.push(b'}');
-            }
+            View::Object(length, entries) => self.object(length, entries, level),
         }
     }
 
-    fn entry<T: Tree>(&mut self, index: usize, key: &str, value: &T, level: usize) {
+    fn object<'t, T: Tree + 't>(
+        &mut self,
+        length: usize,
+        entries: impl Iterator<Item = (Key<'t>, &'t T)>,
+        level: usize,
+    ) {
+        if length == 0 {
+            self.out.extend_from_slice(b"{}");
+            return;
+        }
+        self.out.push(b'{');
+        if self.sort_keys {
+            let mut sorted: Vec<(KeyText<'_>, &T)> = entries
+                .map(|(key, value)| (key_text(&key, true), value))
+                .collect();
+            // jq sorts keys with memcmp, then by length: byte order.
+            sorted.sort_by(|(left, _), (right, _)| left.bytes().cmp(right.bytes()));
+            for (index, (key, value)) in sorted.into_iter().enumerate() {
+                self.entry(index, &key, value, level);
+            }
+        } else {
+            for (index, (key, value)) in entries.enumerate() {
+                if self.out.len() >= self.limit {
+                    return;
+                }
+                let key = key_text(&key, false);
+                self.entry(index, &key, value, level);
+            }
+        }
+        self.newline(level);
+        self.out.push(b'}');
+    }
+
+    fn entry<T: Tree>(&mut self, index: usize, key: &KeyText<'_>, value: &T, level: usize) {
         if index > 0 {
             self.out.push(b',');
         }
         self.newline(level + 1);
-        write_string(self.out, key, self.ascii);
+        match key {
+            KeyText::Plain(bytes) => write_plain(self.out, bytes),
+            KeyText::Text(text) => write_string(self.out, text, self.ascii),
+        }
         self.out.push(b':');
         if !matches!(self.layout, Layout::Compact) {
             self.out.push(b' ');
         }
         self.value(value, level + 1);
         self.spill();
+    }
+
+    /// Whether a string can be copied as it stands ([`is_plain_ascii`]),
+    /// whole: within the limit, and not one the sink takes in chunks.
+    fn fits_plain(&self, bytes: &[u8]) -> bool {
+        bytes.len() <= CHUNK
+            && bytes.len() <= self.limit.saturating_sub(self.out.len())
+            && is_plain_ascii(bytes)
     }
 
     /// A string, escaped chunk by chunk (cut at character boundaries) so a
@@ -749,21 +792,45 @@ impl<'o> Printer<'o> {
     }
 }
 
+/// A key as it is printed: plain ASCII as it stands, other text escaped.
+enum KeyText<'a> {
+    Plain(&'a [u8]),
+    Text(Cow<'a, str>),
+}
+
+impl KeyText<'_> {
+    /// The key's text before escaping (what jq sorts keys by).
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Plain(bytes) => bytes,
+            Self::Text(text) => text.as_bytes(),
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            // ASCII: the lossy conversion never replaces anything.
+            Self::Plain(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Self::Text(text) => text.into_owned(),
+        }
+    }
+}
+
 /// The text jq prints for a key: string keys as themselves, other keys (which
 /// jq cannot make) as their compact JSON text, printed with the same key order.
-fn key_text<'a>(key: &Key<'a>, sort_keys: bool) -> Cow<'a, str> {
+fn key_text<'a>(key: &Key<'a>, sort_keys: bool) -> KeyText<'a> {
     match key {
-        Key::Text(bytes) => jq_text(bytes),
+        Key::Text(bytes) if is_plain_ascii(bytes) => KeyText::Plain(bytes),
+        Key::Text(bytes) => KeyText::Text(jq_text(bytes)),
         Key::Value(value) => {
             let options = PrintOptions {
                 sort_keys,
                 ..PrintOptions::compact()
             };
             let text = to_vec(value, &options);
-            Cow::Owned(
-                String::from_utf8(text)
-                    .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
-            )
+            KeyText::Text(Cow::Owned(String::from_utf8(text).unwrap_or_else(
+                |error| String::from_utf8_lossy(error.as_bytes()).into_owned(),
+            )))
         }
     }
 }
@@ -838,6 +905,43 @@ fn write_string(out: &mut Vec<u8>, text: &str, ascii: bool) {
     out.reserve(text.len() + 2);
     out.push(b'"');
     write_escaped(out, text, ascii);
+    out.push(b'"');
+}
+
+/// Whether every byte prints as itself in every mode: printable ASCII
+/// other than `"` and `\\`. Such text needs no UTF-8 check and no escaping,
+/// and nearly every string of a plan (digests, media types, keys) is one,
+/// so it is tested a word (8 bytes) at a time.
+fn is_plain_ascii(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Any byte of `word` zero (exact for "any", whatever the other bytes).
+    let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS != 0;
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+        // A byte below 0x20 (control), above 0x7E (DEL or not ASCII), `"`, `\\`.
+        let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+        // Adding 1 sets the high bit of 0x7F; bytes from 0x80 have it set.
+        let high = (word.wrapping_add(ONES) | word) & HIGHS;
+        if control | high != 0
+            || has_zero(word ^ (ONES * u64::from(b'"')))
+            || has_zero(word ^ (ONES * u64::from(b'\\')))
+        {
+            return false;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .all(|&byte| (0x20..=0x7E).contains(&byte) && byte != b'"' && byte != b'\\')
+}
+
+/// A string of [`is_plain_ascii`] bytes, in quotes.
+fn write_plain(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(bytes);
     out.push(b'"');
 }
 
@@ -1496,6 +1600,51 @@ mod tests {
         assert_eq!(serde_to_vec(&serde, &PrintOptions::compact()), b"-0");
         assert_eq!(to_vec(&from_serde(&serde), &PrintOptions::compact()), b"-0");
         assert_eq!(to_vec(&parse("-0"), &PrintOptions::compact()), b"0");
+    }
+
+    /// The word-at-a-time test against the byte-at-a-time rule, for every
+    /// byte at every position of a word and of the tail after it.
+    #[test]
+    fn plain_ascii_is_exactly_printable_ascii_without_quote_or_backslash() {
+        let plain = |byte: u8| (0x20..=0x7E).contains(&byte) && byte != b'"' && byte != b'\\';
+        for length in [1, 7, 8, 9, 16, 17] {
+            for position in 0..length {
+                for byte in 0..=u8::MAX {
+                    let mut text = vec![b'a'; length];
+                    text[position] = byte;
+                    assert_eq!(
+                        is_plain_ascii(&text),
+                        plain(byte),
+                        "{byte:#x} at {position} of {length}"
+                    );
+                }
+            }
+        }
+        assert!(is_plain_ascii(b""));
+        // Carries from 0xFF must not hide a neighbour (nor invent one).
+        assert!(!is_plain_ascii(&[
+            0xFF, b'a', b'a', b'a', b'a', b'a', b'a', b'a'
+        ]));
+        assert!(!is_plain_ascii(&[
+            b'a', 0xFF, 0x1F, b'a', b'a', b'a', b'a', b'a'
+        ]));
+    }
+
+    /// Strings and keys that skip escaping print as the escaping path would.
+    #[test]
+    fn plain_strings_and_keys_print_as_escaped_ones() {
+        for text in [
+            r#"{"a~ }":"sha256:0123","é":"\"x\u0001"}"#,
+            r#"["~", " ", "\u007f"]"#,
+        ] {
+            for options in [PrintOptions::compact(), PrintOptions::tab()] {
+                print(text, &options);
+            }
+        }
+        assert_eq!(
+            print(r#"{"k":"v ~"}"#, &PrintOptions::compact()),
+            r#"{"k":"v ~"}"#
+        );
     }
 
     /// Inputs jaq's parser does not make but its program literals or `Neg`

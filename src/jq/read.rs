@@ -744,10 +744,7 @@ impl Reader<'_> {
             let start = self.position;
             let mut end = start;
             let stop = loop {
-                if let Some(offset) = self.text[end..]
-                    .iter()
-                    .position(|byte| *byte == b'"' || *byte == b'\\')
-                {
+                if let Some(offset) = memchr::memchr2(b'"', b'\\', &self.text[end..]) {
                     end += offset;
                     break Some(self.text[end]);
                 }

@@ -65,14 +65,20 @@ pub fn plan(input: &[u8], arch: Option<&str>) -> Result<Vec<u8>> {
     let builds =
         fields::read_builds(text).map_err(|_| Unsupported("not builds metadata as read here"))?;
     let tagged = tagged_manifests(builds, arch)?;
-    let objects = deploy_objects(&tagged);
     // Plans run from a tenth to most of the input's length; the buffer
     // starts small and grows (reserving the whole length measured neither
     // faster nor leaner).
     let mut out = Vec::with_capacity(input.len() / 8);
-    let options = PrintOptions::tab();
-    for object in &objects {
-        print::write(&mut out, object, &options);
+    let mut printed = vec![None; tagged.descriptors.len()];
+    for group in deploy_objects(&tagged) {
+        let manifests = &group.manifests;
+        write_deploy_object(
+            &mut out,
+            &group.refs,
+            manifests,
+            &tagged.descriptors,
+            &mut printed,
+        );
         out.push(b'\n');
     }
     Ok(out)
@@ -204,27 +210,25 @@ fn descriptor_is_checked(value: &Val) -> bool {
         && matches!(field(value, "platform"), None | Some(Val::Obj(_)))
 }
 
-/// A deploy object being assembled: `_deploy_object` of its first tag, with
-/// the later tags of the same digest list appended to `refs`.
+/// A deploy object: `_deploy_object` of its first tag, with the later tags
+/// of the same digest list appended to `refs`.
 struct Group<'t> {
     refs: Vec<&'t str>,
-    manifests: usize,
+    manifests: Vec<DescriptorId>,
 }
 
 /// `deploy_objects[]`: per tag in first-seen order, its descriptors
 /// normalized and sorted (`sort_manifests`); tags with equal sorted digest
 /// lists share the object of the first.
-fn deploy_objects(tagged: &Tagged) -> Vec<Val> {
+fn deploy_objects<'t>(tagged: &'t Tagged) -> Vec<Group<'t>> {
     let descriptors = &tagged.descriptors;
-    let mut sorted_lists: Vec<Vec<DescriptorId>> = Vec::new();
-    let mut list_positions: HashMap<&[DescriptorId], usize> = HashMap::new();
-    // The group of each sorted list (equal lists, equal digests).
-    let mut list_groups: Vec<usize> = Vec::new();
+    // The group of each distinct list (equal sorted digests, one group).
+    let mut list_groups: HashMap<&[DescriptorId], usize> = HashMap::new();
     let mut group_positions: HashMap<Vec<&str>, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     for (tag, list) in &tagged.tags {
-        let sorted = match list_positions.get(list.as_slice()) {
-            Some(&sorted) => sorted,
+        let group = match list_groups.get(list.as_slice()) {
+            Some(&group) => group,
             None => {
                 let ids = sort_manifests(list, descriptors);
                 let digests: Vec<&str> = ids.iter().map(|&id| &*descriptors[id].digest).collect();
@@ -234,27 +238,36 @@ fn deploy_objects(tagged: &Tagged) -> Vec<Val> {
                         group_positions.insert(digests, groups.len());
                         groups.push(Group {
                             refs: Vec::new(),
-                            manifests: sorted_lists.len(),
+                            manifests: ids,
                         });
                         groups.len() - 1
                     }
                 };
-                list_positions.insert(list, sorted_lists.len());
-                sorted_lists.push(ids);
-                list_groups.push(group);
-                sorted_lists.len() - 1
+                list_groups.insert(list, group);
+                group
             }
         };
-        groups[list_groups[sorted]].refs.push(tag);
+        groups[group].refs.push(tag);
     }
     groups
-        .iter()
-        .map(|group| deploy_object(&group.refs, &sorted_lists[group.manifests], descriptors))
-        .collect()
 }
 
-/// `_deploy_object`, with all the group's refs.
-fn deploy_object(refs: &[&str], manifests: &[DescriptorId], descriptors: &[Descriptor]) -> Val {
+/// Where each descriptor was first printed in the plan: every object lists
+/// a descriptor at the same depth with the same fields, so later objects
+/// copy those bytes (most descriptors stand in two objects or more).
+type Printed = Vec<Option<std::ops::Range<usize>>>;
+
+/// `_deploy_object` with all the group's refs, printed as `jq --tab` prints
+/// it: the lines of the object and its `data` are written here, everything
+/// in them by the printer (`tests/plan_equivalence.rs` holds the bytes to
+/// the jq path's).
+fn write_deploy_object(
+    out: &mut Vec<u8>,
+    refs: &[&str],
+    manifests: &[DescriptorId],
+    descriptors: &[Descriptor],
+    printed: &mut Printed,
+) {
     let mut lookup = new_map(manifests.len());
     for &id in manifests {
         let descriptor = &descriptors[id];
@@ -266,27 +279,36 @@ fn deploy_object(refs: &[&str], manifests: &[DescriptorId], descriptors: &[Descr
         Some(&first) if descriptors[first].docker_image => DOCKER_MANIFEST_LIST,
         _ => OCI_INDEX,
     };
-    let mut data = new_map(3);
-    data.insert(text("schemaVersion"), Val::Num(Num::Int(2)));
-    data.insert(text("mediaType"), text(media_type));
-    data.insert(
-        text("manifests"),
-        array(
-            manifests
-                .iter()
-                .map(|&id| descriptors[id].published.clone())
-                .collect(),
-        ),
-    );
-    let mut object = new_map(4);
-    object.insert(text("type"), text("manifest"));
-    object.insert(
-        text("refs"),
-        array(refs.iter().map(|reference| text(reference)).collect()),
-    );
-    object.insert(text("lookup"), Val::obj(lookup));
-    object.insert(text("data"), Val::obj(data));
-    Val::obj(object)
+    let options = PrintOptions::tab();
+    let refs = array(refs.iter().map(|reference| text(reference)).collect());
+    out.extend_from_slice(b"{\n\t\"type\": \"manifest\",\n\t\"refs\": ");
+    print::write_nested(out, &refs, &options, 1);
+    out.extend_from_slice(b",\n\t\"lookup\": ");
+    print::write_nested(out, &Val::obj(lookup), &options, 1);
+    out.extend_from_slice(b",\n\t\"data\": {\n\t\t\"schemaVersion\": 2,\n\t\t\"mediaType\": ");
+    print::write(out, &text(media_type), &options);
+    out.extend_from_slice(b",\n\t\t\"manifests\": ");
+    if manifests.is_empty() {
+        out.extend_from_slice(b"[]");
+    } else {
+        out.push(b'[');
+        for (index, &id) in manifests.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\n\t\t\t");
+            match printed[id].clone() {
+                Some(first) => out.extend_from_within(first),
+                None => {
+                    let start = out.len();
+                    print::write_nested(out, &descriptors[id].published, &options, 3);
+                    printed[id] = Some(start..out.len());
+                }
+            }
+        }
+        out.extend_from_slice(b"\n\t\t]");
+    }
+    out.extend_from_slice(b"\n\t}\n}");
 }
 
 // --- oci.jq ---
