@@ -27,9 +27,9 @@ use serde_json::{json, Map, Value};
 use doi::builds::{self, BuildsOptions, BuildsRun, IndexLookup, LookupCache, StagingTemplate};
 use support::{FaultProxy, Registry, RegistryAuth};
 
-/// As the binaries do (see `doi::cli`), so in-process figures match theirs.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The binaries' allocator, so in-process figures match theirs.
+#[path = "../src/bin/shared/allocator.rs"]
+mod allocator;
 
 const ARCHES: [&str; 4] = ["amd64", "arm64v8", "arm32v7", "s390x"];
 const BASE_IMAGES: usize = 10;

@@ -26,9 +26,9 @@ use doi::registry::Digest;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-/// See `doi::cli` for why the binaries use mimalloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The binaries' allocator, so in-process figures match theirs.
+#[path = "../src/bin/shared/allocator.rs"]
+mod allocator;
 
 const RUNS: usize = 3;
 const FILE_SIZE: u64 = 8 * 1024 * 1024;

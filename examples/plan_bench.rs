@@ -44,9 +44,9 @@ use doi::spec::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OC
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-/// As the binaries do (see `doi::cli`), so in-process figures match theirs.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The binaries' allocator, so in-process figures match theirs.
+#[path = "../src/bin/shared/allocator.rs"]
+mod allocator;
 
 /// What `deploy --plan` computes, spelled as the conformance README does.
 use doi::deploy::plan::ALL_TAGS_FILTER as JQ_FILTER;

@@ -8,11 +8,9 @@
 //! (`const BIN: Bin = Bin::new("deploy")`) and goes through [`Bin`].
 //!
 //! The global allocator is also the binaries' business, not the library's
-//! (a program linking `doi` chooses its own). Each binary declares
-//! `#[global_allocator] static ALLOCATOR: mimalloc::MiMalloc =
-//! mimalloc::MiMalloc;`: evaluating jq allocates and frees small values all
-//! the time (a profile of planning showed 40% of instructions in glibc's
-//! malloc and free), and mimalloc halves that.
+//! (a program linking `doi` chooses its own). Each binary includes
+//! `src/bin/shared/allocator.rs` (`#[path = "shared/allocator.rs"] mod
+//! allocator;`), which says which one and why.
 
 use std::error::Error;
 use std::ffi::OsString;

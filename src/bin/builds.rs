@@ -14,9 +14,9 @@ use doi::builds::{self, BuildsOptions, LookupCache, StagingTemplate};
 use doi::cli::{self, Bin};
 use doi::registry::Client;
 
-/// See `doi::cli` for why the binaries use mimalloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator every binary uses, and why: see the file.
+#[path = "shared/allocator.rs"]
+mod allocator;
 
 const BIN: Bin = Bin::new("builds");
 

@@ -17,9 +17,9 @@ use doi::deploy::report::{format_stats, Reporter};
 use doi::registry::push::Pusher;
 use doi::registry::Client;
 
-/// See `doi::cli` for why the binaries use mimalloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator every binary uses, and why: see the file.
+#[path = "shared/allocator.rs"]
+mod allocator;
 
 const BIN: Bin = Bin::new("deploy");
 

@@ -120,9 +120,9 @@ impl From<UsageError> for Failure {
     }
 }
 
-/// See `doi::cli` for why the binaries use mimalloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator every binary uses, and why: see the file.
+#[path = "shared/allocator.rs"]
+mod allocator;
 
 /// Transparent huge pages off for this process, before the allocator
 /// first maps memory: mimalloc asks for them (MADV_HUGEPAGE), which made

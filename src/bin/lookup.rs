@@ -11,9 +11,9 @@ use doi::jq::print::{serde_to_vec, PrintOptions};
 use doi::registry::lookup_command::{self, RunOutcome};
 use doi::registry::Client;
 
-/// See `doi::cli` for why the binaries use mimalloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator every binary uses, and why: see the file.
+#[path = "shared/allocator.rs"]
+mod allocator;
 
 const BIN: Bin = Bin::new("lookup");
 

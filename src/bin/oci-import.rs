@@ -13,9 +13,9 @@ use doi::jq::ModuleSearch;
 use doi::oci::git::GitCache;
 use doi::oci::import::{self, ImportBuild, ImportOptions};
 
-/// See `doi::cli` for why the binaries use mimalloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator every binary uses, and why: see the file.
+#[path = "shared/allocator.rs"]
+mod allocator;
 
 const BIN: Bin = Bin::new("oci-import");
 

@@ -18,9 +18,9 @@ use doi::oci::push::{self, LayoutContent};
 use doi::registry::push::{Pushed, Pusher};
 use doi::registry::{Client, Reference};
 
-/// See `doi::cli` for why the binaries use mimalloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator every binary uses, and why: see the file.
+#[path = "shared/allocator.rs"]
+mod allocator;
 
 const BIN: Bin = Bin::new("oci-push");
 

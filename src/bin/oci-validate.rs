@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use doi::cli::Bin;
 
-/// See `doi::cli` for why the binaries use mimalloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator every binary uses, and why: see the file.
+#[path = "shared/allocator.rs"]
+mod allocator;
 
 const BIN: Bin = Bin::new("oci-validate");
 
