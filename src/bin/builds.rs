@@ -22,7 +22,6 @@ const BIN: Bin = Bin::new("builds");
 
 #[derive(Parser)]
 #[command(
-    name = "builds",
     about = "Sources metadata to builds metadata",
     after_help = format!(
         "The staging image of each build is named by BASHBREW_STAGING_TEMPLATE \

@@ -45,7 +45,6 @@ an example."#;
 
 #[derive(Parser)]
 #[command(
-    name = "deploy",
     about = "Push deploy objects (or the plan of builds metadata) from stdin to registries",
     after_help = format!("{INPUT_HELP}\n\n{}", doi::registry::limits::HELP)
 )]

@@ -31,7 +31,6 @@ it does not exist):
 
 #[derive(Parser)]
 #[command(
-    name = "lookup",
     about = "Looks up images, manifests and blobs in registries",
     override_usage = "lookup [--parallel] [--jobs N] [--timeout SECONDS] [--retry-max-wait SECONDS] [--retry-budget SECONDS] [[--type manifest|blob] [--head] REF]...",
     after_help = format!("{OUTPUT_HELP}\n\n{}", doi::registry::limits::HELP)

@@ -20,10 +20,7 @@ mod allocator;
 const BIN: Bin = Bin::new("oci-import");
 
 #[derive(Parser)]
-#[command(
-    name = "oci-import",
-    about = "Imports the OCI image layout of an oci-import build (builds metadata on stdin)"
-)]
+#[command(about = "Imports the OCI image layout of an oci-import build (builds metadata on stdin)")]
 struct Arguments {
     /// Print the validation's progress, one line per object checked, on
     /// stderr.

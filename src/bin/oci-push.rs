@@ -26,7 +26,6 @@ const BIN: Bin = Bin::new("oci-push");
 
 #[derive(Parser)]
 #[command(
-    name = "oci-push",
     about = "Validates an OCI image layout and pushes its manifest, with all it references, to each REF",
     after_help = doi::registry::limits::HELP
 )]

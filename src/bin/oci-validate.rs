@@ -18,10 +18,7 @@ mod allocator;
 const BIN: Bin = Bin::new("oci-validate");
 
 #[derive(Parser)]
-#[command(
-    name = "oci-validate",
-    about = "Validates an OCI image layout, every blob and layer included"
-)]
+#[command(about = "Validates an OCI image layout, every blob and layer included")]
 struct Arguments {
     /// Print nothing on success (otherwise one line per object checked).
     #[arg(long, short)]
