@@ -20,12 +20,16 @@
 //! benchmarks: `ack` 4081 -> 3748 M instructions, `pyramid` 2981 -> 2687,
 //! `range-prop` 2880 -> 2663; `pyramid`'s peak RSS 198 -> 182 MiB.
 //!
-//! Purge delay 0: mimalloc keeps freed pages for a second before giving
-//! them back (its default, 1000 ms), so every buffer a growing array or
-//! string left behind still counted in the peak: `repeat`, `from` and
-//! `reduce` over a million numbers peaked at 35-37 MiB against jq
-//! 1.7.1's 25, and at 21 MiB with pages returned at once, at no CPU cost
-//! above the noise. `MIMALLOC_PURGE_DELAY` in the environment still wins.
+//! Purge delay 0, for `doi-jq` alone ([`return_freed_pages_at_once`]):
+//! mimalloc keeps freed pages for a second before giving them back (its
+//! default, 1000 ms), so every buffer a growing array or string left
+//! behind still counted in the peak: `repeat`, `from` and `reduce` over a
+//! million numbers peaked at 35-37 MiB against jq 1.7.1's 25, and at
+//! 21 MiB with pages returned at once. The planner pays for it in page
+//! faults (`deploy --plan` of plan_bench's 7 MB input: 37 ms with the
+//! default, 47 ms with delay 0, best of 15, quiet machine), so the other
+//! binaries keep the default. `MIMALLOC_PURGE_DELAY` in the environment
+//! still wins.
 
 use libmimalloc_sys::{
     mi_free, mi_malloc, mi_malloc_aligned, mi_option_set_default, mi_realloc, mi_realloc_aligned,
@@ -87,19 +91,15 @@ unsafe impl GlobalAlloc for Allocator {
     }
 }
 
-/// Sets mimalloc's options before `main` (an ELF constructor). mimalloc's
-/// own constructor runs first (priority 101) and marks the options it
-/// did not find in the environment as defaulted, which
-/// `mi_option_set_default` still overrides; one found in the environment
-/// is marked initialized, which it leaves alone.
-#[cfg(target_os = "linux")]
-#[used]
-#[unsafe(link_section = ".init_array")]
-static OPTIONS: extern "C" fn() = {
-    extern "C" fn set() {
-        // SAFETY: only sets an option's default value; mimalloc reads the
-        // purge delay afresh each time it purges.
-        unsafe { mi_option_set_default(PURGE_DELAY, 0) };
-    }
-    set
-};
+/// Sets mimalloc's purge delay to 0 (see the file's doc); called from an
+/// ELF constructor of `doi-jq`, before `main`. mimalloc's own constructor
+/// runs first (priority 101) and marks the options it did not find in the
+/// environment as defaulted, which `mi_option_set_default` still
+/// overrides; one found in the environment is marked initialized, which
+/// it leaves alone.
+#[allow(dead_code)] // only doi-jq trades speed for peak memory
+pub fn return_freed_pages_at_once() {
+    // SAFETY: only sets an option's default value; mimalloc reads the
+    // purge delay afresh each time it purges.
+    unsafe { mi_option_set_default(PURGE_DELAY, 0) };
+}
