@@ -15,6 +15,10 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+/// The binaries' allocator, so in-process figures match theirs.
+#[path = "../src/bin/shared/allocator.rs"]
+mod allocator;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
