@@ -37,10 +37,7 @@ const LEVEL_WIDTH: usize = 100;
 const PUSH_THREADS: usize = 8;
 
 fn main() {
-    let count: usize = std::env::args()
-        .nth(1)
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(1000);
+    let count = support::count_argument(1000);
     if !support::require_registry() {
         return;
     }
@@ -106,11 +103,14 @@ fn main() {
         started.elapsed()
     );
 
-    proxy.reset_counts();
-    let started = Instant::now();
-    let cold = run_builds(&sources, &template, &LookupCache::new());
-    let cold_time = started.elapsed();
-    let cold_requests = proxy.count();
+    // One run of builds with `cache`: what it made, its time, its requests.
+    let measured = |cache: &LookupCache| {
+        proxy.reset_counts();
+        let started = Instant::now();
+        let run = run_builds(&sources, &template, cache);
+        (run, started.elapsed(), proxy.count())
+    };
+    let (cold, cold_time, cold_requests) = measured(&LookupCache::new());
     println!(
         "local registry: {} builds in {:.1?}, {} lookups, {} HTTP requests",
         cold.builds.len(),
@@ -118,17 +118,13 @@ fn main() {
         cold.registry_lookups,
         cold_requests
     );
-
-    proxy.reset_counts();
-    let started = Instant::now();
-    let warm = run_builds(&sources, &template, &cold.cache);
-    let warm_time = started.elapsed();
+    let (warm, warm_time, warm_requests) = measured(&cold.cache);
     println!(
         "warm cache:     {} builds in {:.1?}, {} lookups, {} HTTP requests ({} cache entries)",
         warm.builds.len(),
         warm_time,
         warm.registry_lookups,
-        proxy.count(),
+        warm_requests,
         cold.cache.len()
     );
     assert!(

@@ -34,10 +34,7 @@ use support::{Registry, RegistryAuth};
 const REPOSITORY: &str = "bench/tags";
 
 fn main() {
-    let tags: usize = std::env::args()
-        .nth(1)
-        .and_then(|count| count.parse().ok())
-        .unwrap_or(10_000);
+    let tags = support::count_argument(10_000);
     if !support::require_registry() {
         eprintln!("lookup_bench: docker-registry is not installed; nothing to measure");
         return;

@@ -478,17 +478,7 @@ fn parse_refs(value: Option<Value>, kind: ObjectKind) -> Result<Vec<Reference>, 
     let mut refs: Vec<Reference> = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         let field = || format!("refs[{index}]");
-        let Value::String(text) = item else {
-            return Err(FieldError::new(
-                field(),
-                format!("must be a reference string, found {}", describe_json(item)),
-            ));
-        };
-        let reference: Reference =
-            text.parse()
-                .map_err(|error: crate::registry::ReferenceError| {
-                    FieldError::new(field(), error.to_string())
-                })?;
+        let (text, reference) = reference_field(item, field)?;
         if kind == ObjectKind::Blob && reference.tag().is_some() {
             return Err(FieldError::new(
                 field(),
@@ -545,17 +535,7 @@ fn parse_lookup(value: &Value) -> Result<Lookup, FieldError> {
     let mut lookup = Lookup::default();
     for (key, entry) in map {
         let field = || format!("lookup[{key:?}]");
-        let Value::String(text) = entry else {
-            return Err(FieldError::new(
-                field(),
-                format!("must be a reference string, found {}", describe_json(entry)),
-            ));
-        };
-        let reference: Reference =
-            text.parse()
-                .map_err(|error: crate::registry::ReferenceError| {
-                    FieldError::new(field(), error.to_string())
-                })?;
+        let (text, reference) = reference_field(entry, field)?;
         if key.is_empty() {
             lookup.fallback = Some(reference);
             continue;
@@ -742,6 +722,26 @@ fn describe_json(value: &Value) -> String {
     } else {
         text
     }
+}
+
+/// A field that must hold a reference string: its text and the reference
+/// parsed; `field` names it in the error.
+fn reference_field(
+    value: &Value,
+    field: impl Fn() -> String,
+) -> Result<(&str, Reference), FieldError> {
+    let Value::String(text) = value else {
+        return Err(FieldError::new(
+            field(),
+            format!("must be a reference string, found {}", describe_json(value)),
+        ));
+    };
+    let reference = text
+        .parse()
+        .map_err(|error: crate::registry::ReferenceError| {
+            FieldError::new(field(), error.to_string())
+        })?;
+    Ok((text, reference))
 }
 
 #[cfg(test)]

@@ -197,6 +197,15 @@ pub fn unavailable(message: &str) {
     eprintln!("SKIPPED: {message}");
 }
 
+/// A benchmark's size: its first command-line argument as a count, else
+/// `default`.
+pub fn count_argument(default: usize) -> usize {
+    std::env::args()
+        .nth(1)
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(default)
+}
+
 /// [`require_tools`] for what a registry test needs: `docker-registry`,
 /// `htpasswd` (Basic auth) and `openssl` (token auth).
 pub fn require_registry() -> bool {
