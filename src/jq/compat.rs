@@ -112,11 +112,7 @@ fn without_marked(value: &Val) -> Option<Val> {
         Val::Arr(items) => {
             let mut rebuilt: Option<Vec<Val>> = None;
             for (index, item) in items.iter().enumerate() {
-                let replacement = if is_deleted(item) {
-                    Some(None)
-                } else {
-                    without_marked(item).map(Some)
-                };
+                let replacement = replacement_of(item);
                 match (replacement, &mut rebuilt) {
                     (Some(replacement), _) => {
                         let out = rebuilt.get_or_insert_with(|| items[..index].to_vec());
@@ -131,11 +127,7 @@ fn without_marked(value: &Val) -> Option<Val> {
         Val::Obj(entries) => {
             let mut rebuilt: Option<jaq_json::Map> = None;
             for (index, (key, item)) in entries.iter().enumerate() {
-                let replacement = if is_deleted(item) {
-                    Some(None)
-                } else {
-                    without_marked(item).map(Some)
-                };
+                let replacement = replacement_of(item);
                 match (replacement, &mut rebuilt) {
                     (Some(replacement), _) => {
                         let out = rebuilt.get_or_insert_with(|| {
@@ -158,6 +150,16 @@ fn without_marked(value: &Val) -> Option<Val> {
             rebuilt.map(Val::obj)
         }
         _ => None,
+    }
+}
+
+/// What becomes of one element in [`without_marked`]: `None` if it stays
+/// as it is, `Some(None)` if it goes, `Some(Some(rebuilt))` if it changed.
+fn replacement_of(item: &Val) -> Option<Option<Val>> {
+    if is_deleted(item) {
+        Some(None)
+    } else {
+        without_marked(item).map(Some)
     }
 }
 

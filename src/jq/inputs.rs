@@ -110,14 +110,6 @@ fn values(
             Ok(all.into_iter().collect())
         }));
     }
-    if mode.stream {
-        return Box::new(values.flat_map(|value| -> Box<dyn Iterator<Item = _>> {
-            match value {
-                Ok(value) => Box::new(stream_events(value).map(Ok)),
-                Err(error) => Box::new(std::iter::once(Err(error))),
-            }
-        }));
-    }
     Box::new(values)
 }
 
