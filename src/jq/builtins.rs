@@ -17,8 +17,8 @@ use super::value::{describe, take_array, Value};
 use super::{Data, Val};
 use jaq_core::box_iter::box_once;
 use jaq_core::native::{bome, run, v, Fun};
-use jaq_core::{Bind, Ctx, ValXs};
-use jaq_json::{Map, Rc};
+use jaq_core::{Bind, Ctx, Exn, ValXs};
+use jaq_json::{Map, Num, Rc};
 
 /// Definitions (name, arity) that the natives below replace.
 pub(super) const REPLACED: &[(&str, usize)] = &[
@@ -29,16 +29,19 @@ pub(super) const REPLACED: &[(&str, usize)] = &[
     ("to_entries", 0),
     ("tostream", 0),
     ("walk", 1),
+    ("range", 1),
+    ("range", 2),
+    ("range", 3),
 ];
 
 /// jaq's natives we call under a second name, because our definition of
 /// the first name (with jq's rules) wraps them.
-const RENAMED: &[(&str, &str)] = &[("limit", "_jaq_limit"), ("range", "_jaq_range")];
+const RENAMED: &[(&str, &str)] = &[("limit", "_jaq_limit")];
 
 pub(super) fn natives() -> Vec<Fun<Data>> {
     type Native = (&'static str, Box<[Bind]>, jaq_core::RunPtr<Data>);
     let filter = || -> Box<[Bind]> { [Bind::Fun(())].into() };
-    let ours: [Native; 11] = [
+    let ours: [Native; 14] = [
         ("add", v(0), |cv| bome(add(cv.1))),
         ("min", v(0), |cv| bome(extreme(&cv.1, Extreme::Min))),
         ("max", v(0), |cv| bome(extreme(&cv.1, Extreme::Max))),
@@ -50,6 +53,21 @@ pub(super) fn natives() -> Vec<Fun<Data>> {
         ("walk", filter(), |mut cv| {
             let (f, context) = cv.0.pop_fun();
             walk(f, &context, cv.1)
+        }),
+        ("range", v(1), |mut cv| {
+            let upto = cv.0.pop_var();
+            numeric_range(Value::from(0isize), upto)
+        }),
+        ("range", v(2), |mut cv| {
+            let upto = cv.0.pop_var();
+            let from = cv.0.pop_var();
+            numeric_range(from, upto)
+        }),
+        ("range", v(3), |mut cv| {
+            let by = cv.0.pop_var();
+            let upto = cv.0.pop_var();
+            let from = cv.0.pop_var();
+            range(from, upto, by)
         }),
         // A condition's truth, its value dropped (see conditions.rs).
         ("_jq_truthy", v(0), |cv| {
@@ -136,6 +154,57 @@ fn extreme(value: &Value, which: Extreme) -> Result<Value, Error> {
         }
     }
     Ok(Value(best.cloned().unwrap_or_default()))
+}
+
+/// jq's `range/1` and `range/2`: numbers only (jq's RANGE opcode), by 1.
+fn numeric_range<'a>(from: Value, upto: Value) -> ValXs<'a, Value> {
+    match (&from.0, &upto.0) {
+        (Val::Num(_), Val::Num(_)) => range(from, upto, Value::from(1isize)),
+        _ => box_once(Err(Exn::from(error(
+            "Range bounds must be numeric".to_string(),
+        )))),
+    }
+}
+
+/// jq 1.7.1's `range($from; $upto; $by)`: `$from`, then each step of
+/// `$by` while short of `$upto` (a step that moves neither up nor down,
+/// zero or NaN, yields nothing), a failing step's error last. Natives, as
+/// these run once per call (jaq's jq-defined wrappers cost more than most
+/// ranges they ran); integers count in machine words.
+fn range<'a>(from: Value, upto: Value, by: Value) -> ValXs<'a, Value> {
+    let zero = Value::from(0isize);
+    let up = by > zero;
+    if !up && by >= zero {
+        return Box::new(std::iter::empty());
+    }
+    // jq's arithmetic keeps integers exact up to 2^53 (see value.rs), so
+    // between such bounds a step that leaves that range has passed `upto`.
+    const EXACT: std::ops::RangeInclusive<isize> = -(1 << 53)..=1 << 53;
+    if let (Val::Num(Num::Int(from)), Val::Num(Num::Int(upto)), Val::Num(Num::Int(by))) =
+        (&from.0, &upto.0, &by.0)
+    {
+        if EXACT.contains(from) && EXACT.contains(upto) {
+            let (mut at, upto, by) = (Some(*from), *upto, *by);
+            return Box::new(std::iter::from_fn(move || {
+                let current = at.filter(|&at| if up { at < upto } else { at > upto })?;
+                at = current.checked_add(by).filter(|next| EXACT.contains(next));
+                Some(Ok(Value::from(current)))
+            }));
+        }
+    }
+    let mut next = Some(Ok(from));
+    Box::new(std::iter::from_fn(move || match next.take()? {
+        Ok(at) => {
+            let short = if up { at < upto } else { at > upto };
+            if short {
+                next = Some(at.clone() + by.clone());
+                Some(Ok(at))
+            } else {
+                None
+            }
+        }
+        Err(error) => Some(Err(Exn::from(error))),
+    }))
 }
 
 /// `def tostring: if type == "string" then . else tojson end;`

@@ -191,15 +191,9 @@ def datesub(u; n): . - n;
 def lgamma_r: [lgamma, (if tgamma < 0 then -1 else 1 end)];
 def get_jq_origin: null;
 def get_prog_origin: null;
-# A zero (or NaN) step yields nothing, as jq's definition; jaq's native
-# would loop, so it only runs for the steps that move.
-def range($from; $upto; $by):
-  if $by > 0 or $by < 0 then _jaq_range($from; $upto; $by) else empty end;
-# range/1 and range/2 take numbers only (jq's RANGE opcode).
-def range($from; $upto):
-  if ($from | type) == "number" and ($upto | type) == "number" then _jaq_range($from; $upto; 1)
-  else error("Range bounds must be numeric") end;
-def range($upto): range(0; $upto);
+# range/1, range/2 and range/3 are natives (builtins.rs), with jq's rules:
+# `range(null)` is an error, so an empty matrix transposes to [] here.
+def transpose: [range([.[] | length] | max // 0) as $i | [.[][$i]]];
 
 # Dates on the C library's calendar, as jq 1.7.1 has them (`time.rs`);
 # strflocaltime refuses what jq 1.7.1 refuses, with its messages.
