@@ -275,9 +275,30 @@ fn concat_arrays(mut left: Rc<Vec<Val>>, right: Rc<Vec<Val>>) -> Val {
 /// `{a: f, b: g}` as `{a: f} + {b: g}`, where `{a: f}` is shared whenever
 /// `g` has several outputs, and copying it exactly to size first made
 /// every addition of an entry grow the copy (and rehash it) again.
-fn merge_objects(mut left: Rc<Map>, right: Rc<Map>) -> Val {
+fn merge_objects(mut left: Rc<Map>, mut right: Rc<Map>) -> Val {
     if left.is_empty() {
         return Val::Obj(right);
+    }
+    // jaq builds an object literal of several keys as a sum of one-key
+    // objects (`{a: 1, b: 2}` is `{a: 1} + {b: 2}`, right to left), so the
+    // common sum is one key and a fresh object: the key goes in front of
+    // that object's own map (where the right's value wins, at the left's
+    // place), instead of every entry of the right moving into the left.
+    if left.len() == 1 {
+        if let Some(map) = Rc::get_mut(&mut right) {
+            let (key, value) = match Rc::try_unwrap(left) {
+                Ok(only) => only.into_iter().next(),
+                Err(shared) => shared.first().map(|(k, v)| (k.clone(), v.clone())),
+            }
+            .unwrap_or_default();
+            match map.get_index_of(&key) {
+                Some(at) => map.move_index(at, 0),
+                None => {
+                    map.shift_insert(0, key, value);
+                }
+            }
+            return Val::Obj(right);
+        }
     }
     if Rc::get_mut(&mut left).is_none() {
         let mut copy = Map::with_capacity_and_hasher(left.len() + right.len(), Default::default());
