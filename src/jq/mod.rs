@@ -21,6 +21,7 @@ pub mod inputs;
 pub(crate) mod modules;
 mod order;
 mod path_expr;
+mod prelude;
 pub mod print;
 pub mod read;
 mod regex;
@@ -423,6 +424,7 @@ impl Program {
         let merged = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let main_code = prepare_source(code, &options.main_path, &merged, term_body)
             .map_err(|problem| CompileError::new(vec![problem]))?;
+        let prelude = prelude::reachable(prelude, &main_code);
         let merged_modules = merged.clone();
         let loader = Loader::new(prelude).with_read(
             move |import: jaq_core::load::Import<&str, ModulePath>| {
