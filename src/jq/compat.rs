@@ -562,7 +562,7 @@ fn contains(haystack: &Val, needle: &Val) -> Result<bool, String> {
             for wanted in inner.iter() {
                 let mut any = false;
                 for found in outer.iter() {
-                    if type_name(found) == type_name(wanted) && contains(found, wanted)? {
+                    if same_type(found, wanted) && contains(found, wanted)? {
                         any = true;
                         break;
                     }
@@ -578,13 +578,28 @@ fn contains(haystack: &Val, needle: &Val) -> Result<bool, String> {
             || outer
                 .windows(inner.len())
                 .any(|window| window == inner.as_ref())),
-        _ if type_name(haystack) == type_name(needle) => Ok(haystack == needle),
+        _ if same_type(haystack, needle) => Ok(haystack == needle),
         _ => Err(format!(
             "{} and {} cannot have their containment checked",
             describe(haystack),
             describe(needle)
         )),
     }
+}
+
+/// Whether two values have one jq type (a string either way): what
+/// `type_name(a) == type_name(b)` says, without comparing the names'
+/// bytes at every member `contains` looks at.
+fn same_type(a: &Val, b: &Val) -> bool {
+    matches!(
+        (a, b),
+        (Val::Null, Val::Null)
+            | (Val::Bool(_), Val::Bool(_))
+            | (Val::Num(_), Val::Num(_))
+            | (Val::TStr(_) | Val::BStr(_), Val::TStr(_) | Val::BStr(_))
+            | (Val::Arr(_), Val::Arr(_))
+            | (Val::Obj(_), Val::Obj(_))
+    )
 }
 
 fn has(container: &Val, key: &Val) -> Result<Val, String> {
