@@ -117,6 +117,9 @@ pub(super) fn slice_bounds(
     Ok((start, end))
 }
 
+/// Objects up to this many keys are searched key by key, not hashed.
+const SCANNED_KEYS: usize = 8;
+
 pub(super) fn take_array(array: Rc<Vec<Val>>) -> Vec<Val> {
     Rc::try_unwrap(array).unwrap_or_else(|shared| (*shared).clone())
 }
@@ -522,7 +525,17 @@ impl jaq_core::ValT for Value {
         match (&self.0, &index.0) {
             (Val::Null, _) => Ok(Value(Val::Null)),
             (Val::Obj(object), Val::TStr(_)) => {
-                Ok(Value(object.get(&index.0).cloned().unwrap_or_default()))
+                // A few keys are compared in order for less than hashing
+                // the one looked up costs (most objects a filter builds or
+                // reads have a handful of keys).
+                let found = if object.len() <= SCANNED_KEYS {
+                    object
+                        .iter()
+                        .find_map(|(key, value)| (*key == index.0).then_some(value))
+                } else {
+                    object.get(&index.0)
+                };
+                Ok(Value(found.cloned().unwrap_or_default()))
             }
             (Val::Arr(array), Val::Num(_)) => {
                 let Some(position) = index_number(&index.0) else {
