@@ -28,6 +28,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 use std::rc::Rc;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
@@ -65,20 +66,14 @@ pub fn plan(input: &[u8], arch: Option<&str>) -> Result<Vec<u8>> {
     let builds =
         fields::read_builds(text).map_err(|_| Unsupported("not builds metadata as read here"))?;
     let tagged = tagged_manifests(builds, arch)?;
-    // Plans run from a tenth to most of the input's length; the buffer
-    // starts small and grows (reserving the whole length measured neither
-    // faster nor leaner).
-    let mut out = Vec::with_capacity(input.len() / 8);
-    let mut printed = vec![None; tagged.descriptors.len()];
+    // Plans run from a tenth to most of the input's length. Reserving the
+    // whole length costs only address space (pages are touched as they are
+    // written), where growing from a fraction touched and copied every
+    // smaller buffer too: with mimalloc's transparent huge pages each
+    // touched 2 MiB is a page the kernel clears.
+    let mut out = Vec::with_capacity(input.len());
     for group in deploy_objects(&tagged) {
-        let manifests = &group.manifests;
-        write_deploy_object(
-            &mut out,
-            &group.refs,
-            manifests,
-            &tagged.descriptors,
-            &mut printed,
-        );
+        write_deploy_object(&mut out, &group.refs, &group.manifests, &tagged);
         out.push(b'\n');
     }
     Ok(out)
@@ -102,9 +97,9 @@ struct Descriptor {
     reference: Option<String>,
     /// `.mediaType == media_type_dockerv2_image`.
     docker_image: bool,
-    /// `normalize_descriptor` without the ref.name annotation, as it is
-    /// printed in the index.
-    published: Val,
+    /// Where [`Tagged::texts`] holds `normalize_descriptor` without the
+    /// ref.name annotation, as the index prints it.
+    text: Range<usize>,
 }
 
 /// The output of `tagged_manifests`: tags in first-seen order, each with its
@@ -112,6 +107,11 @@ struct Descriptor {
 struct Tagged<'a> {
     tags: Vec<(Cow<'a, str>, Vec<DescriptorId>)>,
     descriptors: Vec<Descriptor>,
+    /// Each descriptor as `jq --tab` prints it in an index's manifests
+    /// ([`DESCRIPTOR_LEVEL`]), printed as soon as it is read: the value is
+    /// then freed while its memory is still in cache, to be reused by the
+    /// next build's, and every object listing it copies these bytes.
+    texts: Vec<u8>,
 }
 
 /// `tagged_manifests(true; .source.arches[.build.arch].tags,
@@ -122,6 +122,7 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
     let mut tags: Vec<(Cow<str>, Vec<DescriptorId>)> = Vec::new();
     let mut tag_positions: HashMap<Cow<str>, usize> = HashMap::new();
     let mut descriptors = Vec::new();
+    let mut texts = Vec::new();
     let mut platforms = PlatformKeys::default();
     let mut build_tags: Vec<Cow<str>> = Vec::new();
     let mut seen: HashSet<Cow<str>> = HashSet::new();
@@ -154,7 +155,7 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
             // Each manifest is described once per build that lists it
             // (interning equal ones cost more in hashing than it saved).
             ids.push(descriptors.len());
-            descriptors.push(describe(manifest, &mut platforms)?);
+            descriptors.push(describe(manifest, &mut platforms, &mut texts)?);
         }
         // Each tag once per build, in first-seen order; `.. | strings` of
         // arrays of strings is their elements.
@@ -180,7 +181,11 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
         }
     }
     platforms.rank(&mut descriptors);
-    Ok(Tagged { tags, descriptors })
+    Ok(Tagged {
+        tags,
+        descriptors,
+        texts,
+    })
 }
 
 /// The manifest descriptors of a resolved build, as the engine reads them;
@@ -252,10 +257,10 @@ fn deploy_objects<'t>(tagged: &'t Tagged) -> Vec<Group<'t>> {
     groups
 }
 
-/// Where each descriptor was first printed in the plan: every object lists
-/// a descriptor at the same depth with the same fields, so later objects
-/// copy those bytes (most descriptors stand in two objects or more).
-type Printed = Vec<Option<std::ops::Range<usize>>>;
+/// The depth at which every deploy object lists its descriptors (in
+/// `.data.manifests`), so each is printed once ([`Tagged::texts`]) and
+/// copied into every object that lists it (most stand in two or more).
+const DESCRIPTOR_LEVEL: usize = 3;
 
 /// `_deploy_object` with all the group's refs, printed as `jq --tab` prints
 /// it: the lines of the object and its `data` are written here, everything
@@ -265,9 +270,9 @@ fn write_deploy_object(
     out: &mut Vec<u8>,
     refs: &[&str],
     manifests: &[DescriptorId],
-    descriptors: &[Descriptor],
-    printed: &mut Printed,
+    tagged: &Tagged,
 ) {
+    let descriptors = &tagged.descriptors;
     let mut lookup = new_map(manifests.len());
     for &id in manifests {
         let descriptor = &descriptors[id];
@@ -297,14 +302,7 @@ fn write_deploy_object(
                 out.push(b',');
             }
             out.extend_from_slice(b"\n\t\t\t");
-            match printed[id].clone() {
-                Some(first) => out.extend_from_within(first),
-                None => {
-                    let start = out.len();
-                    print::write_nested(out, &descriptors[id].published, &options, 3);
-                    printed[id] = Some(start..out.len());
-                }
-            }
+            out.extend_from_slice(&tagged.texts[descriptors[id].text.clone()]);
         }
         out.extend_from_slice(b"\n\t\t]");
     }
@@ -313,9 +311,9 @@ fn write_deploy_object(
 
 // --- oci.jq ---
 
-/// Normalizes one descriptor (checked by [`descriptor_is_checked`]) and
-/// computes what the plan needs of it.
-fn describe(value: Val, platforms: &mut PlatformKeys) -> Result<Descriptor> {
+/// Normalizes one descriptor (checked by [`descriptor_is_checked`]),
+/// computes what the plan needs of it and prints it into `texts`.
+fn describe(value: Val, platforms: &mut PlatformKeys, texts: &mut Vec<u8>) -> Result<Descriptor> {
     let Val::Obj(fields) = value else {
         return Err(Unsupported("a descriptor is not an object"));
     };
@@ -346,13 +344,20 @@ fn describe(value: Val, platforms: &mut PlatformKeys) -> Result<Descriptor> {
     {
         Rc::make_mut(annotations).retain(|key, _| !is_key(key, REF_NAME));
     }
+    let start = texts.len();
+    print::write_nested(
+        texts,
+        &Val::obj(normalized),
+        &PrintOptions::tab(),
+        DESCRIPTOR_LEVEL,
+    );
     Ok(Descriptor {
         digest,
         subject,
         rank,
         reference,
         docker_image,
-        published: Val::obj(normalized),
+        text: start..texts.len(),
     })
 }
 
@@ -760,10 +765,16 @@ mod tests {
                 "platform": {"architecture": "arm64", "os": "linux"}}"#,
         );
         let mut platforms = PlatformKeys::default();
-        let described = describe(descriptor, &mut platforms).expect("described");
+        let mut texts = b"before".to_vec();
+        let described = describe(descriptor, &mut platforms, &mut texts).expect("described");
         assert_eq!(described.reference.as_deref(), Some("r:t"));
+        let text = &texts[described.text.clone()];
+        assert!(
+            text.ends_with(b"\n\t\t\t}"),
+            "printed at the depth of an index's manifests"
+        );
         assert_eq!(
-            compact(&described.published),
+            compact(&value(std::str::from_utf8(text).expect("UTF-8"))),
             r#"{"mediaType":"m","digest":"sha256:a","size":2,"platform":{"os":"linux","architecture":"arm64","variant":"v8"},"annotations":{"a":"2","z":"1"},"x":1,"urls":["u"]}"#
         );
     }
@@ -776,7 +787,7 @@ mod tests {
             rank: 0,
             reference: None,
             docker_image: false,
-            published: Val::Null,
+            text: 0..0,
         };
         let descriptors = vec![
             descriptor("att-a", Some("a")),
