@@ -126,19 +126,22 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
     let mut platforms = PlatformKeys::default();
     let mut build_tags: Vec<Cow<str>> = Vec::new();
     let mut seen: HashSet<Cow<str>> = HashSet::new();
-    for build in builds {
+    for mut build in builds {
         let Some(manifests) = build.manifests else {
             continue;
         };
-        let (_, entry) = build
+        let own = build
             .arches
             .iter()
-            .find(|(name, _)| *name == build.arch)
+            .position(|(name, _)| *name == build.arch)
             .ok_or(Unsupported("a resolved build without .source.arches[ARCH]"))?;
         let fields::ArchTags {
             tags: own_tags,
             arch_tags,
-        } = fields::read_arch_tags(entry)
+        } = build
+            .arches
+            .swap_remove(own)
+            .1
             .map_err(|_| Unsupported(".source.arches[ARCH] not as read here"))?;
         let manifests = read_descriptors(manifests)?;
         if arch.is_some_and(|arch| arch != build.arch) {
