@@ -122,7 +122,10 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
     let mut tags: Vec<(Cow<str>, Vec<DescriptorId>)> = Vec::new();
     let mut tag_positions: HashMap<Cow<str>, usize> = HashMap::new();
     let mut descriptors = Vec::new();
-    let mut texts = Vec::new();
+    // Printed descriptors take less room than their input text (less deep,
+    // without ref.name), so this is one allocation, touched as it is used.
+    let manifests_text = builds.iter().filter_map(|build| build.manifests);
+    let mut texts = Vec::with_capacity(manifests_text.map(|raw| raw.get().len()).sum());
     let mut platforms = PlatformKeys::default();
     let mut build_tags: Vec<Cow<str>> = Vec::new();
     let mut seen: HashSet<Cow<str>> = HashSet::new();
