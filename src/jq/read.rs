@@ -420,11 +420,17 @@ impl Reader<'_> {
 
     /// Drops the bytes before `position` once they are most of the window,
     /// so a streaming reader holds about a chunk (plus the token being
-    /// read). Only called between tokens.
+    /// read). Only called between tokens; inline, as it is called at every
+    /// value and key and there is nothing to do for a slice.
+    #[inline]
     fn compact(&mut self) {
-        if self.source.is_none() || self.position < CHUNK || self.position * 2 < self.text.len() {
-            return;
+        if self.source.is_some() && self.position >= CHUNK && self.position * 2 >= self.text.len() {
+            self.drop_read();
         }
+    }
+
+    #[cold]
+    fn drop_read(&mut self) {
         let cut = self.position;
         let gone = &self.text[..cut];
         if let Some(last) = gone.iter().rposition(|byte| *byte == b'\n') {
@@ -513,9 +519,26 @@ impl Reader<'_> {
         }
     }
 
+    /// Steps over whitespace, a run of the window at a time: pretty-printed
+    /// input (builds metadata is tab-indented) is a sixth whitespace, and
+    /// a byte at a time through [`Reader::at`] cost twice the instructions.
     fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.at(self.position) {
-            self.position += 1;
+        loop {
+            let rest = self.text.get(self.position..).unwrap_or_default();
+            let blank = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\n' | b'\r');
+            match rest.iter().position(|byte| !blank(byte)) {
+                Some(run) => {
+                    self.position += run;
+                    return;
+                }
+                None => {
+                    self.position += rest.len();
+                    // Past the window: read more, if there is more.
+                    if self.at(self.position).is_none() {
+                        return;
+                    }
+                }
+            }
         }
     }
 
