@@ -7,7 +7,9 @@
 //! credentials); no proxy is taken from the environment (traffic goes where
 //! the reference says); no automatic User-Agent, Accept or Accept-Encoding
 //! (a decompressed blob would not match its digest). Every read and write
-//! is bounded by [`Timeouts`] (see [`super::watch`]).
+//! is bounded by [`Timeouts`] (see [`super::watch`]), and so is resolving
+//! a host name, which happens once a minute per host (see
+//! [`super::resolve`]).
 
 use std::io::Read;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use ureq::config::{AutoHeaderValue, RedirectAuthHeaders};
 use ureq::http;
 
+use super::resolve::CachingResolver;
 pub use super::watch::Timeouts;
 use super::watch::{stall_of, FloorReader, Stall};
 use super::{Request, RequestBody, Response, ResponseBody, ResponseBodyMode, Transport};
@@ -50,7 +53,11 @@ impl HttpTransport {
             .timeout_per_write(Some(timeouts.inactivity))
             .build();
         HttpTransport {
-            agent: ureq::Agent::new_with_config(config),
+            agent: ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::default(),
+                CachingResolver::default(),
+            ),
             timeouts,
             counters,
         }

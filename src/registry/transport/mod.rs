@@ -12,6 +12,7 @@
 pub(crate) mod auth;
 pub(crate) mod http;
 pub(crate) mod rate_limit;
+pub(crate) mod resolve;
 pub(crate) mod retry;
 pub(crate) mod user_agent;
 pub(crate) mod watch;
