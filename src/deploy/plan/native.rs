@@ -91,8 +91,10 @@ struct Descriptor {
     /// `_oci_attestation_subject`.
     subject: Option<String>,
     /// Rank of the `_sort_manifests_platform_key` of its platform among all
-    /// distinct keys (equal keys, equal ranks).
+    /// distinct keys (equal keys, equal ranks); set by [`PlatformKeys::rank`].
     rank: usize,
+    /// The fields of its platform that key reads.
+    platform: PlatformFields,
     /// `_deploy_lookup_reference` (null is `None`).
     reference: Option<String>,
     /// `.mediaType == media_type_dockerv2_image`.
@@ -121,18 +123,14 @@ struct Tagged<'a> {
 fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Tagged<'a>> {
     let mut tags: Vec<(Cow<str>, Vec<DescriptorId>)> = Vec::new();
     let mut tag_positions: HashMap<Cow<str>, usize> = HashMap::new();
+    let (described, texts) = describe_in_parallel(&builds, arch, PARALLEL_FROM)?;
     let mut descriptors = Vec::new();
-    // Printed descriptors take less room than their input text (less deep,
-    // without ref.name), so this is one allocation, touched as it is used.
-    let manifests_text = builds.iter().filter_map(|build| build.manifests);
-    let mut texts = Vec::with_capacity(manifests_text.map(|raw| raw.get().len()).sum());
-    let mut platforms = PlatformKeys::default();
     let mut build_tags: Vec<Cow<str>> = Vec::new();
     let mut seen: HashSet<Cow<str>> = HashSet::new();
-    for mut build in builds {
-        let Some(manifests) = build.manifests else {
+    for (mut build, described) in builds.into_iter().zip(described) {
+        if build.manifests.is_none() {
             continue;
-        };
+        }
         let own = build
             .arches
             .iter()
@@ -146,23 +144,11 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
             .swap_remove(own)
             .1
             .map_err(|_| Unsupported(".source.arches[ARCH] not as read here"))?;
-        let manifests = read_descriptors(manifests)?;
         if arch.is_some_and(|arch| arch != build.arch) {
             continue;
         }
-        let mut ids = Vec::new();
-        for manifest in manifests {
-            let own_arch = field(&manifest, "annotations")
-                .and_then(|annotations| field(annotations, BASHBREW_ARCH))
-                .and_then(as_str);
-            if own_arch != Some(&*build.arch) {
-                continue;
-            }
-            // Each manifest is described once per build that lists it
-            // (interning equal ones cost more in hashing than it saved).
-            ids.push(descriptors.len());
-            descriptors.push(describe(manifest, &mut platforms, &mut texts)?);
-        }
+        let ids: Vec<DescriptorId> = (descriptors.len()..).take(described.len()).collect();
+        descriptors.extend(described);
         // Each tag once per build, in first-seen order; `.. | strings` of
         // arrays of strings is their elements.
         build_tags.clear();
@@ -186,12 +172,113 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
             }
         }
     }
-    platforms.rank(&mut descriptors);
+    PlatformKeys::rank(&mut descriptors)?;
     Ok(Tagged {
         tags,
         descriptors,
         texts,
     })
+}
+
+/// The descriptors each build plans (none for a build not resolved or of
+/// another architecture than `arch`), described and printed, with the
+/// texts they were printed into.
+///
+/// Reading, normalizing, printing and freeing descriptors is half of the
+/// planner's work and each build's are independent of the others', so two
+/// threads share it: the builds are cut in two halves of about equal
+/// manifests text, the later half read by a scoped thread. Values never
+/// cross threads (jq values are reference-counted, not `Send`); the
+/// descriptors and their printed bytes do, and come back in build order,
+/// so the plan is the same bytes however many threads read it. Builds with
+/// less manifests text than `parallel_from` are read on this thread.
+fn describe_in_parallel(
+    builds: &[Build],
+    arch: Option<&str>,
+    parallel_from: usize,
+) -> Result<(Vec<Vec<Descriptor>>, Vec<u8>)> {
+    let weight = |build: &Build| build.manifests.map_or(0, |raw| raw.get().len());
+    let total: usize = builds.iter().map(weight).sum();
+    // Not `available_parallelism`: it reads cgroup files first, a cost of
+    // the order of what it would save; on one CPU the threads take turns.
+    if total < parallel_from {
+        return describe_builds(builds, arch);
+    }
+    let mut first_half = 0;
+    let cut = builds
+        .iter()
+        .position(|build| {
+            first_half += weight(build);
+            first_half * 2 >= total
+        })
+        .map_or(builds.len(), |last| last + 1);
+    let (first, second) = builds.split_at(cut);
+    let (first, second) = std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("plan".to_string())
+            // As deep as the main thread's, for the values being freed.
+            .stack_size(8 << 20)
+            .spawn_scoped(scope, || describe_builds(second, arch));
+        let first = describe_builds(first, arch);
+        let second = match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: this one reads the rest too.
+            Err(_) => describe_builds(second, arch),
+        };
+        (first, second)
+    });
+    let ((mut described, mut texts), (more, more_texts)) = (first?, second?);
+    let shift = texts.len();
+    texts.extend_from_slice(&more_texts);
+    described.extend(more.into_iter().map(|mut descriptors| {
+        for descriptor in &mut descriptors {
+            descriptor.text = descriptor.text.start + shift..descriptor.text.end + shift;
+        }
+        descriptors
+    }));
+    Ok((described, texts))
+}
+
+/// Below this much manifests text (a few dozen builds) a second thread
+/// costs more than it saves.
+const PARALLEL_FROM: usize = 256 * 1024;
+
+/// [`describe_in_parallel`]'s work for some builds, on this thread.
+fn describe_builds(
+    builds: &[Build],
+    arch: Option<&str>,
+) -> Result<(Vec<Vec<Descriptor>>, Vec<u8>)> {
+    // Printed descriptors take less room than their input text (less deep,
+    // without ref.name), so this is one allocation, touched as it is used.
+    let manifests_text = builds.iter().filter_map(|build| build.manifests);
+    let mut texts = Vec::with_capacity(manifests_text.map(|raw| raw.get().len()).sum());
+    let mut described = Vec::with_capacity(builds.len());
+    for build in builds {
+        let Some(manifests) = build.manifests else {
+            described.push(Vec::new());
+            continue;
+        };
+        // Checked whatever the architecture, as `check_builds` does.
+        let manifests = read_descriptors(manifests)?;
+        let mut descriptors = Vec::new();
+        if arch.is_none_or(|arch| arch == build.arch) {
+            for manifest in manifests {
+                let own_arch = field(&manifest, "annotations")
+                    .and_then(|annotations| field(annotations, BASHBREW_ARCH))
+                    .and_then(as_str);
+                if own_arch != Some(&*build.arch) {
+                    continue;
+                }
+                // Each manifest is described once per build that lists it
+                // (interning equal ones cost more in hashing than it saved).
+                descriptors.push(describe(manifest, &mut texts)?);
+            }
+        }
+        described.push(descriptors);
+    }
+    Ok((described, texts))
 }
 
 /// The manifest descriptors of a resolved build, as the engine reads them;
@@ -319,7 +406,7 @@ fn write_deploy_object(
 
 /// Normalizes one descriptor (checked by [`descriptor_is_checked`]),
 /// computes what the plan needs of it and prints it into `texts`.
-fn describe(value: Val, platforms: &mut PlatformKeys, texts: &mut Vec<u8>) -> Result<Descriptor> {
+fn describe(value: Val, texts: &mut Vec<u8>) -> Result<Descriptor> {
     let Val::Obj(fields) = value else {
         return Err(Unsupported("a descriptor is not an object"));
     };
@@ -341,7 +428,7 @@ fn describe(value: Val, platforms: &mut PlatformKeys, texts: &mut Vec<u8>) -> Re
             .unwrap_or(name)
             .to_owned()
     });
-    let rank = platforms.key(entry(&normalized, "platform"));
+    let platform = platform_fields(entry(&normalized, "platform"));
     // The index lists it with `.annotations |=
     // del(.["org.opencontainers.image.ref.name"])` (an empty object stays).
     if let Some((_, Val::Obj(annotations))) = normalized
@@ -360,7 +447,8 @@ fn describe(value: Val, platforms: &mut PlatformKeys, texts: &mut Vec<u8>) -> Re
     Ok(Descriptor {
         digest,
         subject,
-        rank,
+        rank: 0,
+        platform,
         reference,
         docker_image,
         text: start..texts.len(),
@@ -433,52 +521,100 @@ fn normalize_platform(mut fields: Map) -> Map {
     fields
 }
 
+/// What `_sort_manifests_platform_key` reads of a platform: `.os`,
+/// `.architecture`, `.variant` and `."os.version"`, each `// ""`, in a form
+/// that crosses threads ([`describe_in_parallel`]; values do not).
+type PlatformFields = [PlatformField; 4];
+
+/// One of [`PlatformFields`]: a string (as every real platform's are), or
+/// any other value as its compact JSON text, read back where the key is
+/// made. Equal fields are equal values; equal values of other spellings
+/// (`1.0`, `1.00`) are only told equal when the keys are ranked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+enum PlatformField {
+    Text(String),
+    Json(String),
+    /// Absent, null or false: `""`.
+    #[default]
+    Empty,
+}
+
+impl PlatformField {
+    fn of(value: Option<&Val>) -> Self {
+        match value {
+            None | Some(Val::Null | Val::Bool(false)) => Self::Empty,
+            Some(value) => match as_str(value) {
+                Some(text) => Self::Text(text.to_owned()),
+                None => Self::Json(
+                    String::from_utf8_lossy(&print::to_vec(value, &PrintOptions::compact()))
+                        .into_owned(),
+                ),
+            },
+        }
+    }
+
+    fn value(&self) -> Result<Val> {
+        match self {
+            Self::Text(string) => Ok(text(string)),
+            Self::Json(json) => crate::jq::read::parse_single(json.as_bytes())
+                .map_err(|_| Unsupported("a platform field that does not read back")),
+            Self::Empty => Ok(text("")),
+        }
+    }
+}
+
+/// The [`PlatformFields`] of a normalized platform (`None`: none).
+fn platform_fields(platform: Option<&Val>) -> PlatformFields {
+    ["os", "architecture", "variant", "os.version"]
+        .map(|name| PlatformField::of(platform.and_then(|platform| field(platform, name))))
+}
+
 /// The distinct `_sort_manifests_platform_key`s. The key reads only the
-/// four fields below, so platforms are told apart by those.
+/// four fields of [`PlatformFields`], so platforms are told apart by those.
 #[derive(Default)]
 struct PlatformKeys {
-    positions: HashMap<[Val; 4], usize>,
+    positions: HashMap<PlatformFields, usize>,
     keys: Vec<Val>,
 }
 
 impl PlatformKeys {
-    /// The position of the key of a normalized platform (`None`: none).
-    fn key(&mut self, platform: Option<&Val>) -> usize {
-        let empty = text("");
-        // `.field // ""`
-        let field = |name: &str| {
-            platform
-                .and_then(|platform| field(platform, name))
-                .filter(|value| truthy(value))
-                .cloned()
-                .unwrap_or_else(|| empty.clone())
-        };
-        let fields = [
-            field("os"),
-            field("architecture"),
-            field("variant"),
-            field("os.version"),
-        ];
-        if let Some(&position) = self.positions.get(&fields) {
-            return position;
+    /// The position of the key of a platform's fields.
+    fn key(&mut self, fields: &PlatformFields) -> Result<usize> {
+        if let Some(&position) = self.positions.get(fields) {
+            return Ok(position);
         }
-        let [os, architecture, variant, os_version] = &fields;
+        let [os, architecture, variant, os_version] = [
+            fields[0].value()?,
+            fields[1].value()?,
+            fields[2].value()?,
+            fields[3].value()?,
+        ];
         // `sort_split_platform`.
         let key = array(vec![
-            sort_split_pref(os, &["linux"]),
-            sort_split_pref(architecture, &["amd64", "arm64"]),
-            sort_split_desc(variant),
-            sort_split_desc(os_version),
+            sort_split_pref(&os, &["linux"]),
+            sort_split_pref(&architecture, &["amd64", "arm64"]),
+            sort_split_desc(&variant),
+            sort_split_desc(&os_version),
         ]);
         self.keys.push(key);
-        self.positions.insert(fields, self.keys.len() - 1);
-        self.keys.len() - 1
+        self.positions.insert(fields.clone(), self.keys.len() - 1);
+        Ok(self.keys.len() - 1)
     }
 
-    /// Replaces each descriptor's key position by the key's rank, so that
-    /// sorting compares integers; equal keys get equal ranks, as a stable
-    /// `sort_by` treats them.
-    fn rank(&self, descriptors: &mut [Descriptor]) {
+    /// Sets each descriptor's rank of its platform's key, so that sorting
+    /// compares integers; equal keys get equal ranks, as a stable `sort_by`
+    /// treats them.
+    fn rank(descriptors: &mut [Descriptor]) -> Result<()> {
+        let mut platforms = Self::default();
+        for descriptor in descriptors.iter_mut() {
+            descriptor.rank = platforms.key(&descriptor.platform)?;
+        }
+        platforms.set_ranks(descriptors);
+        Ok(())
+    }
+
+    /// Replaces each descriptor's key position by the key's rank.
+    fn set_ranks(&self, descriptors: &mut [Descriptor]) {
         let mut order: Vec<usize> = (0..self.keys.len()).collect();
         order.sort_by(|&left, &right| self.keys[left].cmp(&self.keys[right]));
         let mut ranks = vec![0; self.keys.len()];
@@ -770,9 +906,8 @@ mod tests {
                 "annotations": {"z": "1", "org.opencontainers.image.ref.name": "r:t@sha256:a", "a": "2"},
                 "platform": {"architecture": "arm64", "os": "linux"}}"#,
         );
-        let mut platforms = PlatformKeys::default();
         let mut texts = b"before".to_vec();
-        let described = describe(descriptor, &mut platforms, &mut texts).expect("described");
+        let described = describe(descriptor, &mut texts).expect("described");
         assert_eq!(described.reference.as_deref(), Some("r:t"));
         let text = &texts[described.text.clone()];
         assert!(
@@ -785,12 +920,66 @@ mod tests {
         );
     }
 
+    /// The halves read by two threads come back as one thread reads them.
+    #[test]
+    fn descriptors_read_in_parallel_are_those_read_in_sequence() {
+        let build = |id: usize, arch: &str| {
+            let descriptor = |kind: &str| {
+                format!(
+                    r#"{{"mediaType": "m", "digest": "sha256:{kind}{id}", "size": {id},
+                        "annotations": {{"{BASHBREW_ARCH}": "{arch}", "{REF_NAME}": "r@sha256:{kind}{id}"}},
+                        "platform": {{"os": "linux", "architecture": "{arch}"}}}}"#
+                )
+            };
+            let resolved = if id.is_multiple_of(3) {
+                "null".to_string()
+            } else {
+                format!(
+                    r#"{{"manifests": [{}, {}]}}"#,
+                    descriptor("a"),
+                    descriptor("b")
+                )
+            };
+            format!(
+                r#""b{id}": {{"build": {{"arch": "{arch}", "resolved": {resolved}}},
+                    "source": {{"arches": {{"{arch}": {{"tags": ["t{id}"]}}}}}}}}"#
+            )
+        };
+        let entries: Vec<String> = (0..20)
+            .map(|id| build(id, ["amd64", "arm64"][id % 2]))
+            .collect();
+        let text = format!("{{{}}}", entries.join(","));
+        let builds = fields::read_builds(&text).expect("reads");
+        let shown = |(described, texts): (Vec<Vec<Descriptor>>, Vec<u8>)| -> Vec<Vec<String>> {
+            described
+                .iter()
+                .map(|descriptors| {
+                    descriptors
+                        .iter()
+                        .map(|descriptor| {
+                            let printed = String::from_utf8_lossy(&texts[descriptor.text.clone()]);
+                            format!("{} {:?} {printed}", descriptor.digest, descriptor.platform)
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        for arch in [None, Some("arm64")] {
+            let sequence = shown(describe_builds(&builds, arch).expect("described"));
+            let parallel = shown(describe_in_parallel(&builds, arch, 0).expect("described"));
+            assert_eq!(parallel, sequence, "{arch:?}");
+            assert_eq!(sequence.len(), 20);
+            assert_eq!(sequence[1].len(), 2, "{arch:?}");
+        }
+    }
+
     #[test]
     fn attestations_follow_their_subjects() {
         let descriptor = |digest: &str, subject: Option<&str>| Descriptor {
             digest: digest.to_string(),
             subject: subject.map(str::to_string),
             rank: 0,
+            platform: PlatformFields::default(),
             reference: None,
             docker_image: false,
             text: 0..0,
