@@ -199,10 +199,14 @@ fn describe_in_parallel(
 ) -> Result<(Vec<Vec<Descriptor>>, Vec<u8>)> {
     let weight = |build: &Build| build.manifests.map_or(0, |raw| raw.get().len());
     let total: usize = builds.iter().map(weight).sum();
+    // Printed descriptors take less room than their input text (less deep,
+    // without ref.name), so each buffer is one allocation, touched as it
+    // is used; the first holds the second's too once joined.
+    let texts = Vec::with_capacity(total);
     // Not `available_parallelism`: it reads cgroup files first, a cost of
     // the order of what it would save; on one CPU the threads take turns.
     if total < parallel_from {
-        return describe_builds(builds, arch);
+        return describe_builds(builds, arch, texts);
     }
     let mut first_half = 0;
     let cut = builds
@@ -213,19 +217,20 @@ fn describe_in_parallel(
         })
         .map_or(builds.len(), |last| last + 1);
     let (first, second) = builds.split_at(cut);
+    let second_texts = Vec::with_capacity(total - first_half);
     let (first, second) = std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("plan".to_string())
             // As deep as the main thread's, for the values being freed.
             .stack_size(8 << 20)
-            .spawn_scoped(scope, || describe_builds(second, arch));
-        let first = describe_builds(first, arch);
+            .spawn_scoped(scope, || describe_builds(second, arch, second_texts));
+        let first = describe_builds(first, arch, texts);
         let second = match worker {
             Ok(handle) => handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             // No thread to be had: this one reads the rest too.
-            Err(_) => describe_builds(second, arch),
+            Err(_) => describe_builds(second, arch, Vec::new()),
         };
         (first, second)
     });
@@ -245,15 +250,13 @@ fn describe_in_parallel(
 /// costs more than it saves.
 const PARALLEL_FROM: usize = 256 * 1024;
 
-/// [`describe_in_parallel`]'s work for some builds, on this thread.
+/// [`describe_in_parallel`]'s work for some builds, on this thread, printing
+/// into `texts`.
 fn describe_builds(
     builds: &[Build],
     arch: Option<&str>,
+    mut texts: Vec<u8>,
 ) -> Result<(Vec<Vec<Descriptor>>, Vec<u8>)> {
-    // Printed descriptors take less room than their input text (less deep,
-    // without ref.name), so this is one allocation, touched as it is used.
-    let manifests_text = builds.iter().filter_map(|build| build.manifests);
-    let mut texts = Vec::with_capacity(manifests_text.map(|raw| raw.get().len()).sum());
     let mut described = Vec::with_capacity(builds.len());
     for build in builds {
         let Some(manifests) = build.manifests else {
@@ -965,7 +968,7 @@ mod tests {
                 .collect()
         };
         for arch in [None, Some("arm64")] {
-            let sequence = shown(describe_builds(&builds, arch).expect("described"));
+            let sequence = shown(describe_builds(&builds, arch, Vec::new()).expect("described"));
             let parallel = shown(describe_in_parallel(&builds, arch, 0).expect("described"));
             assert_eq!(parallel, sequence, "{arch:?}");
             assert_eq!(sequence.len(), 20);
