@@ -3,12 +3,14 @@
 //!
 //! Builds metadata is megabytes of sources, parents and annotations of
 //! which planning reads a few fields per build. Those fields are read into
-//! borrowed strings; the manifest descriptors and the `.source.arches`
-//! entries are kept as their raw text ([`RawValue`]), the descriptors to be
-//! read by the engine's own reader (so every number and string is the value
-//! the jq path sees), an arch entry only when it is the build's own;
-//! everything else is checked to be well-formed and skipped
-//! ([`IgnoredAny`]).
+//! borrowed strings; the manifest descriptors are kept as their raw text
+//! ([`RawValue`]), to be read by the engine's own reader (so every number
+//! and string is the value the jq path sees); of each `.source.arches`
+//! entry the tags are read in the same pass (the build's own entry is only
+//! known once `.build.arch` is, which may come later), and an entry of
+//! another shape is only remembered as refused, as it matters only when it
+//! is the build's own; everything else is checked to be well-formed and
+//! skipped ([`IgnoredAny`]).
 //!
 //! A repeated key means what it means to jq: the entry keeps the position
 //! of the first occurrence and the value of the last, so a value of the
@@ -34,11 +36,12 @@ pub struct Build<'a> {
     /// unread (the engine's reader reads it: every descriptor planned is
     /// read whole, as the jq path reads it).
     pub manifests: Option<&'a RawValue>,
-    /// `.source.arches`, each architecture with its unread value.
-    pub arches: Vec<(Cow<'a, str>, &'a RawValue)>,
+    /// `.source.arches`, each architecture with its tags as read here.
+    pub arches: Vec<(Cow<'a, str>, Result<ArchTags<'a>, Refused>)>,
 }
 
-/// `.tags` and `.archTags` of one `.source.arches` entry.
+/// `.tags` and `.archTags` of one `.source.arches` entry (null or absent
+/// lists are empty).
 pub struct ArchTags<'a> {
     pub tags: Vec<Cow<'a, str>>,
     pub arch_tags: Vec<Cow<'a, str>>,
@@ -61,15 +64,6 @@ pub fn read_builds(text: &str) -> Result<Vec<Build<'_>>, Refused> {
         deserializer.deserialize_map(BuildsVisitor)
     })?;
     builds.into_iter().collect()
-}
-
-/// `.tags` and `.archTags` of an arch entry's text (null or absent lists
-/// are empty).
-pub fn read_arch_tags(entry: &RawValue) -> Result<ArchTags<'_>, Refused> {
-    read_whole(entry.get(), |deserializer| {
-        Lenient::<ArchTags>::deserialize(deserializer)
-    })?
-    .0
 }
 
 /// For builds metadata as the text holds it: per top-level value, `None`
@@ -412,8 +406,8 @@ impl<'de> Shape<'de> for Resolved<'de> {
     }
 }
 
-/// `.source.arches` of `.source`, each entry's value unread.
-struct SourceArches<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+/// `.source.arches` of `.source`, each entry's tags read.
+struct SourceArches<'a>(Vec<(Cow<'a, str>, Result<ArchTags<'a>, Refused>)>);
 
 impl<'de> Shape<'de> for SourceArches<'de> {
     const NAME: &'static str = ".source";
@@ -425,14 +419,14 @@ impl<'de> Shape<'de> for SourceArches<'de> {
     }
 }
 
-struct ArchEntries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+struct ArchEntries<'a>(Vec<(Cow<'a, str>, Result<ArchTags<'a>, Refused>)>);
 
 impl<'de> Shape<'de> for ArchEntries<'de> {
     const NAME: &'static str = ".source.arches";
     fn from_map<A: MapAccess<'de>>(map: &mut A) -> Result<Option<Self>, A::Error> {
         let mut entries = Entries::new();
         let object = each_entry(map, |arch, map| {
-            entries.insert(arch, map.next_value()?);
+            entries.insert(arch, map.next_value::<Lenient<ArchTags>>()?.0);
             Ok(())
         })?;
         Ok(object.then_some(ArchEntries(entries.entries)))
@@ -589,7 +583,7 @@ mod tests {
         );
         let manifests = builds[0].manifests.expect("resolved");
         assert_eq!(manifests.get(), r#"[{"x": [1, {"y": null}]}, 2]"#);
-        let tags = read_arch_tags(builds[0].arches[0].1).expect("tags");
+        let tags = builds[0].arches[0].1.as_ref().expect("tags");
         assert_eq!(tags.tags, ["a"]);
         assert!(tags.arch_tags.is_empty());
     }
@@ -608,7 +602,7 @@ mod tests {
         }"#;
         let builds = read_builds(text).expect("reads");
         assert_eq!(names(&builds), ["w - ", "z - ", "c - c,d"]);
-        let tags = read_arch_tags(builds[2].arches[0].1).expect("tags");
+        let tags = builds[2].arches[0].1.as_ref().expect("tags");
         assert_eq!(tags.tags, ["2"]);
         let keys = top_level_keys(r#"{"a": 1, "b": {"k": 1}, "a": {"k": 2}}"#, ["k"]);
         assert_eq!(keys, Some(vec![Some([true]), Some([true])]));
@@ -632,8 +626,10 @@ mod tests {
         ] {
             assert!(read_builds(text).is_err(), "{text}");
         }
-        let entry: &RawValue = serde_json::from_str(r#"{"tags": [1]}"#).expect("raw");
-        assert!(read_arch_tags(entry).is_err());
+        // A refused arch entry refuses only the build it belongs to.
+        let text = r#"{"x": {"build": {"arch": "a"}, "source": {"arches": {"a": {"tags": [1]}, "b": 2}}}}"#;
+        let builds = read_builds(text).expect("reads");
+        assert!(builds[0].arches.iter().all(|(_, tags)| tags.is_err()));
     }
 
     #[test]

@@ -28,6 +28,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 use std::rc::Rc;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
@@ -65,20 +66,14 @@ pub fn plan(input: &[u8], arch: Option<&str>) -> Result<Vec<u8>> {
     let builds =
         fields::read_builds(text).map_err(|_| Unsupported("not builds metadata as read here"))?;
     let tagged = tagged_manifests(builds, arch)?;
-    // Plans run from a tenth to most of the input's length; the buffer
-    // starts small and grows (reserving the whole length measured neither
-    // faster nor leaner).
-    let mut out = Vec::with_capacity(input.len() / 8);
-    let mut printed = vec![None; tagged.descriptors.len()];
+    // Plans run from a tenth to most of the input's length. Reserving the
+    // whole length costs only address space (pages are touched as they are
+    // written), where growing from a fraction touched and copied every
+    // smaller buffer too: with mimalloc's transparent huge pages each
+    // touched 2 MiB is a page the kernel clears.
+    let mut out = Vec::with_capacity(input.len());
     for group in deploy_objects(&tagged) {
-        let manifests = &group.manifests;
-        write_deploy_object(
-            &mut out,
-            &group.refs,
-            manifests,
-            &tagged.descriptors,
-            &mut printed,
-        );
+        write_deploy_object(&mut out, &group.refs, &group.manifests, &tagged);
         out.push(b'\n');
     }
     Ok(out)
@@ -96,15 +91,17 @@ struct Descriptor {
     /// `_oci_attestation_subject`.
     subject: Option<String>,
     /// Rank of the `_sort_manifests_platform_key` of its platform among all
-    /// distinct keys (equal keys, equal ranks).
+    /// distinct keys (equal keys, equal ranks); set by [`PlatformKeys::rank`].
     rank: usize,
+    /// The fields of its platform that key reads.
+    platform: PlatformFields,
     /// `_deploy_lookup_reference` (null is `None`).
     reference: Option<String>,
     /// `.mediaType == media_type_dockerv2_image`.
     docker_image: bool,
-    /// `normalize_descriptor` without the ref.name annotation, as it is
-    /// printed in the index.
-    published: Val,
+    /// Where [`Tagged::texts`] holds `normalize_descriptor` without the
+    /// ref.name annotation, as the index prints it.
+    text: Range<usize>,
 }
 
 /// The output of `tagged_manifests`: tags in first-seen order, each with its
@@ -112,6 +109,11 @@ struct Descriptor {
 struct Tagged<'a> {
     tags: Vec<(Cow<'a, str>, Vec<DescriptorId>)>,
     descriptors: Vec<Descriptor>,
+    /// Each descriptor as `jq --tab` prints it in an index's manifests
+    /// ([`DESCRIPTOR_LEVEL`]), printed as soon as it is read: the value is
+    /// then freed while its memory is still in cache, to be reused by the
+    /// next build's, and every object listing it copies these bytes.
+    texts: Vec<u8>,
 }
 
 /// `tagged_manifests(true; .source.arches[.build.arch].tags,
@@ -121,41 +123,32 @@ struct Tagged<'a> {
 fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Tagged<'a>> {
     let mut tags: Vec<(Cow<str>, Vec<DescriptorId>)> = Vec::new();
     let mut tag_positions: HashMap<Cow<str>, usize> = HashMap::new();
+    let (described, texts) = describe_in_parallel(&builds, arch, PARALLEL_FROM)?;
     let mut descriptors = Vec::new();
-    let mut platforms = PlatformKeys::default();
     let mut build_tags: Vec<Cow<str>> = Vec::new();
     let mut seen: HashSet<Cow<str>> = HashSet::new();
-    for build in builds {
-        let Some(manifests) = build.manifests else {
+    for (mut build, described) in builds.into_iter().zip(described) {
+        if build.manifests.is_none() {
             continue;
-        };
-        let (_, entry) = build
+        }
+        let own = build
             .arches
             .iter()
-            .find(|(name, _)| *name == build.arch)
+            .position(|(name, _)| *name == build.arch)
             .ok_or(Unsupported("a resolved build without .source.arches[ARCH]"))?;
         let fields::ArchTags {
             tags: own_tags,
             arch_tags,
-        } = fields::read_arch_tags(entry)
+        } = build
+            .arches
+            .swap_remove(own)
+            .1
             .map_err(|_| Unsupported(".source.arches[ARCH] not as read here"))?;
-        let manifests = read_descriptors(manifests)?;
         if arch.is_some_and(|arch| arch != build.arch) {
             continue;
         }
-        let mut ids = Vec::new();
-        for manifest in manifests {
-            let own_arch = field(&manifest, "annotations")
-                .and_then(|annotations| field(annotations, BASHBREW_ARCH))
-                .and_then(as_str);
-            if own_arch != Some(&*build.arch) {
-                continue;
-            }
-            // Each manifest is described once per build that lists it
-            // (interning equal ones cost more in hashing than it saved).
-            ids.push(descriptors.len());
-            descriptors.push(describe(manifest, &mut platforms)?);
-        }
+        let ids: Vec<DescriptorId> = (descriptors.len()..).take(described.len()).collect();
+        descriptors.extend(described);
         // Each tag once per build, in first-seen order; `.. | strings` of
         // arrays of strings is their elements.
         build_tags.clear();
@@ -179,8 +172,116 @@ fn tagged_manifests<'a>(builds: Vec<Build<'a>>, arch: Option<&str>) -> Result<Ta
             }
         }
     }
-    platforms.rank(&mut descriptors);
-    Ok(Tagged { tags, descriptors })
+    PlatformKeys::rank(&mut descriptors)?;
+    Ok(Tagged {
+        tags,
+        descriptors,
+        texts,
+    })
+}
+
+/// The descriptors each build plans (none for a build not resolved or of
+/// another architecture than `arch`), described and printed, with the
+/// texts they were printed into.
+///
+/// Reading, normalizing, printing and freeing descriptors is half of the
+/// planner's work and each build's are independent of the others', so two
+/// threads share it: the builds are cut in two halves of about equal
+/// manifests text, the later half read by a scoped thread. Values never
+/// cross threads (jq values are reference-counted, not `Send`); the
+/// descriptors and their printed bytes do, and come back in build order,
+/// so the plan is the same bytes however many threads read it. Builds with
+/// less manifests text than `parallel_from` are read on this thread.
+fn describe_in_parallel(
+    builds: &[Build],
+    arch: Option<&str>,
+    parallel_from: usize,
+) -> Result<(Vec<Vec<Descriptor>>, Vec<u8>)> {
+    let weight = |build: &Build| build.manifests.map_or(0, |raw| raw.get().len());
+    let total: usize = builds.iter().map(weight).sum();
+    // Printed descriptors take less room than their input text (less deep,
+    // without ref.name), so each buffer is one allocation, touched as it
+    // is used; the first holds the second's too once joined.
+    let texts = Vec::with_capacity(total);
+    // Not `available_parallelism`: it reads cgroup files first, a cost of
+    // the order of what it would save; on one CPU the threads take turns.
+    if total < parallel_from {
+        return describe_builds(builds, arch, texts);
+    }
+    let mut first_half = 0;
+    let cut = builds
+        .iter()
+        .position(|build| {
+            first_half += weight(build);
+            first_half * 2 >= total
+        })
+        .map_or(builds.len(), |last| last + 1);
+    let (first, second) = builds.split_at(cut);
+    let second_texts = Vec::with_capacity(total - first_half);
+    let (first, second) = std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("plan".to_string())
+            // As deep as the main thread's, for the values being freed.
+            .stack_size(8 << 20)
+            .spawn_scoped(scope, || describe_builds(second, arch, second_texts));
+        let first = describe_builds(first, arch, texts);
+        let second = match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: this one reads the rest too.
+            Err(_) => describe_builds(second, arch, Vec::new()),
+        };
+        (first, second)
+    });
+    let ((mut described, mut texts), (more, more_texts)) = (first?, second?);
+    let shift = texts.len();
+    texts.extend_from_slice(&more_texts);
+    described.extend(more.into_iter().map(|mut descriptors| {
+        for descriptor in &mut descriptors {
+            descriptor.text = descriptor.text.start + shift..descriptor.text.end + shift;
+        }
+        descriptors
+    }));
+    Ok((described, texts))
+}
+
+/// Below this much manifests text (a few dozen builds) a second thread
+/// costs more than it saves.
+const PARALLEL_FROM: usize = 256 * 1024;
+
+/// [`describe_in_parallel`]'s work for some builds, on this thread, printing
+/// into `texts`.
+fn describe_builds(
+    builds: &[Build],
+    arch: Option<&str>,
+    mut texts: Vec<u8>,
+) -> Result<(Vec<Vec<Descriptor>>, Vec<u8>)> {
+    let mut described = Vec::with_capacity(builds.len());
+    for build in builds {
+        let Some(manifests) = build.manifests else {
+            described.push(Vec::new());
+            continue;
+        };
+        // Checked whatever the architecture, as `check_builds` does.
+        let manifests = read_descriptors(manifests)?;
+        let mut descriptors = Vec::new();
+        if arch.is_none_or(|arch| arch == build.arch) {
+            for manifest in manifests {
+                let own_arch = field(&manifest, "annotations")
+                    .and_then(|annotations| field(annotations, BASHBREW_ARCH))
+                    .and_then(as_str);
+                if own_arch != Some(&*build.arch) {
+                    continue;
+                }
+                // Each manifest is described once per build that lists it
+                // (interning equal ones cost more in hashing than it saved).
+                descriptors.push(describe(manifest, &mut texts)?);
+            }
+        }
+        described.push(descriptors);
+    }
+    Ok((described, texts))
 }
 
 /// The manifest descriptors of a resolved build, as the engine reads them;
@@ -252,10 +353,10 @@ fn deploy_objects<'t>(tagged: &'t Tagged) -> Vec<Group<'t>> {
     groups
 }
 
-/// Where each descriptor was first printed in the plan: every object lists
-/// a descriptor at the same depth with the same fields, so later objects
-/// copy those bytes (most descriptors stand in two objects or more).
-type Printed = Vec<Option<std::ops::Range<usize>>>;
+/// The depth at which every deploy object lists its descriptors (in
+/// `.data.manifests`), so each is printed once ([`Tagged::texts`]) and
+/// copied into every object that lists it (most stand in two or more).
+const DESCRIPTOR_LEVEL: usize = 3;
 
 /// `_deploy_object` with all the group's refs, printed as `jq --tab` prints
 /// it: the lines of the object and its `data` are written here, everything
@@ -265,9 +366,9 @@ fn write_deploy_object(
     out: &mut Vec<u8>,
     refs: &[&str],
     manifests: &[DescriptorId],
-    descriptors: &[Descriptor],
-    printed: &mut Printed,
+    tagged: &Tagged,
 ) {
+    let descriptors = &tagged.descriptors;
     let mut lookup = new_map(manifests.len());
     for &id in manifests {
         let descriptor = &descriptors[id];
@@ -297,14 +398,7 @@ fn write_deploy_object(
                 out.push(b',');
             }
             out.extend_from_slice(b"\n\t\t\t");
-            match printed[id].clone() {
-                Some(first) => out.extend_from_within(first),
-                None => {
-                    let start = out.len();
-                    print::write_nested(out, &descriptors[id].published, &options, 3);
-                    printed[id] = Some(start..out.len());
-                }
-            }
+            out.extend_from_slice(&tagged.texts[descriptors[id].text.clone()]);
         }
         out.extend_from_slice(b"\n\t\t]");
     }
@@ -313,9 +407,9 @@ fn write_deploy_object(
 
 // --- oci.jq ---
 
-/// Normalizes one descriptor (checked by [`descriptor_is_checked`]) and
-/// computes what the plan needs of it.
-fn describe(value: Val, platforms: &mut PlatformKeys) -> Result<Descriptor> {
+/// Normalizes one descriptor (checked by [`descriptor_is_checked`]),
+/// computes what the plan needs of it and prints it into `texts`.
+fn describe(value: Val, texts: &mut Vec<u8>) -> Result<Descriptor> {
     let Val::Obj(fields) = value else {
         return Err(Unsupported("a descriptor is not an object"));
     };
@@ -337,7 +431,7 @@ fn describe(value: Val, platforms: &mut PlatformKeys) -> Result<Descriptor> {
             .unwrap_or(name)
             .to_owned()
     });
-    let rank = platforms.key(entry(&normalized, "platform"));
+    let platform = platform_fields(entry(&normalized, "platform"));
     // The index lists it with `.annotations |=
     // del(.["org.opencontainers.image.ref.name"])` (an empty object stays).
     if let Some((_, Val::Obj(annotations))) = normalized
@@ -346,13 +440,21 @@ fn describe(value: Val, platforms: &mut PlatformKeys) -> Result<Descriptor> {
     {
         Rc::make_mut(annotations).retain(|key, _| !is_key(key, REF_NAME));
     }
+    let start = texts.len();
+    print::write_nested(
+        texts,
+        &Val::obj(normalized),
+        &PrintOptions::tab(),
+        DESCRIPTOR_LEVEL,
+    );
     Ok(Descriptor {
         digest,
         subject,
-        rank,
+        rank: 0,
+        platform,
         reference,
         docker_image,
-        published: Val::obj(normalized),
+        text: start..texts.len(),
     })
 }
 
@@ -422,52 +524,100 @@ fn normalize_platform(mut fields: Map) -> Map {
     fields
 }
 
+/// What `_sort_manifests_platform_key` reads of a platform: `.os`,
+/// `.architecture`, `.variant` and `."os.version"`, each `// ""`, in a form
+/// that crosses threads ([`describe_in_parallel`]; values do not).
+type PlatformFields = [PlatformField; 4];
+
+/// One of [`PlatformFields`]: a string (as every real platform's are), or
+/// any other value as its compact JSON text, read back where the key is
+/// made. Equal fields are equal values; equal values of other spellings
+/// (`1.0`, `1.00`) are only told equal when the keys are ranked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+enum PlatformField {
+    Text(String),
+    Json(String),
+    /// Absent, null or false: `""`.
+    #[default]
+    Empty,
+}
+
+impl PlatformField {
+    fn of(value: Option<&Val>) -> Self {
+        match value {
+            None | Some(Val::Null | Val::Bool(false)) => Self::Empty,
+            Some(value) => match as_str(value) {
+                Some(text) => Self::Text(text.to_owned()),
+                None => Self::Json(
+                    String::from_utf8_lossy(&print::to_vec(value, &PrintOptions::compact()))
+                        .into_owned(),
+                ),
+            },
+        }
+    }
+
+    fn value(&self) -> Result<Val> {
+        match self {
+            Self::Text(string) => Ok(text(string)),
+            Self::Json(json) => crate::jq::read::parse_single(json.as_bytes())
+                .map_err(|_| Unsupported("a platform field that does not read back")),
+            Self::Empty => Ok(text("")),
+        }
+    }
+}
+
+/// The [`PlatformFields`] of a normalized platform (`None`: none).
+fn platform_fields(platform: Option<&Val>) -> PlatformFields {
+    ["os", "architecture", "variant", "os.version"]
+        .map(|name| PlatformField::of(platform.and_then(|platform| field(platform, name))))
+}
+
 /// The distinct `_sort_manifests_platform_key`s. The key reads only the
-/// four fields below, so platforms are told apart by those.
+/// four fields of [`PlatformFields`], so platforms are told apart by those.
 #[derive(Default)]
 struct PlatformKeys {
-    positions: HashMap<[Val; 4], usize>,
+    positions: HashMap<PlatformFields, usize>,
     keys: Vec<Val>,
 }
 
 impl PlatformKeys {
-    /// The position of the key of a normalized platform (`None`: none).
-    fn key(&mut self, platform: Option<&Val>) -> usize {
-        let empty = text("");
-        // `.field // ""`
-        let field = |name: &str| {
-            platform
-                .and_then(|platform| field(platform, name))
-                .filter(|value| truthy(value))
-                .cloned()
-                .unwrap_or_else(|| empty.clone())
-        };
-        let fields = [
-            field("os"),
-            field("architecture"),
-            field("variant"),
-            field("os.version"),
-        ];
-        if let Some(&position) = self.positions.get(&fields) {
-            return position;
+    /// The position of the key of a platform's fields.
+    fn key(&mut self, fields: &PlatformFields) -> Result<usize> {
+        if let Some(&position) = self.positions.get(fields) {
+            return Ok(position);
         }
-        let [os, architecture, variant, os_version] = &fields;
+        let [os, architecture, variant, os_version] = [
+            fields[0].value()?,
+            fields[1].value()?,
+            fields[2].value()?,
+            fields[3].value()?,
+        ];
         // `sort_split_platform`.
         let key = array(vec![
-            sort_split_pref(os, &["linux"]),
-            sort_split_pref(architecture, &["amd64", "arm64"]),
-            sort_split_desc(variant),
-            sort_split_desc(os_version),
+            sort_split_pref(&os, &["linux"]),
+            sort_split_pref(&architecture, &["amd64", "arm64"]),
+            sort_split_desc(&variant),
+            sort_split_desc(&os_version),
         ]);
         self.keys.push(key);
-        self.positions.insert(fields, self.keys.len() - 1);
-        self.keys.len() - 1
+        self.positions.insert(fields.clone(), self.keys.len() - 1);
+        Ok(self.keys.len() - 1)
     }
 
-    /// Replaces each descriptor's key position by the key's rank, so that
-    /// sorting compares integers; equal keys get equal ranks, as a stable
-    /// `sort_by` treats them.
-    fn rank(&self, descriptors: &mut [Descriptor]) {
+    /// Sets each descriptor's rank of its platform's key, so that sorting
+    /// compares integers; equal keys get equal ranks, as a stable `sort_by`
+    /// treats them.
+    fn rank(descriptors: &mut [Descriptor]) -> Result<()> {
+        let mut platforms = Self::default();
+        for descriptor in descriptors.iter_mut() {
+            descriptor.rank = platforms.key(&descriptor.platform)?;
+        }
+        platforms.set_ranks(descriptors);
+        Ok(())
+    }
+
+    /// Replaces each descriptor's key position by the key's rank.
+    fn set_ranks(&self, descriptors: &mut [Descriptor]) {
         let mut order: Vec<usize> = (0..self.keys.len()).collect();
         order.sort_by(|&left, &right| self.keys[left].cmp(&self.keys[right]));
         let mut ranks = vec![0; self.keys.len()];
@@ -759,13 +909,71 @@ mod tests {
                 "annotations": {"z": "1", "org.opencontainers.image.ref.name": "r:t@sha256:a", "a": "2"},
                 "platform": {"architecture": "arm64", "os": "linux"}}"#,
         );
-        let mut platforms = PlatformKeys::default();
-        let described = describe(descriptor, &mut platforms).expect("described");
+        let mut texts = b"before".to_vec();
+        let described = describe(descriptor, &mut texts).expect("described");
         assert_eq!(described.reference.as_deref(), Some("r:t"));
+        let text = &texts[described.text.clone()];
+        assert!(
+            text.ends_with(b"\n\t\t\t}"),
+            "printed at the depth of an index's manifests"
+        );
         assert_eq!(
-            compact(&described.published),
+            compact(&value(std::str::from_utf8(text).expect("UTF-8"))),
             r#"{"mediaType":"m","digest":"sha256:a","size":2,"platform":{"os":"linux","architecture":"arm64","variant":"v8"},"annotations":{"a":"2","z":"1"},"x":1,"urls":["u"]}"#
         );
+    }
+
+    /// The halves read by two threads come back as one thread reads them.
+    #[test]
+    fn descriptors_read_in_parallel_are_those_read_in_sequence() {
+        let build = |id: usize, arch: &str| {
+            let descriptor = |kind: &str| {
+                format!(
+                    r#"{{"mediaType": "m", "digest": "sha256:{kind}{id}", "size": {id},
+                        "annotations": {{"{BASHBREW_ARCH}": "{arch}", "{REF_NAME}": "r@sha256:{kind}{id}"}},
+                        "platform": {{"os": "linux", "architecture": "{arch}"}}}}"#
+                )
+            };
+            let resolved = if id.is_multiple_of(3) {
+                "null".to_string()
+            } else {
+                format!(
+                    r#"{{"manifests": [{}, {}]}}"#,
+                    descriptor("a"),
+                    descriptor("b")
+                )
+            };
+            format!(
+                r#""b{id}": {{"build": {{"arch": "{arch}", "resolved": {resolved}}},
+                    "source": {{"arches": {{"{arch}": {{"tags": ["t{id}"]}}}}}}}}"#
+            )
+        };
+        let entries: Vec<String> = (0..20)
+            .map(|id| build(id, ["amd64", "arm64"][id % 2]))
+            .collect();
+        let text = format!("{{{}}}", entries.join(","));
+        let builds = fields::read_builds(&text).expect("reads");
+        let shown = |(described, texts): (Vec<Vec<Descriptor>>, Vec<u8>)| -> Vec<Vec<String>> {
+            described
+                .iter()
+                .map(|descriptors| {
+                    descriptors
+                        .iter()
+                        .map(|descriptor| {
+                            let printed = String::from_utf8_lossy(&texts[descriptor.text.clone()]);
+                            format!("{} {:?} {printed}", descriptor.digest, descriptor.platform)
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        for arch in [None, Some("arm64")] {
+            let sequence = shown(describe_builds(&builds, arch, Vec::new()).expect("described"));
+            let parallel = shown(describe_in_parallel(&builds, arch, 0).expect("described"));
+            assert_eq!(parallel, sequence, "{arch:?}");
+            assert_eq!(sequence.len(), 20);
+            assert_eq!(sequence[1].len(), 2, "{arch:?}");
+        }
     }
 
     #[test]
@@ -774,9 +982,10 @@ mod tests {
             digest: digest.to_string(),
             subject: subject.map(str::to_string),
             rank: 0,
+            platform: PlatformFields::default(),
             reference: None,
             docker_image: false,
-            published: Val::Null,
+            text: 0..0,
         };
         let descriptors = vec![
             descriptor("att-a", Some("a")),
