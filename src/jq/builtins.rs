@@ -167,8 +167,9 @@ fn numeric_range<'a>(from: Value, upto: Value) -> ValXs<'a, Value> {
 }
 
 /// jq 1.7.1's `range($from; $upto; $by)`: `$from`, then each step of
-/// `$by` while short of `$upto` (a step that moves neither up nor down,
-/// zero or NaN, yields nothing), a failing step's error last. Natives, as
+/// `$by` while short of `$upto` (a zero step yields nothing; a NaN step
+/// counts as downward, as jq's order puts NaN below every number), a
+/// failing step's error last. Natives, as
 /// these run once per call (jaq's jq-defined wrappers cost more than most
 /// ranges they ran); integers count in machine words.
 fn range<'a>(from: Value, upto: Value, by: Value) -> ValXs<'a, Value> {

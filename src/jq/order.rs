@@ -223,11 +223,7 @@ pub(super) fn rewrite_term<'s>(
     term: Term<&'s str>,
     scope: &mut Scope<'s>,
 ) -> (Term<&'s str>, bool) {
-    let mut order = Order {
-        scope,
-        changed: false,
-        counts: Vec::new(),
-    };
+    let mut order = Order::new(scope);
     let term = order.term(term);
     (term, order.changed)
 }
@@ -237,11 +233,7 @@ pub(super) fn rewrite_defs<'s>(
     defs: Vec<Def<&'s str>>,
     scope: &mut Scope<'s>,
 ) -> (Vec<Def<&'s str>>, bool) {
-    let mut order = Order {
-        scope,
-        changed: false,
-        counts: Vec::new(),
-    };
+    let mut order = Order::new(scope);
     let defs = order.defs(defs);
     (defs, order.changed)
 }
@@ -254,11 +246,7 @@ pub(super) fn rewrite_builtin(
     def: Def<&'static str>,
     scope: &mut Scope<'static>,
 ) -> (Def<&'static str>, bool) {
-    let mut order = Order {
-        scope,
-        changed: false,
-        counts: Vec::new(),
-    };
+    let mut order = Order::new(scope);
     let mark = order.scope.mark();
     let def = order.def(def);
     order.scope.truncate(mark);
@@ -270,6 +258,16 @@ struct Order<'a, 's> {
     changed: bool,
     /// How many outputs each local definition (by its number) gives.
     counts: Vec<Count>,
+}
+
+impl<'a, 's> Order<'a, 's> {
+    fn new(scope: &'a mut Scope<'s>) -> Self {
+        Order {
+            scope,
+            changed: false,
+            counts: Vec::new(),
+        }
+    }
 }
 
 fn bind<'s>(value: Term<&'s str>, name: &'s str, body: Term<&'s str>) -> Term<&'s str> {
