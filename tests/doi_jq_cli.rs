@@ -208,6 +208,52 @@ const CASES: &[Case] = &[
         b"\x1e[1]\n\x1e{\"a\":2}\n",
     ),
     case("parse error", &["-c", "."], b"1 2 {"),
+    // Malformed input: jq 1.7.1's words, and the line and column it names.
+    case("input: separator after a literal", &["-c", "."], b"[1 2]"),
+    case("input: separator before a string", &["-c", "."], b"[1 \"a\"]"),
+    case("input: separator between members", &["-c", "."], b"{\"a\":1 \"b\":2}"),
+    case("input: separator before a bracket", &["-c", "."], b"[1 [2]]"),
+    case("input: separator at the end", &["-c", "."], b"{\"a\" 1"),
+    case("input: unmatched bracket after a value", &["-c", "."], b"[1,2]]"),
+    case("input: unmatched bracket in an object", &["-c", "."], b"{\"a\":1]"),
+    case("input: unmatched brace in an array", &["-c", "."], b"[}"),
+    case("input: unmatched brace after a colon", &["-c", "."], b"{\"a\":}"),
+    case("input: a key without its value", &["-c", "."], b"{\"a\"}"),
+    case("input: a value closing an array as an object", &["-c", "."], b"[1}"),
+    case("input: a comma after a key", &["-c", "."], b"{\"a\",1}"),
+    case("input: an array ending in a comma", &["-c", "."], b"[1,]"),
+    case("input: an object ending in a comma", &["-c", "."], b"{\"a\":1,}"),
+    case("input: a comma over lines", &["-c", "."], b"[\n1\n,\n]"),
+    case("input: a comma first", &["-c", "."], b"[,1]"),
+    case("input: a comma after a top-level value", &["-c", "."], b"1,"),
+    case("input: a colon first", &["-c", "."], b"{:1}"),
+    case("input: a colon after a top-level string", &["-c", "."], b"\"a\":1"),
+    case("input: a colon in an array", &["-c", "."], b"[1:2]"),
+    case("input: a second colon", &["-c", "."], b"{\"a\":1:2}"),
+    case("input: a number as key", &["-c", "."], b"{1:2}"),
+    case("input: an object as key", &["-c", "."], b"{{}:1}"),
+    case("input: a literal cut short", &["-c", "."], b"tru"),
+    case("input: a literal cut short inside", &["-c", "."], b"[nul x]"),
+    case("input: a literal ended by a newline", &["-c", "."], b"[tru\n]"),
+    case("input: nan with more", &["-c", "."], b"nanx"),
+    case("input: single quotes", &["-c", "."], b"{'a':1}"),
+    case("input: two decimal points", &["-c", "."], b"1.5.5"),
+    case("input: numbers decNumber reads", &["-c", "."], b"1. .5 +1 -.5 1.e5 0. -0. +.5e-3"),
+    case("input: a raw tab in a string", &["-c", "."], b"\"a\tb\""),
+    case("input: a raw newline in a string", &["-c", "."], b"\"abc\ndef\""),
+    case("input: a control character before a bad escape", &["-c", "."], b"\"\x01\\x\""),
+    case("input: a bad escape before a control character", &["-c", "."], b"\"\\x\x01\""),
+    case("input: a string ending in a backslash", &["-c", "."], b"\"{x\\"),
+    case(
+        "input: object keys count toward the depth limit",
+        &["-c", "."],
+        b"{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
+    ),
+    case(
+        "fromjson errors",
+        &["-c", ".[] | try fromjson catch ."],
+        b"[\"\", \"  \", \"1 2\", \"[1] x\", \"\\\"a\\\"0,\", \"nan 0]0\", \"[1 2]\", \"{\\\"a\\\":1,}\", \"tru\\n\", \"\\\"a\\tb\\\"\", \"1.\", \"{1:2}\", \"\\\"{x\\\\\"]",
+    ),
     case("deep input", &["-c", "."], &[b'['; 300]),
     // Arguments.
     case(
@@ -522,6 +568,7 @@ fn command_line_matches_jq_1_7_1() {
 #[test]
 fn recording_is_current() {
     if !peer().is_file() {
+        crate::support::unavailable("jq 1.7.1 is not at ../shared/peers/jq-1.7.1/jq");
         return;
     }
     let recorded = recordings();
@@ -618,4 +665,101 @@ fn terminals_get_colour_and_usage_as_in_jq() {
             );
         }
     }
+}
+
+/// Malformed JSON reads as jq 1.7.1 reads it: for thousands of short texts
+/// made of JSON's pieces at random (brackets, quotes, escapes, literals,
+/// numbers, control characters), `try fromjson catch .` gives jq's value
+/// or jq's message, word for word and at jq's line and column. Run
+/// side by side with the peer, since the texts are too many to record.
+/// No piece is a lone `n`: jq judges a one-byte `n` token by the byte a
+/// longer token before it left in its buffer (see
+/// `read::tests::a_lone_n_is_a_bad_number_whatever_came_before`).
+#[test]
+fn malformed_json_fails_as_in_jq_1_7_1() {
+    if !peer().is_file() {
+        crate::support::unavailable("jq 1.7.1 is not at ../shared/peers/jq-1.7.1/jq");
+        return;
+    }
+    const PIECES: &[&str] = &[
+        "[",
+        "]",
+        "{",
+        "}",
+        ":",
+        ",",
+        "\"",
+        " ",
+        "\n",
+        "1",
+        "-",
+        ".",
+        "e",
+        "a",
+        "t",
+        "nu",
+        "na",
+        "u",
+        "l",
+        "2.50",
+        "{\"k\":",
+        "[1,",
+        "1e5",
+        "-0",
+        "\\",
+        "\t",
+        "\"a\"",
+        "true",
+        "null",
+        "0",
+        "+",
+        "x",
+        "\u{1}",
+        "nan",
+        "\"\\u12\"",
+        "\"\\ud800\"",
+    ];
+    // A fixed xorshift, so a failure names texts that fail again.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let texts: Vec<String> = (0..4000)
+        .map(|_| {
+            let pieces = 1 + next() % 10;
+            (0..pieces)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect()
+        })
+        .collect();
+    let case = Case {
+        stdin: Box::leak(serde_json::to_vec(&texts).expect("JSON").into_boxed_slice()),
+        ..case("random texts", &["-c", ".[] | try fromjson catch ."], b"")
+    };
+    let expected = run(&peer(), &case);
+    let actual = run(Path::new(env!("CARGO_BIN_EXE_doi-jq")), &case);
+    assert_eq!(
+        expected.code,
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&expected.stderr)
+    );
+    let expected = String::from_utf8_lossy(&expected.stdout).into_owned();
+    let actual = String::from_utf8_lossy(&actual.stdout).into_owned();
+    let differing: Vec<String> = texts
+        .iter()
+        .zip(expected.lines().zip(actual.lines()))
+        .filter(|(_, (jq, ours))| jq != ours)
+        .take(10)
+        .map(|(text, (jq, ours))| format!("{text:?}\n  jq 1.7.1: {jq}\n  doi-jq:   {ours}"))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "texts read unlike jq:\n{}",
+        differing.join("\n")
+    );
+    assert_eq!(expected.lines().count(), actual.lines().count());
 }

@@ -689,11 +689,10 @@ fn from_json(value: &Val) -> Result<Val, String> {
         (Some(Ok(_)), Some(Ok(_))) => {
             Err(while_parsing("Unexpected extra JSON values".to_string()))
         }
-        (Some(Ok(_)), Some(Err(error))) => Err(while_parsing(error.to_string())),
-        (Some(Err(error)), _) => Err(while_parsing(error.to_string())),
-        (None, _) => {
-            super::read::parse_single(text).map_err(|error| while_parsing(error.to_string()))
+        (Some(Ok(_)), Some(Err(error))) | (Some(Err(error)), _) => {
+            Err(while_parsing(error.to_string()))
         }
+        (None, _) => Err(while_parsing("Expected JSON value".to_string())),
     }
 }
 

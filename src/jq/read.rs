@@ -7,7 +7,10 @@
 //! so deep input cannot overflow the stack, and it stops at jq's depth
 //! limit with jq's message.
 
+mod diagnose;
+
 use super::InputPlace;
+use diagnose::{Frame, Held};
 use jaq_json::{Map, Val};
 use std::borrow::Cow;
 use std::fmt;
@@ -289,6 +292,29 @@ fn entries_map(entries: Vec<(Val, Val)>) -> Map {
     entries.into_iter().collect()
 }
 
+/// jq's parse stack for the containers the reader has open: an object
+/// whose key has been read holds that key above it. (An array's
+/// emptiness only matters when nothing is held, and then it is exact.)
+fn frames(stack: &[Open]) -> Vec<Frame> {
+    let mut frames = Vec::with_capacity(stack.len() * 2);
+    for open in stack {
+        match open {
+            Open::Array(items) => frames.push(Frame::Array {
+                empty: items.is_empty(),
+            }),
+            Open::Object(entries, pending) => {
+                frames.push(Frame::Object {
+                    empty: entries.is_empty(),
+                });
+                if pending.is_some() {
+                    frames.push(Frame::Key);
+                }
+            }
+        }
+    }
+    frames
+}
+
 /// The UTF-8 byte-order mark, which jq skips at the start of its input.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -510,6 +536,13 @@ impl Reader<'_> {
             Some(newline) => before.len() - newline,
             None => (self.absolute(before.len()) - self.dropped_line_start) as usize + 1,
         };
+        // jq counts the byte it fails on before it reports: a newline
+        // that ends a bad literal puts it at the start of the next line.
+        let (line, column) = if self.text.get(self.position) == Some(&b'\n') {
+            (line + 1, 0)
+        } else {
+            (line, column)
+        };
         ReadError {
             unfinished: Vec::new(),
             offset: self.absolute(before.len()) as usize,
@@ -563,6 +596,8 @@ impl Reader<'_> {
     }
 
     fn value_into(&mut self, stack: &mut Vec<Open>) -> Result<Option<Val>, ReadError> {
+        // jq's depth: its stack holds each open object's key as well.
+        let mut depth = 0;
         loop {
             self.compact();
             // Read one scalar or open one container.
@@ -570,13 +605,14 @@ impl Reader<'_> {
                 if stack.is_empty() {
                     return Ok(None);
                 }
-                return Err(self.error("unfinished JSON value at the end of the input"));
+                return Err(self.diagnose(frames(stack), Held::Nothing));
             };
             let mut value = match byte {
                 b'{' | b'[' => {
-                    if stack.len() >= self.max_depth {
-                        return Err(self.error("Exceeds depth limit for parsing"));
+                    if depth >= self.max_depth {
+                        return Err(self.error_at_position("Exceeds depth limit for parsing"));
                     }
+                    depth += if byte == b'{' { 2 } else { 1 };
                     self.position += 1;
                     let closing = if byte == b'{' { b'}' } else { b']' };
                     if self.peek() == Some(closing) {
@@ -593,7 +629,7 @@ impl Reader<'_> {
                             Open::Array(Vec::new())
                         });
                         if byte == b'{' {
-                            let key = self.key()?;
+                            let key = self.key(stack)?;
                             if let Some(Open::Object(_, pending)) = stack.last_mut() {
                                 *pending = Some(key);
                             }
@@ -602,8 +638,23 @@ impl Reader<'_> {
                     }
                 }
                 b'"' => Val::utf8_str(self.string()?),
-                b']' | b'}' | b',' | b':' => return Err(self.error("expected a JSON value")),
-                _ => self.token()?,
+                b']' | b'}' | b',' | b':' => {
+                    return Err(self.diagnose(frames(stack), Held::Nothing));
+                }
+                _ => {
+                    let literal = self.token()?;
+                    // jq hands out a top-level literal at the byte after
+                    // it, and loses it when that byte is also an error.
+                    if stack.is_empty()
+                        && matches!(
+                            self.text.get(self.position),
+                            Some(b',' | b':' | b']' | b'}')
+                        )
+                    {
+                        return Err(self.diagnose(Vec::new(), Held::Nothing));
+                    }
+                    literal
+                }
             };
             // Hand the value to the containers it completes.
             loop {
@@ -621,12 +672,13 @@ impl Reader<'_> {
                             }
                             Some(b']') => {
                                 self.position += 1;
+                                depth -= 1;
                                 let Some(Open::Array(items)) = stack.pop() else {
-                                    return Err(self.error("internal reader state"));
+                                    return Err(self.error_at_position("internal reader state"));
                                 };
                                 value = items.into_iter().collect();
                             }
-                            _ => return Err(self.error("expected ',' or ']' in an array")),
+                            _ => return Err(self.diagnose(frames(stack), Held::Value)),
                         }
                     }
                     Open::Object(entries, pending) => {
@@ -637,7 +689,7 @@ impl Reader<'_> {
                             Some(b',') => {
                                 self.position += 1;
                                 self.compact();
-                                let key = self.key()?;
+                                let key = self.key(stack)?;
                                 if let Some(Open::Object(_, pending)) = stack.last_mut() {
                                     *pending = Some(key);
                                 }
@@ -645,12 +697,18 @@ impl Reader<'_> {
                             }
                             Some(b'}') => {
                                 self.position += 1;
+                                depth -= 2;
                                 let Some(Open::Object(entries, _)) = stack.pop() else {
-                                    return Err(self.error("internal reader state"));
+                                    return Err(self.error_at_position("internal reader state"));
                                 };
                                 value = Val::obj(entries_map(entries));
                             }
-                            _ => return Err(self.error("expected ',' or '}' in an object")),
+                            _ => {
+                                // jq still holds the value: its key waits.
+                                let mut open = frames(stack);
+                                open.push(Frame::Key);
+                                return Err(self.diagnose(open, Held::Value));
+                            }
                         }
                     }
                 }
@@ -658,14 +716,14 @@ impl Reader<'_> {
         }
     }
 
-    /// An object key and its colon.
-    fn key(&mut self) -> Result<Val, ReadError> {
+    /// An object key and its colon, in the object on top of `stack`.
+    fn key(&mut self, stack: &[Open]) -> Result<Val, ReadError> {
         if self.peek() != Some(b'"') {
-            return Err(self.error("expected a string as object key"));
+            return Err(self.diagnose(frames(stack), Held::Nothing));
         }
         let key = Val::utf8_str(self.string()?);
         if self.peek() != Some(b':') {
-            return Err(self.error("expected ':' after an object key"));
+            return Err(self.diagnose(frames(stack), Held::Text));
         }
         self.position += 1;
         Ok(key)
@@ -675,6 +733,13 @@ impl Reader<'_> {
     /// numbers jq 1.7.1 reads besides JSON's (`nan`, decNumber's `NaN`,
     /// `-NaN`, `nan1234`, `Infinity`, `-Infinity`).
     fn token(&mut self) -> Result<Val, ReadError> {
+        let word = self.word();
+        literal(&self.text[word]).map_err(|message| self.error_here(message))
+    }
+
+    /// The bytes of a bare token, which jq ends at whitespace, a bracket,
+    /// a colon, a comma or a quote; the reader is left at that delimiter.
+    fn word(&mut self) -> std::ops::Range<usize> {
         let start = self.position;
         let mut end = start;
         while let Some(byte) = self.at(end) {
@@ -686,85 +751,19 @@ impl Reader<'_> {
             }
             end += 1;
         }
-        let length = end - start;
-        let word = match &self.text[start..end] {
-            b"true" => Some(Val::Bool(true)),
-            b"false" => Some(Val::Bool(false)),
-            b"null" => Some(Val::Null),
-            b"nan" => Some(Val::from(f64::NAN)),
-            _ => None,
-        };
-        if let Some(value) = word {
-            self.position = end;
-            return Ok(value);
-        }
-        if let Ok(value) = self.number() {
-            if self.position == end {
-                return Ok(value);
-            }
-        }
         self.position = end;
-        if let Some(special) = special_number(&self.text[start..end]) {
-            return Ok(special);
-        }
-        let literal = matches!(self.text.get(start), Some(b't' | b'f' | b'n')) && length <= 5;
-        Err(self.error(if literal {
-            "Invalid literal"
-        } else {
-            "Invalid numeric literal"
-        }))
+        start..end
     }
 
-    /// A number, kept as its literal text (jq 1.7 prints unchanged
-    /// literals as written); `-0` becomes negative zero. The whole token
-    /// is in the window (`token` read it).
-    fn number(&mut self) -> Result<Val, ReadError> {
-        let start = self.position;
-        let digits = |reader: &mut Self| {
-            let begin = reader.position;
-            while let Some(b'0'..=b'9') = reader.text.get(reader.position) {
-                reader.position += 1;
-            }
-            reader.position > begin
-        };
-        if self.text.get(self.position) == Some(&b'-') {
-            self.position += 1;
+    /// An error at the byte the reader is at; at the end of the input,
+    /// jq's "... at EOF" at the column after the last byte.
+    fn error_here(&mut self, message: &str) -> ReadError {
+        if self.at(self.position).is_some() {
+            return self.error_at_position(message);
         }
-        if !digits(self) {
-            return Err(self.error("expected digits in a number"));
-        }
-        let mut integer = true;
-        if self.text.get(self.position) == Some(&b'.') {
-            integer = false;
-            self.position += 1;
-            if !digits(self) {
-                return Err(self.error("expected digits after a decimal point"));
-            }
-        }
-        if let Some(b'e' | b'E') = self.text.get(self.position) {
-            integer = false;
-            self.position += 1;
-            if let Some(b'+' | b'-') = self.text.get(self.position) {
-                self.position += 1;
-            }
-            if !digits(self) {
-                return Err(self.error("expected digits in an exponent"));
-            }
-        }
-        let text = std::str::from_utf8(&self.text[start..self.position]).unwrap_or("0");
-        if integer
-            && text
-                .trim_start_matches('-')
-                .trim_start_matches('0')
-                .is_empty()
-            && text.starts_with('-')
-        {
-            return Ok(Val::from(-0.0f64));
-        }
-        match <Val as jaq_core::ValT>::from_num(text) {
-            Ok(value) => Ok(value),
-            Err(_) => Err(self.error("invalid number")),
-        }
+        let mut error = self.error_at_position(&format!("{message} at EOF"));
+        error.column -= 1;
+        error
     }
 
     /// A string's content; escapes decoded, UTF-16 surrogate pairs joined,
@@ -787,6 +786,12 @@ impl Reader<'_> {
                     break None;
                 }
             };
+            if let Some(control) = self.text[start..end].iter().position(|byte| *byte < 0x20) {
+                self.position = start + control;
+                return Err(self.escape_error(
+                    "Invalid string: control characters from U+0000 through U+001F must be escaped",
+                ));
+            }
             self.position = end;
             let run = &self.text[start..end];
             match stop {
@@ -807,7 +812,7 @@ impl Reader<'_> {
                     out.extend_from_slice(run);
                     self.position += 1;
                     let Some(escape) = self.at(self.position) else {
-                        return Err(self.error("unfinished escape at the end of the input"));
+                        return Err(self.error("unfinished string at the end of the input"));
                     };
                     self.position += 1;
                     let simple = match escape {
@@ -835,9 +840,10 @@ impl Reader<'_> {
             }
         }
     }
-    /// jq decodes a string's escapes once the string has ended, so a bad
-    /// escape is reported at the closing quote: the rest of the string is
-    /// skipped first, by the rules that find its end.
+    /// jq decodes a string's escapes (and looks for raw control
+    /// characters) once the string has ended, so a bad one is reported at
+    /// the closing quote: the rest of the string is skipped first, by the
+    /// rules that find its end.
     fn escape_error(&mut self, message: &str) -> ReadError {
         loop {
             match self.at(self.position) {
@@ -884,6 +890,86 @@ impl Reader<'_> {
         }
         Ok(char::from_u32(unit).unwrap_or('\u{FFFD}'))
     }
+}
+
+/// What jq 1.7.1 makes of a bare token: `true`, `false`, `null`, or a
+/// number as decNumber reads one, else the message jq checks it with. A
+/// token is a literal to jq when it starts with `t`, `f` or `nu`; any
+/// other is a number (so `nan`, `na` and `NULL` are numbers, good or bad).
+fn literal(word: &[u8]) -> Result<Val, &'static str> {
+    match word {
+        b"true" => return Ok(Val::Bool(true)),
+        b"false" => return Ok(Val::Bool(false)),
+        b"null" => return Ok(Val::Null),
+        b"nan" => return Ok(Val::from(f64::NAN)),
+        [b't' | b'f', ..] | [b'n', b'u', ..] => return Err("Invalid literal"),
+        _ => {}
+    }
+    number(word)
+        .or_else(|| special_number(word))
+        .ok_or("Invalid numeric literal")
+}
+
+/// A number as decNumber reads it (a sign, digits with at most one point
+/// and at least one digit, an exponent with digits), kept as its literal
+/// text so jq 1.7's printing of unchanged literals holds; the text is
+/// first written the way JSON would (`+1` -> `1`, `.5` -> `0.5`, `1.` ->
+/// `1`), which decNumber reads as the same number. `-0` becomes
+/// negative zero.
+fn number(word: &[u8]) -> Option<Val> {
+    let (sign, rest) = match word {
+        [b'-', rest @ ..] => ("-", rest),
+        [b'+', rest @ ..] => ("", rest),
+        _ => ("", word),
+    };
+    let exponent_at = rest.iter().position(|byte| matches!(byte, b'e' | b'E'));
+    let (mantissa, exponent) = match exponent_at {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => (rest, &rest[rest.len()..]),
+    };
+    let (whole, fraction) = match mantissa.iter().position(|byte| *byte == b'.') {
+        Some(point) => (&mantissa[..point], Some(&mantissa[point + 1..])),
+        None => (mantissa, None),
+    };
+    let all_digits = |digits: &[u8]| digits.iter().all(u8::is_ascii_digit);
+    let fraction_digits = fraction.unwrap_or_default();
+    if !all_digits(whole)
+        || !all_digits(fraction_digits)
+        || whole.is_empty() && fraction_digits.is_empty()
+    {
+        return None;
+    }
+    if let [_, exponent @ ..] = exponent {
+        let digits = match exponent {
+            [b'+' | b'-', digits @ ..] => digits,
+            digits => digits,
+        };
+        if digits.is_empty() || !all_digits(digits) {
+            return None;
+        }
+    }
+    let integer = fraction_digits.is_empty() && exponent.is_empty();
+    if integer && sign == "-" && whole.iter().all(|digit| *digit == b'0') {
+        return Some(Val::from(-0.0f64));
+    }
+    let text = if word[0] != b'+' && !whole.is_empty() && fraction != Some(&[][..]) {
+        std::borrow::Cow::Borrowed(std::str::from_utf8(word).ok()?)
+    } else {
+        let mut text = String::with_capacity(word.len() + 1);
+        text.push_str(sign);
+        text.push_str(if whole.is_empty() {
+            "0"
+        } else {
+            std::str::from_utf8(whole).ok()?
+        });
+        if !fraction_digits.is_empty() {
+            text.push('.');
+            text.push_str(std::str::from_utf8(fraction_digits).ok()?);
+        }
+        text.push_str(std::str::from_utf8(exponent).ok()?);
+        std::borrow::Cow::Owned(text)
+    };
+    <Val as jaq_core::ValT>::from_num(&text).ok()
 }
 
 /// decNumber's special values, as jq 1.7.1 reads them in JSON text.
@@ -974,6 +1060,103 @@ mod tests {
         assert_eq!(round_trip(r#""\udc00""#), "\"\u{FFFD}\"");
     }
 
+    fn first_error(text: &str) -> String {
+        match parse_many(text.as_bytes()).find_map(Result::err) {
+            Some(error) => error.to_string(),
+            None => String::from("no error"),
+        }
+    }
+
+    /// jq's tokens are judged at the byte after them, and its stack
+    /// holds keys: the rules `diagnose` follows, each as jq 1.7.1 words it.
+    #[test]
+    fn malformed_text_is_named_as_jq_names_it() {
+        for (text, expected) in [
+            ("[1 \"a\"]", "Expected separator between values at line 1, column 6"),
+            ("{\"a\" 1", "Expected separator between values at EOF at line 1, column 6"),
+            ("{\"a\":1,}", "Expected another key-value pair at line 1, column 8"),
+            ("[1,\n]", "Expected another array element at line 2, column 1"),
+            ("{\"a\":}", "Unmatched '}' at line 1, column 6"),
+            ("{\"a\"}", "Objects must consist of key:value pairs at line 1, column 5"),
+            ("{{}:1}", "Object keys must be strings at line 1, column 4"),
+            ("[1:2]", "':' not as part of an object at line 1, column 3"),
+            ("{:1}", "Expected string key before ':' at line 1, column 2"),
+            ("[,1]", "Expected value before ',' at line 1, column 2"),
+            // A literal is checked at its delimiter, a newline counted first.
+            ("[tru\n]", "Invalid literal at line 2, column 0"),
+            ("nanx", "Invalid numeric literal at EOF at line 1, column 4"),
+            ("NULL", "Invalid numeric literal at EOF at line 1, column 4"),
+            // A top-level literal is lost when the byte after it fails.
+            ("1,", "Expected value before ',' at line 1, column 2"),
+            ("\"a\u{1}\\q\"", "Invalid string: control characters from U+0000 through U+001F must be escaped at line 1, column 6"),
+        ] {
+            assert_eq!(first_error(text), expected, "{text:?}");
+        }
+        assert_eq!(parse_many(b"1,").filter(Result::is_ok).count(), 0);
+        assert_eq!(parse_many(b"1 ,").filter(Result::is_ok).count(), 1);
+    }
+
+    /// jq 1.7.1 checks a one-byte `n` token against the second byte its
+    /// token buffer still holds from an earlier token: after `null`,
+    /// `[n]` is an "Invalid literal", on a fresh parser an "Invalid
+    /// numeric literal". That is a stale read, not a rule; ours is always
+    /// the fresh parser's answer.
+    #[test]
+    fn a_lone_n_is_a_bad_number_whatever_came_before() {
+        assert_eq!(
+            first_error("[n]"),
+            "Invalid numeric literal at line 1, column 3"
+        );
+        assert_eq!(
+            first_error("null [n]"),
+            "Invalid numeric literal at line 1, column 8"
+        );
+    }
+
+    /// decNumber's number syntax, which jq 1.7.1 reads: a sign, digits
+    /// with an optional point on either side, an exponent with digits.
+    #[test]
+    fn numbers_are_read_as_decnumber_reads_them() {
+        for (text, printed) in [
+            ("1.", "1"),
+            (".5", "0.5"),
+            ("+1", "1"),
+            ("-.5", "-0.5"),
+            ("1.e5", "1E+5"),
+            ("+.5e-3", "0.0005"),
+            ("-0.", "-0"),
+            ("007", "7"),
+        ] {
+            assert_eq!(round_trip(text), printed, "{text}");
+        }
+        for text in [".", "+", "-.", ".e5", "1e", "1e+", "1.5.5", "++1", "0x10"] {
+            assert_eq!(
+                first_error(text),
+                format!(
+                    "Invalid numeric literal at EOF at line 1, column {}",
+                    text.len()
+                ),
+                "{text}"
+            );
+        }
+    }
+
+    /// jq's depth limit counts an object's key as a level of its own.
+    #[test]
+    fn object_keys_count_toward_the_depth_limit() {
+        let nested = |levels: usize| "{\"a\":".repeat(levels) + "1" + &"}".repeat(levels);
+        assert_eq!(
+            parse_many(nested(128).as_bytes())
+                .filter(Result::is_ok)
+                .count(),
+            1
+        );
+        assert_eq!(
+            first_error(&nested(129)),
+            "Exceeds depth limit for parsing at line 1, column 641"
+        );
+    }
+
     #[test]
     fn objects_keep_order_and_last_duplicate_wins() {
         assert_eq!(
@@ -987,7 +1170,8 @@ mod tests {
         let values: Vec<_> = parse_many(b"1 [2]\n{\"a\":3}").collect();
         assert_eq!(values.len(), 3);
         let error = parse_single(b"{\"a\":1,\n \"b\" 2}").expect_err("missing colon");
-        assert_eq!((error.line, error.column), (2, 6), "{error}");
+        // jq names the `}` after the `2`, where it finds the colon missing.
+        assert_eq!((error.line, error.column), (2, 7), "{error}");
         assert!(parse_single(b"[1,]").is_err());
         assert!(parse_single(b"01x").is_err());
         assert!(parse_single(b"1 2").is_err());
@@ -1080,7 +1264,7 @@ mod tests {
                 .find_map(Result::err)
                 .expect("an error");
             assert_eq!(error, expected, "step {step}");
-            assert_eq!((error.line, error.column), (30_002, 6));
+            assert_eq!((error.line, error.column), (30_002, 7));
         }
     }
 }
