@@ -4,7 +4,8 @@
 # htpasswd from apache2-utils (bcrypt users for Basic auth), openssl (token
 # server key and JWT signatures), jq (reference behaviour: Debian's jq 1.6)
 # and libonig5, the one library the jq 1.7.1 peer binary
-# (../shared/peers/jq-1.7.1/jq, tests/filters_jq.sh) links beyond libc.
+# (../shared/peers/jq-1.7.1/jq, tests/filters_jq.sh) links beyond libc;
+# tzdata, the zone files of the local-time tests.
 # Idempotent: prints nothing and changes nothing when all are present, runs
 # `apt-get update` at most once, and only when something is missing.
 set -eu
@@ -26,6 +27,9 @@ need_package() { # need_package PACKAGE
 	package_installed "$1" || missing="$missing $1"
 }
 need_package libonig5
+# The zone files localtime/strflocaltime read for TZ=Europe/Berlin and the
+# like (tests/doi_jq_cli.rs), as jq's C library does.
+need_package tzdata
 
 [ -z "$missing" ] && exit 0
 

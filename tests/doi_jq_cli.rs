@@ -255,6 +255,72 @@ const CASES: &[Case] = &[
         b"[\"\", \"  \", \"1 2\", \"[1] x\", \"\\\"a\\\"0,\", \"nan 0]0\", \"[1 2]\", \"{\\\"a\\\":1,}\", \"tru\\n\", \"\\\"a\\tb\\\"\", \"1.\", \"{1:2}\", \"\\\"{x\\\\\"]",
     ),
     case("deep input", &["-c", "."], &[b'['; 300]),
+    // Local time: the zone TZ names, as the C library reads it.
+    with_env(
+        case(
+            "local time in a zone file",
+            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
+            b"",
+        ),
+        &[("TZ", "Europe/Berlin")],
+    ),
+    with_env(
+        case(
+            "local time in a southern zone file",
+            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
+            b"",
+        ),
+        &[("TZ", "Australia/Sydney")],
+    ),
+    with_env(
+        case(
+            "local time in a POSIX rule",
+            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
+            b"",
+        ),
+        &[("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")],
+    ),
+    with_env(
+        case(
+            "local time in a southern POSIX rule",
+            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
+            b"",
+        ),
+        &[("TZ", "AEST-10AEDT,M10.1.0,M4.1.0/3")],
+    ),
+    with_env(
+        case(
+            "local time in an unknown zone",
+            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
+            b"",
+        ),
+        &[("TZ", "Nowhere/Bogus")],
+    ),
+    with_env(
+        case(
+            "local time in a short unknown name",
+            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
+            b"",
+        ),
+        &[("TZ", "ab")],
+    ),
+    with_env(
+        case(
+            "local time in no zone",
+            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
+            b"",
+        ),
+        &[("TZ", "")],
+    ),
+    case(
+        "local time errors",
+        &[
+            "-n",
+            "-c",
+            "(\"x\", [1]) as $t | try ($t | strflocaltime(1)) catch ., try (\"a\" | localtime) catch ., try (1e17 | localtime) catch .",
+        ],
+        b"",
+    ),
     // Arguments.
     case(
         "arg and argjson",

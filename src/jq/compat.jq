@@ -195,14 +195,7 @@ def get_prog_origin: null;
 # `range(null)` is an error, so an empty matrix transposes to [] here.
 def transpose: [range([.[] | length] | max // 0) as $i | [.[][$i]]];
 
-# Dates on the C library's calendar, as jq 1.7.1 has them (`time.rs`);
-# strflocaltime refuses what jq 1.7.1 refuses, with its messages.
-def _jq_broken_down_time: type == "array" and length >= 6 and all(.[]; type == "number");
-def _jq_native_strflocaltime($format): strflocaltime($format);
-def strflocaltime($format):
-  if ($format | type) != "string" then error("strflocaltime/1 requires a string format")
-  elif type == "number" or _jq_broken_down_time then _jq_native_strflocaltime($format)
-  else error("strflocaltime/1 requires parsed datetime inputs") end;
+# Dates on the C library's calendar, as jq 1.7.1 has them (`time.rs`).
 def todateiso8601: strftime("%Y-%m-%dT%H:%M:%SZ");
 def todate: todateiso8601;
 def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;

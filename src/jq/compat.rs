@@ -182,7 +182,7 @@ fn natives() -> Vec<Fun<Data>> {
         let result = super::regex::match_impl(&cv.1 .0, &re.0, &flags.0, test);
         bome(result.map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 29] = [
+    let natives: [Native; 31] = [
         ("modulemeta", v(0), |cv| {
             let result = match &cv.1 .0 {
                 Val::TStr(name) | Val::BStr(name) => {
@@ -219,7 +219,17 @@ fn natives() -> Vec<Fun<Data>> {
         ("mktime", v(0), |cv| {
             bome(super::time::mktime(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
+        ("localtime", v(0), |cv| {
+            bome(
+                super::time::split_local(&cv.1 .0)
+                    .map(Value)
+                    .map_err(jaq_error),
+            )
+        }),
         ("strftime", v(1), |cv| binary(cv, super::time::format)),
+        ("strflocaltime", v(1), |cv| {
+            binary(cv, super::time::format_local)
+        }),
         ("strptime", v(1), |cv| binary(cv, super::time::strptime)),
         ("_jq_match", v(2), |cv| regex(cv, false)),
         ("_jq_test", v(2), |cv| regex(cv, true)),

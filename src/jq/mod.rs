@@ -32,6 +32,7 @@ mod tree;
 mod unparse;
 mod update;
 mod value;
+mod zone;
 
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Ctx, DataT, Vars};

@@ -9,9 +9,8 @@
 //! seconds as `tm_sec + (t - floor(t))` (so `-1.5 | gmtime` ends in
 //! `59.5`). Doubles become C `int`s and `time_t`s as an x86 conversion
 //! does: truncated toward zero, NaN or out of range to the type's minimum.
-//! Errors are jq's words. (The library forbids `unsafe`, so the C library
-//! itself is not called; `localtime` and `strflocaltime`, which need the
-//! time zone database, stay jaq's.)
+//! Errors are jq's words. `localtime` and `strflocaltime` are the same
+//! arithmetic at the local zone's offset ([`super::zone`]).
 
 use super::Val;
 use crate::calendar::{civil_from_days, days_from_civil};
@@ -110,11 +109,26 @@ fn broken_down(value: &Val) -> Option<Tm> {
     })
 }
 
+/// `gmtime`.
 pub(super) fn split(value: &Val) -> Result<Val, String> {
     let Some(seconds) = number(value) else {
         return Err("gmtime() requires numeric inputs".to_string());
     };
-    let Some(tm) = gmtime(c_time(seconds)) else {
+    broken_down_at(seconds, 0)
+}
+
+/// `localtime`: `gmtime` at the local zone's offset for that instant.
+pub(super) fn split_local(value: &Val) -> Result<Val, String> {
+    let Some(seconds) = number(value) else {
+        return Err("localtime() requires numeric inputs".to_string());
+    };
+    broken_down_at(seconds, super::zone::offset_at(c_time(seconds)))
+}
+
+/// The broken-down time of `seconds` since the epoch, `offset` seconds
+/// east of UTC, with the fraction of a second kept in the seconds.
+fn broken_down_at(seconds: f64, offset: i64) -> Result<Val, String> {
+    let Some(tm) = c_time(seconds).checked_add(offset).and_then(gmtime) else {
         return Err("error converting number of seconds since epoch to datetime".to_string());
     };
     let fraction = seconds - seconds.floor();
@@ -146,16 +160,34 @@ pub(super) fn mktime(value: &Val) -> Result<Val, String> {
     Ok(Val::from(seconds as isize))
 }
 
+/// `strftime`.
 pub(super) fn format(value: &Val, format: &Val) -> Result<Val, String> {
+    format_as("strftime/1", split, value, format)
+}
+
+/// `strflocaltime`: as `strftime`, with a number taken as local time.
+pub(super) fn format_local(value: &Val, format: &Val) -> Result<Val, String> {
+    format_as("strflocaltime/1", split_local, value, format)
+}
+
+/// jq checks the input, then the format, then the fields, and names the
+/// builtin in its messages.
+fn format_as(
+    name: &str,
+    split: fn(&Val) -> Result<Val, String>,
+    value: &Val,
+    format: &Val,
+) -> Result<Val, String> {
     let broken = match value {
         Val::Num(_) => split(value)?,
-        other => other.clone(),
+        Val::Arr(_) => value.clone(),
+        _ => return Err(format!("{name} requires parsed datetime inputs")),
     };
     let (Val::TStr(text) | Val::BStr(text)) = format else {
-        return Err("strftime/1 requires a string format".to_string());
+        return Err(format!("{name} requires a string format"));
     };
     let Some(tm) = broken_down(&broken) else {
-        return Err("strftime/1 requires parsed datetime inputs".to_string());
+        return Err(format!("{name} requires parsed datetime inputs"));
     };
     // jq hands the format to C, which ends it at a NUL.
     let end = text
@@ -166,7 +198,7 @@ pub(super) fn format(value: &Val, format: &Val) -> Result<Val, String> {
     write_format(&mut out, &String::from_utf8_lossy(&text[..end]), &tm);
     if out.is_empty() {
         // C's strftime returns 0, which jq cannot tell from a failure.
-        return Err("strftime/1: unknown system failure".to_string());
+        return Err(format!("{name}: unknown system failure"));
     }
     Ok(Val::from(out))
 }
@@ -194,20 +226,6 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-
-/// The zone name `%Z` prints for a broken-down time without one: the C
-/// library's standard name for `TZ` (only POSIX `TZ` strings are read
-/// here; a zone file's name is taken as UTC).
-fn zone_name() -> String {
-    let tz = std::env::var("TZ").unwrap_or_default();
-    let tz = tz.trim_start_matches(':');
-    let name: String = tz.chars().take_while(char::is_ascii_alphabetic).collect();
-    if name.len() >= 3 && !tz.contains('/') {
-        name
-    } else {
-        "UTC".to_string()
-    }
-}
 
 /// ISO 8601 week-based year and week of `tm` (glibc's `%G` and `%V`).
 fn iso_week(tm: &Tm) -> (i64, i64) {
@@ -351,7 +369,7 @@ fn write_format(out: &mut String, format: &str, tm: &Tm) {
             // C adds 1900 to the `int` field in `int`s.
             'Y' => numeric(tm.year.wrapping_add(1900).into(), 1, '0'),
             'z' => "+0000".to_string(),
-            'Z' => zone_name(),
+            'Z' => super::zone::standard_name(),
             '%' => "%".to_string(),
             other => {
                 let _ = write!(out, "%{other}");
