@@ -255,6 +255,17 @@ const CASES: &[Case] = &[
         b"[\"\", \"  \", \"1 2\", \"[1] x\", \"\\\"a\\\"0,\", \"nan 0]0\", \"[1 2]\", \"{\\\"a\\\":1,}\", \"tru\\n\", \"\\\"a\\tb\\\"\", \"1.\", \"{1:2}\", \"\\\"{x\\\\\"]",
     ),
     case("deep input", &["-c", "."], &[b'['; 300]),
+    // Numbers: a literal beyond 2^53 prints as written but computes as
+    // its double; length is fabs of the double.
+    case(
+        "big literals compute as doubles",
+        &[
+            "-n",
+            "-c",
+            "(9007199254740993 | ., . - 1, . - 9007199254740992, floor, ceil, round, -., length), (100000000000000000000 | ., floor, length), (1.50, 3.0, -0, -2.5, 1e1000 | length, round)",
+        ],
+        b"",
+    ),
     // Local time: the zone TZ names, as the C library reads it.
     with_env(
         case(

@@ -182,7 +182,7 @@ fn natives() -> Vec<Fun<Data>> {
         let result = super::regex::match_impl(&cv.1 .0, &re.0, &flags.0, test);
         bome(result.map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 31] = [
+    let natives: [Native; 34] = [
         ("modulemeta", v(0), |cv| {
             let result = match &cv.1 .0 {
                 Val::TStr(name) | Val::BStr(name) => {
@@ -218,6 +218,15 @@ fn natives() -> Vec<Fun<Data>> {
         }),
         ("mktime", v(0), |cv| {
             bome(super::time::mktime(&cv.1 .0).map(Value).map_err(jaq_error))
+        }),
+        ("floor", v(0), |cv| {
+            bome(rounded(&cv.1 .0, f64::floor).map(Value).map_err(jaq_error))
+        }),
+        ("ceil", v(0), |cv| {
+            bome(rounded(&cv.1 .0, f64::ceil).map(Value).map_err(jaq_error))
+        }),
+        ("round", v(0), |cv| {
+            bome(rounded(&cv.1 .0, f64::round).map(Value).map_err(jaq_error))
         }),
         ("localtime", v(0), |cv| {
             bome(
@@ -478,15 +487,29 @@ fn jaq_error(message: String) -> jaq_core::Error<Value> {
     jaq_core::Error::new(Value(Val::from(message)))
 }
 
+/// jq's `floor`, `ceil` and `round`: C's, on the double (a literal beyond
+/// the exact integers is rounded as its double, and a large result prints
+/// as a double does, `1e+20`).
+fn rounded(value: &Val, round: fn(f64) -> f64) -> Result<Val, String> {
+    match value {
+        Val::Num(_) => Ok(match super::value::exact_integer(value) {
+            Some(_) => value.clone(),
+            None => Val::from(round(jaq_std::ValT::as_f64(value).unwrap_or(f64::NAN))),
+        }),
+        _ => Err(format!("{} number required", describe(value))),
+    }
+}
+
 /// jq's `length`: null is 0, numbers their absolute value, strings count
 /// code points, booleans have none.
 fn length(value: &Val) -> Result<Val, String> {
     Ok(match value {
         Val::Null => Val::from(0isize),
         Val::Bool(_) => return Err(format!("{} has no length", describe(value))),
-        Val::Num(_) => match jaq_std::ValT::as_f64(value) {
-            Some(number) if number < 0.0 => (-value.clone()).map_err(|error| error.to_string())?,
-            _ => value.clone(),
+        // `fabs` of the double: a literal's digits are not kept.
+        Val::Num(_) => match super::value::exact_integer(value) {
+            Some(integer) => Val::from(integer.abs()),
+            None => Val::from(jaq_std::ValT::as_f64(value).unwrap_or(f64::NAN).abs()),
         },
         Val::TStr(text) | Val::BStr(text) => {
             Val::from(String::from_utf8_lossy(text).chars().count())

@@ -217,19 +217,32 @@ fn collect_fitted<T>(mut items: impl Iterator<Item = T>) -> Vec<T> {
     collected
 }
 
-/// jq does arithmetic in doubles; integers stay exact while the result is
-/// an integer a double holds exactly (|n| <= 2^53), which prints the same.
+/// The integers a double holds exactly. jq computes in doubles: on these
+/// our exact integer arithmetic gives what it gives. A literal beyond them
+/// (`9007199254740993`) is printed as written, but jq computes with its
+/// double (`- 1` is 9007199254740991, `floor` 9007199254740992).
+pub(super) const EXACT_INTEGERS: std::ops::RangeInclusive<isize> = -(1 << 53)..=1 << 53;
+
+/// A number's value as an integer jq computes with exactly.
+pub(super) fn exact_integer(value: &Val) -> Option<isize> {
+    match value {
+        Val::Num(number) => number.as_isize().filter(|n| EXACT_INTEGERS.contains(n)),
+        _ => None,
+    }
+}
+
+/// jq does arithmetic in doubles; integers stay exact while operands and
+/// result are integers a double holds exactly, which print the same.
 fn numeric(
     left: &Val,
     right: &Val,
     operation: fn(f64, f64) -> f64,
     exact: fn(isize, isize) -> Option<isize>,
 ) -> Option<Val> {
-    const EXACT: isize = 1 << 53;
     match (left, right) {
-        (Val::Num(a), Val::Num(b)) => {
-            if let (Some(a), Some(b)) = (a.as_isize(), b.as_isize()) {
-                if let Some(result) = exact(a, b).filter(|r| (-EXACT..=EXACT).contains(r)) {
+        (Val::Num(_), Val::Num(_)) => {
+            if let (Some(a), Some(b)) = (exact_integer(left), exact_integer(right)) {
+                if let Some(result) = exact(a, b).filter(|r| EXACT_INTEGERS.contains(r)) {
                     return Some(Val::from(result));
                 }
             }
@@ -460,10 +473,10 @@ impl std::ops::Neg for Value {
     /// jq negates in doubles: `-0` is -0 and `-1e1000` overflows.
     fn neg(self) -> ValR<Value> {
         match &self.0 {
-            Val::Num(number) => match number.as_isize() {
+            Val::Num(_) => match exact_integer(&self.0) {
                 Some(0) => Ok(Value(Val::from(-0.0f64))),
-                Some(integer) if integer.checked_neg().is_some() => Ok(Value(Val::from(-integer))),
-                _ => Ok(Value(Val::from(
+                Some(integer) => Ok(Value(Val::from(-integer))),
+                None => Ok(Value(Val::from(
                     -jaq_std::ValT::as_f64(&self.0).unwrap_or(f64::NAN),
                 ))),
             },
@@ -822,8 +835,10 @@ impl jaq_std::ValT for Value {
         }
     }
 
+    /// jaq-std rounds (`floor`, `round`, `ceil`) in doubles only what is
+    /// not an integer: an integer beyond a double's is one to jq.
     fn is_int(&self) -> bool {
-        jaq_std::ValT::is_int(&self.0)
+        exact_integer(&self.0).is_some()
     }
 
     fn as_isize(&self) -> Option<isize> {
