@@ -1048,37 +1048,135 @@ pub(super) fn describe_load_errors(
                 }
             }
             Error::Lex(problems) => {
+                use jaq_core::load::lex::Expect;
                 for (expected, rest) in problems {
-                    // jaq expects a token where jq's grammar wants the end.
-                    let expected = match expected {
-                        jaq_core::load::lex::Expect::Token => "end of file",
-                        other => other.as_str(),
+                    let end = &file.code[file.code.len()..];
+                    let (found, expecting, at) = match expected {
+                        // An unclosed bracket: bison meets the end first.
+                        Expect::Delim(open) if open.starts_with('"') => (
+                            "end of file",
+                            Some("QQSTRING_TEXT or QQSTRING_INTERP_START or QQSTRING_END"),
+                            end,
+                        ),
+                        Expect::Delim(_) if rest.is_empty() => ("end of file", None, end),
+                        // jq's lexer turns an unmatched closer into this.
+                        Expect::Delim(_) => ("INVALID_CHARACTER", None, *rest),
+                        _ => ("INVALID_CHARACTER", Some("end of file"), *rest),
                     };
-                    lines.push(format!(
-                        "syntax error, unexpected INVALID_CHARACTER, expecting {expected} (Unix shell quoting issues?) at {}, {}",
-                        file.path,
-                        location(file.code, rest)
-                    ));
+                    lines.push(syntax_error(found, expecting, file, at));
                 }
             }
             Error::Parse(problems) => {
                 for (expected, found) in problems {
-                    let found_text = if found.is_empty() {
-                        "end of file".to_string()
-                    } else {
-                        format!("'{}'", found.chars().take(20).collect::<String>())
-                    };
-                    lines.push(format!(
-                        "syntax error, unexpected {found_text}, expecting {} (Unix shell quoting issues?) at {}, {}",
-                        expected.as_str(),
-                        file.path,
-                        location(file.code, found)
-                    ));
+                    let name = token_name(found);
+                    lines.push(syntax_error(&name, bison_expecting(expected), file, found));
                 }
             }
         }
     }
     lines
+}
+
+/// bison's syntax error line, at `at`.
+fn syntax_error(
+    found: &str,
+    expecting: Option<&str>,
+    file: &jaq_core::load::File<&str, ModulePath>,
+    at: &str,
+) -> String {
+    let expecting = expecting
+        .map(|tokens| format!(", expecting {tokens}"))
+        .unwrap_or_default();
+    format!(
+        "syntax error, unexpected {found}{expecting} (Unix shell quoting issues?) at {}, {}",
+        file.path,
+        location(file.code, at)
+    )
+}
+
+/// What jq's grammar lists as expected where jaq expected `expected`:
+/// bison names at most four tokens, so only where jaq's expectation is
+/// one of jq's few (after a term, any operator could follow, and jq names
+/// none).
+fn bison_expecting(expected: &jaq_core::load::parse::Expect<&str>) -> Option<&'static str> {
+    use jaq_core::load::parse::Expect;
+    Some(match expected {
+        Expect::Just("|") => "'|'",
+        Expect::Just(":") => "':'",
+        Expect::Var => "BINDING",
+        Expect::Pattern => "BINDING or '[' or '{'",
+        Expect::CommaOrRBrack => "',' or ']'",
+        Expect::CommaOrRBrace => "'}'",
+        Expect::SemicolonOrRParen => "';' or ')'",
+        Expect::Key => "FORMAT or QQSTRING_START or '['",
+        Expect::Ident => "IDENT",
+        Expect::Arg => "IDENT or BINDING",
+        Expect::Str => "FORMAT or QQSTRING_START",
+        Expect::Nothing => "end of file",
+        _ => return None,
+    })
+}
+
+/// bison's name for the token `rest` starts with: its kind for numbers,
+/// names, fields, variables, formats and strings, a keyword or a
+/// multi-character operator as written, one character quoted.
+fn token_name(rest: &str) -> String {
+    const KEYWORDS: &[&str] = &[
+        "__loc__", "and", "as", "catch", "def", "elif", "else", "end", "foreach", "if", "import",
+        "include", "label", "or", "reduce", "then", "try",
+    ];
+    const OPERATORS: &[&str] = &[
+        "?//", "//=", "|=", "+=", "-=", "*=", "/=", "%=", "==", "!=", "<=", ">=", "//", "..",
+    ];
+    let word = |text: &str| -> usize {
+        text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(text.len())
+    };
+    let starts_name = |text: &str| text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    let Some(first) = rest.chars().next() else {
+        return "end of file".to_string();
+    };
+    if first.is_ascii_digit()
+        || rest.starts_with('.') && rest[1..].starts_with(|c: char| c.is_ascii_digit())
+    {
+        return "LITERAL".to_string();
+    }
+    if first == '"' {
+        return "QQSTRING_START".to_string();
+    }
+    if let Some(name) = rest.strip_prefix('$') {
+        if name.starts_with("__loc__") && word(name) == "__loc__".len() {
+            return "$__loc__".to_string();
+        }
+        if starts_name(name) {
+            return "BINDING".to_string();
+        }
+    }
+    if let Some(name) = rest.strip_prefix('@') {
+        if starts_name(name) {
+            return "FORMAT".to_string();
+        }
+    }
+    if let Some(name) = rest.strip_prefix('.') {
+        if starts_name(name) {
+            return "FIELD".to_string();
+        }
+    }
+    if starts_name(rest) {
+        let name = &rest[..word(rest)];
+        return if KEYWORDS.contains(&name) {
+            name.to_string()
+        } else {
+            "IDENT".to_string()
+        };
+    }
+    if let Some(operator) = OPERATORS
+        .iter()
+        .find(|operator| rest.starts_with(**operator))
+    {
+        return (*operator).to_string();
+    }
+    format!("'{first}'")
 }
 
 /// Undefined functions and variables, named with their arity as jq does
