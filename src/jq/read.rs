@@ -628,7 +628,6 @@ impl Reader<'_> {
                     if depth >= self.max_depth {
                         return Err(self.error_at_position("Exceeds depth limit for parsing"));
                     }
-                    depth += if byte == b'{' { 2 } else { 1 };
                     self.position += 1;
                     let closing = if byte == b'{' { b'}' } else { b']' };
                     if self.peek() == Some(closing) {
@@ -639,6 +638,7 @@ impl Reader<'_> {
                             Val::from_iter(std::iter::empty::<Val>())
                         }
                     } else {
+                        depth += if byte == b'{' { 2 } else { 1 };
                         stack.push(if byte == b'{' {
                             Open::Object(Vec::new(), None)
                         } else {
@@ -1221,9 +1221,18 @@ mod tests {
         }
     }
 
-    /// jq's depth limit counts an object's key as a level of its own.
+    /// jq's depth limit counts an object's key as a level of its own,
+    /// and only what is open: a closed container, empty or not, gives its
+    /// levels back.
     #[test]
     fn object_keys_count_toward_the_depth_limit() {
+        let siblings = format!("[{}1]", "[], {}, [1], {\"a\":{}}, ".repeat(300));
+        assert_eq!(
+            parse_many(siblings.as_bytes())
+                .filter(Result::is_ok)
+                .count(),
+            1
+        );
         let nested = |levels: usize| "{\"a\":".repeat(levels) + "1" + &"}".repeat(levels);
         assert_eq!(
             parse_many(nested(128).as_bytes())
