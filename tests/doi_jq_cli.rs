@@ -69,6 +69,23 @@ const fn with_env(mut case: Case, env: &'static [(&'static str, &'static str)]) 
     case
 }
 
+/// A summer, a far-future and a pre-1970 instant in local time, with
+/// `%Z`/`%z` of `strftime` and `strflocaltime`, under `TZ` as `env` sets it.
+const fn local_time(name: &'static str, env: &'static [(&'static str, &'static str)]) -> Case {
+    with_env(
+        case(
+            name,
+            &[
+                "-n",
+                "-c",
+                "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))",
+            ],
+            b"",
+        ),
+        env,
+    )
+}
+
 const fn loose_stderr(mut case: Case) -> Case {
     case.stderr = false;
     case
@@ -267,62 +284,13 @@ const CASES: &[Case] = &[
         b"",
     ),
     // Local time: the zone TZ names, as the C library reads it.
-    with_env(
-        case(
-            "local time in a zone file",
-            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
-            b"",
-        ),
-        &[("TZ", "Europe/Berlin")],
-    ),
-    with_env(
-        case(
-            "local time in a southern zone file",
-            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
-            b"",
-        ),
-        &[("TZ", "Australia/Sydney")],
-    ),
-    with_env(
-        case(
-            "local time in a POSIX rule",
-            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
-            b"",
-        ),
-        &[("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")],
-    ),
-    with_env(
-        case(
-            "local time in a southern POSIX rule",
-            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
-            b"",
-        ),
-        &[("TZ", "AEST-10AEDT,M10.1.0,M4.1.0/3")],
-    ),
-    with_env(
-        case(
-            "local time in an unknown zone",
-            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
-            b"",
-        ),
-        &[("TZ", "Nowhere/Bogus")],
-    ),
-    with_env(
-        case(
-            "local time in a short unknown name",
-            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
-            b"",
-        ),
-        &[("TZ", "ab")],
-    ),
-    with_env(
-        case(
-            "local time in no zone",
-            &["-n", "-c", "1690000000, 1e12, -1e7 | localtime, strflocaltime(\"%Z %z %H %c\"), ([2023,6,22,4,26,40,6,202] | strftime(\"%Z %z\"), strflocaltime(\"%Z %z %c\"))"],
-            b"",
-        ),
-        &[("TZ", "")],
-    ),
+    local_time("local time in a zone file", &[("TZ", "Europe/Berlin")]),
+    local_time("local time in a southern zone file", &[("TZ", "Australia/Sydney")]),
+    local_time("local time in a POSIX rule", &[("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")]),
+    local_time("local time in a southern POSIX rule", &[("TZ", "AEST-10AEDT,M10.1.0,M4.1.0/3")]),
+    local_time("local time in an unknown zone", &[("TZ", "Nowhere/Bogus")]),
+    local_time("local time in a short unknown name", &[("TZ", "ab")]),
+    local_time("local time in no zone", &[("TZ", "")]),
     case(
         "local time errors",
         &[
