@@ -12,12 +12,48 @@
 use jiff::tz::{Dst, TimeZone, TimeZoneOffsetInfo};
 use jiff::Timestamp;
 
+/// The local zone, and whether it is a POSIX rule ([`read_zone`]).
+fn local() -> Result<(TimeZone, bool), String> {
+    read(|local| local.zone.clone())
+}
+
+/// A zone as read for one value of `TZ`, with its `tzname[0]`.
+struct Local {
+    tz: Option<std::ffi::OsString>,
+    zone: Result<(TimeZone, bool), String>,
+    standard: String,
+}
+
+/// `f` of the zone `TZ` names, read again only when `TZ` changes (as
+/// glibc's `tzset` does).
+fn read<T>(f: impl FnOnce(&Local) -> T) -> T {
+    thread_local! {
+        static READ: std::cell::RefCell<Option<Local>> = const { std::cell::RefCell::new(None) };
+    }
+    let tz = std::env::var_os("TZ");
+    READ.with(|read| {
+        let mut read = read.borrow_mut();
+        if read.as_ref().is_some_and(|local| local.tz != tz) {
+            *read = None;
+        }
+        let local = read.get_or_insert_with(|| {
+            let zone = read_zone(tz.as_deref());
+            let standard = match &zone {
+                Ok((zone, _)) => standard(zone, Timestamp::now()).abbreviation().to_string(),
+                Err(name) => name.clone(),
+            };
+            Local { tz, zone, standard }
+        });
+        f(local)
+    })
+}
+
 /// The zone `TZ` names, as glibc reads it: unset, the system's zone;
 /// empty, UTC; a zone file's name, that zone; else a POSIX rule (`true`
 /// beside it). A name that is neither is UTC under the name of its
 /// leading letters (3 at least, else none): the `Err`.
-fn local() -> Result<(TimeZone, bool), String> {
-    let Some(tz) = std::env::var_os("TZ") else {
+fn read_zone(tz: Option<&std::ffi::OsStr>) -> Result<(TimeZone, bool), String> {
+    let Some(tz) = tz else {
         return Ok((TimeZone::try_system().unwrap_or(TimeZone::UTC), false));
     };
     let tz = tz.to_string_lossy();
@@ -86,8 +122,5 @@ fn standard(zone: &TimeZone, instant: Timestamp) -> TimeZoneOffsetInfo<'_> {
 /// `tzname[0]` after `tzset`: the standard-time abbreviation of the local
 /// zone.
 pub(super) fn standard_name() -> String {
-    match local() {
-        Ok((zone, _)) => standard(&zone, Timestamp::now()).abbreviation().to_string(),
-        Err(name) => name,
-    }
+    read(|local| local.standard.clone())
 }
