@@ -180,7 +180,7 @@ fn range<'a>(from: Value, upto: Value, by: Value) -> ValXs<'a, Value> {
     }
     // jq's arithmetic keeps integers exact up to 2^53 (see value.rs), so
     // between such bounds a step that leaves that range has passed `upto`.
-    const EXACT: std::ops::RangeInclusive<isize> = super::value::EXACT_INTEGERS;
+    use super::value::EXACT_INTEGERS as EXACT;
     if let (Val::Num(Num::Int(from)), Val::Num(Num::Int(upto)), Val::Num(Num::Int(by))) =
         (&from.0, &upto.0, &by.0)
     {

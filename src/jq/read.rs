@@ -65,11 +65,12 @@ pub fn parse_single(text: &[u8]) -> Result<Val, ReadError> {
     let mut reader = Reader::new(Cow::Borrowed(text), None);
     let value = match reader.value()? {
         Some(value) => value,
-        None => return Err(reader.error("expected a JSON value, found the end of the input")),
+        // Nothing but whitespace: jq's words for a text that ends early.
+        None => return Err(reader.error_here("Unfinished JSON term")),
     };
     reader.skip_whitespace();
     if reader.position < text.len() {
-        return Err(reader.error("unexpected text after the JSON value"));
+        return Err(reader.error_at_position("unexpected text after the JSON value"));
     }
     Ok(value)
 }
@@ -530,21 +531,6 @@ impl Reader<'_> {
         }
     }
 
-    fn error(&mut self, message: &str) -> ReadError {
-        if self.at(self.position).is_none() {
-            // jq: whatever was open at the end, at the column after it.
-            let what = if message.starts_with("unfinished string") {
-                "Unfinished string at EOF"
-            } else {
-                "Unfinished JSON term at EOF"
-            };
-            let mut error = self.error_at_position(what);
-            error.column -= 1;
-            return error;
-        }
-        self.error_at_position(message)
-    }
-
     fn error_at_position(&self, message: &str) -> ReadError {
         let before = &self.text[..self.position.min(self.text.len())];
         let line = (self.dropped_lines + newlines(before)) as usize + 1;
@@ -809,7 +795,7 @@ impl Reader<'_> {
             }
             let run = &self.text[start..end];
             match stop {
-                None => return Err(self.error("unfinished string at the end of the input")),
+                None => return Err(self.error_here("Unfinished string")),
                 Some(b'"') => {
                     self.position += 1;
                     return Ok(match out {
@@ -826,7 +812,7 @@ impl Reader<'_> {
                     out.extend_from_slice(run);
                     self.position += 1;
                     let Some(escape) = self.at(self.position) else {
-                        return Err(self.error("unfinished string at the end of the input"));
+                        return Err(self.error_here("Unfinished string"));
                     };
                     self.position += 1;
                     let simple = match escape {
@@ -861,7 +847,7 @@ impl Reader<'_> {
     fn escape_error(&mut self, message: &str) -> ReadError {
         loop {
             match self.at(self.position) {
-                None => return self.error("unfinished string at the end of the input"),
+                None => return self.error_here("Unfinished string"),
                 Some(b'"') => return self.error_at_position(message),
                 Some(b'\\') => self.position += 2,
                 Some(_) => self.position += 1,
@@ -931,12 +917,12 @@ fn literal(word: &[u8]) -> Result<Val, &'static str> {
 /// `1`), which decNumber reads as the same number. `-0` becomes
 /// negative zero.
 fn number(word: &[u8]) -> Option<Val> {
-    // Most numbers are plain integers: no sign to drop, no point to mend.
+    // Most numbers are plain integers: no sign to drop, no point to mend
+    // (negative zero is left to the rule below).
     let unsigned = word.strip_prefix(b"-").unwrap_or(word);
-    if !unsigned.is_empty() && unsigned.iter().all(u8::is_ascii_digit) {
-        if unsigned.len() < word.len() && unsigned.iter().all(|digit| *digit == b'0') {
-            return Some(Val::from(-0.0f64));
-        }
+    let plain = !unsigned.is_empty() && unsigned.iter().all(u8::is_ascii_digit);
+    let negative_zero = unsigned.len() < word.len() && unsigned.iter().all(|digit| *digit == b'0');
+    if plain && !negative_zero {
         return <Val as jaq_core::ValT>::from_num(std::str::from_utf8(word).ok()?).ok();
     }
     let (sign, rest) = match word {

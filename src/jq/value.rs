@@ -835,8 +835,8 @@ impl jaq_std::ValT for Value {
         }
     }
 
-    /// jaq-std rounds (`floor`, `round`, `ceil`) in doubles only what is
-    /// not an integer: an integer beyond a double's is one to jq.
+    /// What jaq-std's natives take for an integer: not one beyond those a
+    /// double holds, which jq only ever computes with as its double.
     fn is_int(&self) -> bool {
         exact_integer(&self.0).is_some()
     }
