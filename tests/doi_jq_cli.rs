@@ -720,12 +720,9 @@ fn terminals_get_colour_and_usage_as_in_jq() {
 /// No piece is a lone `n`: jq judges a one-byte `n` token by the byte a
 /// longer token before it left in its buffer (see
 /// `read::tests::a_lone_n_is_a_bad_number_whatever_came_before`).
-#[test]
-fn malformed_json_fails_as_in_jq_1_7_1() {
-    if !peer().is_file() {
-        crate::support::unavailable("jq 1.7.1 is not at ../shared/peers/jq-1.7.1/jq");
-        return;
-    }
+/// `count` random texts of up to ten pieces of JSON and near-JSON (a
+/// fixed xorshift, so a failure names texts that fail again).
+fn random_texts(count: usize) -> Vec<String> {
     const PIECES: &[&str] = &[
         "[",
         "]",
@@ -764,7 +761,6 @@ fn malformed_json_fails_as_in_jq_1_7_1() {
         "\"\\u12\"",
         "\"\\ud800\"",
     ];
-    // A fixed xorshift, so a failure names texts that fail again.
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         state ^= state << 13;
@@ -772,14 +768,23 @@ fn malformed_json_fails_as_in_jq_1_7_1() {
         state ^= state << 17;
         state
     };
-    let texts: Vec<String> = (0..4000)
+    (0..count)
         .map(|_| {
             let pieces = 1 + next() % 10;
             (0..pieces)
                 .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
                 .collect()
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn malformed_json_fails_as_in_jq_1_7_1() {
+    if !peer().is_file() {
+        crate::support::unavailable("jq 1.7.1 is not at ../shared/peers/jq-1.7.1/jq");
+        return;
+    }
+    let texts = random_texts(4000);
     let case = Case {
         stdin: Box::leak(serde_json::to_vec(&texts).expect("JSON").into_boxed_slice()),
         ..case("random texts", &["-c", ".[] | try fromjson catch ."], b"")
@@ -807,4 +812,47 @@ fn malformed_json_fails_as_in_jq_1_7_1() {
         differing.join("\n")
     );
     assert_eq!(expected.lines().count(), actual.lines().count());
+}
+
+/// `--stream` reads with jq's streaming machine: its events (a leaf only at
+/// the comma or bracket after it), its words and columns for mistakes, and
+/// what it lets through (`[[1] [2]]`), on random texts beside jq 1.7.1.
+#[test]
+fn streaming_reads_as_jq_1_7_1_streams() {
+    if !peer().is_file() {
+        crate::support::unavailable("jq 1.7.1 is not at ../shared/peers/jq-1.7.1/jq");
+        return;
+    }
+    let mut texts = random_texts(300);
+    texts.extend(
+        [
+            "[[1] [2]]",
+            "1[2]",
+            "1,2",
+            "{\"a\":[1,}",
+            "[{]",
+            "{[1]:2}",
+            "{\"a\":1,{",
+        ]
+        .map(String::from),
+    );
+    let differing: Vec<String> = texts
+        .iter()
+        .filter_map(|text| {
+            let case = Case {
+                stdin: Box::leak(text.clone().into_bytes().into_boxed_slice()),
+                ..case("stream", &["-c", "--stream", "."], b"")
+            };
+            let expected = run(&peer(), &case);
+            let actual = run(Path::new(env!("CARGO_BIN_EXE_doi-jq")), &case);
+            (expected != actual)
+                .then(|| format!("{text:?}\n  jq 1.7.1: {expected:?}\n  doi-jq:   {actual:?}"))
+        })
+        .take(5)
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "streamed unlike jq:\n{}",
+        differing.join("\n")
+    );
 }

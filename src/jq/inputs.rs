@@ -7,7 +7,7 @@
 //! line-by-line reader had taken in when the value was complete.
 
 use super::builtins::stream_events;
-use super::read::{Input, ReportError, Unfinished};
+use super::read::{Input, ReportError};
 use super::{InputPlace, Val};
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -285,80 +285,26 @@ fn sequenced(
     Box::new(items)
 }
 
-/// `--stream`: each value's events, lazily; a value cut short by a parse
-/// error still gives the events of what was read of it, then the error,
-/// or with `--stream-errors` the input `[message, path]`.
+/// `--stream`: the events as the reader finds them; a parse error ends
+/// them, or with `--stream-errors` is the input `[message, path]`.
 fn streamed(
     mut input: Input,
     mode: InputMode,
     place: Rc<RefCell<InputPlace>>,
 ) -> Box<dyn Iterator<Item = Result<Val, String>>> {
-    let mut current: Box<dyn Iterator<Item = Result<Val, String>>> = Box::new(std::iter::empty());
-    let mut failed = false;
-    Box::new(std::iter::from_fn(move || loop {
-        if let Some(event) = current.next() {
-            return Some(event);
+    Box::new(std::iter::from_fn(move || match input.next_event()? {
+        Ok((event, at)) => {
+            *place.borrow_mut() = at;
+            Some(Ok(event))
         }
-        if failed {
-            return None;
+        Err(error) if mode.stream_errors => {
+            let path = input.event_path();
+            Some(Ok([Val::from(error.to_string()), path]
+                .into_iter()
+                .collect()))
         }
-        match input.next_value()? {
-            Ok((value, at)) => {
-                *place.borrow_mut() = at;
-                current = Box::new(stream_events(value).map(Ok));
-            }
-            Err(error) => {
-                failed = true;
-                let (events, path) = unfinished_events(&error.unfinished);
-                let failure = if mode.stream_errors {
-                    Ok([Val::from(error.to_string()), path].into_iter().collect())
-                } else {
-                    Err(error.to_string())
-                };
-                current = Box::new(events.into_iter().map(Ok).chain([failure]));
-            }
-        }
+        Err(error) => Some(Err(error.to_string())),
     }))
-}
-
-/// The `--stream` events jq has given out of a value when a parse error
-/// cut it short (the members completed in the containers left open), and
-/// the path it was reading (`null` for an object key not read yet).
-fn unfinished_events(unfinished: &[Unfinished]) -> (Vec<Val>, Val) {
-    let prefixed = |prefix: &[Val], event: Val| -> Val {
-        let Val::Arr(parts) = event else { return event };
-        let mut parts = parts.as_ref().clone();
-        if let Some(Val::Arr(path)) = parts.first() {
-            let full: Val = prefix.iter().chain(path.iter()).cloned().collect();
-            parts[0] = full;
-        }
-        parts.into_iter().collect()
-    };
-    let mut events = Vec::new();
-    let mut path: Vec<Val> = Vec::new();
-    for container in unfinished {
-        let members: Vec<(Val, Val)> = match container {
-            Unfinished::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(index, item)| (Val::from(index), item.clone()))
-                .collect(),
-            Unfinished::Object(entries, _) => entries
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        };
-        for (key, member) in members {
-            path.push(key);
-            events.extend(stream_events(member).map(|event| prefixed(&path, event)));
-            path.pop();
-        }
-        path.push(match container {
-            Unfinished::Array(items) => Val::from(items.len()),
-            Unfinished::Object(_, key) => key.clone().unwrap_or(Val::Null),
-        });
-    }
-    (events, path.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! limit with jq's message.
 
 mod diagnose;
+mod stream;
 
 use super::InputPlace;
 use diagnose::{Frame, Held};
@@ -35,17 +36,6 @@ pub struct ReadError {
     pub message: String,
     /// Byte offset of the offending byte in the text read.
     pub offset: usize,
-    /// The containers the error left open, outermost first, with what
-    /// they held (for `jq --stream`, which has given out their parts).
-    pub unfinished: Vec<Unfinished>,
-}
-
-/// A container a parse error left open.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unfinished {
-    Array(Vec<Val>),
-    /// The entries so far and the key whose value was being read.
-    Object(Map, Option<Val>),
 }
 
 impl fmt::Display for ReadError {
@@ -124,6 +114,8 @@ const CHUNK: usize = 1 << 16;
 pub struct Input {
     reader: Reader<'static>,
     failed: bool,
+    /// Where `--stream` reading is ([`Input::next_event`]).
+    streaming: stream::Streaming,
 }
 
 /// What an input's file does when it cannot be opened or read: report it
@@ -158,6 +150,7 @@ impl Input {
         Self {
             reader: Reader::new(Cow::Owned(Vec::new()), Some(source)),
             failed: false,
+            streaming: stream::Streaming::default(),
         }
     }
 
@@ -167,9 +160,7 @@ impl Input {
         if self.failed {
             return None;
         }
-        if self.reader.absolute(0) == 0 && self.reader.position == 0 {
-            self.reader.skip_bom();
-        }
+        self.skip_bom_at_start();
         match self.reader.value() {
             Ok(Some(value)) => {
                 let end = self.reader.absolute(self.reader.position);
@@ -189,6 +180,41 @@ impl Input {
                 Some(Err(error))
             }
         }
+    }
+
+    /// The next `--stream` event (`[path, leaf]` or `[path]`) and the
+    /// place the reader is at; `None` at the end. After an error the
+    /// stream ends; [`Input::event_path`] says where it was.
+    pub fn next_event(&mut self) -> Option<Result<(Val, InputPlace), ReadError>> {
+        if self.failed {
+            return None;
+        }
+        self.skip_bom_at_start();
+        match self.reader.event(&mut self.streaming) {
+            Ok(Some(event)) => {
+                // Lines up to the event, not to the end of its line: a
+                // document on one line has millions of events.
+                let last = self.reader.absolute(self.reader.position).saturating_sub(1);
+                Some(Ok((event, self.reader.place_at(last, false))))
+            }
+            Ok(None) => None,
+            Err(error) => {
+                self.failed = true;
+                Some(Err(error))
+            }
+        }
+    }
+
+    /// jq skips a UTF-8 byte-order mark that starts the input.
+    fn skip_bom_at_start(&mut self) {
+        if self.reader.absolute(0) == 0 && self.reader.position == 0 {
+            self.reader.skip_bom();
+        }
+    }
+
+    /// The path `--stream` reading is at (`--stream-errors` reports it).
+    pub fn event_path(&self) -> Val {
+        self.streaming.path()
     }
 
     /// The next line (`jq -R`), without its newline, and its place.
@@ -546,7 +572,6 @@ impl Reader<'_> {
             (line, column)
         };
         ReadError {
-            unfinished: Vec::new(),
             offset: self.absolute(before.len()) as usize,
             line,
             column,
@@ -584,17 +609,7 @@ impl Reader<'_> {
 
     /// The next value, or `None` at the end of the input.
     fn value(&mut self) -> Result<Option<Val>, ReadError> {
-        let mut stack: Vec<Open> = Vec::new();
-        self.value_into(&mut stack).map_err(|mut error| {
-            error.unfinished = stack
-                .into_iter()
-                .map(|open| match open {
-                    Open::Array(items) => Unfinished::Array(items),
-                    Open::Object(entries, key) => Unfinished::Object(entries_map(entries), key),
-                })
-                .collect();
-            error
-        })
+        self.value_into(&mut Vec::new())
     }
 
     fn value_into(&mut self, stack: &mut Vec<Open>) -> Result<Option<Val>, ReadError> {
