@@ -609,10 +609,7 @@ impl Reader<'_> {
 
     /// The next value, or `None` at the end of the input.
     fn value(&mut self) -> Result<Option<Val>, ReadError> {
-        self.value_into(&mut Vec::new())
-    }
-
-    fn value_into(&mut self, stack: &mut Vec<Open>) -> Result<Option<Val>, ReadError> {
+        let stack: &mut Vec<Open> = &mut Vec::new();
         // jq's depth: its stack holds each open object's key as well.
         let mut depth = 0;
         loop {

@@ -243,7 +243,22 @@ impl Streaming {
     }
 }
 
+/// The bytes that are tokens of their own.
+const STRUCTURAL: &[u8] = b"[]{}:,";
+
 impl Reader<'_> {
+    /// Steps over the bracket, colon or comma the reader is at. A mistake
+    /// there also loses the events its step made (a top-level literal
+    /// read with it as its delimiter).
+    fn structural(&mut self, machine: &mut Streaming, byte: u8) -> Result<(), ReadError> {
+        if let Err(message) = machine.structural(byte) {
+            machine.due.clear();
+            return Err(self.error_at_position(message));
+        }
+        self.position += 1;
+        Ok(())
+    }
+
     /// The next `--stream` event, or `None` at the end of the input.
     pub(super) fn event(&mut self, machine: &mut Streaming) -> Result<Option<Val>, ReadError> {
         loop {
@@ -266,28 +281,19 @@ impl Reader<'_> {
                         return Err(self.error_at_position(message));
                     }
                 }
-                b'[' | b'{' | b':' | b',' | b']' | b'}' => {
-                    if let Err(message) = machine.structural(byte) {
-                        return Err(self.error_at_position(message));
-                    }
-                    self.position += 1;
-                }
+                _ if STRUCTURAL.contains(&byte) => self.structural(machine, byte)?,
                 _ => {
                     let word = self.word();
                     let read = literal(&self.text[word]).and_then(|value| machine.value(value));
                     if let Err(message) = read {
                         return Err(self.error_here(message));
                     }
-                    // jq takes the delimiter in the same step: when it is
-                    // a mistake, a top-level literal before it is lost.
-                    if let Some(delimiter @ (b'[' | b'{' | b':' | b',' | b']' | b'}')) =
-                        self.at(self.position)
-                    {
-                        if let Err(message) = machine.structural(delimiter) {
-                            machine.due.clear();
-                            return Err(self.error_at_position(message));
+                    // jq takes the delimiter in the same step as the
+                    // literal it ends.
+                    if let Some(delimiter) = self.at(self.position) {
+                        if STRUCTURAL.contains(&delimiter) {
+                            self.structural(machine, delimiter)?;
                         }
-                        self.position += 1;
                     }
                 }
             }
