@@ -490,6 +490,18 @@ const CASES: &[Case] = &[
         &["-c", "--seq", "."],
         b"\x1e[1]\x1e[1 \x1e[2]",
     ),
+    case(
+        "stream errors read on at the next line",
+        &["-c", "--stream-errors", "[., input_line_number]"],
+        b"[1,}\n  [1,}\n[2]\n[3,",
+    ),
+    case("seq without a separator", &["-c", "--seq", "."], b" \n"),
+    case("seq of nothing", &["-c", "--seq", "."], b""),
+    // The parser reads a line piece without a newline only up to a NUL,
+    // and a number's token as a C string.
+    case("input: NUL ends a piece", &["-c", "."], b"1 \x00 2"),
+    case("input: NUL in a line", &["-c", "."], b"[1\x00]\n[2,\x00]\n"),
+    case("raw input keeps NUL", &["-cR", "."], b"a\x00b"),
 ];
 
 fn peer() -> PathBuf {
@@ -816,7 +828,10 @@ fn malformed_json_fails_as_in_jq_1_7_1() {
 
 /// `--stream` reads with jq's streaming machine: its events (a leaf only at
 /// the comma or bracket after it), its words and columns for mistakes, and
-/// what it lets through (`[[1] [2]]`), on random texts beside jq 1.7.1.
+/// what it lets through (`[[1] [2]]`); `--stream-errors` reads on after a
+/// mistake where jq does (the next line, or the next 4095-byte piece of a
+/// long one), and each item's `input_line_number` counts the lines jq's
+/// reader has taken in. On random texts beside jq 1.7.1.
 #[test]
 fn streaming_reads_as_jq_1_7_1_streams() {
     if !peer().is_file() {
@@ -833,20 +848,33 @@ fn streaming_reads_as_jq_1_7_1_streams() {
             "[{]",
             "{[1]:2}",
             "{\"a\":1,{",
+            "[1,}\n  [1,}\n[2]\n",
+            "[1,\n2]",
         ]
         .map(String::from),
     );
-    let differing: Vec<String> = texts
+    // Mistakes and values either side of jq's 4095-byte line pieces.
+    for width in [4090, 4091, 4092, 8190, 8191] {
+        texts.push(format!("[1,}}{}[7] [8] 9 x\n [1,]", " ".repeat(width - 4)));
+        texts.push(format!("[\"{}\",]\n[2,\n3]", "y".repeat(width)));
+    }
+    let runs: [&[&str]; 2] = [
+        &["-c", "--stream", "."],
+        &["-c", "--stream-errors", "[., input_line_number]"],
+    ];
+    let differing: Vec<String> = runs
         .iter()
-        .filter_map(|text| {
+        .flat_map(|args| texts.iter().map(move |text| (*args, text)))
+        .filter_map(|(args, text)| {
             let case = Case {
                 stdin: Box::leak(text.clone().into_bytes().into_boxed_slice()),
-                ..case("stream", &["-c", "--stream", "."], b"")
+                ..case("stream", args, b"")
             };
             let expected = run(&peer(), &case);
             let actual = run(Path::new(env!("CARGO_BIN_EXE_doi-jq")), &case);
-            (expected != actual)
-                .then(|| format!("{text:?}\n  jq 1.7.1: {expected:?}\n  doi-jq:   {actual:?}"))
+            (expected != actual).then(|| {
+                format!("{args:?} {text:?}\n  jq 1.7.1: {expected:?}\n  doi-jq:   {actual:?}")
+            })
         })
         .take(5)
         .collect();

@@ -47,8 +47,7 @@ impl Sources {
             );
             failed.set(failed.get() + 1);
         });
-        // `--seq`'s separators are taken apart by `sequenced`, not skipped.
-        let mut values = values(Input::new(files, false, report), mode, place.clone());
+        let mut values = values(Input::new(files, mode.raw, report), mode, place.clone());
         std::iter::from_fn(move || {
             let next = values.next();
             if next.is_none() {
@@ -87,13 +86,25 @@ fn values(
     if mode.stream && !mode.slurp {
         return streamed(input, mode, place);
     }
+    let mut failed = false;
     let values = std::iter::from_fn(move || {
-        Some(match input.next_value()? {
+        let Some(next) = input.next_value() else {
+            // What `-s` reports: jq has read to the end (unless it
+            // stopped at a mistake, and then reads no further).
+            if !failed {
+                *place.borrow_mut() = input.end_place();
+            }
+            return None;
+        };
+        Some(match next {
             Ok((value, at)) => {
                 *place.borrow_mut() = at;
                 Ok(value)
             }
-            Err(error) => Err(error.to_string()),
+            Err(error) => {
+                failed = true;
+                Err(error.to_string())
+            }
         })
     });
     if mode.slurp {
@@ -161,13 +172,12 @@ fn seq_values(text: &[u8]) -> Vec<Result<(Val, usize), String>> {
         .map(|(at, _)| at)
         .collect();
     if separators.is_empty() {
-        if !text.iter().all(u8::is_ascii_whitespace) {
-            return vec![Err(format!(
-                "Unfinished abandoned text at EOF at {}",
-                end_position(text)
-            ))];
-        }
-        return Vec::new();
+        // jq waits for a separator from the start: whatever came, even
+        // nothing, was abandoned.
+        return vec![Err(format!(
+            "Unfinished abandoned text at EOF at {}",
+            end_position(text)
+        ))];
     }
     let mut starts = separators.iter().map(|at| at + 1).peekable();
     // Where the values that wait for a newline begin in `out`.
@@ -286,7 +296,8 @@ fn sequenced(
 }
 
 /// `--stream`: the events as the reader finds them; a parse error ends
-/// them, or with `--stream-errors` is the input `[message, path]`.
+/// them, or with `--stream-errors` is the input `[message, path]` and
+/// reading goes on after it as jq's does ([`Input::resume_after`]).
 fn streamed(
     mut input: Input,
     mode: InputMode,
@@ -299,6 +310,8 @@ fn streamed(
         }
         Err(error) if mode.stream_errors => {
             let path = input.event_path();
+            *place.borrow_mut() = input.error_place(&error);
+            input.resume_after(&error);
             Some(Ok([Val::from(error.to_string()), path]
                 .into_iter()
                 .collect()))
@@ -367,6 +380,63 @@ mod tests {
         // After an empty first record, only values a newline follows.
         assert_eq!(shown(b"\x1e\x1e[2]\x1e[3]\n\x1e[4]"), ["[2]", "[3]"]);
         assert!(shown(b"\x1e\x1e[2]").is_empty());
+    }
+
+    /// Recorded with `printf TEXT | jq -c --stream-errors '[.,
+    /// input_line_number]'` (jq 1.7.1): after a mistake jq throws away
+    /// the rest of the line (of its 4095-byte piece of it), unread, so
+    /// later columns run on and the skipped newline is not counted; the
+    /// place counts the lines of the pieces read, and is lost once jq
+    /// has closed the input.
+    #[test]
+    fn stream_errors_read_on_as_jq_does() {
+        let mode = InputMode {
+            stream: true,
+            stream_errors: true,
+            ..InputMode::default()
+        };
+        let long = format!("[1,}}{}[7] [8]\n[9]", " ".repeat(4090));
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "[1,}\n  [1,}\n[2]\n",
+                &[
+                    "[[0],1] 1",
+                    r#"["Expected another key:value pair at line 1, column 4",[1]] 1"#,
+                    "[[0],1] 2",
+                    r#"["Expected another key:value pair at line 1, column 10",[1]] 2"#,
+                    "[[0],2] 3",
+                    "[[0]] 3",
+                ],
+            ),
+            ("[1,\n2]", &["[[0],1] 1", "[[1],2] 1", "[[1]] 0"]),
+            (
+                "{\"a\":tru}\n{\"b\":[1 2]}\n[3,",
+                &[
+                    r#"["Invalid literal at line 1, column 9",["a"]] 1"#,
+                    r#"["Expected separator between values at line 1, column 19",["b",0]] 2"#,
+                    "[[0],3] 2",
+                    r#"["Unfinished JSON term at EOF at line 1, column 22",[1]] 0"#,
+                ],
+            ),
+            (
+                &long,
+                &[
+                    "[[0],1] 0",
+                    r#"["Expected another key:value pair at line 1, column 4",[1]] 0"#,
+                    r#"["Unmatched ']' at the top-level at line 1, column 6",[]] 1"#,
+                    "[[0],9] 1",
+                    "[[0]] 0",
+                ],
+            ),
+        ];
+        for (text, expected) in cases {
+            let text: &'static [u8] = Box::leak(text.as_bytes().to_vec().into_boxed_slice());
+            let items: Vec<String> = lines_of(text, mode)
+                .into_iter()
+                .map(|(item, line)| format!("{item} {line}"))
+                .collect();
+            assert_eq!(items, *expected, "{:?}", String::from_utf8_lossy(text));
+        }
     }
 
     #[test]

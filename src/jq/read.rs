@@ -106,6 +106,12 @@ fn values_with_ends(
 /// How many bytes are read from an input file at a time.
 const CHUNK: usize = 1 << 16;
 
+/// The most bytes of a line jq's reader takes in at once: it reads each
+/// file with `fgets` into a 4096-byte buffer, so a line longer than that
+/// comes in pieces of 4095. It matters after a `--stream-errors` mistake,
+/// when jq throws away the rest of the piece it failed in.
+const LINE_PIECE: u64 = 4095;
+
 /// jq's inputs, read as they are needed: the files in turn (`-` or none
 /// for stdin) as one stream of bytes, so a value or a line may run on
 /// from one file into the next, as in jq. Only the value being read and
@@ -116,6 +122,8 @@ pub struct Input {
     failed: bool,
     /// Where `--stream` reading is ([`Input::next_event`]).
     streaming: stream::Streaming,
+    /// Where the step that gave the last `--stream` event ended.
+    event_end: u64,
 }
 
 /// What an input's file does when it cannot be opened or read: report it
@@ -123,34 +131,36 @@ pub struct Input {
 pub type ReportError = Box<dyn FnMut(&Path, &std::io::Error)>;
 
 impl Input {
-    /// `seq`: ASCII record separators are whitespace (`jq --seq`).
-    pub fn new(files: Vec<PathBuf>, seq: bool, report: ReportError) -> Self {
+    /// `raw`: the input is read as lines (`jq -R`), not parsed, so NUL
+    /// bytes are text ([`NulCut`]).
+    pub fn new(files: Vec<PathBuf>, raw: bool, report: ReportError) -> Self {
         let files = if files.is_empty() {
             vec![PathBuf::from("-")]
         } else {
             files
         };
-        Self::of(files.into_iter().map(Pending::Path).collect(), seq, report)
+        Self::of(files.into_iter().map(Pending::Path).collect(), raw, report)
     }
 
     /// An input of one stream (`name` as jq would report it).
-    pub fn from_reader(name: &str, reader: Box<dyn Read>, seq: bool) -> Self {
+    pub fn from_reader(name: &str, reader: Box<dyn Read>, raw: bool) -> Self {
         let pending = vec![Pending::Reader(name.to_string(), reader)];
-        Self::of(pending, seq, Box::new(|_, _| {}))
+        Self::of(pending, raw, Box::new(|_, _| {}))
     }
 
-    fn of(pending: Vec<Pending>, seq: bool, report: ReportError) -> Self {
+    fn of(pending: Vec<Pending>, raw: bool, report: ReportError) -> Self {
         let source = Files {
             pending: pending.into_iter(),
             current: None,
             scratch: Vec::new(),
-            seq,
+            nul_cut: (!raw).then(NulCut::default),
             report,
         };
         Self {
             reader: Reader::new(Cow::Owned(Vec::new()), Some(source)),
             failed: false,
             streaming: stream::Streaming::default(),
+            event_end: 0,
         }
     }
 
@@ -172,7 +182,7 @@ impl Input {
                 } else {
                     end.saturating_sub(1)
                 };
-                Some(Ok((value, self.reader.place_of(last))))
+                Some(Ok((value, self.reader.place_at(last))))
             }
             Ok(None) => None,
             Err(error) => {
@@ -192,10 +202,18 @@ impl Input {
         self.skip_bom_at_start();
         match self.reader.event(&mut self.streaming) {
             Ok(Some(event)) => {
-                // Lines up to the event, not to the end of its line: a
-                // document on one line has millions of events.
-                let last = self.reader.absolute(self.reader.position).saturating_sub(1);
-                Some(Ok((event, self.reader.place_at(last, false))))
+                let reader = &mut self.reader;
+                self.event_end = reader.absolute(reader.position);
+                let place = if !event.kept {
+                    reader.place_at(reader.absolute(reader.position).saturating_sub(1))
+                } else if reader.at(reader.position).is_some() {
+                    reader.place_after_file_end(reader.absolute(reader.position))
+                } else {
+                    // jq asked for more, found the end and closed the
+                    // input before giving the kept event.
+                    InputPlace::default()
+                };
+                Some(Ok((event.value, place)))
             }
             Ok(None) => None,
             Err(error) => {
@@ -215,6 +233,35 @@ impl Input {
     /// The path `--stream` reading is at (`--stream-errors` reports it).
     pub fn event_path(&self) -> Val {
         self.streaming.path()
+    }
+
+    /// The place jq reports for `error` made into an input.
+    pub fn error_place(&mut self, error: &ReadError) -> InputPlace {
+        let reader = &mut self.reader;
+        let at = error.offset as u64;
+        // A step at the last byte that gave an event ended jq's call;
+        // if that byte ended the file without a newline, jq closed the
+        // file when it next asked for more, before it found the end.
+        let last = reader
+            .text
+            .len()
+            .checked_sub(1)
+            .map(|last| reader.text[last]);
+        let at_end = reader.at((at - reader.dropped) as usize).is_none();
+        if at_end && self.event_end == at && last.is_some_and(|byte| byte != b'\n') {
+            return InputPlace::default();
+        }
+        reader.place_at(at)
+    }
+
+    /// Reads on after `error` as `jq --stream-errors` does: the rest of
+    /// the line piece it failed in is thrown away unread (its bytes do
+    /// not count toward later errors' lines and columns), and the next
+    /// piece starts a new text.
+    pub fn resume_after(&mut self, error: &ReadError) {
+        self.failed = false;
+        self.streaming = stream::Streaming::default();
+        self.reader.skip_rest_of_piece(error);
     }
 
     /// The next line (`jq -R`), without its newline, and its place.
@@ -240,7 +287,7 @@ impl Input {
             None => (reader.text.len(), reader.text.len() - 1),
         };
         let line = reader.text[start..line_end].to_vec();
-        let place = reader.place_of(reader.absolute(last));
+        let place = reader.place_at(reader.absolute(last));
         reader.position = found.map_or(line_end, |newline| newline + 1);
         Some((line, place))
     }
@@ -251,9 +298,15 @@ impl Input {
         while reader.fill() {}
         let text = reader.text[reader.position..].to_vec();
         reader.position = reader.text.len();
-        let end = reader.absolute(reader.position);
-        let place = reader.place_at(end, false);
-        (text, place)
+        (text, self.end_place())
+    }
+
+    /// The place once all the input is read (what `-s` reports).
+    pub fn end_place(&mut self) -> InputPlace {
+        let reader = &mut self.reader;
+        while reader.fill() {}
+        let end = reader.absolute(reader.text.len());
+        reader.place_at(end)
     }
 }
 
@@ -270,8 +323,71 @@ struct Files {
     current: Option<(PathBuf, Box<dyn Read>)>,
     /// One read's worth of bytes, before they join the window.
     scratch: Vec<u8>,
-    seq: bool,
+    /// What the parser does not see of pieces with a NUL (none when the
+    /// input is raw lines).
+    nul_cut: Option<NulCut>,
     report: ReportError,
+}
+
+/// jq's parser reads a line piece ([`LINE_PIECE`]) that has no newline
+/// only up to its first NUL byte (jq measures such a piece with C's
+/// `strlen`), so the rest of that piece never reaches the parser: `1 \0
+/// 2` is the one value 1. A piece with a newline is read whole.
+#[derive(Default)]
+struct NulCut {
+    /// Bytes of the current piece passed so far.
+    into_piece: u64,
+    /// The current piece from its first NUL on, held until the piece
+    /// ends: kept if a newline ends it, dropped if not.
+    held: Option<Vec<u8>>,
+}
+
+impl NulCut {
+    /// Appends to `out` what the parser sees of the file's next `chunk`.
+    fn pass(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        if self.held.is_none() && !chunk.contains(&0) {
+            self.into_piece = match chunk.iter().rposition(|byte| *byte == b'\n') {
+                Some(newline) => (chunk.len() - newline - 1) as u64,
+                None => self.into_piece + chunk.len() as u64,
+            } % LINE_PIECE;
+            out.extend_from_slice(chunk);
+            return;
+        }
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let room = (LINE_PIECE - self.into_piece) as usize;
+            let window = &rest[..room.min(rest.len())];
+            // Whether the piece ends in this segment, and by a newline.
+            let (segment, ends) = match window.iter().position(|byte| *byte == b'\n') {
+                Some(newline) => (&window[..=newline], Some(true)),
+                None if window.len() == room => (window, Some(false)),
+                None => (window, None),
+            };
+            match (&mut self.held, segment.iter().position(|byte| *byte == 0)) {
+                (Some(held), _) => held.extend_from_slice(segment),
+                (None, Some(nul)) => {
+                    out.extend_from_slice(&segment[..nul]);
+                    self.held = Some(segment[nul..].to_vec());
+                }
+                (None, None) => out.extend_from_slice(segment),
+            }
+            rest = &rest[segment.len()..];
+            match ends {
+                Some(by_newline) => {
+                    if let Some(held) = self.held.take().filter(|_| by_newline) {
+                        out.extend_from_slice(&held);
+                    }
+                    self.into_piece = 0;
+                }
+                None => self.into_piece += segment.len() as u64,
+            }
+        }
+    }
+
+    /// The file ended, and with it a piece without a newline.
+    fn end_of_file(&mut self) {
+        *self = Self::default();
+    }
 }
 
 /// Where a file starts in the stream: its offset, the newlines before
@@ -293,12 +409,29 @@ struct Reader<'t> {
     dropped_lines: u64,
     dropped_line_start: u64,
     files: Vec<FileStart>,
-    /// Newlines before offset `cursor` (for places, which only move on).
+    /// Newlines before offset `cursor` (for places, which only move on),
+    /// and where the line holding it starts.
     cursor: u64,
     cursor_lines: u64,
+    cursor_line_start: u64,
+    /// Where reading last resumed after a mistake, if it did
+    /// ([`Reader::skip_rest_of_piece`]).
+    resumed: Option<Resumed>,
     /// How deep containers may nest ([`MAX_DEPTH`] unless a caller allows
     /// more).
     max_depth: usize,
+}
+
+/// Where reading resumed after a mistake: errors count lines and columns
+/// over the bytes read, not the bytes skipped, as jq counts them.
+#[derive(Debug, Clone, Copy)]
+struct Resumed {
+    /// The offset reading resumed at.
+    at: u64,
+    /// The column of the byte that failed.
+    column: usize,
+    /// The newlines skipped over so far, on every resumption.
+    skipped_lines: u64,
 }
 
 /// A container being filled, with the key awaiting its value for objects.
@@ -377,6 +510,8 @@ impl<'t> Reader<'t> {
             files: Vec::new(),
             cursor: 0,
             cursor_lines: 0,
+            cursor_line_start: 0,
+            resumed: None,
             max_depth: MAX_DEPTH,
         };
         if reader.source.is_none() {
@@ -467,21 +602,31 @@ impl Reader<'_> {
             };
             files.scratch.resize(CHUNK, 0);
             match handle.read(&mut files.scratch) {
-                Ok(0) => files.current = None,
-                Ok(count) => {
-                    let chunk = &mut files.scratch[..count];
-                    if files.seq {
-                        for byte in chunk.iter_mut().filter(|byte| **byte == 0x1e) {
-                            *byte = b' ';
-                        }
+                Ok(0) => {
+                    files.current = None;
+                    if let Some(cut) = files.nul_cut.as_mut() {
+                        cut.end_of_file();
                     }
-                    self.text.to_mut().extend_from_slice(chunk);
-                    return true;
+                }
+                Ok(count) => {
+                    let chunk = &files.scratch[..count];
+                    let before = self.text.len();
+                    match files.nul_cut.as_mut() {
+                        Some(cut) => cut.pass(chunk, self.text.to_mut()),
+                        None => self.text.to_mut().extend_from_slice(chunk),
+                    }
+                    // A chunk the parser sees none of: read on.
+                    if self.text.len() > before {
+                        return true;
+                    }
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(error) => {
                     (files.report)(path, &error);
                     files.current = None;
+                    if let Some(cut) = files.nul_cut.as_mut() {
+                        cut.end_of_file();
+                    }
                 }
             }
         }
@@ -500,55 +645,36 @@ impl Reader<'_> {
 
     #[cold]
     fn drop_read(&mut self) {
-        let cut = self.position;
+        // The last byte read stays: jq's places after the end depend on
+        // whether the input's last byte was a newline.
+        let cut = self.position - 1;
         let gone = &self.text[..cut];
         if let Some(last) = gone.iter().rposition(|byte| *byte == b'\n') {
             self.dropped_line_start = self.dropped + last as u64 + 1;
         }
         self.dropped_lines += newlines(gone);
         let end = self.dropped + cut as u64;
-        if self.cursor < end {
-            let from = (self.cursor - self.dropped) as usize;
-            self.cursor_lines += newlines(&self.text[from..cut]);
-            self.cursor = end;
-        }
+        self.advance_cursor(end);
         self.text.to_mut().drain(..cut);
         self.dropped = end;
-        self.position = 0;
+        self.position -= cut;
     }
 
-    /// The place jq reports once it has read the byte at offset `last`:
-    /// the file holding it and the lines of that file read by then (jq
-    /// reads whole lines, so the line holding `last` counts if it ends).
-    fn place_of(&mut self, last: u64) -> InputPlace {
-        self.place_at(last, true)
-    }
-
-    fn place_at(&mut self, last: u64, whole_line: bool) -> InputPlace {
+    /// The place jq reports once its reader has taken in the line piece
+    /// holding offset `last` ([`LINE_PIECE`]): the file holding it and
+    /// the lines of that file read by then. A line counts once the piece
+    /// with its newline is in, so the place can run ahead of `last`.
+    fn place_at(&mut self, last: u64) -> InputPlace {
         let index = self.files.partition_point(|file| file.offset <= last);
         let Some(file) = index.checked_sub(1) else {
             return InputPlace::default();
         };
-        let mut line_end = last;
-        if whole_line {
-            let mut at = (last - self.dropped) as usize;
-            while let Some(byte) = self.at(at) {
-                let next_file = self.files.get(file + 1).map(|f| f.offset);
-                if next_file.is_some_and(|start| self.absolute(at) >= start) {
-                    break;
-                }
-                if byte == b'\n' {
-                    line_end = self.absolute(at) + 1;
-                    break;
-                }
-                at += 1;
-            }
-        }
-        if line_end > self.cursor {
-            let from = (self.cursor - self.dropped) as usize;
-            let to = (line_end - self.dropped) as usize;
-            self.cursor_lines += newlines(&self.text[from..to]);
-            self.cursor = line_end;
+        // The cursor ends the piece last asked for, so later asks within
+        // it (a document on one line has millions of events) cost nothing.
+        if last >= self.cursor {
+            self.advance_cursor(last);
+            let end = self.piece_end(last, self.cursor_line_start);
+            self.advance_cursor(end);
         }
         let file = &self.files[file];
         InputPlace {
@@ -557,12 +683,74 @@ impl Reader<'_> {
         }
     }
 
+    /// [`Reader::place_at`] the byte at `at`, except that when a file
+    /// ended just before it, jq's reader is in the file opened next,
+    /// which is empty if another starts at the same offset.
+    fn place_after_file_end(&mut self, at: u64) -> InputPlace {
+        let first = self.files.partition_point(|file| file.offset < at);
+        match self.files.get(first..first + 2) {
+            Some([next, after]) if next.offset == at && after.offset == at => InputPlace {
+                file: Some(next.name.clone()),
+                line: 0,
+            },
+            _ => self.place_at(at),
+        }
+    }
+
+    /// Counts the newlines from the cursor to offset `to` (in the window).
+    fn advance_cursor(&mut self, to: u64) {
+        if to <= self.cursor {
+            return;
+        }
+        let from = (self.cursor - self.dropped) as usize;
+        let passed = &self.text[from..(to - self.dropped) as usize];
+        self.cursor_lines += newlines(passed);
+        if let Some(newline) = passed.iter().rposition(|byte| *byte == b'\n') {
+            self.cursor_line_start = self.cursor + newline as u64 + 1;
+        }
+        self.cursor = to;
+    }
+
+    /// Where the line piece jq's reader holds with the byte at offset `at`
+    /// ends ([`LINE_PIECE`]): after the line's newline, after the piece's
+    /// 4095th byte, or at the end of the file, whichever comes first.
+    /// `line_start` is where the line holding `at` starts.
+    fn piece_end(&mut self, at: u64, line_start: u64) -> u64 {
+        let file = self.files.partition_point(|file| file.offset <= at);
+        let file_start = file
+            .checked_sub(1)
+            .map_or(0, |index| self.files[index].offset);
+        let origin = line_start.max(file_start);
+        let boundary = origin + ((at - origin) / LINE_PIECE + 1) * LINE_PIECE;
+        self.ensure((boundary - self.dropped) as usize);
+        let mut end = boundary.min(self.absolute(self.text.len()));
+        if let Some(next_file) = self.files.get(file) {
+            end = end.min(next_file.offset);
+        }
+        let (from, to) = ((at - self.dropped) as usize, (end - self.dropped) as usize);
+        let rest = self.text.get(from..to).unwrap_or_default();
+        match rest.iter().position(|byte| *byte == b'\n') {
+            Some(newline) => at + newline as u64 + 1,
+            None => end.max(at),
+        }
+    }
+
     fn error_at_position(&self, message: &str) -> ReadError {
         let before = &self.text[..self.position.min(self.text.len())];
-        let line = (self.dropped_lines + newlines(before)) as usize + 1;
-        let column = match before.iter().rposition(|byte| *byte == b'\n') {
-            Some(newline) => before.len() - newline,
-            None => (self.absolute(before.len()) - self.dropped_line_start) as usize + 1,
+        let skipped = self.resumed.map_or(0, |resumed| resumed.skipped_lines);
+        let line = (self.dropped_lines + newlines(before)).saturating_sub(skipped) as usize + 1;
+        let failing = self.absolute(before.len());
+        let line_start = match before.iter().rposition(|byte| *byte == b'\n') {
+            Some(newline) => self.absolute(newline + 1),
+            None => self.dropped_line_start,
+        };
+        let column = match self.resumed {
+            // No newline was read since: the column runs on from the
+            // byte that failed.
+            Some(resumed) if line_start <= resumed.at => {
+                resumed.column + failing.saturating_sub(resumed.at) as usize + 1
+            }
+            _ => (failing - line_start) as usize + 1,
         };
         // jq counts the byte it fails on before it reports: a newline
         // that ends a bad literal puts it at the start of the next line.
@@ -577,6 +765,34 @@ impl Reader<'_> {
             column,
             message: message.to_string(),
         }
+    }
+
+    /// Moves past the rest of the line piece jq's reader would hold when
+    /// it failed at `error` ([`LINE_PIECE`]): up to and with the next
+    /// newline, at most to the end of the 4095-byte piece of the line,
+    /// and never past the end of the file.
+    fn skip_rest_of_piece(&mut self, error: &ReadError) {
+        let failed = error.offset as u64;
+        let Some(at) = failed.checked_sub(self.dropped).map(|at| at as usize) else {
+            return;
+        };
+        let line_start = match self.text[..at.min(self.text.len())]
+            .iter()
+            .rposition(|byte| *byte == b'\n')
+        {
+            Some(newline) => self.absolute(newline + 1),
+            None => self.dropped_line_start,
+        };
+        let end = self.piece_end(failed, line_start);
+        // The newline that ends the piece goes unread unless it failed.
+        let newline = end > failed + 1 && self.text[(end - self.dropped) as usize - 1] == b'\n';
+        let skipped = self.resumed.map_or(0, |resumed| resumed.skipped_lines);
+        self.resumed = Some(Resumed {
+            at: end,
+            column: error.column,
+            skipped_lines: skipped + u64::from(newline),
+        });
+        self.position = (end - self.dropped) as usize;
     }
 
     /// Steps over whitespace, a run of the window at a time: pretty-printed
@@ -917,6 +1133,8 @@ fn literal(word: &[u8]) -> Result<Val, &'static str> {
         [b't' | b'f', ..] | [b'n', b'u', ..] => return Err("Invalid literal"),
         _ => {}
     }
+    // jq reads a number's token as a C string: a NUL ends it (`1\0` is 1).
+    let word = word.split(|byte| *byte == 0).next().unwrap_or_default();
     number(word)
         .or_else(|| special_number(word))
         .ok_or("Invalid numeric literal")

@@ -65,6 +65,17 @@ pub(super) struct Streaming {
     held: Option<Val>,
     /// Events ready to give out, in order.
     due: VecDeque<Val>,
+    /// Whether an event of the current step was given out already: jq
+    /// gives one event per step and keeps the next for its next call.
+    gave: bool,
+}
+
+/// A `--stream` event, and whether jq would have kept it for a later
+/// call because its step made an event before it (its place is then
+/// counted after jq's reader has asked for the next byte).
+pub(super) struct Event {
+    pub(super) value: Val,
+    pub(super) kept: bool,
 }
 
 impl Streaming {
@@ -260,11 +271,13 @@ impl Reader<'_> {
     }
 
     /// The next `--stream` event, or `None` at the end of the input.
-    pub(super) fn event(&mut self, machine: &mut Streaming) -> Result<Option<Val>, ReadError> {
+    pub(super) fn event(&mut self, machine: &mut Streaming) -> Result<Option<Event>, ReadError> {
         loop {
-            if let Some(event) = machine.due.pop_front() {
-                return Ok(Some(event));
+            if let Some(value) = machine.due.pop_front() {
+                let kept = std::mem::replace(&mut machine.gave, true);
+                return Ok(Some(Event { value, kept }));
             }
+            machine.gave = false;
             self.compact();
             self.skip_whitespace();
             let Some(byte) = self.at(self.position) else {
@@ -314,7 +327,7 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match reader.event(&mut machine) {
-                Ok(Some(event)) => out.push(value_text(&event)),
+                Ok(Some(event)) => out.push(value_text(&event.value)),
                 Ok(None) => return out,
                 Err(error) => {
                     out.push(format!("{error} {}", value_text(&machine.path())));
