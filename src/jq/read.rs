@@ -108,8 +108,9 @@ const CHUNK: usize = 1 << 16;
 
 /// The most bytes of a line jq's reader takes in at once: it reads each
 /// file with `fgets` into a 4096-byte buffer, so a line longer than that
-/// comes in pieces of 4095. It matters after a `--stream-errors` mistake,
-/// when jq throws away the rest of the piece it failed in.
+/// comes in pieces of 4095. The pieces read so far are the lines jq
+/// counts (`input_line_number`), a `--stream-errors` mistake throws away
+/// the rest of its piece, and a piece without a newline ends at a NUL.
 const LINE_PIECE: u64 = 4095;
 
 /// jq's inputs, read as they are needed: the files in turn (`-` or none
@@ -247,7 +248,9 @@ impl Input {
             .len()
             .checked_sub(1)
             .map(|last| reader.text[last]);
-        let at_end = reader.at((at - reader.dropped) as usize).is_none();
+        let at_end = reader
+            .at(at.saturating_sub(reader.dropped) as usize)
+            .is_none();
         if at_end && self.event_end == at && last.is_some_and(|byte| byte != b'\n') {
             return InputPlace::default();
         }
