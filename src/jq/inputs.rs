@@ -86,13 +86,11 @@ fn values(
     if mode.stream && !mode.slurp {
         return streamed(input, mode, place);
     }
-    let mut failed = false;
     let values = std::iter::from_fn(move || {
         let Some(next) = input.next_value() else {
-            // What `-s` reports: jq has read to the end (unless it
-            // stopped at a mistake, and then reads no further).
-            if !failed {
-                *place.borrow_mut() = input.end_place();
+            // What `-s` reports: jq has read to the end.
+            if let Some(end) = input.end_place() {
+                *place.borrow_mut() = end;
             }
             return None;
         };
@@ -101,10 +99,7 @@ fn values(
                 *place.borrow_mut() = at;
                 Ok(value)
             }
-            Err(error) => {
-                failed = true;
-                Err(error.to_string())
-            }
+            Err(error) => Err(error.to_string()),
         })
     });
     if mode.slurp {

@@ -297,15 +297,20 @@ impl Input {
 
     /// All the remaining text (`jq -R -s`) and the place after it.
     pub fn rest(&mut self) -> (Vec<u8>, InputPlace) {
+        let place = self.place_at_end();
         let reader = &mut self.reader;
-        while reader.fill() {}
         let text = reader.text[reader.position..].to_vec();
         reader.position = reader.text.len();
-        (text, self.end_place())
+        (text, place)
     }
 
-    /// The place once all the input is read (what `-s` reports).
-    pub fn end_place(&mut self) -> InputPlace {
+    /// The place once all the input is read (what `-s` reports), or
+    /// `None` after a mistake: jq reads no further.
+    pub fn end_place(&mut self) -> Option<InputPlace> {
+        (!self.failed).then(|| self.place_at_end())
+    }
+
+    fn place_at_end(&mut self) -> InputPlace {
         let reader = &mut self.reader;
         while reader.fill() {}
         let end = reader.absolute(reader.text.len());
@@ -738,15 +743,21 @@ impl Reader<'_> {
         }
     }
 
+    /// Where the line holding window index `index` starts (an offset).
+    fn line_start(&self, index: usize) -> u64 {
+        let before = &self.text[..index.min(self.text.len())];
+        match before.iter().rposition(|byte| *byte == b'\n') {
+            Some(newline) => self.absolute(newline + 1),
+            None => self.dropped_line_start,
+        }
+    }
+
     fn error_at_position(&self, message: &str) -> ReadError {
         let before = &self.text[..self.position.min(self.text.len())];
         let skipped = self.resumed.map_or(0, |resumed| resumed.skipped_lines);
         let line = (self.dropped_lines + newlines(before)).saturating_sub(skipped) as usize + 1;
         let failing = self.absolute(before.len());
-        let line_start = match before.iter().rposition(|byte| *byte == b'\n') {
-            Some(newline) => self.absolute(newline + 1),
-            None => self.dropped_line_start,
-        };
+        let line_start = self.line_start(before.len());
         let column = match self.resumed {
             // No newline was read since: the column runs on from the
             // byte that failed.
@@ -779,14 +790,7 @@ impl Reader<'_> {
         let Some(at) = failed.checked_sub(self.dropped).map(|at| at as usize) else {
             return;
         };
-        let line_start = match self.text[..at.min(self.text.len())]
-            .iter()
-            .rposition(|byte| *byte == b'\n')
-        {
-            Some(newline) => self.absolute(newline + 1),
-            None => self.dropped_line_start,
-        };
-        let end = self.piece_end(failed, line_start);
+        let end = self.piece_end(failed, self.line_start(at));
         // The newline that ends the piece goes unread unless it failed.
         let newline = end > failed + 1 && self.text[(end - self.dropped) as usize - 1] == b'\n';
         let skipped = self.resumed.map_or(0, |resumed| resumed.skipped_lines);
