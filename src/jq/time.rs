@@ -381,6 +381,39 @@ fn write_format(out: &mut String, format: &str, tm: &Tm) {
     }
 }
 
+/// glibc's days before each month: a common year's row, then a leap
+/// year's. Its `strptime` reads them as one table, past a row's end.
+const MONTH_STARTS: [i32; 26] = [
+    0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365, //
+    0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335, 366,
+];
+
+/// Month and day of the month from the day of the year, where `strptime`
+/// read neither, by glibc's walk through [`MONTH_STARTS`]: a common
+/// year's day 366 runs on into the leap row and ends at "month" 24, day
+/// 31, as jq prints it.
+fn place_day(tm: &mut Tm, row: usize, have_mon: bool, have_mday: bool) {
+    let mut month = 0;
+    while starts(row, month) <= tm.yday {
+        month += 1;
+    }
+    if !have_mon {
+        tm.mon = month - 1;
+    }
+    if !have_mday {
+        tm.mday = tm.yday - starts(row, month - 1) + 1;
+    }
+}
+
+/// Days before `month`, read from `row` of [`MONTH_STARTS`] on as glibc
+/// reads them; before the table (month -1 of a common year) jq reads 0.
+fn starts(row: usize, month: i32) -> i32 {
+    match usize::try_from(row as i64 + i64::from(month)) {
+        Ok(index) => MONTH_STARTS.get(index).copied().unwrap_or(i32::MAX),
+        Err(_) => 0,
+    }
+}
+
 /// What `strptime` read so far, as glibc's `strptime` keeps it.
 struct Parsed {
     tm: Tm,
@@ -390,6 +423,9 @@ struct Parsed {
     have_mday: bool,
     /// A year, month or day was read: weekday and day of the year follow.
     want_xday: bool,
+    /// `%U` (weeks from Sunday) or `%W` (from Monday): the week number,
+    /// and whether weeks start on Monday.
+    week: Option<(i32, bool)>,
     twelve_hour: bool,
     pm: Option<bool>,
 }
@@ -419,6 +455,7 @@ pub(super) fn strptime(value: &Val, format: &Val) -> Result<Val, String> {
         have_mon: false,
         have_mday: false,
         want_xday: false,
+        week: None,
         twelve_hour: false,
         pm: None,
     };
@@ -430,24 +467,34 @@ pub(super) fn strptime(value: &Val, format: &Val) -> Result<Val, String> {
     if let Some(pm) = parsed.pm.filter(|_| parsed.twelve_hour) {
         tm.hour = tm.hour % 12 + if pm { 12 } else { 0 };
     }
+    let year = i64::from(tm.year) + 1900;
+    let january_first = days_from_civil(year, 1, 1);
+    let row = if is_leap(year) { 13 } else { 0 };
     if parsed.want_xday {
-        let year = i64::from(tm.year) + 1900;
-        let january_first = days_from_civil(year, 1, 1);
-        if parsed.have_yday && !(parsed.have_mon && parsed.have_mday) {
-            let (_, month, day) = civil_from_days(january_first + i64::from(tm.yday));
-            if !parsed.have_mon {
-                tm.mon = (month - 1) as i32;
-            }
-            if !parsed.have_mday {
-                tm.mday = day as i32;
-            }
-        }
-        let days = days_from_civil(year, i64::from(tm.mon) + 1, 1) + i64::from(tm.mday) - 1;
         if !parsed.have_wday {
+            if parsed.have_yday && !(parsed.have_mon && parsed.have_mday) {
+                place_day(tm, row, parsed.have_mon, parsed.have_mday);
+            }
+            // glibc counts the weekday with the common year's row and a
+            // leap day from March on.
+            let leap_day = i64::from(row == 13 && tm.mon >= 2);
+            let days =
+                january_first + i64::from(starts(0, tm.mon)) + leap_day + i64::from(tm.mday) - 1;
             tm.wday = (days + 4).rem_euclid(7) as i32;
         }
         if !parsed.have_yday {
-            tm.yday = (days - january_first) as i32;
+            tm.yday = starts(row, tm.mon).saturating_add(tm.mday - 1);
+        }
+    }
+    if let (Some((week, monday_first)), true) = (parsed.week, parsed.have_wday) {
+        // glibc's week arithmetic: from the weekday of January 1st.
+        let offset = i32::from(monday_first);
+        let first_wday = (january_first + 4).rem_euclid(7) as i32;
+        if !parsed.have_yday {
+            tm.yday = (7 - (first_wday - offset)) % 7 + (week - 1) * 7 + (tm.wday - offset + 7) % 7;
+        }
+        if !(parsed.have_mon && parsed.have_mday) {
+            place_day(tm, row, parsed.have_mon, parsed.have_mday);
         }
     }
     let mut items: Vec<Val> = [
@@ -560,6 +607,13 @@ fn read_format<'i>(mut input: &'i str, format: &str, parsed: &mut Parsed) -> Opt
                 parsed.have_yday = true;
                 rest
             }
+            'U' | 'W' => {
+                let (week, rest) = read_number(input, 2, 0..=53)?;
+                parsed.week = Some((week, conversion == 'W'));
+                rest
+            }
+            // Read, but glibc cannot place a date by it.
+            'V' => read_number(input, 2, 0..=53)?.1,
             'H' | 'k' => {
                 let (hour, rest) = read_number(input, 2, 0..=23)?;
                 tm.hour = hour;
@@ -678,6 +732,34 @@ mod tests {
         assert_eq!(
             parse("2015 100", "%Y %j"),
             Ok("[2015,3,10,0,0,0,5,99]".to_string())
+        );
+        // glibc reads its month table past a common year's row.
+        assert_eq!(
+            parse("1900 366", "%Y %j"),
+            Ok("[1900,24,31,0,0,0,2,365]".to_string())
+        );
+        // A weekday read leaves month and day as they were.
+        assert_eq!(
+            parse("2015 366 1", "%Y %j %w"),
+            Ok("[2015,0,0,0,0,0,1,365]".to_string())
+        );
+        // Weeks from Sunday or Monday place a date with a weekday, with
+        // or without a year; week 0 runs back before January.
+        assert_eq!(
+            parse("2016 0 0", "%Y %W %w"),
+            Ok("[2016,0,3,0,0,0,0,2]".to_string())
+        );
+        assert_eq!(
+            parse("2015 0 0", "%Y %U %w"),
+            Ok("[2015,-1,-3,0,0,0,0,-4]".to_string())
+        );
+        assert_eq!(
+            parse("27 0", "%U %w"),
+            Ok("[1900,6,8,0,0,0,0,188]".to_string())
+        );
+        assert_eq!(
+            parse("2015 5 3", "%Y %V %w"),
+            Ok("[2015,0,0,0,0,0,3,-1]".to_string())
         );
         assert_eq!(
             parse("11 PM", "%I %p"),
