@@ -437,6 +437,20 @@ const CASES: &[Case] = &[
     case("two undefined", &["-n", "foo(1) | bar"], b""),
     loose_stderr(case("syntax error", &["-n", "1 +"], b"")),
     case("runtime error", &["-n", "{} | .[0]"], b""),
+    // `?//` outside a destructuring is no operator: jq's lexer reads it
+    // whole, so `.a?//1` does not compile (jaq would read `? //`).
+    case("stray ?// at the top", &["-n", ".a?//1"], b""),
+    case("stray ?// in an object", &["-n", "{a: 1 ?// 2}"], b""),
+    case("stray ?// in arguments", &["-n", "[1] | map(1 ?// 2)"], b""),
+    case("stray ?// starting a term", &["-n", "1 | ?// 2"], b""),
+    case("stray ?// after a destructuring", &["-n", "[[1]] | .[] as [$a] ?// $a | $a ?// 2"], b""),
+    // glibc's strptime, which jq calls: day 366 of a common year runs past
+    // its month table, weeks count from January 1st's weekday.
+    case(
+        "strptime day of the year and weeks",
+        &["-c", ".[] as [$s, $f] | $s | strptime($f) | ., mktime, todate"],
+        b"[[\"1900 366\", \"%Y %j\"], [\"2015 0 0\", \"%Y %U %w\"], [\"27 0\", \"%U %w\"]]",
+    ),
     // Engine messages users match in try/catch, through the command line.
     case("halt_error null", &["-n", "null | halt_error"], b""),
     case("range of null", &["-n", "[range(null)]"], b""),

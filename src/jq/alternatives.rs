@@ -15,6 +15,8 @@
 //! Only programs containing `?//` are touched; one whose shape this does
 //! not recognise is left as written (jaq then reports the syntax error).
 
+use super::compat;
+use super::header::Problem;
 use std::borrow::Cow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,6 +163,81 @@ fn bound_variables<'c>(code: &'c str, tokens: &[Token]) -> Vec<&'c str> {
         }
     }
     names
+}
+
+/// A `?//` outside any `as P1 ?// P2` (which [`rewrite`] leaves) is no
+/// operator in jq, so `.a?//1` fails to compile, where jaq would read `?`
+/// and `//`. The problem names what jq's grammar expected there, which is
+/// what it expects in place of a token that can neither follow nor start a
+/// term: `end` or `:` stands in for each `?//` and jaq's parser says what
+/// it expected. `None` where there is no such `?//`, or where an
+/// earlier syntax error comes first (jaq reports that one).
+pub(super) fn stray(code: &str) -> Option<Problem> {
+    let tokens = tokenize(code)?;
+    // Each `?//` and whether it separates the patterns of an `as`.
+    let alternatives: Vec<(usize, bool)> = (0..tokens.len())
+        .filter(|&index| tokens[index].kind == Kind::Alternative)
+        .map(|index| {
+            let separates = opening_as(code, &tokens, index)
+                .and_then(|as_index| patterns(&tokens, as_index))
+                .is_some_and(|(_, pipe)| index < pipe);
+            (tokens[index].start, separates)
+        })
+        .collect();
+    if alternatives.iter().all(|(_, separates)| *separates) {
+        return None;
+    }
+    // Where a term starts, jaq reads `end` as a call: `:` is no term.
+    ["end", ":"]
+        .into_iter()
+        .find_map(|stand_in| stray_as(code, &alternatives, stand_in))
+}
+
+/// [`stray`] with `stand_in` in place of each stray `?//`, and `|` in
+/// place of those between patterns (a pattern parses as a term).
+fn stray_as(code: &str, alternatives: &[(usize, bool)], stand_in: &str) -> Option<Problem> {
+    use jaq_core::load::lex::{Lexer, Tok};
+    use jaq_core::load::parse::Parser;
+    // Spaced, so that `.a?//b` does not glue into the name `.aendb`.
+    let mut substituted = String::with_capacity(code.len() + 2 * alternatives.len());
+    let mut places = Vec::with_capacity(alternatives.len());
+    let mut copied = 0;
+    for &(at, separates) in alternatives {
+        substituted.push_str(&code[copied..at]);
+        substituted.push(' ');
+        if separates {
+            substituted.push('|');
+        } else {
+            places.push((substituted.len(), at));
+            substituted.push_str(stand_in);
+        }
+        substituted.push(' ');
+        copied = at + 3;
+    }
+    substituted.push_str(&code[copied..]);
+    let tokens = Lexer::new(&substituted).lex().ok()?;
+    // The header (`module`, `import`, `include` up to their `;`) is no term.
+    let mut body = &tokens[..];
+    while let [first, ..] = body {
+        if !(matches!(first.1, Tok::Word) && ["module", "import", "include"].contains(&first.0)) {
+            break;
+        }
+        let end = body.iter().position(|token| token.0 == ";")?;
+        body = &body[end + 1..];
+    }
+    let offset = |token: &str| token.as_ptr() as usize - substituted.as_ptr() as usize;
+    let main = Parser::new(body).parse(|parser| parser.term()).err();
+    let module = || Parser::new(body).parse(|parser| parser.defs()).err();
+    let problem = [main, module()].into_iter().flatten().find_map(|errors| {
+        let (expected, found) = errors.first()?;
+        let found = offset(found.as_ref()?.0);
+        let (_, at) = places.iter().find(|(place, _)| *place == found)?;
+        Some(Problem {
+            message: compat::syntax_problem("?//", compat::bison_expecting(expected)),
+            at: *at,
+        })
+    });
+    problem
 }
 
 /// Rewrites every `as P1 ?// ... ?// Pn | body` of `code`.

@@ -1084,21 +1084,29 @@ fn syntax_error(
     file: &jaq_core::load::File<&str, ModulePath>,
     at: &str,
 ) -> String {
-    let expecting = expecting
-        .map(|tokens| format!(", expecting {tokens}"))
-        .unwrap_or_default();
     format!(
-        "syntax error, unexpected {found}{expecting} (Unix shell quoting issues?) at {}, {}",
+        "{} at {}, {}",
+        syntax_problem(found, expecting),
         file.path,
         location(file.code, at)
     )
+}
+
+/// bison's syntax error, without its place.
+pub(super) fn syntax_problem(found: &str, expecting: Option<&str>) -> String {
+    let expecting = expecting
+        .map(|tokens| format!(", expecting {tokens}"))
+        .unwrap_or_default();
+    format!("syntax error, unexpected {found}{expecting} (Unix shell quoting issues?)")
 }
 
 /// What jq's grammar lists as expected where jaq expected `expected`:
 /// bison names at most four tokens, so only where jaq's expectation is
 /// one of jq's few (after a term, any operator could follow, and jq names
 /// none).
-fn bison_expecting(expected: &jaq_core::load::parse::Expect<&str>) -> Option<&'static str> {
+pub(super) fn bison_expecting(
+    expected: &jaq_core::load::parse::Expect<&str>,
+) -> Option<&'static str> {
     use jaq_core::load::parse::Expect;
     Some(match expected {
         Expect::Just("|") => "'|'",

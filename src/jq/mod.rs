@@ -340,6 +340,13 @@ fn prepare_text(code: &str, path: &ModulePath, merged: &MergedImports) -> Result
             compat::location_at(code, 0)
         ));
     }
+    if let Some(problem) = alternatives::stray(code) {
+        return Err(format!(
+            "{} at {path}, {}",
+            problem.message,
+            compat::location_at(code, problem.at)
+        ));
+    }
     let code = rewrite_source(code, path).into_owned();
     let located = |problem: header::Problem| {
         format!(
