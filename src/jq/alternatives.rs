@@ -38,11 +38,16 @@ struct Token {
     end: usize,
 }
 
-/// Splits jq source into the tokens this rewrite cares about; strings
-/// (with their interpolations) and comments become `Other`.
+/// Splits jq source into the tokens this rewrite cares about. A string's
+/// text and comments become `Other`; an interpolation's `\(` is an `Open`
+/// closed by its `)`, so that what it holds is tokenized as code (jq takes
+/// `"\(. as [$a] ?// $a | $a)"`).
 fn tokenize(code: &str) -> Option<Vec<Token>> {
     let bytes = code.as_bytes();
     let mut tokens = Vec::new();
+    // The bracket depth at each open interpolation, innermost last.
+    let mut interpolations: Vec<usize> = Vec::new();
+    let mut depth = 0;
     let mut index = 0;
     while index < bytes.len() {
         let start = index;
@@ -59,15 +64,39 @@ fn tokenize(code: &str) -> Option<Vec<Token>> {
                 continue;
             }
             b'"' => {
-                index = skip_string(bytes, index)?;
-                Kind::Other
+                let (next, opened) = string_text(bytes, index + 1, start, &mut tokens)?;
+                if opened {
+                    interpolations.push(depth);
+                    depth += 1;
+                }
+                index = next;
+                continue;
             }
             b'(' | b'[' | b'{' => {
                 index += 1;
+                depth += 1;
                 Kind::Open
+            }
+            // The `)` of an interpolation: the string goes on.
+            b')' if depth > 0 && interpolations.last() == Some(&(depth - 1)) => {
+                interpolations.pop();
+                depth -= 1;
+                tokens.push(Token {
+                    kind: Kind::Close,
+                    start,
+                    end: index + 1,
+                });
+                let (next, opened) = string_text(bytes, index + 1, index + 1, &mut tokens)?;
+                if opened {
+                    interpolations.push(depth);
+                    depth += 1;
+                }
+                index = next;
+                continue;
             }
             b')' | b']' | b'}' => {
                 index += 1;
+                depth = depth.saturating_sub(1);
                 Kind::Close
             }
             b'$' => {
@@ -115,29 +144,40 @@ fn tokenize(code: &str) -> Option<Vec<Token>> {
     Some(tokens)
 }
 
-/// The index just past a string literal starting at `start`, nested
-/// interpolations included.
-fn skip_string(bytes: &[u8], start: usize) -> Option<usize> {
-    let mut index = start + 1;
+/// Reads a string's text from `index` (the piece began at `piece`) up
+/// to its closing quote or its next `\(`, pushing the text as `Other`
+/// and a `\(` as `Open`: the index after them, and whether it was a `\(`.
+/// `None` if the string is unterminated.
+fn string_text(
+    bytes: &[u8],
+    mut index: usize,
+    piece: usize,
+    tokens: &mut Vec<Token>,
+) -> Option<(usize, bool)> {
     while index < bytes.len() {
         match bytes[index] {
-            b'"' => return Some(index + 1),
+            b'"' => {
+                tokens.push(Token {
+                    kind: Kind::Other,
+                    start: piece,
+                    end: index + 1,
+                });
+                return Some((index + 1, false));
+            }
             b'\\' if bytes.get(index + 1) == Some(&b'(') => {
-                let mut depth = 1;
-                index += 2;
-                while depth > 0 {
-                    match *bytes.get(index)? {
-                        b'"' => {
-                            index = skip_string(bytes, index)?;
-                            continue;
-                        }
-                        b'(' => depth += 1,
-                        b')' => depth -= 1,
-                        _ => {}
-                    }
-                    index += 1;
+                if piece < index {
+                    tokens.push(Token {
+                        kind: Kind::Other,
+                        start: piece,
+                        end: index,
+                    });
                 }
-                continue;
+                tokens.push(Token {
+                    kind: Kind::Open,
+                    start: index,
+                    end: index + 2,
+                });
+                return Some((index + 2, true));
             }
             b'\\' => index += 2,
             _ => index += 1,
@@ -154,7 +194,7 @@ fn bound_variables<'c>(code: &'c str, tokens: &[Token]) -> Vec<&'c str> {
     for token in tokens {
         let text = &code[token.start..token.end];
         match (token.kind, text) {
-            (Kind::Open, "(") => depth_in_parentheses += 1,
+            (Kind::Open, "(" | "\\(") => depth_in_parentheses += 1,
             (Kind::Close, ")") => depth_in_parentheses -= 1,
             (Kind::Variable, name) if depth_in_parentheses == 0 && !names.contains(&name) => {
                 names.push(name)
@@ -448,6 +488,17 @@ mod tests {
             "{rewritten}"
         );
         assert_eq!(rewritten.matches("else 2 end").count(), 2, "{rewritten}");
+    }
+
+    #[test]
+    fn interpolations_are_code() {
+        let rewritten = rewrite(r#""<\("\(1)" as [$a] ?// $a | "\($a)")>""#);
+        assert!(!rewritten.contains("?//"), "{rewritten}");
+        assert!(rewritten.ends_with(r#""\($a)")) )>""#), "{rewritten}");
+        // Only the `)` of an interpolation resumes its string.
+        assert!(matches!(rewrite(r#""?//""#), Cow::Owned(ref code) if code == r#""?//""#));
+        assert!(stray(r#""\((1) ?// 2)""#).is_some());
+        assert!(stray(r#""\(. as [$a] ?// $a | $a)""#).is_none());
     }
 
     #[test]
