@@ -4,6 +4,7 @@
 //! natives are layered over them, since jaq resolves a name to the last
 //! definition and then to the first native that matches.
 
+use super::lexemes;
 use super::value::{compact_text, describe, type_name, Value};
 use super::{CompileOptions, Data, ModulePath, Val};
 use jaq_core::load::parse::Def;
@@ -1020,7 +1021,42 @@ pub(super) const LOCATED: &str = "\u{1}";
 
 /// [`location`] of a byte offset.
 pub(super) fn location_at(code: &str, offset: usize) -> String {
-    location(code, &code[offset.min(code.len())..])
+    place(code, floor_char_boundary(code, offset))
+}
+
+/// [`location_at`] of an offset in `rewritten`, shown in `written`.
+pub(super) fn written_location_at(written: &str, rewritten: &str, offset: usize) -> String {
+    let offset = floor_char_boundary(rewritten, offset);
+    match written_offset(written, rewritten, offset) {
+        Some(offset) => place(written, offset),
+        None => place(rewritten, offset),
+    }
+}
+
+fn floor_char_boundary(code: &str, offset: usize) -> usize {
+    let mut offset = offset.min(code.len());
+    while !code.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// The sources as written, by module: errors are found in the rewritten
+/// text jaq parsed and shown in what the user wrote.
+#[derive(Default)]
+pub(super) struct Written(Vec<(ModulePath, String)>);
+
+impl Written {
+    pub(super) fn add(&mut self, path: &ModulePath, code: &str) {
+        self.0.push((path.clone(), code.to_string()));
+    }
+
+    fn get(&self, path: &ModulePath) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(known, _)| known == path)
+            .map(|(_, code)| code.as_str())
+    }
 }
 
 /// One problem per entry, worded as jq words compile errors (`... at
@@ -1028,6 +1064,7 @@ pub(super) fn location_at(code: &str, offset: usize) -> String {
 /// syntax error names what jaq expected in bison's shape.
 pub(super) fn describe_load_errors(
     errors: &jaq_core::load::Errors<&str, ModulePath>,
+    written: &Written,
 ) -> Vec<String> {
     use jaq_core::load::Error;
     let mut lines = Vec::new();
@@ -1043,38 +1080,173 @@ pub(super) fn describe_load_errors(
                     lines.push(format!(
                         "{problem} at {}, {}",
                         file.path,
-                        location(file.code, path)
+                        location(file.code, path, written.get(&file.path))
                     ));
                 }
             }
+            // jq stops at the first bad token, where jaq lists every one;
+            // bad escapes are no syntax error to jq, and each is reported.
             Error::Lex(problems) => {
                 use jaq_core::load::lex::Expect;
-                for (expected, rest) in problems {
-                    let end = &file.code[file.code.len()..];
-                    let (found, expecting, at) = match expected {
-                        // An unclosed bracket: bison meets the end first.
-                        Expect::Delim(open) if open.starts_with('"') => (
-                            "end of file",
-                            Some("QQSTRING_TEXT or QQSTRING_INTERP_START or QQSTRING_END"),
-                            end,
-                        ),
-                        Expect::Delim(_) if rest.is_empty() => ("end of file", None, end),
-                        // jq's lexer turns an unmatched closer into this.
-                        Expect::Delim(_) => ("INVALID_CHARACTER", None, *rest),
-                        _ => ("INVALID_CHARACTER", Some("end of file"), *rest),
-                    };
-                    lines.push(syntax_error(found, expecting, file, at));
+                let escape =
+                    |expected: &Expect<&str>| matches!(expected, Expect::Escape | Expect::Unicode);
+                let mut reported = Vec::new();
+                for (expected, rest) in problems.iter().filter(|(expected, _)| escape(expected)) {
+                    let line = lex_error(expected, rest, file, written);
+                    if !reported.contains(&line) {
+                        reported.push(line);
+                    }
+                }
+                lines.append(&mut reported);
+                if let Some((expected, rest)) = problems.iter().find(|(e, _)| !escape(e)) {
+                    lines.push(lex_error(expected, rest, file, written));
+                    lines.extend(unterminated(file, rest, written));
                 }
             }
             Error::Parse(problems) => {
                 for (expected, found) in problems {
-                    let name = token_name(found);
-                    lines.push(syntax_error(&name, bison_expecting(expected), file, found));
+                    let offset = found.as_ptr() as usize - file.code.as_ptr() as usize;
+                    let name = match lexemes::closes_interpolation(file.code, offset) {
+                        true => "QQSTRING_INTERP_END".to_string(),
+                        false => token_name(found),
+                    };
+                    let at = match found.is_empty() {
+                        true => &file.code[lexemes::end_of_file_place(file.code)..],
+                        false => found,
+                    };
+                    lines.push(syntax_error(
+                        &name,
+                        bison_expecting(expected),
+                        file,
+                        at,
+                        written,
+                    ));
+                    lines.extend(unterminated(file, found, written));
                 }
             }
         }
     }
     lines
+}
+
+/// jq's second error for a syntax error at `at` inside an open `if` or
+/// after a `catch` (see [`lexemes::unterminated`]).
+fn unterminated(
+    file: &jaq_core::load::File<&str, ModulePath>,
+    at: &str,
+    written: &Written,
+) -> Option<String> {
+    let code = file.code;
+    let offset = (at.as_ptr() as usize)
+        .saturating_sub(code.as_ptr() as usize)
+        .min(code.len());
+    let (keyword, start) = lexemes::unterminated(code, offset)?;
+    Some(format!(
+        "Possibly unterminated '{keyword}' statement at {}, {}",
+        file.path,
+        location(code, &code[start..], written.get(&file.path))
+    ))
+}
+
+/// jq's error where jaq's lexer stopped at `rest` expecting `expected`.
+fn lex_error(
+    expected: &jaq_core::load::lex::Expect<&str>,
+    rest: &str,
+    file: &jaq_core::load::File<&str, ModulePath>,
+    written: &Written,
+) -> String {
+    use jaq_core::load::lex::Expect;
+    let code = file.code;
+    let offset = (rest.as_ptr() as usize)
+        .saturating_sub(code.as_ptr() as usize)
+        .min(code.len());
+    let end_of_file = lexemes::end_of_file_place(code);
+    // bison lists the end where a term is complete (or none began), `}`
+    // after an object's entry, nothing inside other brackets.
+    let after_term = |at: usize, open: Option<&str>| match open {
+        Some("{") => lexemes::ends_term(code, at).then_some("'}'"),
+        Some(_) => None,
+        None => (lexemes::nothing_before(code, at) || lexemes::ends_term(code, at))
+            .then_some("end of file"),
+    };
+    let (found, expecting, at) = match expected {
+        // An unclosed string: bison meets the end inside it.
+        Expect::Delim(open) if open.starts_with('"') => (
+            "end of file".to_string(),
+            Some("QQSTRING_TEXT or QQSTRING_INTERP_START or QQSTRING_END"),
+            end_of_file,
+        ),
+        Expect::Delim(open) if rest.is_empty() => (
+            "end of file".to_string(),
+            after_term(code.len(), Some(open)),
+            end_of_file,
+        ),
+        // jq's lexer turns an unmatched closer into this.
+        Expect::Delim(open) => (
+            "INVALID_CHARACTER".to_string(),
+            after_term(offset, Some(open)),
+            offset,
+        ),
+        // `1e` is the number 1 and the name `e` to jq.
+        Expect::Digit => {
+            let at = code[..offset].rfind(['e', 'E']).unwrap_or(offset);
+            ("IDENT".to_string(), after_term(at, None), at)
+        }
+        Expect::Ident if code[..offset].ends_with('$') => {
+            // jq's grammar reads up to three `$` before a name.
+            let sigil = offset - 1;
+            let mut dollars = 0;
+            let lexemes = lexemes::lexemes(code);
+            let mut next = lexemes
+                .iter()
+                .filter(|lexeme| lexeme.start >= sigil && lexeme.kind != lexemes::Kind::Skipped);
+            let token = loop {
+                match next.next() {
+                    Some(lexeme) if &code[lexeme.start..lexeme.end] == "$" => dollars += 1,
+                    other => break other,
+                }
+            };
+            let (found, at) = match token {
+                Some(lexeme) => (token_name(&code[lexeme.start..]), lexeme.start),
+                None => ("end of file".to_string(), end_of_file),
+            };
+            match dollars {
+                1 | 2 => (found, Some("'$'"), at),
+                3 => (found, Some("BINDING"), at),
+                _ => (
+                    "INVALID_CHARACTER".to_string(),
+                    after_term(offset, None),
+                    offset,
+                ),
+            }
+        }
+        Expect::Ident => {
+            let at = offset.saturating_sub(1);
+            ("INVALID_CHARACTER".to_string(), after_term(at, None), at)
+        }
+        Expect::Escape | Expect::Unicode => {
+            if let Some((message, at)) = lexemes::escape_problem(code, offset) {
+                return format!(
+                    "{message} at {}, {}",
+                    file.path,
+                    location(code, &code[at..], written.get(&file.path))
+                );
+            }
+            (
+                "INVALID_CHARACTER".to_string(),
+                after_term(offset, None),
+                offset,
+            )
+        }
+        // `Token` (and whatever later jaq adds): a character jq has no
+        // token for.
+        _ => (
+            "INVALID_CHARACTER".to_string(),
+            after_term(offset, None),
+            offset,
+        ),
+    };
+    syntax_error(&found, expecting, file, &code[at..], written)
 }
 
 /// bison's syntax error line, at `at`.
@@ -1083,12 +1255,13 @@ fn syntax_error(
     expecting: Option<&str>,
     file: &jaq_core::load::File<&str, ModulePath>,
     at: &str,
+    written: &Written,
 ) -> String {
     format!(
         "{} at {}, {}",
         syntax_problem(found, expecting),
         file.path,
-        location(file.code, at)
+        location(file.code, at, written.get(&file.path))
     )
 }
 
@@ -1191,6 +1364,7 @@ fn token_name(rest: &str) -> String {
 /// (`foo/1 is not defined`).
 pub(super) fn describe_compile_errors(
     errors: &jaq_core::compile::Errors<&str, ModulePath>,
+    written: &Written,
 ) -> Vec<String> {
     let mut lines = Vec::new();
     for (file, problems) in errors {
@@ -1206,7 +1380,7 @@ pub(super) fn describe_compile_errors(
             lines.push(format!(
                 "{what} is not defined at {}, {}",
                 file.path,
-                location(file.code, name)
+                location(file.code, name, written.get(&file.path))
             ));
         }
     }
@@ -1215,8 +1389,9 @@ pub(super) fn describe_compile_errors(
 
 /// jq's place of `part` inside `whole` (when it is a slice of it): "line
 /// N:" then the source line and as many spaces as the column, as jq
-/// prints it under the message.
-fn location(whole: &str, part: &str) -> String {
+/// prints it under the message. `written` is the source as written when
+/// `whole` is its rewrite: the place is then shown in it.
+fn location(whole: &str, part: &str, written: Option<&str>) -> String {
     let start = part.as_ptr() as usize;
     let base = whole.as_ptr() as usize;
     let offset = if start >= base && start <= base + whole.len() {
@@ -1224,6 +1399,14 @@ fn location(whole: &str, part: &str) -> String {
     } else {
         0
     };
+    match written.and_then(|written| Some((written, written_offset(written, whole, offset)?))) {
+        Some((written, offset)) => place(written, offset),
+        None => place(whole, offset),
+    }
+}
+
+/// [`location`] of a byte offset.
+fn place(whole: &str, offset: usize) -> String {
     let line = whole[..offset].matches('\n').count() + 1;
     let line_start = whole[..offset].rfind('\n').map_or(0, |at| at + 1);
     let line_end = whole[offset..]
@@ -1234,6 +1417,63 @@ fn location(whole: &str, part: &str) -> String {
         &whole[line_start..line_end],
         " ".repeat(offset - line_start)
     )
+}
+
+/// Where the `line`th line (from 0) of `text` starts, and its text.
+fn nth_line(text: &str, line: usize) -> (usize, &str) {
+    let start = match line {
+        0 => 0,
+        _ => text
+            .match_indices('\n')
+            .nth(line - 1)
+            .map_or(0, |(at, _)| at + 1),
+    };
+    let end = text[start..].find('\n').map_or(text.len(), |at| start + at);
+    (start, &text[start..end])
+}
+
+/// Where `offset` of `rewritten` was in `written`, the source it was
+/// rewritten from. The rewrites keep lines (except where a destructuring's
+/// body is copied, and then there is no answer): the same line, and on it
+/// the same column before the first change, the same distance from the end
+/// after the last, else where the change begins.
+fn written_offset(written: &str, rewritten: &str, offset: usize) -> Option<usize> {
+    if written.matches('\n').count() != rewritten.matches('\n').count() {
+        return None;
+    }
+    let line = rewritten[..offset].matches('\n').count();
+    let (written_start, written_line) = nth_line(written, line);
+    let (rewritten_start, rewritten_line) = nth_line(rewritten, line);
+    let column = offset - rewritten_start;
+    let prefix: usize = written_line
+        .chars()
+        .zip(rewritten_line.chars())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .sum();
+    let room = written_line.len().min(rewritten_line.len()) - prefix;
+    let suffix: usize = written_line
+        .chars()
+        .rev()
+        .zip(rewritten_line.chars().rev())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .take_while({
+            let mut total = 0;
+            move |length| {
+                total += length;
+                total <= room
+            }
+        })
+        .sum();
+    let written_column = if column <= prefix {
+        column
+    } else if column >= rewritten_line.len() - suffix {
+        written_line.len() - (rewritten_line.len() - column)
+    } else {
+        prefix
+    };
+    Some(written_start + written_column)
 }
 
 /// The character of a `\uD83D\uDE00`-style escaped surrogate pair at the
@@ -1247,6 +1487,27 @@ fn surrogate_pair(text: &str) -> Option<char> {
     let high = unit(0).filter(|u| (0xD800..0xDC00).contains(u))?;
     let low = unit(6).filter(|u| (0xDC00..0xE000).contains(u))?;
     char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+}
+
+/// Whether the digits at `at` end in a point with no digit after it
+/// (`1.`, `1.e3`).
+fn whole_number_with_point(bytes: &[u8], at: usize) -> bool {
+    let digits = bytes[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    digits > 0
+        && bytes.get(at + digits) == Some(&b'.')
+        && !bytes.get(at + digits + 1).is_some_and(u8::is_ascii_digit)
+}
+
+/// Whether `text` starts with a `\uDC00`-`\uDFFF` escape.
+fn lone_low_surrogate(text: &str) -> bool {
+    text.get(..6)
+        .and_then(|escape| escape.strip_prefix("\\u"))
+        .filter(|hex| hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+        .is_some_and(|unit| (0xDC00..0xE000).contains(&unit))
 }
 
 fn is_identifier_byte(byte: u8) -> bool {
@@ -1283,7 +1544,12 @@ pub(super) fn rewrite_locations<'c>(code: &'c str, file: &str) -> std::borrow::C
         || code
             .as_bytes()
             .windows(2)
-            .any(|pair| pair[0] == b'.' && pair[1].is_ascii_digit());
+            .any(|pair| pair[0] == b'.' && pair[1].is_ascii_digit())
+        || code.as_bytes().windows(2).enumerate().any(|(at, pair)| {
+            pair[0].is_ascii_digit()
+                && pair[1] == b'.'
+                && !code.as_bytes().get(at + 2).is_some_and(u8::is_ascii_digit)
+        });
     if !may_need {
         return std::borrow::Cow::Borrowed(code);
     }
@@ -1318,6 +1584,12 @@ pub(super) fn rewrite_locations<'c>(code: &'c str, file: &str) -> std::borrow::C
                     index += 12;
                     continue;
                 }
+                // A lone low surrogate is U+FFFD to jq; jaq refuses it.
+                b'\\' if lone_low_surrogate(&code[index..]) => {
+                    out.push(char::REPLACEMENT_CHARACTER);
+                    index += 6;
+                    continue;
+                }
                 b'\\' => {
                     out.push('\\');
                     if let Some(next) = code[index + 1..].chars().next() {
@@ -1343,6 +1615,30 @@ pub(super) fn rewrite_locations<'c>(code: &'c str, file: &str) -> std::borrow::C
             {
                 out.push_str("0.");
                 index += 1;
+                last_significant = b'0';
+                continue;
+            }
+            if !previous.is_some_and(|byte| is_identifier_byte(byte) || byte == b'.')
+                && whole_number_with_point(bytes, index)
+            {
+                // jq's `1.` and `1.e3` are `1` and `1e3` (the same
+                // decimal, so the same literal when printed); jaq's lexer
+                // wants a digit after the point. The blank keeps the
+                // columns after it.
+                let digits = bytes[index..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                let exponent = matches!(bytes.get(index + digits + 1), Some(b'e' | b'E'));
+                // Before an exponent, else after (`1..` is `1.` and `.`).
+                if exponent {
+                    out.push(' ');
+                }
+                out.push_str(&code[index..index + digits]);
+                if !exponent {
+                    out.push(' ');
+                }
+                index += digits + 1;
                 last_significant = b'0';
                 continue;
             }

@@ -124,6 +124,18 @@ pub(super) fn read(code: &str) -> Result<Option<Header>, Problem> {
     Ok(Some(header))
 }
 
+/// Whether `code` is a module without a program: a header, definitions
+/// or nothing at all (comments aside), which jq refuses as a main program.
+pub(super) fn only_definitions(code: &str) -> bool {
+    let Ok(Some(header)) = read(code) else {
+        return false;
+    };
+    let Ok(tokens) = Lexer::new(&code[header.body_start..]).lex() else {
+        return false;
+    };
+    Parser::new(&tokens).parse(|parser| parser.defs()).is_ok()
+}
+
 /// A string literal without interpolation, decoded.
 fn constant_string<T>(parts: &[StrPart<&str, T>]) -> Option<String> {
     let mut text = String::new();

@@ -18,6 +18,7 @@ mod conditions;
 mod depth;
 mod header;
 pub mod inputs;
+mod lexemes;
 pub(crate) mod modules;
 mod order;
 mod path_expr;
@@ -347,12 +348,13 @@ fn prepare_text(code: &str, path: &ModulePath, merged: &MergedImports) -> Result
             compat::location_at(code, problem.at)
         ));
     }
+    let written = code;
     let code = rewrite_source(code, path).into_owned();
     let located = |problem: header::Problem| {
         format!(
             "{} at {path}, {}",
             problem.message,
-            compat::location_at(&code, problem.at)
+            compat::written_location_at(written, &code, problem.at)
         )
     };
     let Some(module_header) = header::read(&code).map_err(located)? else {
@@ -432,8 +434,17 @@ impl Program {
         let merged = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let main_code = prepare_source(code, &options.main_path, &merged, term_body)
             .map_err(|problem| CompileError::new(vec![problem]))?;
+        if header::only_definitions(&main_code) {
+            return Err(CompileError::new(vec![
+                "Top-level program not given (try \".\")".to_string(),
+            ]));
+        }
         let prelude = prelude::reachable(prelude, &main_code);
         let merged_modules = merged.clone();
+        // What each module's source was before its rewrites, for errors.
+        let written = std::rc::Rc::new(std::cell::RefCell::new(compat::Written::default()));
+        written.borrow_mut().add(&options.main_path, code);
+        let written_modules = written.clone();
         let loader = Loader::new(prelude).with_read(
             move |import: jaq_core::load::Import<&str, ModulePath>| {
                 let mut file = match import.path.strip_prefix(header::MERGED_PREFIX) {
@@ -462,6 +473,7 @@ impl Program {
                     }
                     None => search.find(&import, "jq")?,
                 };
+                written_modules.borrow_mut().add(&file.path, &file.code);
                 file.code = prepare_source(&file.code, &file.path, &merged_modules, defs_body)
                     .map_err(|problem| format!("{}{problem}", compat::LOCATED))?;
                 Ok(file)
@@ -471,9 +483,9 @@ impl Program {
             code: &*main_code,
             path: options.main_path.clone(),
         };
-        let modules = loader
-            .load(&arena, file)
-            .map_err(|errors| CompileError::new(compat::describe_load_errors(&errors)))?;
+        let modules = loader.load(&arena, file).map_err(|errors| {
+            CompileError::new(compat::describe_load_errors(&errors, &written.borrow()))
+        })?;
 
         let mut data_imports = Vec::new();
         jaq_core::load::import(&modules, |import| {
@@ -484,14 +496,18 @@ impl Program {
             data_imports.push(values.into_iter().collect::<Val>());
             Ok(())
         })
-        .map_err(|errors| CompileError::new(compat::describe_load_errors(&errors)))?;
+        .map_err(|errors| {
+            CompileError::new(compat::describe_load_errors(&errors, &written.borrow()))
+        })?;
 
         let (names, mut globals) = compat::global_variables(options);
         let filter = jaq_core::Compiler::default()
             .with_funs(natives)
             .with_global_vars(names.iter().map(String::as_str))
             .compile(modules)
-            .map_err(|errors| CompileError::new(compat::describe_compile_errors(&errors)))?;
+            .map_err(|errors| {
+                CompileError::new(compat::describe_compile_errors(&errors, &written.borrow()))
+            })?;
         // jaq binds imported data variables after the global ones.
         globals.append(&mut data_imports);
         Ok(Self {
