@@ -449,6 +449,15 @@ const CASES: &[Case] = &[
     case("unterminated try", &["-n", "try 1 catch"], b""),
     case("top-level program not given", &["-n", "def f: 1; # only"], b""),
     case("empty program", &[""], b"1"),
+    // jq's object values are terms joined by `|`: `{a: 1 + 2}` does not
+    // compile in jq, so it must not in doi-jq either.
+    case("object value with an operator", &["-n", "{a: 1, b: 2 * 3}"], b""),
+    case("object value with an if", &["-n", "{a: if . then 1 end}"], b""),
+    case("object value optional", &["-n", "{a: (1)?}"], b""),
+    case("object values jq takes", &["-cn", "{a: - 1 | -2, b: .c?.d, e: .f[0]?, g: (1 + 2), h: [3 * 4]}"], b""),
+    // jq's lexer has no carriage return among its blanks.
+    case("a carriage return in a program", &["-n", "1 +\r\n2"], b""),
+    case("a carriage return in a comment", &["-n", "1 # c\r\n"], b""),
     // jq's number literals: `1.` and `1.e3` are numbers.
     case("numbers ending in a point", &["-cn", "[1., 1.e3, 10.E-1, -2.]"], b""),
     case("a point after a number", &["-n", "1.."], b""),

@@ -179,6 +179,18 @@ pub(super) fn end_of_file_place(code: &str) -> usize {
     lexemes(code).last().map_or(0, |lexeme| lexeme.start)
 }
 
+/// The first carriage return outside strings and comments, which jq's
+/// lexer (blanks are `[ \n\t]`) takes for an invalid character, so that a
+/// program with CRLF line ends does not compile; jaq's takes it for a
+/// blank. With whether bison then lists the end as expected.
+pub(super) fn carriage_return(code: &str) -> Option<(usize, bool)> {
+    let at = lexemes(code)
+        .into_iter()
+        .find(|lexeme| lexeme.kind == Kind::Symbol && &code[lexeme.start..lexeme.end] == "\r")?
+        .start;
+    Some((at, nothing_before(code, at) || ends_term(code, at)))
+}
+
 /// Whether the `)` at `offset` closes an interpolation.
 pub(super) fn closes_interpolation(code: &str, offset: usize) -> bool {
     lexemes(code)

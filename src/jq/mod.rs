@@ -20,6 +20,7 @@ mod header;
 pub mod inputs;
 mod lexemes;
 pub(crate) mod modules;
+mod object_values;
 mod order;
 mod path_expr;
 mod prelude;
@@ -346,6 +347,21 @@ fn prepare_text(code: &str, path: &ModulePath, merged: &MergedImports) -> Result
             "{} at {path}, {}",
             problem.message,
             compat::location_at(code, problem.at)
+        ));
+    }
+    if let Some(problem) = object_values::problem(code) {
+        return Err(format!(
+            "{} at {path}, {}",
+            problem.message,
+            compat::location_at(code, problem.at)
+        ));
+    }
+    if let Some((at, after_term)) = lexemes::carriage_return(code) {
+        let expecting = after_term.then_some("end of file");
+        return Err(format!(
+            "{} at {path}, {}",
+            compat::syntax_problem("INVALID_CHARACTER", expecting),
+            compat::location_at(code, at)
         ));
     }
     let written = code;
