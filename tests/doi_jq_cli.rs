@@ -429,6 +429,7 @@ const CASES: &[Case] = &[
     // Syntax errors as bison and jq's lexer report them: at the end, the
     // place is where the lexer's last match (blanks and comments count)
     // began; one error per bad token; jq's own error rules.
+    case("syntax error at the start", &["-n", "# x\n | 1"], b""),
     case("syntax error after blanks", &["-n", "1 +  "], b""),
     case("syntax error after a comment", &["-n", "1 +\n # x\n"], b""),
     case("syntax error in an object", &["-n", "[{a:1"], b""),

@@ -1106,21 +1106,25 @@ pub(super) fn describe_load_errors(
             Error::Parse(problems) => {
                 for (expected, found) in problems {
                     let offset = found.as_ptr() as usize - file.code.as_ptr() as usize;
-                    let name = match lexemes::closes_interpolation(file.code, offset) {
+                    // The token as written, where the rewrites left it.
+                    let (text, text_offset) = written
+                        .get(&file.path)
+                        .and_then(|text| Some((text, unchanged_offset(text, file.code, offset)?)))
+                        .unwrap_or((file.code, offset));
+                    let name = match lexemes::closes_interpolation(text, text_offset) {
                         true => "QQSTRING_INTERP_END".to_string(),
-                        false => token_name(found),
+                        false => token_name(&text[text_offset..]),
                     };
                     let at = match found.is_empty() {
                         true => &file.code[lexemes::end_of_file_place(file.code)..],
                         false => found,
                     };
-                    lines.push(syntax_error(
-                        &name,
-                        bison_expecting(expected),
-                        file,
-                        at,
-                        written,
-                    ));
+                    // Where no term began, bison lists only the end.
+                    let expecting = match lexemes::nothing_before(file.code, offset) {
+                        true if !found.is_empty() => Some("end of file"),
+                        _ => bison_expecting(expected),
+                    };
+                    lines.push(syntax_error(&name, expecting, file, at, written));
                     lines.extend(unterminated(file, found, written));
                 }
             }
@@ -1474,6 +1478,18 @@ fn written_offset(written: &str, rewritten: &str, offset: usize) -> Option<usize
         prefix
     };
     Some(written_start + written_column)
+}
+
+/// [`written_offset`] where the token there was not rewritten.
+fn unchanged_offset(written: &str, rewritten: &str, offset: usize) -> Option<usize> {
+    let at = written_offset(written, rewritten, offset)?;
+    let rest = &rewritten[offset..];
+    let length = match rest.find(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        Some(0) => rest.chars().next().map_or(0, char::len_utf8),
+        Some(word) => word,
+        None => rest.len(),
+    };
+    (written.get(at..at + length) == Some(&rest[..length])).then_some(at)
 }
 
 /// The character of a `\uD83D\uDE00`-style escaped surrogate pair at the
