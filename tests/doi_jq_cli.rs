@@ -459,6 +459,10 @@ const CASES: &[Case] = &[
     // jq's lexer has no carriage return among its blanks.
     case("a carriage return in a program", &["-n", "1 +\r\n2"], b""),
     case("a carriage return in a comment", &["-n", "1 # c\r\n"], b""),
+    // contains: only the two values must share a type; a value shared by
+    // both sides is asked once, and a NaN inside it still contains nothing.
+    case("contains inside values of other types", &["-cn", "[({a: 1} | contains({a: \"x\"})), ([1] | contains([\"x\"]))]"], b""),
+    case("contains on a shared tree", &["-cn", "[nth(18; 0 | recurse([., .])) | contains(.)], ([[nan]] as $a | [$a, $a] | contains([$a]))"], b""),
     // jq's number literals: `1.` and `1.e3` are numbers.
     case("numbers ending in a point", &["-cn", "[1., 1.e3, 10.E-1, -2.]"], b""),
     case("a point after a number", &["-n", "1.."], b""),

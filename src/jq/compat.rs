@@ -9,6 +9,7 @@ use super::value::{compact_text, describe, type_name, Value};
 use super::{CompileOptions, Data, ModulePath, Val};
 use jaq_core::load::parse::Def;
 use jaq_core::native::Fun;
+use std::collections::HashMap;
 
 /// `eprintln!`/`println!` without their panic when the stream is closed
 /// (jq exits quietly when its output goes away).
@@ -580,45 +581,58 @@ fn utf8_byte_length(value: &Val) -> Result<Val, String> {
     }
 }
 
-/// jq's `contains`: substrings, sub-arrays (any order), sub-objects.
+/// jq's `contains`: substrings, sub-arrays (any order), sub-objects. Only
+/// the two values themselves must be of one type: inside them, values of
+/// different types just do not contain each other (`{a: 1} |
+/// contains({a: "x"})` is false, as in jq).
 fn contains(haystack: &Val, needle: &Val) -> Result<bool, String> {
-    match (haystack, needle) {
-        (Val::Obj(outer), Val::Obj(inner)) => {
-            for (key, wanted) in inner.iter() {
-                match outer.get(key) {
-                    Some(found) if contains(found, wanted)? => {}
-                    _ => return Ok(false),
-                }
-            }
-            Ok(true)
-        }
-        (Val::Arr(outer), Val::Arr(inner)) => {
-            for wanted in inner.iter() {
-                let mut any = false;
-                for found in outer.iter() {
-                    if same_type(found, wanted) && contains(found, wanted)? {
-                        any = true;
-                        break;
-                    }
-                }
-                if !any {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        }
-        (Val::TStr(outer) | Val::BStr(outer), Val::TStr(inner) | Val::BStr(inner)) => Ok(inner
-            .is_empty()
-            || outer
-                .windows(inner.len())
-                .any(|window| window == inner.as_ref())),
-        _ if same_type(haystack, needle) => Ok(haystack == needle),
-        _ => Err(format!(
+    if !same_type(haystack, needle) {
+        return Err(format!(
             "{} and {} cannot have their containment checked",
             describe(haystack),
             describe(needle)
-        )),
+        ));
     }
+    Ok(contains_in(haystack, needle, &mut HashMap::new()))
+}
+
+/// [`contains`], remembering what an array or object shared by both sides
+/// answered about itself (`seen`, by address): a value built by doubling
+/// (`[., .]` again and again) holds one array many times over, and asking
+/// each copy again would take time exponential in its depth. The answer
+/// about itself is not always true: `[nan] | contains([nan])` is false.
+fn contains_in(haystack: &Val, needle: &Val, seen: &mut HashMap<usize, bool>) -> bool {
+    let shared = match (haystack, needle) {
+        (Val::Arr(a), Val::Arr(b)) if std::rc::Rc::ptr_eq(a, b) => Some(a.as_ptr() as usize),
+        (Val::Obj(a), Val::Obj(b)) if std::rc::Rc::ptr_eq(a, b) => {
+            Some(std::rc::Rc::as_ptr(a) as usize)
+        }
+        _ => None,
+    };
+    if let Some(answer) = shared.and_then(|address| seen.get(&address)) {
+        return *answer;
+    }
+    let answer = match (haystack, needle) {
+        (Val::Obj(outer), Val::Obj(inner)) => inner.iter().all(|(key, wanted)| {
+            outer
+                .get(key)
+                .is_some_and(|found| contains_in(found, wanted, seen))
+        }),
+        (Val::Arr(outer), Val::Arr(inner)) => inner
+            .iter()
+            .all(|wanted| outer.iter().any(|found| contains_in(found, wanted, seen))),
+        (Val::TStr(outer) | Val::BStr(outer), Val::TStr(inner) | Val::BStr(inner)) => {
+            inner.is_empty()
+                || outer
+                    .windows(inner.len())
+                    .any(|window| window == inner.as_ref())
+        }
+        _ => same_type(haystack, needle) && haystack == needle,
+    };
+    if let Some(address) = shared {
+        seen.insert(address, answer);
+    }
+    answer
 }
 
 /// Whether two values have one jq type (a string either way): what
