@@ -17,6 +17,7 @@
 
 use super::compat;
 use super::header::Problem;
+use super::lexemes;
 use std::borrow::Cow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,152 +39,34 @@ struct Token {
     end: usize,
 }
 
-/// Splits jq source into the tokens this rewrite cares about. A string's
-/// text and comments become `Other`; an interpolation's `\(` is an `Open`
-/// closed by its `)`, so that what it holds is tokenized as code (jq takes
-/// `"\(. as [$a] ?// $a | $a)"`).
-fn tokenize(code: &str) -> Option<Vec<Token>> {
-    let bytes = code.as_bytes();
-    let mut tokens = Vec::new();
-    // The bracket depth at each open interpolation, innermost last.
-    let mut interpolations: Vec<usize> = Vec::new();
-    let mut depth = 0;
-    let mut index = 0;
-    while index < bytes.len() {
-        let start = index;
-        let byte = bytes[index];
-        let kind = match byte {
-            b' ' | b'\t' | b'\r' | b'\n' => {
-                index += 1;
-                continue;
+/// jq's tokens as this rewrite sees them ([`lexemes`] reads them): string
+/// text, fields, formats, numbers and other operators are `Other`; an
+/// interpolation's `\(` is an `Open` closed by its `)`, so what it holds is
+/// code (jq takes `"\(. as [$a] ?// $a | $a)"`).
+fn tokenize(code: &str) -> Vec<Token> {
+    lexemes::lexemes(code)
+        .into_iter()
+        .filter(|lexeme| lexeme.kind != lexemes::Kind::Skipped)
+        .map(|lexeme| {
+            let text = &code[lexeme.start..lexeme.end];
+            let kind = match (lexeme.kind, text) {
+                (lexemes::Kind::InterpolationEnd, _) => Kind::Close,
+                (lexemes::Kind::Symbol, "(" | "[" | "{" | "\\(") => Kind::Open,
+                (lexemes::Kind::Symbol, ")" | "]" | "}") => Kind::Close,
+                (lexemes::Kind::Symbol, "?//") => Kind::Alternative,
+                (lexemes::Kind::Symbol, "|") => Kind::Pipe,
+                (lexemes::Kind::Symbol, ";") => Kind::Semicolon,
+                (lexemes::Kind::Name, name) if name.starts_with('$') => Kind::Variable,
+                (lexemes::Kind::Name, name) if !name.starts_with(['.', '@']) => Kind::Word,
+                _ => Kind::Other,
+            };
+            Token {
+                kind,
+                start: lexeme.start,
+                end: lexeme.end,
             }
-            b'#' => {
-                while index < bytes.len() && bytes[index] != b'\n' {
-                    index += 1;
-                }
-                continue;
-            }
-            b'"' => {
-                let (next, opened) = string_text(bytes, index + 1, start, &mut tokens)?;
-                if opened {
-                    interpolations.push(depth);
-                    depth += 1;
-                }
-                index = next;
-                continue;
-            }
-            b'(' | b'[' | b'{' => {
-                index += 1;
-                depth += 1;
-                Kind::Open
-            }
-            // The `)` of an interpolation: the string goes on.
-            b')' if depth > 0 && interpolations.last() == Some(&(depth - 1)) => {
-                interpolations.pop();
-                depth -= 1;
-                tokens.push(Token {
-                    kind: Kind::Close,
-                    start,
-                    end: index + 1,
-                });
-                let (next, opened) = string_text(bytes, index + 1, index + 1, &mut tokens)?;
-                if opened {
-                    interpolations.push(depth);
-                    depth += 1;
-                }
-                index = next;
-                continue;
-            }
-            b')' | b']' | b'}' => {
-                index += 1;
-                depth = depth.saturating_sub(1);
-                Kind::Close
-            }
-            b'$' => {
-                index += 1;
-                while index < bytes.len()
-                    && (bytes[index].is_ascii_alphanumeric()
-                        || bytes[index] == b'_'
-                        || bytes[index] == b':')
-                {
-                    index += 1;
-                }
-                Kind::Variable
-            }
-            b'?' if code[index..].starts_with("?//") => {
-                index += 3;
-                Kind::Alternative
-            }
-            b'|' if !code[index..].starts_with("|=") => {
-                index += 1;
-                Kind::Pipe
-            }
-            b';' => {
-                index += 1;
-                Kind::Semicolon
-            }
-            _ if byte.is_ascii_alphabetic() || byte == b'_' => {
-                while index < bytes.len()
-                    && (bytes[index].is_ascii_alphanumeric() || bytes[index] == b'_')
-                {
-                    index += 1;
-                }
-                Kind::Word
-            }
-            _ => {
-                index += code[index..].chars().next().map_or(1, char::len_utf8);
-                Kind::Other
-            }
-        };
-        tokens.push(Token {
-            kind,
-            start,
-            end: index,
-        });
-    }
-    Some(tokens)
-}
-
-/// Reads a string's text from `index` (the piece began at `piece`) up
-/// to its closing quote or its next `\(`, pushing the text as `Other`
-/// and a `\(` as `Open`: the index after them, and whether it was a `\(`.
-/// `None` if the string is unterminated.
-fn string_text(
-    bytes: &[u8],
-    mut index: usize,
-    piece: usize,
-    tokens: &mut Vec<Token>,
-) -> Option<(usize, bool)> {
-    while index < bytes.len() {
-        match bytes[index] {
-            b'"' => {
-                tokens.push(Token {
-                    kind: Kind::Other,
-                    start: piece,
-                    end: index + 1,
-                });
-                return Some((index + 1, false));
-            }
-            b'\\' if bytes.get(index + 1) == Some(&b'(') => {
-                if piece < index {
-                    tokens.push(Token {
-                        kind: Kind::Other,
-                        start: piece,
-                        end: index,
-                    });
-                }
-                tokens.push(Token {
-                    kind: Kind::Open,
-                    start: index,
-                    end: index + 2,
-                });
-                return Some((index + 2, true));
-            }
-            b'\\' => index += 2,
-            _ => index += 1,
-        }
-    }
-    None
+        })
+        .collect()
 }
 
 /// Variables a pattern binds: `$name` outside the parentheses of computed
@@ -213,7 +96,7 @@ fn bound_variables<'c>(code: &'c str, tokens: &[Token]) -> Vec<&'c str> {
 /// it expected. `None` where there is no such `?//`, or where an
 /// earlier syntax error comes first (jaq reports that one).
 pub(super) fn stray(code: &str) -> Option<Problem> {
-    let tokens = tokenize(code)?;
+    let tokens = tokenize(code);
     // Each `?//` and whether it separates the patterns of an `as`.
     let alternatives: Vec<(usize, bool)> = (0..tokens.len())
         .filter(|&index| tokens[index].kind == Kind::Alternative)
@@ -301,7 +184,7 @@ pub(super) fn rewrite(code: &str) -> Cow<'_, str> {
 /// ends, then write the `try` chain in its place. `None` when there is
 /// nothing (left) to rewrite.
 fn rewrite_first(code: &str, round: usize) -> Option<String> {
-    let tokens = tokenize(code)?;
+    let tokens = tokenize(code);
     let first_alternative = tokens
         .iter()
         .position(|token| token.kind == Kind::Alternative)?;

@@ -1463,27 +1463,28 @@ fn written_offset(written: &str, rewritten: &str, offset: usize) -> Option<usize
     let (written_start, written_line) = nth_line(written, line);
     let (rewritten_start, rewritten_line) = nth_line(rewritten, line);
     let column = offset - rewritten_start;
-    let prefix: usize = written_line
-        .chars()
-        .zip(rewritten_line.chars())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a.len_utf8())
-        .sum();
-    let room = written_line.len().min(rewritten_line.len()) - prefix;
-    let suffix: usize = written_line
-        .chars()
-        .rev()
-        .zip(rewritten_line.chars().rev())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a.len_utf8())
-        .take_while({
-            let mut total = 0;
-            move |length| {
-                total += length;
-                total <= room
+    let common = |a: &mut dyn Iterator<Item = char>, b: &mut dyn Iterator<Item = char>, room| {
+        let mut length = 0;
+        for (x, y) in a.zip(b) {
+            if x != y || length + x.len_utf8() > room {
+                break;
             }
-        })
-        .sum();
+            length += x.len_utf8();
+        }
+        length
+    };
+    let shorter = written_line.len().min(rewritten_line.len());
+    let prefix = common(
+        &mut written_line.chars(),
+        &mut rewritten_line.chars(),
+        shorter,
+    );
+    // The suffix does not overlap the prefix.
+    let suffix = common(
+        &mut written_line.chars().rev(),
+        &mut rewritten_line.chars().rev(),
+        shorter - prefix,
+    );
     let written_column = if column <= prefix {
         column
     } else if column >= rewritten_line.len() - suffix {

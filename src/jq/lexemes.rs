@@ -4,6 +4,8 @@
 //! comments, reads `1.` as an error, checks escapes itself), so where jq's
 //! error names a place or a string, it is worked out here.
 
+use super::header::Problem;
+
 /// What one match of jq's lexer is, as far as errors tell them apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -182,13 +184,20 @@ pub(super) fn end_of_file_place(code: &str) -> usize {
 /// The first carriage return outside strings and comments, which jq's
 /// lexer (blanks are `[ \n\t]`) takes for an invalid character, so that a
 /// program with CRLF line ends does not compile; jaq's takes it for a
-/// blank. With whether bison then lists the end as expected.
-pub(super) fn carriage_return(code: &str) -> Option<(usize, bool)> {
+/// blank.
+pub(super) fn carriage_return(code: &str) -> Option<Problem> {
+    if !code.contains('\r') {
+        return None;
+    }
     let at = lexemes(code)
         .into_iter()
         .find(|lexeme| lexeme.kind == Kind::Symbol && &code[lexeme.start..lexeme.end] == "\r")?
         .start;
-    Some((at, nothing_before(code, at) || ends_term(code, at)))
+    let expecting = (nothing_before(code, at) || ends_term(code, at)).then_some("end of file");
+    Some(Problem {
+        message: super::compat::syntax_problem("INVALID_CHARACTER", expecting),
+        at,
+    })
 }
 
 /// Whether the `)` at `offset` closes an interpolation.

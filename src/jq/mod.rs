@@ -342,26 +342,15 @@ fn prepare_text(code: &str, path: &ModulePath, merged: &MergedImports) -> Result
             compat::location_at(code, 0)
         ));
     }
-    if let Some(problem) = alternatives::stray(code) {
+    // What jq refuses and jaq's parser would take, placed in `code`.
+    let refused = alternatives::stray(code)
+        .or_else(|| object_values::problem(code))
+        .or_else(|| lexemes::carriage_return(code));
+    if let Some(problem) = refused {
         return Err(format!(
             "{} at {path}, {}",
             problem.message,
             compat::location_at(code, problem.at)
-        ));
-    }
-    if let Some(problem) = object_values::problem(code) {
-        return Err(format!(
-            "{} at {path}, {}",
-            problem.message,
-            compat::location_at(code, problem.at)
-        ));
-    }
-    if let Some((at, after_term)) = lexemes::carriage_return(code) {
-        let expecting = after_term.then_some("end of file");
-        return Err(format!(
-            "{} at {path}, {}",
-            compat::syntax_problem("INVALID_CHARACTER", expecting),
-            compat::location_at(code, at)
         ));
     }
     let written = code;
@@ -450,11 +439,6 @@ impl Program {
         let merged = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let main_code = prepare_source(code, &options.main_path, &merged, term_body)
             .map_err(|problem| CompileError::new(vec![problem]))?;
-        if header::only_definitions(&main_code) {
-            return Err(CompileError::new(vec![
-                "Top-level program not given (try \".\")".to_string(),
-            ]));
-        }
         let prelude = prelude::reachable(prelude, &main_code);
         let merged_modules = merged.clone();
         // What each module's source was before its rewrites, for errors.
@@ -500,6 +484,13 @@ impl Program {
             path: options.main_path.clone(),
         };
         let modules = loader.load(&arena, file).map_err(|errors| {
+            // jaq fails at the end of a main program that is only a
+            // module; jq says what is missing, before anything else.
+            if header::only_definitions(&main_code) {
+                return CompileError::new(vec![
+                    "Top-level program not given (try \".\")".to_string()
+                ]);
+            }
             CompileError::new(compat::describe_load_errors(&errors, &written.borrow()))
         })?;
 
