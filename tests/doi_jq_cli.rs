@@ -463,6 +463,11 @@ const CASES: &[Case] = &[
     // both sides is asked once, and a NaN inside it still contains nothing.
     case("contains inside values of other types", &["-cn", "[({a: 1} | contains({a: \"x\"})), ([1] | contains([\"x\"]))]"], b""),
     case("contains on a shared tree", &["-cn", "[nth(18; 0 | recurse([., .])) | contains(.)], ([[nan]] as $a | [$a, $a] | contains([$a]))"], b""),
+    // A value bound from a term with at most one output is taken at once
+    // (order.rs); what the program gives is unchanged, however that term ends.
+    case("ack with a call for an argument", &["-c", "def ack($m; $n): if $m == 0 then $n + 1 elif $n == 0 then ack($m - 1; 1) else ack($m - 1; ack($m; $n - 1)) end; [ack(2; .), ack(.; 2)]"], b"3\n"),
+    case("single outputs bound: none, an error, a break", &["-c", "def f($x): [$x]; def none: if . then 1 else empty end; def fail: error(\"x\"); [f(none)], (try f(fail) catch .), [label $out | def stop: break $out; f(stop)], (none as $x | $x)"], b"false\n"),
+    case("a builtin shadowed by a local definition gives several", &["-c", "def f($x): $x; def g: def length: 1, 2; length; [f(g)], [g as $x | $x], [f(f(1, 2))]"], b"null\n"),
     // jq's number literals: `1.` and `1.e3` are numbers.
     case("numbers ending in a point", &["-cn", "[1., 1.e3, 10.E-1, -2.]"], b""),
     case("a point after a number", &["-n", "1.."], b""),

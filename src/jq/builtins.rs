@@ -34,9 +34,10 @@ pub(super) const REPLACED: &[(&str, usize)] = &[
     ("range", 3),
 ];
 
-/// jaq's natives we call under a second name, because our definition of
-/// the first name (with jq's rules) wraps them.
-const RENAMED: &[(&str, &str)] = &[("limit", "_jaq_limit")];
+/// jaq's natives we call under a second name: `limit` because our
+/// definition of it (with jq's rules) wraps it, `first` for a rewrite
+/// (`order`'s `_jq_one`) that must reach it whatever a program defines.
+const RENAMED: &[(&str, &str)] = &[("limit", "_jaq_limit"), ("first", "_jq_one")];
 
 pub(super) fn natives() -> Vec<Fun<Data>> {
     type Native = (&'static str, Box<[Bind]>, jaq_core::RunPtr<Data>);

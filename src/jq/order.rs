@@ -21,6 +21,15 @@
 //! Also here, because it is a rewrite of the same kind: jq lets a value
 //! parameter be called as a filter (`def f($a): a;`), jaq does not; such a
 //! definition becomes `def f(a): a as $a | ...`, which is what jq means.
+//!
+//! And where a value is bound (a value argument of a local definition,
+//! `t as $x`) from a term that gives at most one output and calls a
+//! definition, the term is wrapped in `_jq_one` (jaq's `first`): jaq keeps
+//! the iterator of a bound term alive while the body runs, in case it has
+//! more, and a recursive definition (`ack($m - 1; ack($m; $n - 1))`)
+//! piles up one per call; ack(3; 7) peaked at 120 MiB against jq 1.7.1's
+//! 5. A term known to give one output is finished once it has, so taking
+//! that output and dropping the iterator changes nothing else.
 
 use super::scope::{Callee, Scope};
 use jaq_core::load::lex::StrPart;
@@ -169,6 +178,7 @@ const AT_MOST_ONE_GIVEN_ONE: &[(&str, usize)] = &[
     ("empty", 0),
     ("select", 1),
     ("first", 1),
+    ("_jq_one", 1),
     ("last", 1),
     ("values", 0),
     ("nulls", 0),
@@ -194,6 +204,9 @@ const EFFECTS: &[(&str, usize)] = &[
     ("stderr", 0),
     ("input_line_number", 0),
 ];
+
+/// Builtins that end the program.
+const EXITS: &[(&str, usize)] = &[("halt", 0), ("halt_error", 0), ("halt_error", 1)];
 
 /// How many outputs a term can give.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -258,6 +271,10 @@ struct Order<'a, 's> {
     changed: bool,
     /// How many outputs each local definition (by its number) gives.
     counts: Vec<Count>,
+    /// Which parameters of each local definition take values (`$a`).
+    value_params: Vec<Vec<bool>>,
+    /// Whether each local definition is [`Order::quiet`].
+    quiet_defs: Vec<bool>,
 }
 
 impl<'a, 's> Order<'a, 's> {
@@ -266,6 +283,8 @@ impl<'a, 's> Order<'a, 's> {
             scope,
             changed: false,
             counts: Vec::new(),
+            value_params: Vec::new(),
+            quiet_defs: Vec::new(),
         }
     }
 }
@@ -292,14 +311,36 @@ impl<'s> Order<'_, 's> {
     /// Rewrites a definition and brings it into scope.
     fn def(&mut self, def: Def<&'s str>) -> Def<&'s str> {
         let id = self.counts.len();
-        // Recursive calls are assumed to give several outputs.
         self.counts.push(Count::Many);
+        self.value_params
+            .push(def.args.iter().map(|arg| arg.starts_with('$')).collect());
         self.scope
             .push_def(def.name, def.args.len(), Callee::Local(id));
         let inner = self.scope.mark();
         self.scope.push_params(&def.args);
+        // If the body gives at most one output where its recursive calls
+        // do, every call does: a second output would need a call below
+        // that gives two, down to one that calls nothing recursively.
+        // Otherwise recursive calls are taken to give several.
+        self.counts[id] = Count::AtMostOne;
+        let at_most_one = !self.count(&def.body).several();
+        self.counts[id] = match at_most_one {
+            true => Count::AtMostOne,
+            false => Count::Many,
+        };
+        // Likewise, a recursive call adds no effect the body lacks.
+        self.quiet_defs.push(true);
+        self.quiet_defs[id] = self.quiet(&def.body);
         let mut args = def.args;
         let mut body = self.term(def.body);
+        // What one call gives for one value of each argument (the values
+        // multiply at the call), counted before `a as $a` binds them.
+        let count = self.count(&body);
+        self.counts[id] = match at_most_one {
+            true => count.max(Count::AtMostOne),
+            false => count,
+        };
+        debug_assert!(!at_most_one || !count.several(), "{}: {count:?}", def.name);
         // Value parameters called as filters become closures bound to
         // their value, as jq defines them.
         let called: Vec<&'s str> = args
@@ -316,7 +357,6 @@ impl<'s> Order<'_, 's> {
                 }
             }
         }
-        self.counts[id] = self.count(&body);
         self.scope.truncate(inner);
         Def {
             name: def.name,
@@ -340,7 +380,10 @@ impl<'s> Order<'_, 's> {
                     BinaryOp::Pipe(Some(pattern)) => BinaryOp::Pipe(Some(self.pattern(pattern))),
                     op => op,
                 };
-                let (left, right) = (self.term(*left), self.term(*right));
+                let (mut left, right) = (self.term(*left), self.term(*right));
+                if matches!(op, BinaryOp::Pipe(Some(_))) {
+                    left = self.settled(left);
+                }
                 match op {
                     BinaryOp::Math(_) | BinaryOp::Cmp(_)
                         if self.seen(&left) && self.seen(&right) =>
@@ -366,6 +409,14 @@ impl<'s> Order<'_, 's> {
                 let callee = self.scope.resolve(name, args.len());
                 if callee.is_builtin() && LAST_ARGUMENT_FIRST.contains(&(name, args.len())) {
                     self.call_last_first(name, args)
+                } else if let Callee::Local(id) = callee {
+                    let value_params = self.value_params[id].clone();
+                    let args = args
+                        .into_iter()
+                        .zip(value_params)
+                        .map(|(arg, value)| if value { self.settled(arg) } else { arg })
+                        .collect();
+                    Term::Call(name, args)
                 } else {
                     Term::Call(name, args)
                 }
@@ -581,6 +632,42 @@ impl<'s> Order<'_, 's> {
         Term::Fold(kind, Box::new(inputs), pattern, args)
     }
 
+    /// `term`, to be bound to a variable, as `_jq_one(term)` where that
+    /// frees what evaluating it holds (see the module's doc): it gives at
+    /// most one output, calls a local definition (other terms finish by
+    /// themselves), and reads and prints nothing (so evaluating it a
+    /// little earlier cannot be seen).
+    fn settled(&mut self, term: Term<&'s str>) -> Term<&'s str> {
+        let mut calls_local = false;
+        visit_calls(&term, &mut |name, arity| {
+            calls_local |= matches!(self.scope.resolve(name, arity), Callee::Local(_));
+        });
+        if !calls_local || self.count(&term).several() || !self.quiet(&term) {
+            return term;
+        }
+        self.changed = true;
+        Term::Call("_jq_one", vec![term])
+    }
+
+    /// Whether `term` surely reads, prints and stops nothing: it calls no
+    /// such builtin, no local definition that does, and nothing the
+    /// rewrite cannot see into (closure parameters, definitions of other
+    /// modules).
+    fn quiet(&self, term: &Term<&str>) -> bool {
+        let mut quiet = true;
+        visit_calls(term, &mut |name, arity| {
+            quiet &= match self.scope.resolve(name, arity) {
+                Callee::Local(id) => self.quiet_defs.get(id).copied().unwrap_or(false),
+                Callee::Prelude(_) | Callee::Native => {
+                    !EFFECTS.contains(&(name, arity)) && !EXITS.contains(&(name, arity))
+                }
+                Callee::VarParam => true,
+                Callee::Param | Callee::Unknown => false,
+            };
+        });
+        quiet
+    }
+
     /// Whether where `term` is evaluated can be seen in the outputs: it
     /// may give several, or read an input or print.
     fn seen(&self, term: &Term<&str>) -> bool {
@@ -654,9 +741,33 @@ impl<'s> Order<'_, 's> {
                 args.first().map_or(Count::Many, |init| self.count(init))
             }
             Term::Fold(..) => Count::Many,
-            Term::Def(_, body) => self.count(body),
+            // Counted only where the body calls none of the definitions
+            // (which the scope, outside them, does not know).
+            Term::Def(defs, body) => {
+                let mut shadowed = false;
+                visit_calls(body, &mut |name, arity| {
+                    shadowed |= defs
+                        .iter()
+                        .any(|def| def.name == name && def.args.len() == arity);
+                });
+                match shadowed {
+                    true => Count::Many,
+                    false => self.count(body),
+                }
+            }
             Term::Call(name, args) => match self.scope.resolve(name, args.len()) {
-                Callee::Local(id) => self.counts.get(id).copied().unwrap_or(Count::Many),
+                // Once for each combination of the value arguments' outputs.
+                Callee::Local(id) => {
+                    let body = self.counts.get(id).copied().unwrap_or(Count::Many);
+                    let values = self.value_params.get(id).map_or(&[][..], Vec::as_slice);
+                    let mut arguments = args
+                        .iter()
+                        .zip(values)
+                        .filter_map(|(arg, value)| value.then_some(arg));
+                    body.then(all(&mut arguments))
+                }
+                // A value parameter called as a filter gives its value.
+                Callee::VarParam => Count::One,
                 callee
                     if callee.is_builtin()
                         || callee == Callee::Unknown && ONE_KEYWORDS.contains(name) =>

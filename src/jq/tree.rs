@@ -199,6 +199,32 @@ mod tests {
         assert!(rewrite("def f: .[] * .[];", Body::Defs, &none).is_some());
     }
 
+    /// `_jq_one` only where the bound term gives at most one output, calls
+    /// a local definition and has no effect (see `order`).
+    #[test]
+    fn single_output_bindings_are_settled() {
+        let settled = |code: &str| {
+            rewrite(code, Body::Term, &none).is_some_and(|code| code.contains("_jq_one("))
+        };
+        assert!(settled(
+            "def ack($m; $n): if $m == 0 then $n + 1 elif $n == 0 then ack($m - 1; 1) \
+             else ack($m - 1; ack($m; $n - 1)) end; ack(2; 3)"
+        ));
+        assert!(settled("def g: .a; g as $x | $x"));
+        assert!(settled("def f($x): $x; def g: .a | select(. > 1); f(g)"));
+        // Several outputs, perhaps (a builtin a local definition shadows,
+        // a recursion that forks), an effect, nothing local to finish.
+        assert!(!settled("def f($x): $x; def g: 1, 2; f(g)"));
+        assert!(!settled("def g($x): $x; def h($y): $y; h(g(1, 2))"));
+        assert!(!settled(
+            "def f($x): $x; def g: def length: 1, 2; length; f(g)"
+        ));
+        assert!(!settled("def f: if . then 1 else f, f end; f as $x | $x"));
+        assert!(!settled("def f($x): $x; def g: input; f(g)"));
+        assert!(!settled("def f($x): $x; f(.a + 1)"));
+        assert!(!settled("def f(g): g; def h: 1; f(h)"));
+    }
+
     #[test]
     fn included_definitions_shadow_builtins() {
         // `reduce` keeps the last output of an update that may give several.
