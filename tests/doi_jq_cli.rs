@@ -463,6 +463,10 @@ const CASES: &[Case] = &[
     // both sides is asked once, and a NaN inside it still contains nothing.
     case("contains inside values of other types", &["-cn", "[({a: 1} | contains({a: \"x\"})), ([1] | contains([\"x\"]))]"], b""),
     case("contains on a shared tree", &["-cn", "[nth(18; 0 | recurse([., .])) | contains(.)], ([[nan]] as $a | [$a, $a] | contains([$a]))"], b""),
+    // -f names the program's file; without one, jq reads the file `.`.
+    case("from a missing file", &["-n", "-f", "missing.jq"], b""),
+    case("from no file", &["-n", "-f"], b""),
+    case("unknown letters after known ones", &["-nx", "."], b""),
     // A value bound from a term with at most one output is taken at once
     // (order.rs); what the program gives is unchanged, however that term ends.
     case("ack with a call for an argument", &["-c", "def ack($m; $n): if $m == 0 then $n + 1 elif $n == 0 then ack($m - 1; 1) else ack($m - 1; ack($m; $n - 1)) end; [ack(2; .), ack(.; 2)]"], b"3\n"),
@@ -695,6 +699,20 @@ fn version_and_help_identify_doi_jq() {
     );
     assert_eq!(help.code, Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("--run-tests"));
+    // jq applies the letters of a bundle it knows before it refuses the
+    // rest: `h` or `V` anywhere in it wins (`doi-jq -then.a` is help).
+    let bundles: [(&[&str], &str); 2] = [(&["-then.a"], "--run-tests"), (&["-xV"], "doi-jq-")];
+    for (bundle, wanted) in bundles {
+        let out = run(
+            Path::new(env!("CARGO_BIN_EXE_doi-jq")),
+            &case("b", bundle, b""),
+        );
+        assert_eq!(out.code, Some(0), "{bundle:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(wanted),
+            "{bundle:?}"
+        );
+    }
 }
 
 #[test]

@@ -249,7 +249,10 @@ enum Outcome {
 }
 
 fn run_program(mut options: Options) -> Result<u8, Failure> {
-    if matches!(options.program, cli::Program::Missing) {
+    if matches!(
+        options.program,
+        cli::Program::Missing | cli::Program::MissingFile
+    ) {
         // jq reads `.` unless both ends are terminals.
         if io::stdin().is_terminal() && io::stdout().is_terminal() {
             return Err(Failure {
@@ -257,14 +260,17 @@ fn run_program(mut options: Options) -> Result<u8, Failure> {
                 message: format!("{USAGE}\n{}", cli::hint(NAME)),
             });
         }
-        options.program = cli::Program::Text(".".to_string());
+        options.program = match options.program {
+            cli::Program::MissingFile => cli::Program::File(".".into()),
+            _ => cli::Program::Text(".".to_string()),
+        };
     }
     let (code, main_path) = match &options.program {
         cli::Program::File(path) => (
             std::fs::read_to_string(path).map_err(|error| Failure {
                 code: cli::EXIT_USAGE,
                 message: format!(
-                    "{NAME}: error: Could not open {}: {}",
+                    "{NAME}: Could not open {}: {}",
                     path.display(),
                     cli::io_reason(&error)
                 ),
@@ -272,7 +278,9 @@ fn run_program(mut options: Options) -> Result<u8, Failure> {
             ModulePath::MainFile(path.clone()),
         ),
         cli::Program::Text(text) => (text.clone(), ModulePath::Main),
-        cli::Program::Missing => unreachable!("a missing program became `.`"),
+        cli::Program::Missing | cli::Program::MissingFile => {
+            unreachable!("a missing program became `.`")
+        }
     };
     let program = Program::compile(
         &code,

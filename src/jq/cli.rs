@@ -96,8 +96,11 @@ pub struct Options {
 
 #[derive(Debug, Default)]
 pub enum Program {
+    /// None given: jq runs `.`, or with `-f` reads it from the file `.`
+    /// (which fails: a directory), unless both ends are terminals.
     #[default]
     Missing,
+    MissingFile,
     Text(String),
     File(PathBuf),
 }
@@ -192,7 +195,9 @@ enum Token {
     EndOfOptions,
     /// `-L DIR` or `-LDIR` (`None` when the directory is the next argument).
     LibraryPath(Option<String>),
-    Flags(Vec<Flag>),
+    /// The letters or long option found, and the argument when some of
+    /// it is no option.
+    Flags(Vec<Flag>, Option<String>),
     Unknown(String),
 }
 
@@ -213,7 +218,7 @@ fn token(argument: &str, options_done: bool) -> Token {
     }
     if let Some(long) = argument.strip_prefix("--") {
         return match OPTIONS.iter().find(|(_, name, _)| *name == long) {
-            Some((_, _, flag)) => Token::Flags(vec![*flag]),
+            Some((_, _, flag)) => Token::Flags(vec![*flag], None),
             None => Token::Unknown(argument.to_string()),
         };
     }
@@ -221,18 +226,16 @@ fn token(argument: &str, options_done: bool) -> Token {
         return Token::LibraryPath((!directory.is_empty()).then(|| directory.to_string()));
     }
     // jq counts each option letter found in the bundle once; anything left
-    // over makes the whole argument unknown.
+    // over makes the whole argument unknown, once the letters found have
+    // been applied (so `-hx` is help, as in jq).
     let letters = &argument[1..];
     let flags: Vec<Flag> = OPTIONS
         .iter()
         .filter(|(short, _, _)| short.is_some_and(|letter| letters.contains(letter)))
         .map(|(_, _, flag)| *flag)
         .collect();
-    if flags.len() == letters.chars().count() {
-        Token::Flags(flags)
-    } else {
-        Token::Unknown(argument.to_string())
-    }
+    let unknown = (flags.len() != letters.chars().count()).then(|| argument.to_string());
+    Token::Flags(flags, unknown)
 }
 
 /// How positionals after the program are taken (`--args`, `--jsonargs`).
@@ -283,11 +286,14 @@ pub fn parse(program_name: &str, arguments: Vec<String>) -> Result<Command, Usag
             Token::Unknown(text) => {
                 return Err(parser.usage(format!("Unknown option {text}")));
             }
-            Token::Flags(flags) => {
+            Token::Flags(flags, unknown) => {
                 for flag in flags {
                     if let Some(command) = parser.apply(flag, &mut arguments)? {
                         return Ok(command);
                     }
+                }
+                if let Some(text) = unknown {
+                    return Err(parser.usage(format!("Unknown option {text}")));
                 }
             }
         }
@@ -469,7 +475,8 @@ impl Parser {
         self.options.program = match (self.program, self.from_file) {
             (Some(file), true) => Program::File(PathBuf::from(file)),
             (Some(text), false) => Program::Text(text),
-            (None, _) => Program::Missing,
+            (None, false) => Program::Missing,
+            (None, true) => Program::MissingFile,
         };
         self.options.files = self.positionals.into_iter().map(PathBuf::from).collect();
         Ok(Command::Run(Box::new(self.options)))
