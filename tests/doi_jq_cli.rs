@@ -443,6 +443,14 @@ const CASES: &[Case] = &[
     case("invalid escape", &["-n", "\"a\\x\\n\" + 1"], b""),
     case("invalid unicode escapes", &["-n", "\"\\u12\", \"\\u00g1\""], b""),
     case("unpaired surrogate escapes", &["-cn", "\"\\udc00x\", \"\\ud800\""], b""),
+    // jq lexes as it parses: a syntax error before what its lexer refuses
+    // comes first, after the bad escapes it has read and without later ones.
+    case("syntax error before an exponent", &["-n", "= 1e"], b""),
+    case("syntax error before an unmatched bracket", &["-n", "+ )"], b""),
+    case("syntax error inside an unclosed bracket", &["-n", "if (1 then 2"], b""),
+    case("syntax error after a bad escape", &["-n", "\"\\x\" \"b\" | \"\\y\""], b""),
+    case("end of program after a bad escape", &["-n", "\"\\(1 | \"\\x\")\" +"], b""),
+    case("a number then a keyword", &["-n", ".5end"], b""),
     case("unterminated if", &["-n", "[if 1 then 2] | 1 +"], b""),
     case("unterminated inner if", &["-n", "if 1 then if 2 then 3"], b""),
     case("unterminated if in an interpolation", &["-n", "\"\\(if 1 then 2)\""], b""),

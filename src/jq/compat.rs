@@ -1102,6 +1102,10 @@ pub(super) fn describe_load_errors(
             // bad escapes are no syntax error to jq, and each is reported.
             Error::Lex(problems) => {
                 use jaq_core::load::lex::Expect;
+                if let Some(mut earlier) = earlier_syntax_errors(problems, file, written) {
+                    lines.append(&mut earlier);
+                    continue;
+                }
                 let escape =
                     |expected: &Expect<&str>| matches!(expected, Expect::Escape | Expect::Unicode);
                 let mut reported = Vec::new();
@@ -1145,6 +1149,140 @@ pub(super) fn describe_load_errors(
         }
     }
     lines
+}
+
+/// jq's errors where its parser fails before the first token jaq's lexer
+/// refuses: jq lexes as it parses, so a syntax error earlier in the
+/// program (`= 1e`, `+ )`, `if (1 then 2`) is what it reports, after the
+/// bad escapes of the strings before it (whose text it has read by then)
+/// and without those after it (never read). jaq lexes the whole program
+/// first, matching brackets too, so here its bad escapes are made good
+/// and the part before its first other refusal is parsed, with open
+/// brackets and strings closed. `None` when that part parses up to its
+/// end (the lexer's refusal is then jq's first error too).
+fn earlier_syntax_errors(
+    problems: &[(jaq_core::load::lex::Expect<&str>, &str)],
+    file: &jaq_core::load::File<&str, ModulePath>,
+    written: &Written,
+) -> Option<Vec<String>> {
+    use jaq_core::load::lex::{Expect, Lexer};
+    if !matches!(file.path, ModulePath::Main | ModulePath::MainFile(_)) {
+        return None;
+    }
+    let code = file.code;
+    let offset_in = |whole: &str, rest: &str| {
+        (rest.as_ptr() as usize)
+            .saturating_sub(whole.as_ptr() as usize)
+            .min(whole.len())
+    };
+    let escape = |expected: &Expect<&str>| matches!(expected, Expect::Escape | Expect::Unicode);
+    // Each bad escape's letter becomes `t` (and the rest of a wide
+    // character `x`), so every offset stays where it was.
+    let mut repaired = code.to_string();
+    for (expected, rest) in problems.iter().filter(|(expected, _)| escape(expected)) {
+        let at = offset_in(code, rest);
+        let letter = match expected {
+            Expect::Unicode => code[..at].rfind('\\').map_or(at, |slash| slash + 1),
+            _ => at,
+        };
+        if let Some(c) = code[letter..].chars().next() {
+            let filler = format!("t{}", "x".repeat(c.len_utf8() - 1));
+            repaired.replace_range(letter..letter + c.len_utf8(), &filler);
+        }
+    }
+    let cut = match Lexer::new(repaired.as_str()).lex() {
+        Ok(_) => repaired.len(),
+        Err(refused) => refused
+            .iter()
+            .map(|(expected, rest)| {
+                let offset = offset_in(&repaired, rest);
+                let at = match expected {
+                    // jq reads `1e` as 1 and a name.
+                    Expect::Digit => repaired[..offset].rfind(['e', 'E']).unwrap_or(offset),
+                    // Before the `\\` (the string, closed there, still
+                    // starts where it did), or the `$`/`@` of a missing name.
+                    Expect::Escape | Expect::Unicode | Expect::Ident => {
+                        repaired[..offset].rfind(['\\', '$', '@']).unwrap_or(offset)
+                    }
+                    _ => offset,
+                };
+                floor_char_boundary(&repaired, at)
+            })
+            .min()?,
+    };
+    let whole = cut == repaired.len();
+    let mut text = repaired[..cut].to_string();
+    for _ in 0..256 {
+        let closer = match Lexer::new(text.as_str()).lex() {
+            Ok(_) => break,
+            Err(refused) => match refused.first() {
+                Some((Expect::Delim(open), "")) => match *open {
+                    "[" => "]",
+                    "{" => "}",
+                    "(" | "\\(" => ")",
+                    _ => "\"",
+                },
+                _ => return None,
+            },
+        };
+        text.push_str(closer);
+    }
+    // jaq's loader parses a main program (header and term); its imports
+    // are not read (nothing is, without a reader).
+    let arena = jaq_core::load::Arena::default();
+    let prefix = jaq_core::load::File {
+        code: text.as_str(),
+        path: file.path.clone(),
+    };
+    let errors = jaq_core::load::Loader::new([]).load(&arena, prefix).err()?;
+    let earlier: Vec<_> = errors
+        .into_iter()
+        .filter_map(|(_, error)| match error {
+            jaq_core::load::Error::Parse(problems) => Some(problems),
+            _ => None,
+        })
+        .flatten()
+        .filter(|(_, found)| match found.is_empty() {
+            // The end, where only bad escapes stopped jaq's lexer.
+            true => whole && text.len() == cut,
+            false => offset_in(&text, found) < cut,
+        })
+        .collect();
+    let first = earlier
+        .iter()
+        .map(|(_, found)| offset_in(&text, found))
+        .min()?;
+    let mut lines = Vec::new();
+    for (expected, rest) in problems.iter().filter(|(expected, _)| escape(expected)) {
+        if offset_in(code, rest) < first {
+            let line = lex_error(expected, rest, file, written);
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    // Placed in the program itself: up to the cut, it is the parsed text
+    // at the same offsets.
+    let in_code: Vec<_> = earlier
+        .into_iter()
+        .map(|(expected, found)| {
+            let at = offset_in(&text, found);
+            let start = floor_char_boundary(code, at);
+            (
+                expected,
+                &code[start..floor_char_boundary(code, at + found.len())],
+            )
+        })
+        .collect();
+    let program = jaq_core::load::File {
+        code,
+        path: file.path.clone(),
+    };
+    lines.extend(describe_load_errors(
+        &vec![(program, jaq_core::load::Error::Parse(in_code))],
+        written,
+    ));
+    Some(lines)
 }
 
 /// jq's second error for a syntax error at `at` inside an open `if` or
@@ -1205,10 +1343,11 @@ fn lex_error(
             after_term(offset, Some(open)),
             offset,
         ),
-        // `1e` is the number 1 and the name `e` to jq.
+        // `1e` is the number 1 and the name `e` to jq (`1end`: 1 and
+        // the keyword).
         Expect::Digit => {
             let at = code[..offset].rfind(['e', 'E']).unwrap_or(offset);
-            ("IDENT".to_string(), after_term(at, None), at)
+            (token_name(&code[at..]), after_term(at, None), at)
         }
         Expect::Ident if code[..offset].ends_with('$') => {
             // jq's grammar reads up to three `$` before a name.
