@@ -451,6 +451,9 @@ const CASES: &[Case] = &[
     case("syntax error after a bad escape", &["-n", "\"\\x\" \"b\" | \"\\y\""], b""),
     case("end of program after a bad escape", &["-n", "\"\\(1 | \"\\x\")\" +"], b""),
     case("a number then a keyword", &["-n", ".5end"], b""),
+    // jaq takes a keyword where a name may stand as a call; jq's parser fails.
+    case("a keyword alone", &["-n", "end"], b""),
+    case("a keyword as a term", &["-n", "[1, and] | f"], b""),
     case("unterminated if", &["-n", "[if 1 then 2] | 1 +"], b""),
     case("unterminated inner if", &["-n", "if 1 then if 2 then 3"], b""),
     case("unterminated if in an interpolation", &["-n", "\"\\(if 1 then 2)\""], b""),

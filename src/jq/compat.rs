@@ -1519,10 +1519,30 @@ fn token_name(rest: &str) -> String {
 
 /// Undefined functions and variables, named with their arity as jq does
 /// (`foo/1 is not defined`).
+/// The words jq 1.7.1's lexer always takes as keywords.
+const JQ_KEYWORDS: &[&str] = &[
+    "as", "import", "include", "module", "def", "if", "then", "elif", "else", "end", "reduce",
+    "foreach", "try", "catch", "label", "and", "or", "__loc__",
+];
+
 pub(super) fn describe_compile_errors(
     errors: &jaq_core::compile::Errors<&str, ModulePath>,
     written: &Written,
 ) -> Vec<String> {
+    // jaq takes a keyword where a name may stand (`end`, `[and]`) as a
+    // call; jq's lexer never makes it a name, so its parser fails there,
+    // and a syntax error stops jq before any name is looked up.
+    for (file, problems) in errors {
+        let keyword = problems.iter().find(|(name, undefined)| {
+            matches!(undefined, jaq_core::compile::Undefined::Filter(0))
+                && JQ_KEYWORDS.contains(name)
+        });
+        if let Some((name, _)) = keyword {
+            let offset = (name.as_ptr() as usize).saturating_sub(file.code.as_ptr() as usize);
+            let expecting = lexemes::nothing_before(file.code, offset).then_some("end of file");
+            return vec![syntax_error(name, expecting, file, name, written)];
+        }
+    }
     let mut lines = Vec::new();
     for (file, problems) in errors {
         for (name, undefined) in problems {
