@@ -1101,29 +1101,19 @@ pub(super) fn describe_load_errors(
             // jq stops at the first bad token, where jaq lists every one;
             // bad escapes are no syntax error to jq, and each is reported.
             Error::Lex(problems) => {
-                use jaq_core::load::lex::Expect;
                 if let Some(mut earlier) = earlier_syntax_errors(problems, file, written) {
                     lines.append(&mut earlier);
                     continue;
                 }
-                let escape =
-                    |expected: &Expect<&str>| matches!(expected, Expect::Escape | Expect::Unicode);
-                let mut reported = Vec::new();
-                for (expected, rest) in problems.iter().filter(|(expected, _)| escape(expected)) {
-                    let line = lex_error(expected, rest, file, written);
-                    if !reported.contains(&line) {
-                        reported.push(line);
-                    }
-                }
-                lines.append(&mut reported);
-                if let Some((expected, rest)) = problems.iter().find(|(e, _)| !escape(e)) {
+                lines.append(&mut escape_errors(problems, file, written, usize::MAX));
+                if let Some((expected, rest)) = problems.iter().find(|(e, _)| !is_escape(e)) {
                     lines.push(lex_error(expected, rest, file, written));
                     lines.extend(unterminated(file, rest, written));
                 }
             }
             Error::Parse(problems) => {
                 for (expected, found) in problems {
-                    let offset = found.as_ptr() as usize - file.code.as_ptr() as usize;
+                    let offset = offset_in(file.code, found);
                     // The token as written, where the rewrites left it.
                     let (text, text_offset) = written
                         .get(&file.path)
@@ -1151,6 +1141,45 @@ pub(super) fn describe_load_errors(
     lines
 }
 
+/// Where `part`, a slice of `whole` (or its empty end), starts in it.
+fn offset_in(whole: &str, part: &str) -> usize {
+    (part.as_ptr() as usize)
+        .saturating_sub(whole.as_ptr() as usize)
+        .min(whole.len())
+}
+
+fn is_escape(expected: &jaq_core::load::lex::Expect<&str>) -> bool {
+    use jaq_core::load::lex::Expect;
+    matches!(expected, Expect::Escape | Expect::Unicode)
+}
+
+/// jq's error for each bad escape jaq's lexer found before `before`, each
+/// once (jaq reports an escape in every place it lexes it).
+fn escape_errors(
+    problems: &[(jaq_core::load::lex::Expect<&str>, &str)],
+    file: &jaq_core::load::File<&str, ModulePath>,
+    written: &Written,
+    before: usize,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (expected, rest) in problems.iter().filter(|(expected, _)| is_escape(expected)) {
+        if offset_in(file.code, rest) < before {
+            let line = lex_error(expected, rest, file, written);
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    lines
+}
+
+/// Where jq's name after a number starts when jaq's lexer wanted an
+/// exponent's digits at `offset`: `1e` is the number 1 and the name `e`
+/// to jq (`1end`: 1 and the keyword).
+fn name_after_number(code: &str, offset: usize) -> usize {
+    code[..offset].rfind(['e', 'E']).unwrap_or(offset)
+}
+
 /// jq's errors where its parser fails before the first token jaq's lexer
 /// refuses: jq lexes as it parses, so a syntax error earlier in the
 /// program (`= 1e`, `+ )`, `if (1 then 2`) is what it reports, after the
@@ -1170,16 +1199,10 @@ fn earlier_syntax_errors(
         return None;
     }
     let code = file.code;
-    let offset_in = |whole: &str, rest: &str| {
-        (rest.as_ptr() as usize)
-            .saturating_sub(whole.as_ptr() as usize)
-            .min(whole.len())
-    };
-    let escape = |expected: &Expect<&str>| matches!(expected, Expect::Escape | Expect::Unicode);
     // Each bad escape's letter becomes `t` (and the rest of a wide
     // character `x`), so every offset stays where it was.
     let mut repaired = code.to_string();
-    for (expected, rest) in problems.iter().filter(|(expected, _)| escape(expected)) {
+    for (expected, rest) in problems.iter().filter(|(expected, _)| is_escape(expected)) {
         let at = offset_in(code, rest);
         let letter = match expected {
             Expect::Unicode => code[..at].rfind('\\').map_or(at, |slash| slash + 1),
@@ -1197,8 +1220,7 @@ fn earlier_syntax_errors(
             .map(|(expected, rest)| {
                 let offset = offset_in(&repaired, rest);
                 let at = match expected {
-                    // jq reads `1e` as 1 and a name.
-                    Expect::Digit => repaired[..offset].rfind(['e', 'E']).unwrap_or(offset),
+                    Expect::Digit => name_after_number(&repaired, offset),
                     // Before the `\\` (the string, closed there, still
                     // starts where it did), or the `$`/`@` of a missing name.
                     Expect::Escape | Expect::Unicode | Expect::Ident => {
@@ -1210,7 +1232,6 @@ fn earlier_syntax_errors(
             })
             .min()?,
     };
-    let whole = cut == repaired.len();
     let mut text = repaired[..cut].to_string();
     for _ in 0..256 {
         let closer = match Lexer::new(text.as_str()).lex() {
@@ -1243,8 +1264,9 @@ fn earlier_syntax_errors(
         })
         .flatten()
         .filter(|(_, found)| match found.is_empty() {
-            // The end, where only bad escapes stopped jaq's lexer.
-            true => whole && text.len() == cut,
+            // The end, where only bad escapes stopped jaq's lexer (the
+            // whole program parsed, nothing closed).
+            true => text.len() == repaired.len(),
             false => offset_in(&text, found) < cut,
         })
         .collect();
@@ -1252,15 +1274,7 @@ fn earlier_syntax_errors(
         .iter()
         .map(|(_, found)| offset_in(&text, found))
         .min()?;
-    let mut lines = Vec::new();
-    for (expected, rest) in problems.iter().filter(|(expected, _)| escape(expected)) {
-        if offset_in(code, rest) < first {
-            let line = lex_error(expected, rest, file, written);
-            if !lines.contains(&line) {
-                lines.push(line);
-            }
-        }
-    }
+    let mut lines = escape_errors(problems, file, written, first);
     // Placed in the program itself: up to the cut, it is the parsed text
     // at the same offsets.
     let in_code: Vec<_> = earlier
@@ -1274,12 +1288,8 @@ fn earlier_syntax_errors(
             )
         })
         .collect();
-    let program = jaq_core::load::File {
-        code,
-        path: file.path.clone(),
-    };
     lines.extend(describe_load_errors(
-        &vec![(program, jaq_core::load::Error::Parse(in_code))],
+        &vec![(file.clone(), jaq_core::load::Error::Parse(in_code))],
         written,
     ));
     Some(lines)
@@ -1293,9 +1303,7 @@ fn unterminated(
     written: &Written,
 ) -> Option<String> {
     let code = file.code;
-    let offset = (at.as_ptr() as usize)
-        .saturating_sub(code.as_ptr() as usize)
-        .min(code.len());
+    let offset = offset_in(code, at);
     let (keyword, start) = lexemes::unterminated(code, offset)?;
     Some(format!(
         "Possibly unterminated '{keyword}' statement at {}, {}",
@@ -1313,9 +1321,7 @@ fn lex_error(
 ) -> String {
     use jaq_core::load::lex::Expect;
     let code = file.code;
-    let offset = (rest.as_ptr() as usize)
-        .saturating_sub(code.as_ptr() as usize)
-        .min(code.len());
+    let offset = offset_in(code, rest);
     let end_of_file = lexemes::end_of_file_place(code);
     // bison lists the end where a term is complete (or none began), `}`
     // after an object's entry, nothing inside other brackets.
@@ -1343,10 +1349,8 @@ fn lex_error(
             after_term(offset, Some(open)),
             offset,
         ),
-        // `1e` is the number 1 and the name `e` to jq (`1end`: 1 and
-        // the keyword).
         Expect::Digit => {
-            let at = code[..offset].rfind(['e', 'E']).unwrap_or(offset);
+            let at = name_after_number(code, offset);
             (token_name(&code[at..]), after_term(at, None), at)
         }
         Expect::Ident if code[..offset].ends_with('$') => {
@@ -1517,14 +1521,14 @@ fn token_name(rest: &str) -> String {
     format!("'{first}'")
 }
 
-/// Undefined functions and variables, named with their arity as jq does
-/// (`foo/1 is not defined`).
 /// The words jq 1.7.1's lexer always takes as keywords.
 const JQ_KEYWORDS: &[&str] = &[
     "as", "import", "include", "module", "def", "if", "then", "elif", "else", "end", "reduce",
     "foreach", "try", "catch", "label", "and", "or", "__loc__",
 ];
 
+/// Undefined functions and variables, named with their arity as jq does
+/// (`foo/1 is not defined`).
 pub(super) fn describe_compile_errors(
     errors: &jaq_core::compile::Errors<&str, ModulePath>,
     written: &Written,
@@ -1538,8 +1542,8 @@ pub(super) fn describe_compile_errors(
                 && JQ_KEYWORDS.contains(name)
         });
         if let Some((name, _)) = keyword {
-            let offset = (name.as_ptr() as usize).saturating_sub(file.code.as_ptr() as usize);
-            let expecting = lexemes::nothing_before(file.code, offset).then_some("end of file");
+            let expecting = lexemes::nothing_before(file.code, offset_in(file.code, name))
+                .then_some("end of file");
             return vec![syntax_error(name, expecting, file, name, written)];
         }
     }

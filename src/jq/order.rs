@@ -311,7 +311,7 @@ impl<'s> Order<'_, 's> {
     /// Rewrites a definition and brings it into scope.
     fn def(&mut self, def: Def<&'s str>) -> Def<&'s str> {
         let id = self.counts.len();
-        self.counts.push(Count::Many);
+        self.counts.push(Count::AtMostOne);
         self.value_params
             .push(def.args.iter().map(|arg| arg.starts_with('$')).collect());
         self.scope
@@ -322,7 +322,6 @@ impl<'s> Order<'_, 's> {
         // do, every call does: a second output would need a call below
         // that gives two, down to one that calls nothing recursively.
         // Otherwise recursive calls are taken to give several.
-        self.counts[id] = Count::AtMostOne;
         let at_most_one = !self.count(&def.body).several();
         self.counts[id] = match at_most_one {
             true => Count::AtMostOne,
