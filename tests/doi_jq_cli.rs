@@ -573,6 +573,70 @@ const CASES: &[Case] = &[
     case("input: NUL ends a piece", &["-c", "."], b"1 \x00 2"),
     case("input: NUL in a line", &["-c", "."], b"[1\x00]\n[2,\x00]\n"),
     case("raw input keeps NUL", &["-cR", "."], b"a\x00b"),
+    // The builtins a program sees are jq 1.7.1's: its `builtins` list, in
+    // its order, and jaq's extras are not defined.
+    case("builtins are jq's", &["-c", "builtins"], b"null"),
+    case(
+        "builtins jq lacks are not defined",
+        &["-n", "trim, ltrim, isarray, toarray, add(.[]), leaf_paths"],
+        b"",
+    ),
+    // `@name` is jq's `format("name")`: an unknown name fails only when
+    // something is formatted (jq 1.7.1 has no base32 formats).
+    case(
+        "unknown formats fail when applied",
+        &[
+            "-nc",
+            r#""a" | @foo "x", (try @foo catch .), (try @base32 catch .), (try @base32d catch .), @urid "y\(.)""#,
+        ],
+        b"",
+    ),
+    case(
+        "format/1",
+        &[
+            "-nc",
+            r#""<" | format("html", "uri", "text"), ([1, "a"] | format("csv", "tsv")), (try format(1) catch .), (try format([range(9)]) catch .)"#,
+        ],
+        b"",
+    ),
+    case(
+        "csv and tsv refusals",
+        &[
+            "-nc",
+            r#"(try ("a" | @csv) catch .), (try ([{}] | @csv) catch .), (try ("a" | @tsv) catch .), (try ([[1]] | @tsv) catch .), (try ([[range(20)]] | @csv) catch .)"#,
+        ],
+        b"",
+    ),
+    case(
+        "string builtins refuse as jq does",
+        &[
+            "-nc",
+            r#"(1 | try startswith("a") catch .), ("a" | try endswith(1) catch .), (1 | try explode catch .), (1 | try ascii_downcase catch .), ({} | try @sh catch .), ([1, "it's", null, 1.0] | @sh), ([nan, 1] | @csv, @tsv), (try ("a" % 1) catch .)"#,
+        ],
+        b"",
+    ),
+    case(
+        "tonumber parses a JSON text",
+        &[
+            "-nc",
+            r#"(null, "[1]", " 1", "nan", "0x10", "", 5) | try tonumber catch ."#,
+        ],
+        b"",
+    ),
+    case(
+        "sub and split give one result per regex",
+        &[
+            "-nc",
+            r#""abc" | [sub("a", "b"; "x")], [sub("b", "c"; "x", "y")], [splits("b", "c")], [split("b", "c"; null)], [sub(empty; "x")], ("aXbXc" | [sub("x"; "_"; "gi", "g")])"#,
+        ],
+        b"",
+    ),
+    case("stderr writes strings raw", &["-n", r#""a\nb", 1 | stderr"#], b""),
+    case(
+        "fromjson of a non-string",
+        &["-nc", "1, null, [range(10)] | try fromjson catch ."],
+        b"",
+    ),
 ];
 
 fn peer() -> PathBuf {

@@ -34,10 +34,18 @@ pub(super) const REPLACED: &[(&str, usize)] = &[
     ("range", 3),
 ];
 
-/// jaq's natives we call under a second name: `limit` because our
-/// definition of it (with jq's rules) wraps it, `first` for a rewrite
+/// jaq's natives we call under a second name: `limit` and the string
+/// functions because our definitions of them (with jq's rules) wrap them, `first` for a rewrite
 /// (`order`'s `_jq_one`) that must reach it whatever a program defines.
-const RENAMED: &[(&str, &str)] = &[("limit", "_jaq_limit"), ("first", "_jq_one")];
+const RENAMED: &[(&str, &str)] = &[
+    ("limit", "_jaq_limit"),
+    ("first", "_jq_one"),
+    ("startswith", "_jaq_startswith"),
+    ("endswith", "_jaq_endswith"),
+    ("explode", "_jaq_explode"),
+    ("ascii_downcase", "_jaq_ascii_downcase"),
+    ("ascii_upcase", "_jaq_ascii_upcase"),
+];
 
 pub(super) fn natives() -> Vec<Fun<Data>> {
     type Native = (&'static str, Box<[Bind]>, jaq_core::RunPtr<Data>);
@@ -89,7 +97,8 @@ pub(super) fn natives() -> Vec<Fun<Data>> {
             bome(flatten(cv.1, &depth))
         }),
     ];
-    let renamed = jaq_core::funs::<Data>().filter_map(|(name, arity, native)| {
+    let jaqs = jaq_core::funs::<Data>().chain(jaq_std::funs::<Data>());
+    let renamed = jaqs.filter_map(|(name, arity, native)| {
         RENAMED
             .iter()
             .find(|(from, _)| *from == name)

@@ -73,19 +73,62 @@ def @text: tostring;
 def @json: tojson;
 def @base64d: tostring | _jq_base64_decode;
 def @csv:
-  if type != "array" then error("\(type) (\(tojson)) cannot be csv-formatted, only an array can be") else
+  if type != "array" then error("\(_jq_describe) cannot be csv-formatted, only array") else
   map(if type == "string" then "\"" + (. / "\"" | join("\"\"")) + "\""
+      elif type == "number" and _jq_number_class == "nan" then ""
       elif type == "number" or type == "boolean" then tojson
       elif . == null then ""
-      else error("\(type) (\(tojson)) is not valid in a csv row") end)
+      else error("\(_jq_describe) is not valid in a csv row") end)
   | join(",") end;
 def @tsv:
-  if type != "array" then error("\(type) (\(tojson)) cannot be tsv-formatted, only an array can be") else
+  if type != "array" then error("\(_jq_describe) cannot be tsv-formatted, only array") else
   map(if type == "string" then (. / "\\" | join("\\\\")) / "\t" | join("\\t") | . / "\n" | join("\\n") | . / "\r" | join("\\r")
+      elif type == "number" and _jq_number_class == "nan" then ""
       elif type == "number" or type == "boolean" then tojson
       elif . == null then ""
-      else error("\(type) (\(tojson)) is not valid in a tsv row") end)
+      # sic: jq 1.7.1's @tsv names a csv row.
+      else error("\(_jq_describe) is not valid in a csv row") end)
   | join("\t") end;
+# Strings quoted, scalars as their JSON text, arrays and objects refused.
+def @sh:
+  [if type == "array" then .[] else . end
+   | if type == "string" then "'" + (. / "'" | join("'\\''")) + "'"
+     elif type == "array" or type == "object" then error("\(_jq_describe) can not be escaped for shell")
+     else tojson end]
+  | join(" ");
+# jq 1.7.1's formats: `@name` and `format(name)` know these names
+# (visible.rs's FORMATS); `@name` of any other is `_jq_format("name")`
+# (tree.rs), an error once something is formatted.
+def _jq_format($name):
+  if $name == "text" then @text elif $name == "json" then @json
+  elif $name == "html" then @html elif $name == "uri" then @uri
+  elif $name == "csv" then @csv elif $name == "tsv" then @tsv
+  elif $name == "sh" then @sh elif $name == "base64" then @base64
+  elif $name == "base64d" then @base64d
+  else error(($name | if type == "string" then . else _jq_describe end) + " is not a valid format") end;
+def format($name): _jq_format($name);
+
+# jq 1.7.1 parses a string as a JSON text (its errors pass through) and
+# takes only a number from it.
+def tonumber:
+  if type == "number" then .
+  elif type == "string" then
+    . as $text | fromjson
+    | if type == "number" then . else $text | error("\(_jq_describe) cannot be parsed as a number") end
+  else error("\(_jq_describe) cannot be parsed as a number") end;
+# jq 1.7.1's messages for the strings these require (sic: its case
+# conversions name explode).
+def startswith($s):
+  if type == "string" and ($s | type) == "string" then _jaq_startswith($s)
+  else error("startswith() requires string inputs") end;
+def endswith($s):
+  if type == "string" and ($s | type) == "string" then _jaq_endswith($s)
+  else error("endswith() requires string inputs") end;
+def explode: if type == "string" then _jaq_explode else error("explode input must be a string") end;
+def ascii_downcase:
+  if type == "string" then _jaq_ascii_downcase else error("explode input must be a string") end;
+def ascii_upcase:
+  if type == "string" then _jaq_ascii_upcase else error("explode input must be a string") end;
 
 # jq 1.7.1's nth: the n-th output of f if there is one (for each n).
 def nth($n; f):
@@ -113,7 +156,6 @@ def fromstream(f):
         else setpath(["e"]; $i[0] | length == 1) end;
       if .e then .x else empty end);
 def truncate_stream(stream): . as $n | null | stream | . as $input | if (.[0] | length) > $n then setpath([0]; .[0][$n:]) else empty end;
-def leaf_paths: paths(scalars);
 
 # Regexes as jq 1.7.1 has them, all on one native match (`regex.rs`)
 # that builds jq's match objects; as jq's C functions do, the flags are
@@ -128,8 +170,8 @@ def capture(re; flags): flags as $flags | match(re; $flags) | _jq_groups;
 def scan(re; flags):
   ("g" + flags) as $flags | match(re; $flags) | if .captures | length > 0 then [.captures[].string] else .string end;
 # The pieces between the matches, by jq's code point offsets.
-def split(re; flags): . as $text
-  | [0, (("g" + flags) as $flags | match(re; $flags) | .offset, .offset + .length), length] as $bounds
+def split(re; flags): re as $re | . as $text
+  | [0, (("g" + flags) as $flags | match($re; $flags) | .offset, .offset + .length), length] as $bounds
   | [range(0; $bounds | length; 2) as $at | $text[$bounds[$at]:$bounds[$at + 1]]];
 def splits(re; flags): split(re; flags)[];
 def splits(re): splits(re; null);
@@ -146,8 +188,10 @@ def scan(re): scan(re; null);
 # jq 1.7.1's replacement: the n-th output of `f` at each match goes into
 # the n-th result (a match with fewer outputs leaves the later results as
 # they are), and a string `f` gives nothing for at all comes back whole.
-def sub(re; f; flags): . as $text
-  | reduce (flags as $flags | match(re; $flags)) as $edit ({results: [], previous: 0};
+# One result for each regex, and for each flags within it (jq's `$re`
+# and `$flags` parameters).
+def sub(re; f; flags): re as $re | flags as $flags | . as $text
+  | reduce match($re; $flags) as $edit ({results: [], previous: 0};
       $text[.previous:$edit.offset] as $gap
       | [$edit | _jq_groups | f] as $inserts
       | reduce range($inserts | length) as $at (.; .results[$at] += $gap + $inserts[$at])
@@ -157,8 +201,8 @@ def sub(re; f): sub(re; f; "");
 def gsub(re; f; flags): sub(re; f; flags + "g");
 def gsub(re; f): sub(re; f; "g");
 
-# Diagnostics print as jq does: `debug` as ["DEBUG:",v], `stderr` as
-# compact JSON, `halt_error` strings raw.
+# Diagnostics print as jq does: `debug` as ["DEBUG:",v], `stderr` and
+# `halt_error` strings raw, other values as compact JSON.
 def debug: _jq_debug;
 def debug(message): (message | _jq_debug | empty), .;
 def stderr: _jq_stderr;
@@ -175,19 +219,11 @@ def nan: infinite - infinite;
 def logb: if . == 0 then -infinite else frexp[1] - 1 end;
 def significand: if . == 0 then 0 else frexp[0] * 2 end;
 def type: _jq_type;
-def have_decnum: true;
-def have_literal_numbers: true;
 def abs: if type == "number" and . < 0 then - . else . end;
-def toarray: if type == "array" then . else [.] end;
-def ascii: [.] | implode;
 def builtins: _jq_builtins;
 def get_search_list: [];
 
-# Formats and date helpers of jq 1.7's manual that jaq lacks.
-def @base32: tostring | _jq_base32_encode;
-def @base32d: tostring | _jq_base32_decode;
-def dateadd(u; n): . + n;
-def datesub(u; n): . - n;
+# Helpers of jq 1.7.1 that jaq lacks.
 def lgamma_r: [lgamma, (if tgamma < 0 then -1 else 1 end)];
 def get_jq_origin: null;
 def get_prog_origin: null;
@@ -200,4 +236,3 @@ def todateiso8601: strftime("%Y-%m-%dT%H:%M:%SZ");
 def todate: todateiso8601;
 def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;
 def fromdate: fromdateiso8601;
-def date: todate;

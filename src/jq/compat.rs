@@ -20,7 +20,9 @@ macro_rules! stderr_line {
     }};
 }
 
-/// Every jq-defined builtin, ours last so they win.
+/// Every jq-defined builtin, ours last so they win. Those jq lacks are
+/// hidden (`visible`) once the prelude is cut to what a program reaches,
+/// since renaming walks every definition.
 pub(super) fn defs() -> impl Iterator<Item = Def<&'static str>> {
     let ours = jaq_core::load::parse(include_str!("compat.jq"), |p| p.defs()).unwrap_or_default();
     jaq_core::defs()
@@ -44,6 +46,10 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
         )
         .chain(jaq_core::funs())
         .chain(jaq_std::funs())
+        .map(|(name, args, run)| {
+            let name = super::visible::hidden(name, args.len()).unwrap_or(name);
+            (name, args, run)
+        })
 }
 
 /// jq 1.7.1's `_modify(paths; update)`, what `l |= r` means: each path of
@@ -184,7 +190,7 @@ fn natives() -> Vec<Fun<Data>> {
         let result = super::regex::match_impl(&cv.1 .0, &re.0, &flags.0, test);
         bome(result.map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 34] = [
+    let natives: [Native; 33] = [
         ("modulemeta", v(0), |cv| {
             let result = match &cv.1 .0 {
                 Val::TStr(name) | Val::BStr(name) => {
@@ -250,11 +256,10 @@ fn natives() -> Vec<Fun<Data>> {
         ("_jq_utf8bytelength", v(0), |cv| {
             bome(utf8_byte_length(&cv.1 .0).map(Value).map_err(jaq_error))
         }),
-        ("_jq_base32_encode", v(0), |cv| {
-            bome(base32_encode(&cv.1 .0).map(Value).map_err(jaq_error))
-        }),
-        ("_jq_base32_decode", v(0), |cv| {
-            bome(base32_decode(&cv.1 .0).map(Value).map_err(jaq_error))
+        // jq's "type (value)" phrase, for the error messages of our
+        // definitions in compat.jq.
+        ("_jq_describe", v(0), |cv| {
+            bome(Ok(Value(Val::from(describe(&cv.1 .0)))))
         }),
         // jaq defines `type` in jq code by comparisons; our modules call it
         // on every value they normalize, so it is native here.
@@ -289,11 +294,13 @@ fn natives() -> Vec<Fun<Data>> {
             stderr_line!("[\"DEBUG:\",{}]", compact_text(&cv.1 .0));
             bome(Ok(cv.1))
         }),
+        // jq 1.7.1 writes a string raw, anything else as compact JSON.
         ("_jq_stderr", v(0), |cv| {
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                compact_text(&cv.1 .0).as_bytes(),
-            );
+            let mut stderr = std::io::stderr();
+            let _ = match &cv.1 .0 {
+                Val::TStr(text) | Val::BStr(text) => std::io::Write::write_all(&mut stderr, text),
+                other => std::io::Write::write_all(&mut stderr, compact_text(other).as_bytes()),
+            };
             bome(Ok(cv.1))
         }),
         ("_jq_halt_error", v(1), |mut cv| {
@@ -316,7 +323,7 @@ fn natives() -> Vec<Fun<Data>> {
             Box::new(std::iter::once(Err(jaq_core::Exn::halt(code))))
         }),
         ("_jq_builtins", v(0), |_cv| {
-            bome(Ok(BUILTINS
+            bome(Ok(super::visible::BUILTINS
                 .iter()
                 .map(|name| Value(Val::from(name.to_string())))
                 .collect()))
@@ -333,157 +340,6 @@ fn natives() -> Vec<Fun<Data>> {
         .map(run::<Data>)
         .collect()
 }
-
-/// The builtins of jq 1.7.1's manual, as `builtins` lists them.
-const BUILTINS: &[&str] = &[
-    "IN/1",
-    "IN/2",
-    "INDEX/1",
-    "INDEX/2",
-    "add/0",
-    "all/0",
-    "all/1",
-    "all/2",
-    "any/0",
-    "any/1",
-    "any/2",
-    "arrays/0",
-    "ascii_downcase/0",
-    "ascii_upcase/0",
-    "booleans/0",
-    "bsearch/1",
-    "builtins/0",
-    "capture/1",
-    "capture/2",
-    "combinations/0",
-    "combinations/1",
-    "contains/1",
-    "debug/0",
-    "debug/1",
-    "del/1",
-    "delpaths/1",
-    "empty/0",
-    "endswith/1",
-    "env/0",
-    "error/0",
-    "error/1",
-    "explode/0",
-    "first/0",
-    "first/1",
-    "flatten/0",
-    "flatten/1",
-    "floor/0",
-    "from_entries/0",
-    "fromdate/0",
-    "fromdateiso8601/0",
-    "fromjson/0",
-    "fromstream/1",
-    "getpath/1",
-    "gmtime/0",
-    "group_by/1",
-    "gsub/2",
-    "gsub/3",
-    "halt/0",
-    "halt_error/0",
-    "halt_error/1",
-    "has/1",
-    "implode/0",
-    "in/1",
-    "index/1",
-    "indices/1",
-    "infinite/0",
-    "input/0",
-    "input_filename/0",
-    "input_line_number/0",
-    "inputs/0",
-    "inside/1",
-    "isinfinite/0",
-    "isnan/0",
-    "isnormal/0",
-    "isvalid/1",
-    "iterables/0",
-    "join/1",
-    "keys/0",
-    "keys_unsorted/0",
-    "last/0",
-    "last/1",
-    "leaf_paths/0",
-    "length/0",
-    "limit/2",
-    "localtime/0",
-    "ltrimstr/1",
-    "map/1",
-    "map_values/1",
-    "match/1",
-    "match/2",
-    "max/0",
-    "max_by/1",
-    "min/0",
-    "min_by/1",
-    "mktime/0",
-    "nan/0",
-    "not/0",
-    "now/0",
-    "nth/1",
-    "nth/2",
-    "nulls/0",
-    "numbers/0",
-    "objects/0",
-    "path/1",
-    "paths/0",
-    "paths/1",
-    "pick/1",
-    "range/1",
-    "range/2",
-    "range/3",
-    "recurse/0",
-    "recurse/1",
-    "recurse/2",
-    "reduce/0",
-    "repeat/1",
-    "reverse/0",
-    "rindex/1",
-    "rtrimstr/1",
-    "scalars/0",
-    "scan/1",
-    "scan/2",
-    "select/1",
-    "setpath/2",
-    "sort/0",
-    "sort_by/1",
-    "split/1",
-    "split/2",
-    "splits/1",
-    "splits/2",
-    "sqrt/0",
-    "startswith/1",
-    "stderr/0",
-    "strftime/1",
-    "strings/0",
-    "strptime/1",
-    "sub/2",
-    "sub/3",
-    "test/1",
-    "test/2",
-    "to_entries/0",
-    "todate/0",
-    "todateiso8601/0",
-    "tojson/0",
-    "tonumber/0",
-    "tostream/0",
-    "tostring/0",
-    "transpose/0",
-    "truncate_stream/1",
-    "type/0",
-    "unique/0",
-    "unique_by/1",
-    "until/2",
-    "utf8bytelength/0",
-    "values/0",
-    "walk/1",
-    "while/2",
-    "with_entries/1",
-];
 
 fn jaq_error(message: String) -> jaq_core::Error<Value> {
     jaq_core::Error::new(Value(Val::from(message)))
@@ -722,7 +578,7 @@ fn bsearch(input: &Val, wanted: &Val) -> Result<Val, String> {
 
 fn from_json(value: &Val) -> Result<Val, String> {
     let (Val::TStr(text) | Val::BStr(text)) = value else {
-        return Err(format!("{} cannot be parsed as JSON", describe(value)));
+        return Err(format!("{} only strings can be parsed", describe(value)));
     };
     let while_parsing = |problem: String| {
         format!(
@@ -741,61 +597,6 @@ fn from_json(value: &Val) -> Result<Val, String> {
             Err(while_parsing(error.to_string()))
         }
         (None, _) => Err(while_parsing("Expected JSON value".to_string())),
-    }
-}
-
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/// RFC 4648 base32 with padding, as jq's `@base32`.
-fn base32_encode(value: &Val) -> Result<Val, String> {
-    let bytes = string_bytes(value)?;
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    for chunk in bytes.chunks(5) {
-        let mut buffer = [0u8; 5];
-        buffer[..chunk.len()].copy_from_slice(chunk);
-        let bits = buffer
-            .iter()
-            .fold(0u64, |bits, byte| (bits << 8) | u64::from(*byte));
-        let symbols = (chunk.len() * 8).div_ceil(5);
-        for position in 0..8 {
-            if position < symbols {
-                let index = ((bits >> (35 - position * 5)) & 31) as usize;
-                out.push(char::from(BASE32[index]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    Ok(Val::from(out))
-}
-
-/// jq's `@base32d`: padding optional, invalid input refused.
-fn base32_decode(value: &Val) -> Result<Val, String> {
-    let text = string_bytes(value)?;
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    let (mut bits, mut count) = (0u64, 0u32);
-    for byte in text.iter().copied().filter(|byte| *byte != b'=') {
-        let Some(index) = BASE32.iter().position(|symbol| *symbol == byte) else {
-            return Err(format!("{} is not valid base32 data", compact_text(value)));
-        };
-        bits = (bits << 5) | index as u64;
-        count += 5;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    Ok(Val::from(String::from_utf8_lossy(&out).into_owned()))
-}
-
-fn string_bytes(value: &Val) -> Result<&[u8], String> {
-    match value {
-        Val::TStr(bytes) | Val::BStr(bytes) => Ok(bytes),
-        other => Err(format!(
-            "{} cannot be base32-encoded or decoded",
-            describe(other)
-        )),
     }
 }
 

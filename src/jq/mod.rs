@@ -34,6 +34,7 @@ mod tree;
 mod unparse;
 mod update;
 mod value;
+mod visible;
 mod zone;
 
 use jaq_core::load::{Arena, File, Loader};
@@ -439,7 +440,10 @@ impl Program {
         let merged = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let main_code = prepare_source(code, &options.main_path, &merged, term_body)
             .map_err(|problem| CompileError::new(vec![problem]))?;
-        let prelude = prelude::reachable(prelude, &main_code);
+        let prelude: Vec<_> = prelude::reachable(prelude, &main_code)
+            .into_iter()
+            .map(visible::hide_def)
+            .collect();
         let merged_modules = merged.clone();
         // What each module's source was before its rewrites, for errors.
         let written = std::rc::Rc::new(std::cell::RefCell::new(compat::Written::default()));

@@ -56,6 +56,10 @@ impl Names {
 
     /// What `name/arity` means where nothing local shadows it.
     pub fn resolve(&self, name: &str, arity: usize) -> Callee {
+        // The prelude is hidden from programs only when it is compiled.
+        if !super::visible::is_visible(name, arity) {
+            return Callee::Unknown;
+        }
         if let Some(index) = self.last.get(&(name, arity)) {
             Callee::Prelude(*index)
         } else if self.natives.contains(&(name, arity)) {

@@ -1,5 +1,6 @@
 //! The rewrites that need the syntax tree (jq's order of evaluation,
-//! `order`; path expressions, `path_expr`), run on a module's parsed body,
+//! `order`; path expressions, `path_expr`; formats jq does not know,
+//! `visible`), run on a module's parsed body,
 //! which is printed back (`unparse`) only when one changed something.
 //!
 //! Only code jaq parses is rewritten. The program as written is what
@@ -7,7 +8,7 @@
 //! compiles it again, unrewritten, when the rewritten one fails.
 
 use super::scope::{Names, Scope};
-use super::{header, order, path_expr, unparse};
+use super::{header, order, path_expr, unparse, visible};
 use jaq_core::load::lex::StrPart;
 use jaq_core::load::parse::{Def, Term};
 use jaq_core::path::{Part, Path};
@@ -47,17 +48,27 @@ pub(super) fn rewrite(code: &str, body: Body, included: Included) -> Option<Stri
     let printed = match body {
         Body::Term => {
             let term = jaq_core::load::parse(text, |parser| parser.term())?;
+            let mut formats = false;
+            let term = visible::unknown_formats(term, &mut formats);
             let mut paths = path_expr::Rewrite::new(&scope);
             let term = paths.term(term);
-            let wrapped = paths.changed;
+            let wrapped = paths.changed || formats;
             let (term, changed) = order::rewrite_term(term, &mut scope);
             (wrapped || changed).then(|| unparse::term(&term))?
         }
         Body::Defs => {
             let defs = jaq_core::load::parse(text, |parser| parser.defs())?;
+            let mut formats = false;
+            let defs = defs
+                .into_iter()
+                .map(|def| Def {
+                    body: visible::unknown_formats(def.body, &mut formats),
+                    ..def
+                })
+                .collect();
             let mut paths = path_expr::Rewrite::new(&scope);
             let defs = paths.defs(defs);
-            let wrapped = paths.changed;
+            let wrapped = paths.changed || formats;
             let (defs, changed) = order::rewrite_defs(defs, &mut scope);
             (wrapped || changed).then(|| unparse::defs(&defs))?
         }

@@ -464,7 +464,7 @@ impl std::ops::Rem for Value {
                 return Ok(Value(Val::from(a.wrapping_rem(b.wrapping_abs()) as isize)));
             }
         }
-        Err(cannot(&self.0, &other.0, "divided"))
+        Err(cannot(&self.0, &other.0, "divided (remainder)"))
     }
 }
 
