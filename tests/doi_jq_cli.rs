@@ -631,6 +631,14 @@ const CASES: &[Case] = &[
         ],
         b"",
     ),
+    case(
+        "nth counts down and last of nothing is null",
+        &[
+            "-nc",
+            r#"[last(empty)], [last(1, 2)], [nth(1.5; 1, 2, 3)], [nth(5; 1, 2)], [nth(1, 0; 1, 2, 3)], ("a" | try nth(.; 1, 2) catch .), (try last(1, error("x")) catch .)"#,
+        ],
+        b"",
+    ),
     case("stderr writes strings raw", &["-n", r#""a\nb", 1 | stderr"#], b""),
     case(
         "fromjson of a non-string",

@@ -40,6 +40,7 @@ pub(super) const REPLACED: &[(&str, usize)] = &[
 const RENAMED: &[(&str, &str)] = &[
     ("limit", "_jaq_limit"),
     ("first", "_jq_one"),
+    ("last", "_jaq_last"),
     ("startswith", "_jaq_startswith"),
     ("endswith", "_jaq_endswith"),
     ("explode", "_jaq_explode"),

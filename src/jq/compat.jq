@@ -130,10 +130,13 @@ def ascii_downcase:
 def ascii_upcase:
   if type == "string" then _jaq_ascii_upcase else error("explode input must be a string") end;
 
-# jq 1.7.1's nth: the n-th output of f if there is one (for each n).
+# jq 1.7.1's nth counts down from `$n + 1` (so `nth(1.5; f)` is the
+# third output, and a string `$n` fails to add), and its `last` of
+# nothing is null.
 def nth($n; f):
   if $n < 0 then error("nth doesn't support negative indices")
-  else label $out | foreach f as $item (-1; . + 1; if . == $n then $item, break $out else empty end) end;
+  else label $out | foreach f as $item ($n + 1; . - 1; if . <= 0 then $item, break $out else empty end) end;
+def last(f): _jq_one(_jaq_last(f), null);
 def nth($n): .[$n];
 # jq 1.7.1's _flatten (native) recurses while the depth is not 0, so a
 # fractional depth flattens fully, as jq's does.
