@@ -639,6 +639,24 @@ const CASES: &[Case] = &[
         ],
         b"",
     ),
+    // jq's math builtins are its C library's: glibc's zeros, infinities
+    // and NaNs, `(int)` casts of integer arguments, halves to even.
+    case(
+        "math refuses what is not a number",
+        &[
+            "-nc",
+            r#"("a" | try sqrt catch .), (null | try fmod(.; 1) catch .), (try pow(1; "b") catch .), (try ldexp("a"; "b") catch .), (try fma(1; 2; "c") catch .), ("a" | try frexp catch .), (1 | try pow10 catch .), (null, false | try abs catch .), ("a", -0 | abs)"#,
+        ],
+        b"",
+    ),
+    case(
+        "math at the C library's edges",
+        &[
+            "-nc",
+            r#"[fmax(-0; 0), fmax(0; -0), fmin(-0; 0), fmin(0; -0), fmax(nan; 1)], [1e1000, nan | frexp], [1e1000, -1e1000, nan | modf], [-1, 0, -0 | lgamma_r], [0, 1e1000, nan, 0.1, 5e-324 | logb], [5e-324, -0.75, -0 | significand], [scalb(1; 1e1000), scalb(0; 1e1000), scalb(1; 2.5), scalb(3; 2)], [ldexp(1; 1.5), ldexp(1; 1e10), scalbln(1; 2.7)], [2.5, -0.5 | nearbyint, rint, trunc], (1.5 | gamma), [pow(1, 2; 3, 4)], [drem(5; 3), fdim(1; 3), fma(2; 3; 4)]"#,
+        ],
+        b"",
+    ),
     case("stderr writes strings raw", &["-n", r#""a\nb", 1 | stderr"#], b""),
     case(
         "fromjson of a non-string",

@@ -38,7 +38,6 @@ def combinations:
   if length == 0 then [] else .[0][] as $first | (.[1:] | combinations) as $rest | [$first] + $rest end;
 # jq's C builtins evaluate their last argument outermost.
 def nexttoward(x; y): y as $y | nextafter(x; $y);
-def scalb(x; e): pow(2.0; e) as $power | x * $power;
 def combinations(n): . as $dot | [range(n)] | map($dot) | combinations;
 
 # Deletion keeps the remaining keys in order and removes array elements
@@ -219,15 +218,13 @@ def isinfinite: _jq_number_class == "infinite";
 def isnormal: _jq_number_class == "normal";
 def isfinite: type == "number" and (isinfinite | not);
 def nan: infinite - infinite;
-def logb: if . == 0 then -infinite else frexp[1] - 1 end;
-def significand: if . == 0 then 0 else frexp[0] * 2 end;
 def type: _jq_type;
-def abs: if type == "number" and . < 0 then - . else . end;
+# jq 1.7.1 negates whatever sorts below 0 (null and booleans fail).
+def abs: if . < 0 then - . else . end;
 def builtins: _jq_builtins;
 def get_search_list: [];
 
 # Helpers of jq 1.7.1 that jaq lacks.
-def lgamma_r: [lgamma, (if tgamma < 0 then -1 else 1 end)];
 def get_jq_origin: null;
 def get_prog_origin: null;
 # range/1, range/2 and range/3 are natives (builtins.rs), with jq's rules:

@@ -29,7 +29,10 @@ pub(super) fn defs() -> impl Iterator<Item = Def<&'static str>> {
         .chain(jaq_std::defs())
         .chain(jaq_json::defs())
         .chain(ours)
-        .filter(|def| !super::builtins::REPLACED.contains(&(def.name, def.args.len())))
+        .filter(|def| {
+            let name = (def.name, def.args.len());
+            !super::builtins::REPLACED.contains(&name) && !super::math::REPLACED.contains(&name)
+        })
 }
 
 /// Every native builtin, ours first so they win.
@@ -37,6 +40,7 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
     super::builtins::natives()
         .into_iter()
         .chain(natives())
+        .chain(super::math::natives())
         .chain(super::path_expr::natives())
         .chain(
             jaq_std::input::funs::<Data>()

@@ -19,6 +19,7 @@ mod depth;
 mod header;
 pub mod inputs;
 mod lexemes;
+mod math;
 pub(crate) mod modules;
 mod object_values;
 mod order;
