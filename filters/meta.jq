@@ -30,7 +30,9 @@ def _meta_entry:
 
 # The build's tags for its own architecture: {tags, archTags, ...}.
 def _meta_arch:
-  .build.arch as $arch | .source.arches[$arch]
+  # jq refuses null as a key (`null[null]` is an error), so a build
+  # without an arch has no entry rather than a bare "Cannot index null".
+  .build.arch as $arch | if $arch == null then null else .source.arches[$arch] end
 ;
 
 # The input build with the fields every command reads checked, so a bad
