@@ -657,6 +657,38 @@ const CASES: &[Case] = &[
         ],
         b"",
     ),
+    case(
+        "sorting what is not an array",
+        &[
+            "-nc",
+            r#"(1, null, {"a": 2}, "ab", "", true) | [(try sort catch .), (try sort_by(.) catch .), (try unique catch .), (try min_by(.) catch .), (try reverse catch .)]"#,
+        ],
+        b"",
+    ),
+    case(
+        "indices and bsearch of what they do not search",
+        &[
+            "-nc",
+            r#"(null, 1, "a,b, cd", [1, 2, 1], [null, 1], {"a": 1}, true) | [(try indices(1) catch .), (try indices("") catch .), (try indices([]) catch .), (try indices(null) catch .), (try indices(", ") catch .), (try index("a") catch .), (try rindex(1) catch .), (try bsearch(0) catch .)]"#,
+        ],
+        b"",
+    ),
+    case(
+        "null refuses null, booleans and arrays as keys",
+        &[
+            "-nc",
+            r#"null | (try .[null] catch .), (try .[true] catch .), (try .[[]] catch .), .[{}], .a, .[0], ([1] | try .[{}] catch .)"#,
+        ],
+        b"",
+    ),
+    case(
+        "true and false are two kinds to contains",
+        &[
+            "-nc",
+            r#"(false, true, [false]) as $x | (false, true, [true]) as $y | [$x, $y, (try ($x | contains($y)) catch .)]"#,
+        ],
+        b"",
+    ),
     case("stderr writes strings raw", &["-n", r#""a\nb", 1 | stderr"#], b""),
     case(
         "fromjson of a non-string",

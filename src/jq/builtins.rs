@@ -34,13 +34,18 @@ pub(super) const REPLACED: &[(&str, usize)] = &[
     ("range", 3),
 ];
 
-/// jaq's natives we call under a second name: `limit` and the string
-/// functions because our definitions of them (with jq's rules) wrap them, `first` for a rewrite
-/// (`order`'s `_jq_one`) that must reach it whatever a program defines.
+/// jaq's natives we call under a second name: `limit`, `last`, the
+/// sorts and the string functions because our definitions of them (with
+/// jq's rules) wrap them, `first` for a rewrite (`order`'s `_jq_one`)
+/// that must reach it whatever a program defines.
 const RENAMED: &[(&str, &str)] = &[
     ("limit", "_jaq_limit"),
     ("first", "_jq_one"),
     ("last", "_jaq_last"),
+    ("sort", "_jaq_sort"),
+    ("sort_by", "_jaq_sort_by"),
+    ("group_by", "_jaq_group_by"),
+    ("reverse", "_jaq_reverse"),
     ("startswith", "_jaq_startswith"),
     ("endswith", "_jaq_endswith"),
     ("explode", "_jaq_explode"),

@@ -129,6 +129,37 @@ def ascii_downcase:
 def ascii_upcase:
   if type == "string" then _jaq_ascii_upcase else error("explode input must be a string") end;
 
+# jq 1.7.1 sorts, groups and picks by `map([f])`, so what is not an array
+# fails to iterate and an object fails beside its keys; the natives take
+# arrays. Its reverse of what is not an array is `[.[length - 1 - ...]]`.
+def _jq_by_refused(f; $problem):
+  map([f]) as $keys | _jq_describe as $input | ($keys | _jq_describe) as $shown
+  | error("\($input) and \($shown) cannot be \($problem)");
+def sort:
+  if type == "array" then _jaq_sort else error("\(_jq_describe) cannot be sorted, as it is not an array") end;
+def sort_by(f):
+  if type == "array" then _jaq_sort_by(f) else _jq_by_refused(f; "sorted, as they are not both arrays") end;
+def group_by(f):
+  if type == "array" then _jaq_group_by(f) else _jq_by_refused(f; "sorted, as they are not both arrays") end;
+def unique_by(f): if type == "array" then [_jaq_group_by(f)[] | .[0]] else group_by(f) end;
+def unique: unique_by(.);
+def min_by(f):
+  if type == "array" then reduce min_by_or_empty(f) as $x (null; $x) else _jq_by_refused(f; "iterated over") end;
+def max_by(f):
+  if type == "array" then reduce max_by_or_empty(f) as $x (null; $x) else _jq_by_refused(f; "iterated over") end;
+def reverse: if type == "array" then _jaq_reverse else [.[length - 1 - range(0; length)]] end;
+
+# jq 1.7.1 searches arrays and strings (the natives); anything else gets
+# what `.[$i]` gives it, and bsearch what `length` and `.[0]` give.
+def indices($i):
+  if type == "array" then
+    (if ($i | type) != "array" then _jq_indices([$i]) elif $i == [] then [] else _jq_indices($i) end)
+  elif type == "string" and ($i | type) == "string" then (if $i == "" then [] else _jq_indices($i) end)
+  else .[$i] end;
+def index($i): indices($i) | .[0];
+def rindex($i): indices($i) | .[-1:][0];
+def bsearch($target): if type == "array" then _jq_bsearch($target) elif length == 0 then -1 else .[0] end;
+
 # jq 1.7.1's nth counts down from `$n + 1` (so `nth(1.5; f)` is the
 # third output, and a string `$n` fails to add), and its `last` of
 # nothing is null.

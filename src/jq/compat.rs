@@ -194,7 +194,7 @@ fn natives() -> Vec<Fun<Data>> {
         let result = super::regex::match_impl(&cv.1 .0, &re.0, &flags.0, test);
         bome(result.map(Value).map_err(jaq_error))
     }
-    let natives: [Native; 33] = [
+    let natives: [Native; 34] = [
         ("modulemeta", v(0), |cv| {
             let result = match &cv.1 .0 {
                 Val::TStr(name) | Val::BStr(name) => {
@@ -284,8 +284,11 @@ fn natives() -> Vec<Fun<Data>> {
             binary(cv, |a, b| contains(a, b).map(Val::from))
         }),
         ("has", v(1), |cv| binary(cv, has)),
+        // compat.jq's `indices` wraps this; jaq's `index` and `rindex`,
+        // which it shadows, still call it by its own name.
         ("indices", v(1), |cv| binary(cv, indices)),
-        ("bsearch", v(1), |cv| binary(cv, bsearch)),
+        ("_jq_indices", v(1), |cv| binary(cv, indices)),
+        ("_jq_bsearch", v(1), |cv| binary(cv, bsearch)),
         ("_jq_delpaths", v(1), |cv| {
             binary(cv, |value, paths| {
                 delete_paths(value.clone(), paths.clone())
@@ -446,7 +449,7 @@ fn utf8_byte_length(value: &Val) -> Result<Val, String> {
 /// different types just do not contain each other (`{a: 1} |
 /// contains({a: "x"})` is false, as in jq).
 fn contains(haystack: &Val, needle: &Val) -> Result<bool, String> {
-    if !same_type(haystack, needle) {
+    if !same_kind(haystack, needle) {
         return Err(format!(
             "{} and {} cannot have their containment checked",
             describe(haystack),
@@ -487,7 +490,7 @@ fn contains_in(haystack: &Val, needle: &Val, seen: &mut HashMap<usize, bool>) ->
                     .windows(inner.len())
                     .any(|window| window == inner.as_ref())
         }
-        _ => same_type(haystack, needle) && haystack == needle,
+        _ => same_kind(haystack, needle) && haystack == needle,
     };
     if let Some(address) = shared {
         seen.insert(address, answer);
@@ -495,14 +498,14 @@ fn contains_in(haystack: &Val, needle: &Val, seen: &mut HashMap<usize, bool>) ->
     answer
 }
 
-/// Whether two values have one jq type (a string either way): what
-/// `type_name(a) == type_name(b)` says, without comparing the names'
-/// bytes at every member `contains` looks at.
-fn same_type(a: &Val, b: &Val) -> bool {
+/// Whether two values have one of jq's kinds (a string either way), in
+/// which `true` and `false` are two: `false | contains(true)` is refused.
+fn same_kind(a: &Val, b: &Val) -> bool {
     matches!(
         (a, b),
         (Val::Null, Val::Null)
-            | (Val::Bool(_), Val::Bool(_))
+            | (Val::Bool(true), Val::Bool(true))
+            | (Val::Bool(false), Val::Bool(false))
             | (Val::Num(_), Val::Num(_))
             | (Val::TStr(_) | Val::BStr(_), Val::TStr(_) | Val::BStr(_))
             | (Val::Arr(_), Val::Arr(_))

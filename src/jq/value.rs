@@ -536,7 +536,15 @@ impl jaq_core::ValT for Value {
     /// jq's indexing errors ("Cannot index object with number").
     fn index(self, index: &Self) -> ValR<Self> {
         match (&self.0, &index.0) {
-            (Val::Null, _) => Ok(Value(Val::Null)),
+            // jq looks null up by a key, an index or a slice (an object);
+            // null, a boolean or an array it refuses.
+            (Val::Null, Val::TStr(_) | Val::BStr(_) | Val::Num(_) | Val::Obj(_)) => {
+                Ok(Value(Val::Null))
+            }
+            // An object index is a slice to jq, and its bounds are missing.
+            (Val::Arr(_) | Val::TStr(_) | Val::BStr(_), Val::Obj(_)) => Err(error_message(
+                "Array/string slice indices must be integers".to_string(),
+            )),
             (Val::Obj(object), Val::TStr(_)) => {
                 // A few keys are compared in order for less than hashing
                 // the one looked up costs (most objects a filter builds or
