@@ -266,7 +266,13 @@ pub(super) fn is_visible(name: &str, arity: usize) -> bool {
     name.starts_with('_')
         || set.contains(&(name, arity))
         || (arity == 0 && LITERALS.contains(&name))
-        || (arity == 0 && name.strip_prefix('@').is_some_and(|f| FORMATS.contains(&f)))
+        || (arity == 0 && name.starts_with('@') && unknown_format(name).is_none())
+}
+
+/// The name `@name` formats by, when jq 1.7.1's `format` does not know it.
+fn unknown_format(name: &str) -> Option<&str> {
+    name.strip_prefix('@')
+        .filter(|format| !FORMATS.contains(format))
 }
 
 /// The name a builtin jq lacks goes by, or `None` for one a program may
@@ -357,42 +363,40 @@ fn rename(term: Term<&'static str>, bound: &mut Vec<(&'static str, usize)>) -> T
 /// with such a format formats only its interpolations, so `@foo "x"` is
 /// `"x"` in both.
 pub(super) fn unknown_formats<'s>(term: Term<&'s str>, changed: &mut bool) -> Term<&'s str> {
-    let unknown = |format: &'s str| {
-        let name = format.strip_prefix('@')?;
-        (!FORMATS.contains(&name)).then(|| {
-            Term::Call(
-                "_jq_format",
-                vec![Term::Str(None, vec![StrPart::Str(name)])],
-            )
-        })
+    let call = |name: &'s str| {
+        Term::Call(
+            "_jq_format",
+            vec![Term::Str(None, vec![StrPart::Str(name)])],
+        )
     };
     match term {
-        Term::Call(format, args) if args.is_empty() => match unknown(format) {
-            Some(call) => {
+        Term::Call(format, args) if args.is_empty() => match unknown_format(format) {
+            Some(name) => {
                 *changed = true;
-                call
+                call(name)
             }
             None => Term::Call(format, args),
         },
-        Term::Str(Some(format), parts) if unknown(format).is_some() => {
-            *changed = true;
-            let parts = parts
-                .into_iter()
-                .map(|part| match part {
-                    StrPart::Term(inner) => {
-                        let inner = unknown_formats(inner, changed);
-                        let call = unknown(format).unwrap_or_default();
-                        StrPart::Term(Term::BinOp(
-                            Box::new(inner),
+        Term::Str(Some(format), parts) => match unknown_format(format) {
+            Some(name) => {
+                *changed = true;
+                let parts = parts
+                    .into_iter()
+                    .map(|part| match part {
+                        StrPart::Term(inner) => StrPart::Term(Term::BinOp(
+                            Box::new(unknown_formats(inner, changed)),
                             BinaryOp::Pipe(None),
-                            Box::new(call),
-                        ))
-                    }
-                    other => other,
-                })
-                .collect();
-            Term::Str(None, parts)
-        }
+                            Box::new(call(name)),
+                        )),
+                        other => other,
+                    })
+                    .collect();
+                Term::Str(None, parts)
+            }
+            None => tree::children(Term::Str(Some(format), parts), &mut |child| {
+                unknown_formats(child, changed)
+            }),
+        },
         other => tree::children(other, &mut |child| unknown_formats(child, changed)),
     }
 }
