@@ -15,8 +15,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
+use crate::jq::Val;
 use base64::Engine as _;
-use jaq_json::Val;
 use serde_json::Value;
 
 use crate::jq::print::{self, PrintOptions};

@@ -13,12 +13,13 @@
 //! prelude so that every caller, including earlier definitions, reaches
 //! the native.
 
-use super::value::{describe, take_array, Value};
+use super::val::{unshare, Map, Rc};
+use super::value::{describe, Value};
 use super::{Data, Val};
 use jaq_core::box_iter::box_once;
 use jaq_core::native::{bome, run, v, Fun};
 use jaq_core::{Bind, Ctx, Exn, ValXs};
-use jaq_json::{Map, Num, Rc};
+use jaq_json::Num;
 
 /// Definitions (name, arity) that the natives below replace.
 pub(super) const REPLACED: &[(&str, usize)] = &[
@@ -123,23 +124,13 @@ fn iterate_error(value: &Val) -> Error {
     error(format!("Cannot iterate over {}", describe(value)))
 }
 
-fn take_map(map: Rc<Map>) -> Map {
-    Rc::try_unwrap(map).unwrap_or_else(|shared| (*shared).clone())
-}
-
-/// The values of an array or object, moved out when not shared.
-fn members(value: Val) -> Result<Box<dyn Iterator<Item = Val>>, Val> {
-    match value {
-        Val::Arr(items) => Ok(Box::new(take_array(items).into_iter())),
-        Val::Obj(map) => Ok(Box::new(take_map(map).into_values())),
-        other => Err(other),
-    }
-}
-
 /// `def add: reduce .[] as $x (null; . + $x);` with the accumulator
 /// owned throughout, so arrays, objects and strings grow in place.
 fn add(value: Value) -> Result<Value, Error> {
-    let items = members(value.0).map_err(|other| iterate_error(&other))?;
+    let items = value
+        .0
+        .into_members()
+        .map_err(|other| iterate_error(&other))?;
     items
         .map(Value)
         .try_fold(Value(Val::Null), |sum, item| sum + item)
@@ -244,13 +235,10 @@ fn to_entries(value: Value) -> Result<Value, Error> {
     };
     match value.0 {
         Val::Obj(map) => Ok(Value(
-            take_map(map)
-                .into_iter()
-                .map(|(k, v)| entry(k, v))
-                .collect(),
+            unshare(map).into_iter().map(|(k, v)| entry(k, v)).collect(),
         )),
         Val::Arr(items) => Ok(Value(
-            take_array(items)
+            unshare(items)
                 .into_iter()
                 .enumerate()
                 .map(|(index, v)| entry(Val::from(index), v))
@@ -329,7 +317,10 @@ fn from_entries(input: &Val) -> Option<Val> {
 /// jq 1.7.1's `_flatten($x)`: members that are arrays are spliced in
 /// (flattened to `$x - 1`) while `$x != 0`; objects give their values.
 fn flatten(input: Value, depth: &Value) -> Result<Value, Error> {
-    let items = members(input.0).map_err(|other| iterate_error(&other))?;
+    let items = input
+        .0
+        .into_members()
+        .map_err(|other| iterate_error(&other))?;
     let mut out = Vec::new();
     flatten_into(items, depth, &mut out)?;
     Ok(Value(Val::Arr(Rc::new(out))))
@@ -349,7 +340,7 @@ fn flatten_into(
                     deeper = Some((depth.clone() - Value(Val::from(1usize)))?);
                 }
                 let next = deeper.as_ref().unwrap_or(depth);
-                flatten_into(take_array(inner).into_iter(), next, out)?;
+                flatten_into(unshare(inner).into_iter(), next, out)?;
             }
             other => out.push(other),
         }
@@ -377,7 +368,7 @@ fn walk<'a>(
     let rebuilt = match value.0 {
         Val::Arr(items) => {
             let mut out = Vec::with_capacity(items.len());
-            for item in take_array(items) {
+            for item in unshare(items) {
                 for output in walk(f, context, Value(item)) {
                     match output {
                         Ok(output) => out.push(output.0),
@@ -388,7 +379,7 @@ fn walk<'a>(
             Val::Arr(Rc::new(out))
         }
         Val::Obj(map) => {
-            let map = take_map(map);
+            let map = unshare(map);
             let mut out = Map::with_capacity_and_hasher(map.len(), Default::default());
             for (key, item) in map {
                 match walk(f, context, Value(item)).next() {

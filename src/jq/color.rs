@@ -57,16 +57,7 @@ impl Colors {
     }
 
     fn of(&self, value: &Val) -> &str {
-        let index = match value {
-            Val::Null => 0,
-            Val::Bool(false) => 1,
-            Val::Bool(true) => 2,
-            Val::Num(_) => 3,
-            Val::TStr(_) | Val::BStr(_) => 4,
-            Val::Arr(_) => 5,
-            Val::Obj(_) => 6,
-        };
-        &self.kinds[index]
+        &self.kinds[usize::from(value.kind_rank())]
     }
 }
 

@@ -95,13 +95,13 @@ fn modify(mut cv: jaq_core::Cv<'_, Data>) -> jaq_core::ValXs<'_, Value> {
 thread_local! {
     /// The marker for "delete this": an array no program can hold, told
     /// apart by its address.
-    static DELETED: Val = Val::Arr(jaq_json::Rc::new(Vec::new()));
+    static DELETED: Val = Val::Arr(crate::jq::val::Rc::new(Vec::new()));
 }
 
 fn is_deleted(value: &Val) -> bool {
     match value {
         Val::Arr(items) => DELETED.with(|marker| match marker {
-            Val::Arr(marker) => jaq_json::Rc::ptr_eq(items, marker),
+            Val::Arr(marker) => crate::jq::val::Rc::ptr_eq(items, marker),
             _ => false,
         }),
         _ => false,
@@ -137,7 +137,7 @@ fn without_marked(value: &Val) -> Option<Val> {
             rebuilt.map(|items| items.into_iter().collect())
         }
         Val::Obj(entries) => {
-            let mut rebuilt: Option<jaq_json::Map> = None;
+            let mut rebuilt: Option<crate::jq::val::Map> = None;
             for (index, (key, item)) in entries.iter().enumerate() {
                 let replacement = replacement_of(item);
                 match (replacement, &mut rebuilt) {
@@ -359,7 +359,7 @@ fn rounded(value: &Val, round: fn(f64) -> f64) -> Result<Val, String> {
     match value {
         Val::Num(_) => Ok(match super::value::exact_integer(value) {
             Some(_) => value.clone(),
-            None => Val::from(round(jaq_std::ValT::as_f64(value).unwrap_or(f64::NAN))),
+            None => Val::from(round(Val::as_f64(value).unwrap_or(f64::NAN))),
         }),
         _ => Err(format!("{} number required", describe(value))),
     }
@@ -374,7 +374,7 @@ fn length(value: &Val) -> Result<Val, String> {
         // `fabs` of the double: a literal's digits are not kept.
         Val::Num(_) => match super::value::exact_integer(value) {
             Some(integer) => Val::from(integer.abs()),
-            None => Val::from(jaq_std::ValT::as_f64(value).unwrap_or(f64::NAN).abs()),
+            None => Val::from(Val::as_f64(value).unwrap_or(f64::NAN).abs()),
         },
         Val::TStr(text) | Val::BStr(text) => {
             Val::from(String::from_utf8_lossy(text).chars().count())
@@ -387,7 +387,7 @@ fn length(value: &Val) -> Result<Val, String> {
 /// What jq's `isnan`, `isinfinite` and `isnormal` test: `"nan"`,
 /// `"infinite"`, `"normal"` or `"other"` (zero, subnormal); numbers only.
 fn number_class(value: &Val) -> Result<Val, String> {
-    let Some(number) = jaq_std::ValT::as_f64(value).filter(|_| matches!(value, Val::Num(_))) else {
+    let Some(number) = Val::as_f64(value).filter(|_| matches!(value, Val::Num(_))) else {
         return Err("number required".to_string());
     };
     let class = if number.is_nan() {
@@ -411,7 +411,7 @@ fn implode(value: &Val) -> Result<Val, String> {
     let mut text = String::with_capacity(points.len());
     for point in points.iter() {
         let code = match point {
-            Val::Num(_) => jaq_std::ValT::as_f64(point).unwrap_or(f64::NAN),
+            Val::Num(_) => Val::as_f64(point).unwrap_or(f64::NAN),
             other => {
                 return Err(format!(
                     "{} can't be imploded, unicode codepoint needs to be numeric",
@@ -518,7 +518,7 @@ fn has(container: &Val, key: &Val) -> Result<Val, String> {
         (Val::Obj(entries), Val::TStr(_)) => Ok(Val::from(entries.contains_key(key))),
         (Val::Null, _) => Ok(Val::from(false)),
         (Val::Arr(items), Val::Num(_)) => {
-            let index = jaq_std::ValT::as_f64(key).unwrap_or(-1.0);
+            let index = Val::as_f64(key).unwrap_or(-1.0);
             Ok(Val::from(index >= 0.0 && index < items.len() as f64))
         }
         _ => Err(format!(
@@ -703,18 +703,18 @@ fn slice_of(key: &Val) -> (Option<Value>, Option<Value>) {
 fn set_child(value: Val, key: &Val, child: Val) -> Result<Val, String> {
     match (value, key) {
         (Val::Obj(mut object), Val::TStr(_)) => {
-            jaq_json::Rc::make_mut(&mut object).insert(key.clone(), child);
+            crate::jq::val::Rc::make_mut(&mut object).insert(key.clone(), child);
             Ok(Val::Obj(object))
         }
         (Val::Arr(mut array), Val::Num(number)) => {
-            let items = jaq_json::Rc::make_mut(&mut array);
+            let items = crate::jq::val::Rc::make_mut(&mut array);
             if let Some(index) = array_index(number.as_isize(), items.len()) {
                 items[index] = child;
             }
             Ok(Val::Arr(array))
         }
         (Val::Arr(mut array), Val::Obj(_)) => {
-            let items = jaq_json::Rc::make_mut(&mut array);
+            let items = crate::jq::val::Rc::make_mut(&mut array);
             let (start, end) = slice_bounds(key, items.len())?;
             let Val::Arr(replacement) = child else {
                 return Err("A slice of an array can only be assigned another array".to_string());
@@ -735,7 +735,7 @@ fn delete_keys(value: Val, keys: &[Val]) -> Result<Val, String> {
     match value {
         Val::Null => Ok(Val::Null),
         Val::Obj(mut object) => {
-            let map = jaq_json::Rc::make_mut(&mut object);
+            let map = crate::jq::val::Rc::make_mut(&mut object);
             for key in keys {
                 if !matches!(key, Val::TStr(_) | Val::BStr(_)) {
                     return Err(cannot_delete(&Val::Obj(object.clone()), key));
@@ -750,7 +750,7 @@ fn delete_keys(value: Val, keys: &[Val]) -> Result<Val, String> {
             for key in keys {
                 match key {
                     Val::Num(_) => {
-                        let index = jaq_std::ValT::as_f64(key).map(|f| f.trunc() as isize);
+                        let index = Val::as_f64(key).map(|f| f.trunc() as isize);
                         if let Some(index) = array_index(index, length) {
                             doomed[index] = true;
                         }
@@ -762,7 +762,7 @@ fn delete_keys(value: Val, keys: &[Val]) -> Result<Val, String> {
                     other => return Err(cannot_delete(&Val::Arr(array.clone()), other)),
                 }
             }
-            let kept = super::value::take_array(array)
+            let kept = super::val::unshare(array)
                 .into_iter()
                 .zip(doomed)
                 .filter(|(_, doomed)| !doomed)
@@ -807,7 +807,7 @@ fn slice_bounds(slice: &Val, length: usize) -> Result<(usize, usize), String> {
 /// The names and values of jq's global variables: `$ENV`, `$__prog_args`
 /// style `$ARGS`, and one per `--arg`-like option.
 pub(super) fn global_variables(options: &CompileOptions) -> (Vec<String>, Vec<Val>) {
-    let environment: jaq_json::Map = std::env::vars_os()
+    let environment: crate::jq::val::Map = std::env::vars_os()
         .map(|(key, value)| {
             (
                 Val::from(key.to_string_lossy().into_owned()),
@@ -815,12 +815,12 @@ pub(super) fn global_variables(options: &CompileOptions) -> (Vec<String>, Vec<Va
             )
         })
         .collect();
-    let named: jaq_json::Map = options
+    let named: crate::jq::val::Map = options
         .named
         .iter()
         .map(|(name, value)| (Val::from(name.clone()), value.clone()))
         .collect();
-    let args: jaq_json::Map = [
+    let args: crate::jq::val::Map = [
         (
             Val::from("positional".to_string()),
             options.positional.iter().cloned().collect::<Val>(),

@@ -179,7 +179,7 @@ pub(super) fn constant(term: &Term<&str>) -> Option<Val> {
         },
         Term::Neg(inner) => match constant(inner)? {
             Val::Num(_) => {
-                let number = jaq_std::ValT::as_f64(&constant(inner)?)?;
+                let number = Val::as_f64(&constant(inner)?)?;
                 Val::from(-number)
             }
             _ => return None,
@@ -200,7 +200,7 @@ pub(super) fn constant(term: &Term<&str>) -> Option<Val> {
             values.into_iter().collect()
         }
         Term::Obj(entries) => {
-            let mut map = jaq_json::Map::default();
+            let mut map = crate::jq::val::Map::default();
             for (key, value) in entries {
                 let key = match key {
                     Term::Var(_) => return None,
@@ -306,7 +306,7 @@ pub(super) const MERGED_PREFIX: &str = "/merged-import/";
 pub(super) fn module_meta(header: &Header) -> Val {
     let mut map = match &header.meta {
         Some(Val::Obj(meta)) => (**meta).clone(),
-        _ => jaq_json::Map::default(),
+        _ => crate::jq::val::Map::default(),
     };
     let deps: Val = header
         .directives
@@ -314,7 +314,7 @@ pub(super) fn module_meta(header: &Header) -> Val {
         .map(|directive| {
             let mut dep = match &directive.meta {
                 Some(Val::Obj(meta)) => (**meta).clone(),
-                _ => jaq_json::Map::default(),
+                _ => crate::jq::val::Map::default(),
             };
             if let Some(alias) = &directive.alias {
                 dep.insert(

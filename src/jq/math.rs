@@ -33,7 +33,7 @@ pub(super) const REPLACED: &[(&str, usize)] = &[
 /// The input, or the value argument, as a double, or jq's refusal.
 fn number(value: &Value) -> Result<f64, Error<Value>> {
     match &value.0 {
-        Val::Num(_) => Ok(jaq_std::ValT::as_f64(&value.0).unwrap_or(f64::NAN)),
+        Val::Num(_) => Ok(Val::as_f64(&value.0).unwrap_or(f64::NAN)),
         other => Err(Error::new(Value(Val::from(format!(
             "{} number required",
             describe(other)

@@ -34,16 +34,17 @@ mod time;
 mod tree;
 mod unparse;
 mod update;
+pub mod val;
 mod value;
 mod visible;
 mod zone;
 
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Ctx, DataT, Vars};
-pub use jaq_json::Val;
 use jaq_std::input::{HasInputs, Inputs, RcIter};
 pub use modules::{ModulePath, ModuleSearch};
 use std::fmt;
+pub use val::{Map, Val};
 pub use value::type_name;
 use value::Value;
 

@@ -11,8 +11,8 @@ mod diagnose;
 mod stream;
 
 use super::InputPlace;
+use crate::jq::val::{Map, Val};
 use diagnose::{Frame, Held};
-use jaq_json::{Map, Val};
 use std::borrow::Cow;
 use std::fmt;
 use std::io::Read;
@@ -1160,7 +1160,9 @@ fn number(word: &[u8]) -> Option<Val> {
     let plain = !unsigned.is_empty() && unsigned.iter().all(u8::is_ascii_digit);
     let negative_zero = unsigned.len() < word.len() && unsigned.iter().all(|digit| *digit == b'0');
     if plain && !negative_zero {
-        return <Val as jaq_core::ValT>::from_num(std::str::from_utf8(word).ok()?).ok();
+        return Some(Val::Num(super::val::number_literal(
+            std::str::from_utf8(word).ok()?,
+        )));
     }
     let (sign, rest) = match word {
         [b'-', rest @ ..] => ("-", rest),
@@ -1214,7 +1216,7 @@ fn number(word: &[u8]) -> Option<Val> {
         text.push_str(std::str::from_utf8(exponent).ok()?);
         std::borrow::Cow::Owned(text)
     };
-    <Val as jaq_core::ValT>::from_num(&text).ok()
+    Some(Val::Num(super::val::number_literal(&text)))
 }
 
 /// How many bytes of `bytes` a string holds as they are: up to a quote,

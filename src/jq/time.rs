@@ -36,7 +36,7 @@ fn c_time(number: f64) -> i64 {
 
 fn number(value: &Val) -> Option<f64> {
     match value {
-        Val::Num(_) => jaq_std::ValT::as_f64(value),
+        Val::Num(_) => Val::as_f64(value),
         _ => None,
     }
 }

@@ -1,34 +1,24 @@
-//! The value our engine runs on: jaq-json's `Val` with jq's update rules.
+//! What the engine runs on: our [`Val`] (`val`) with jq's rules.
 //!
-//! jaq-json refuses to update `null` (`{} | .a.b = 1` fails), refuses to
-//! grow arrays (`[] | .[2] = 1`), reorders an object's keys when one is
-//! deleted by an update (`swap_remove`), takes every output of `f` in
-//! `.[] |= f`, and formats interpolated numbers its own way. jq does none
-//! of this, and those rules live in the value type's trait, so the engine
-//! runs on this newtype: it delegates what already agrees and implements
-//! updates, indexing errors, object construction and string conversion as
-//! jq 1.7 does.
+//! jaq-core evaluates over any value type that implements its traits;
+//! jaq-json's implementation refuses to update `null` (`{} | .a.b = 1`
+//! fails), refuses to grow arrays (`[] | .[2] = 1`), reorders an object's
+//! keys when one is deleted by an update (`swap_remove`), takes every
+//! output of `f` in `.[] |= f`, and formats interpolated numbers its own
+//! way. jq does none of this, so the engine runs on this newtype, which
+//! implements updates, indexing, slicing, arithmetic, object construction
+//! and string conversion as jq 1.7 does.
 
 use super::print::{self, PrintOptions};
+use super::val::{unshare, Map, Rc, Val};
 use jaq_core::box_iter::BoxIter;
 use jaq_core::path::Opt;
 use jaq_core::{val::Range, Error, Exn, ValR, ValX};
-use jaq_json::{Map, Rc, Val};
 use std::fmt;
 
 /// A jq value. The inner [`Val`] is what the printer and callers see.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Value(pub Val);
-
-/// Converts jaq-json's errors; the message (or the error value of
-/// `error(v)`) is kept.
-fn lift(error: Error<Val>) -> Error<Value> {
-    Error::new(Value(error.into_val()))
-}
-
-fn lift_result(result: ValR<Val>) -> ValR<Value> {
-    result.map(Value).map_err(lift)
-}
 
 /// jq's name for a value's type, as its error messages use it.
 pub fn type_name(value: &Val) -> &'static str {
@@ -78,7 +68,7 @@ fn error_message(message: String) -> Error<Value> {
 fn index_number(value: &Val) -> Option<isize> {
     match value {
         Val::Num(number) => number.as_isize().or_else(|| {
-            let float = jaq_std::ValT::as_f64(value)?;
+            let float = Val::as_f64(value)?;
             (!float.is_nan()).then(|| float.trunc() as isize)
         }),
         _ => None,
@@ -98,7 +88,7 @@ pub(super) fn slice_bounds(
         match value {
             None | Some(Val::Null) => Ok(default),
             Some(number @ Val::Num(_)) => {
-                let float = jaq_std::ValT::as_f64(number).unwrap_or(default);
+                let float = Val::as_f64(number).unwrap_or(default);
                 Ok(if float.is_nan() { default } else { float })
             }
             Some(_) => Err("Start and end indices of an array slice must be numbers".to_string()),
@@ -119,10 +109,6 @@ pub(super) fn slice_bounds(
 
 /// Objects up to this many keys are searched key by key, not hashed.
 const SCANNED_KEYS: usize = 8;
-
-pub(super) fn take_array(array: Rc<Vec<Val>>) -> Vec<Val> {
-    Rc::try_unwrap(array).unwrap_or_else(|shared| (*shared).clone())
-}
 
 impl Value {
     fn iterate_error(self) -> Exn<'static, Value> {
@@ -167,21 +153,23 @@ impl From<f64> for Value {
 }
 
 impl From<String> for Value {
-    /// How jaq makes every string literal it evaluates (from a fresh copy
-    /// of the program's `String`). jaq-json's `From<String>` wraps the
-    /// string in a reference-counted owner (`Bytes::from_owner`), a third
-    /// allocation per string; its bytes taken as a vector (whose length
-    /// is its capacity, as a fresh copy's is) become a `Bytes` without
-    /// one: `[range(.) | "a"]` over 1M numbers peaked at 95 MiB, and at
-    /// 62 with this.
-    fn from(value: String) -> Self {
-        Self(Val::utf8_str(value.into_bytes()))
+    /// How jaq makes every string literal it evaluates, from a fresh copy
+    /// of the program's `String`. jq shares a literal among all the values
+    /// it makes; here a short string equal to one made recently shares that
+    /// one's bytes, so `[limit(n; repeat("a"))]` or the keys of `{name: .x}`
+    /// over many inputs hold one string, not n.
+    fn from(text: String) -> Self {
+        Self(super::val::shared_text(text))
     }
 }
 
 impl From<Range<Value>> for Value {
     fn from(range: Range<Value>) -> Self {
-        Self(Val::from(range.start.map(|v| v.0)..range.end.map(|v| v.0)))
+        let bounds = [("start", range.start), ("end", range.end)];
+        let entries = bounds
+            .into_iter()
+            .filter_map(|(name, bound)| Some((Val::from(name.to_owned()), bound?.0)));
+        Self(Val::obj(entries.collect()))
     }
 }
 
@@ -246,8 +234,8 @@ fn numeric(
                     return Some(Val::from(result));
                 }
             }
-            let a = jaq_std::ValT::as_f64(left)?;
-            let b = jaq_std::ValT::as_f64(right)?;
+            let a = Val::as_f64(left)?;
+            let b = Val::as_f64(right)?;
             Some(Val::from(operation(a, b)))
         }
         _ => None,
@@ -343,7 +331,7 @@ impl std::ops::Add for Value {
         match (self.0, other.0) {
             (Val::Null, value) | (value, Val::Null) => Ok(Value(value)),
             (Val::TStr(left) | Val::BStr(left), Val::TStr(right) | Val::BStr(right)) => {
-                Ok(Value(concat_text(*left, &right)))
+                Ok(Value(concat_text(unshare(left), &right)))
             }
             (Val::Arr(left), Val::Arr(right)) => Ok(Value(concat_arrays(left, right))),
             (Val::Obj(left), Val::Obj(right)) => Ok(Value(merge_objects(left, right))),
@@ -375,7 +363,7 @@ impl std::ops::Sub for Value {
 /// jq's message instead of exhausting memory.
 fn repeat_string(text: &[u8], count: &Val) -> Option<Result<Val, Error<Value>>> {
     const LIMIT: f64 = i32::MAX as f64;
-    let count = jaq_std::ValT::as_f64(count)?;
+    let count = Val::as_f64(count)?;
     if count.is_nan() || count < 0.0 {
         return Some(Ok(Val::Null));
     }
@@ -407,37 +395,88 @@ impl std::ops::Mul for Value {
             return result.map(Value);
         }
         match (self.0, other.0) {
-            // jaq's deep merge, which updates `left` in place.
-            (left @ Val::Obj(_), right @ Val::Obj(_)) => (left * right)
-                .map(Value)
-                .map_err(|_| error_message("objects cannot be multiplied".to_string())),
+            (Val::Obj(mut left), Val::Obj(right)) => {
+                super::val::merge_deep(&mut left, right);
+                Ok(Value(Val::Obj(left)))
+            }
             (left, right) => Err(cannot(&left, &right, "multiplied")),
         }
     }
+}
+
+/// `text / separator`, jq's split: an empty text has no parts, an empty
+/// separator splits between characters. The parts share the text's buffer.
+fn split(text: &bytes::Bytes, separator: &[u8], kind: fn(Rc<bytes::Bytes>) -> Val) -> Val {
+    let part = |bytes: &[u8]| kind(Rc::new(text.slice_ref(bytes)));
+    let mut parts = Vec::new();
+    if text.is_empty() {
+    } else if separator.is_empty() {
+        match std::str::from_utf8(text) {
+            Ok(chars) => parts.extend(
+                chars
+                    .char_indices()
+                    .map(|(at, c)| part(&text[at..at + c.len_utf8()])),
+            ),
+            Err(_) => parts.extend(
+                String::from_utf8_lossy(text)
+                    .chars()
+                    .map(|c| Val::from(c.to_string())),
+            ),
+        }
+    } else {
+        let mut rest = &text[..];
+        while let Some(at) = rest
+            .windows(separator.len())
+            .position(|window| window == separator)
+        {
+            parts.push(part(&rest[..at]));
+            rest = &rest[at + separator.len()..];
+        }
+        parts.push(part(rest));
+    }
+    Val::Arr(Rc::new(parts))
+}
+
+/// `array[part]`: where `part` occurs in `array` as a run of elements
+/// (overlapping runs each count); an empty part occurs nowhere.
+fn positions(array: &[Val], part: &[Val]) -> Val {
+    if part.is_empty() {
+        return Val::Arr(Rc::default());
+    }
+    let found = array.windows(part.len()).enumerate();
+    found
+        .filter(|(_, window)| *window == part)
+        .map(|(at, _)| Val::from(at))
+        .collect()
+}
+
+/// `a / b` of integers when it is one.
+fn exact_quotient(a: isize, b: isize) -> Option<isize> {
+    (b != 0 && a % b == 0).then(|| a / b)
 }
 
 impl std::ops::Div for Value {
     type Output = ValR<Value>;
     fn div(self, other: Self) -> ValR<Value> {
         if let (Val::Num(_), Val::Num(_)) = (&self.0, &other.0) {
-            if jaq_std::ValT::as_f64(&other.0) == Some(0.0) {
+            if Val::as_f64(&other.0) == Some(0.0) {
                 return Err(error_message(format!(
                     "{} and {} cannot be divided because the divisor is zero",
                     describe(&self.0),
                     describe(&other.0)
                 )));
             }
-            let exact = |a: isize, b: isize| (b != 0 && a % b == 0).then(|| a / b);
-            if let Some(quotient) = numeric(&self.0, &other.0, |a, b| a / b, exact) {
+            if let Some(quotient) = numeric(&self.0, &other.0, |a, b| a / b, exact_quotient) {
                 return Ok(Value(quotient));
             }
         }
         match (self.0, other.0) {
-            // Splitting a string, jaq's way (which jq's agrees with).
-            (left @ Val::TStr(_), right @ Val::TStr(_))
-            | (left @ Val::BStr(_), right @ Val::BStr(_)) => (left / right)
-                .map(Value)
-                .map_err(|_| error_message("strings cannot be divided".to_string())),
+            (Val::TStr(text), Val::TStr(separator)) => {
+                Ok(Value(split(&text, &separator, Val::TStr)))
+            }
+            (Val::BStr(text), Val::BStr(separator)) => {
+                Ok(Value(split(&text, &separator, Val::BStr)))
+            }
             (left, right) => Err(cannot(&left, &right, "divided")),
         }
     }
@@ -448,11 +487,11 @@ impl std::ops::Rem for Value {
     /// jq truncates both operands to integers first (C's `%`).
     fn rem(self, other: Self) -> ValR<Value> {
         if let (Val::Num(_), Val::Num(_)) = (&self.0, &other.0) {
-            let is_nan = |value: &Val| jaq_std::ValT::as_f64(value).is_some_and(f64::is_nan);
+            let is_nan = |value: &Val| Val::as_f64(value).is_some_and(f64::is_nan);
             if is_nan(&self.0) || is_nan(&other.0) {
                 return Ok(Value(Val::from(f64::NAN)));
             }
-            let truncate = |value: &Val| jaq_std::ValT::as_f64(value).map(|f| f.trunc() as i64);
+            let truncate = |value: &Val| Val::as_f64(value).map(|f| f.trunc() as i64);
             if let (Some(a), Some(b)) = (truncate(&self.0), truncate(&other.0)) {
                 if b == 0 {
                     return Err(error_message(format!(
@@ -476,9 +515,7 @@ impl std::ops::Neg for Value {
             Val::Num(_) => match exact_integer(&self.0) {
                 Some(0) => Ok(Value(Val::from(-0.0f64))),
                 Some(integer) => Ok(Value(Val::from(-integer))),
-                None => Ok(Value(Val::from(
-                    -jaq_std::ValT::as_f64(&self.0).unwrap_or(f64::NAN),
-                ))),
+                None => Ok(Value(Val::from(-Val::as_f64(&self.0).unwrap_or(f64::NAN)))),
             },
             other => Err(error_message(format!(
                 "{} cannot be negated",
@@ -490,7 +527,7 @@ impl std::ops::Neg for Value {
 
 impl jaq_core::ValT for Value {
     fn from_num(text: &str) -> ValR<Self> {
-        lift_result(<Val as jaq_core::ValT>::from_num(text))
+        Ok(Value(Val::Num(super::val::number_literal(text))))
     }
 
     /// jq: "Object keys must be strings".
@@ -511,10 +548,16 @@ impl jaq_core::ValT for Value {
 
     fn key_values(self) -> BoxIter<'static, ValR<(Self, Self), Self>> {
         match self.0 {
-            Val::Arr(_) | Val::Obj(_) => Box::new(
-                self.0
-                    .key_values()
-                    .map(|entry| entry.map(|(k, v)| (Value(k), Value(v))).map_err(lift)),
+            Val::Arr(items) => Box::new(
+                unshare(items)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, item)| Ok((Value::from(index), Value(item)))),
+            ),
+            Val::Obj(map) => Box::new(
+                unshare(map)
+                    .into_iter()
+                    .map(|(key, value)| Ok((Value(key), Value(value)))),
             ),
             other => Box::new(std::iter::once(Err(error_message(format!(
                 "{} has no keys",
@@ -525,7 +568,13 @@ impl jaq_core::ValT for Value {
 
     fn values(self) -> Box<dyn Iterator<Item = ValR<Self>>> {
         match self.0 {
-            Val::Arr(_) | Val::Obj(_) => Box::new(self.0.values().map(lift_result)),
+            other @ (Val::Arr(_) | Val::Obj(_)) => Box::new(
+                other
+                    .into_members()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| Ok(Value(v))),
+            ),
             other => Box::new(std::iter::once(Err(error_message(format!(
                 "Cannot iterate over {}",
                 describe(&other)
@@ -574,7 +623,7 @@ impl jaq_core::ValT for Value {
                         .unwrap_or_default(),
                 ))
             }
-            (Val::Arr(_), Val::Arr(_)) => lift_result(self.0.index(&index.0)),
+            (Val::Arr(array), Val::Arr(part)) => Ok(Value(positions(array, part))),
             (container, key) => {
                 let described = match key {
                     Val::TStr(_) => format!("string {}", compact_text(key)),
@@ -651,7 +700,7 @@ impl jaq_core::ValT for Value {
         match self.0 {
             Val::Arr(array) => {
                 let mut out = Vec::with_capacity(array.len());
-                for item in take_array(array) {
+                for item in unshare(array) {
                     if let Some(result) = f(Value(item)).next() {
                         out.push(result?.0);
                     }
@@ -717,7 +766,7 @@ impl jaq_core::ValT for Value {
             }
             (container @ (Val::Null | Val::Arr(_)), Val::Num(_)) => {
                 let mut items = match container {
-                    Val::Arr(array) => take_array(array),
+                    Val::Arr(array) => unshare(array),
                     _ => Vec::new(),
                 };
                 let Some(position) = index_number(&index.0) else {
@@ -783,7 +832,7 @@ impl jaq_core::ValT for Value {
         f: impl Fn(Self) -> I,
     ) -> ValX<'a, Self> {
         let mut items = match self.0 {
-            Val::Arr(array) => take_array(array),
+            Val::Arr(array) => unshare(array),
             Val::Null => Vec::new(),
             other => {
                 let message = match other {
@@ -806,7 +855,7 @@ impl jaq_core::ValT for Value {
         match f(Value(slice)).next() {
             Some(result) => match result?.0 {
                 Val::Arr(replacement) => {
-                    items.splice(start..end, take_array(replacement));
+                    items.splice(start..end, unshare(replacement));
                 }
                 _ => {
                     return Err(Exn::from(error_message(
@@ -829,7 +878,7 @@ impl jaq_core::ValT for Value {
     fn into_string(self) -> Self {
         match self.0 {
             Val::TStr(_) => self,
-            Val::BStr(bytes) => Value(Val::utf8_str(*bytes)),
+            Val::BStr(bytes) => Value(Val::TStr(bytes)),
             other => Value(Val::from(compact_text(&other))),
         }
     }
@@ -838,7 +887,7 @@ impl jaq_core::ValT for Value {
 impl jaq_std::ValT for Value {
     fn into_seq<S: FromIterator<Self>>(self) -> Result<S, Self> {
         match self.0 {
-            Val::Arr(array) => Ok(take_array(array).into_iter().map(Value).collect()),
+            Val::Arr(array) => Ok(unshare(array).into_iter().map(Value).collect()),
             other => Err(Value(other)),
         }
     }
@@ -850,27 +899,32 @@ impl jaq_std::ValT for Value {
     }
 
     fn as_isize(&self) -> Option<isize> {
-        jaq_std::ValT::as_isize(&self.0)
+        self.0.as_isize()
     }
 
     fn as_f64(&self) -> Option<f64> {
-        jaq_std::ValT::as_f64(&self.0)
+        Val::as_f64(&self.0)
     }
 
     fn is_utf8_str(&self) -> bool {
-        jaq_std::ValT::is_utf8_str(&self.0)
+        matches!(self.0, Val::TStr(_))
     }
 
     fn as_bytes(&self) -> Option<&[u8]> {
-        jaq_std::ValT::as_bytes(&self.0)
+        self.0.as_bytes()
     }
 
     fn as_sub_str(&self, sub: &[u8]) -> Self {
-        Value(jaq_std::ValT::as_sub_str(&self.0, sub))
+        match &self.0 {
+            Val::BStr(bytes) => Value(Val::byte_str(bytes.slice_ref(sub))),
+            Val::TStr(bytes) => Value(Val::utf8_str(bytes.slice_ref(sub))),
+            // jaq-std takes substrings of strings only.
+            _ => Value(Val::from(String::from_utf8_lossy(sub).into_owned())),
+        }
     }
 
     fn from_utf8_bytes(bytes: impl AsRef<[u8]> + Send + 'static) -> Self {
-        Value(<Val as jaq_std::ValT>::from_utf8_bytes(bytes))
+        Value(Val::utf8_str(bytes::Bytes::from_owner(bytes)))
     }
 }
 

@@ -31,8 +31,9 @@ use std::fmt;
 use std::ops::Range;
 use std::rc::Rc;
 
+use crate::jq::val::{Map, Val};
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
-use jaq_json::{Map, Num, Val};
+use jaq_json::Num;
 use serde_json::value::RawValue;
 
 use super::fields::{self, Build};

@@ -11,7 +11,7 @@
 //! size streams in the memory of its deepest path; so does this reader.
 
 use super::{literal, ReadError, Reader};
-use jaq_json::{Map, Val};
+use crate::jq::val::{Map, Val};
 use std::collections::VecDeque;
 
 /// One step of the path to where the reader is.
