@@ -87,10 +87,7 @@ pub(super) fn natives() -> Vec<Fun<Data>> {
         }),
         // A condition's truth, its value dropped (see conditions.rs).
         ("_jq_truthy", v(0), |cv| {
-            bome(Ok(Value::from(!matches!(
-                cv.1 .0,
-                Val::Null | Val::Bool(false)
-            ))))
+            bome(Ok(Value::from(cv.1 .0.as_bool())))
         }),
         ("_jq_join", v(1), |mut cv| {
             let separator = cv.0.pop_var();

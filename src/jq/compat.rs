@@ -5,7 +5,8 @@
 //! definition and then to the first native that matches.
 
 use super::lexemes;
-use super::value::{compact_text, describe, type_name, Value};
+use super::val::{Map, Rc};
+use super::value::{compact_text, describe, run_positions, type_name, Value};
 use super::{CompileOptions, Data, ModulePath, Val};
 use jaq_core::load::parse::Def;
 use jaq_core::native::Fun;
@@ -95,13 +96,13 @@ fn modify(mut cv: jaq_core::Cv<'_, Data>) -> jaq_core::ValXs<'_, Value> {
 thread_local! {
     /// The marker for "delete this": an array no program can hold, told
     /// apart by its address.
-    static DELETED: Val = Val::Arr(crate::jq::val::Rc::new(Vec::new()));
+    static DELETED: Val = Val::Arr(Rc::new(Vec::new()));
 }
 
 fn is_deleted(value: &Val) -> bool {
     match value {
         Val::Arr(items) => DELETED.with(|marker| match marker {
-            Val::Arr(marker) => crate::jq::val::Rc::ptr_eq(items, marker),
+            Val::Arr(marker) => Rc::ptr_eq(items, marker),
             _ => false,
         }),
         _ => false,
@@ -137,7 +138,7 @@ fn without_marked(value: &Val) -> Option<Val> {
             rebuilt.map(|items| items.into_iter().collect())
         }
         Val::Obj(entries) => {
-            let mut rebuilt: Option<crate::jq::val::Map> = None;
+            let mut rebuilt: Option<Map> = None;
             for (index, (key, item)) in entries.iter().enumerate() {
                 let replacement = replacement_of(item);
                 match (replacement, &mut rebuilt) {
@@ -548,12 +549,7 @@ fn indices(input: &Val, wanted: &Val) -> Result<Val, String> {
             if part.is_empty() {
                 return Ok(Val::Null);
             }
-            items
-                .windows(part.len())
-                .enumerate()
-                .filter(|(_, window)| *window == part.as_slice())
-                .map(|(position, _)| position)
-                .collect()
+            run_positions(items, part).collect()
         }
         (Val::Arr(items), element) => items
             .iter()
@@ -703,18 +699,18 @@ fn slice_of(key: &Val) -> (Option<Value>, Option<Value>) {
 fn set_child(value: Val, key: &Val, child: Val) -> Result<Val, String> {
     match (value, key) {
         (Val::Obj(mut object), Val::TStr(_)) => {
-            crate::jq::val::Rc::make_mut(&mut object).insert(key.clone(), child);
+            Rc::make_mut(&mut object).insert(key.clone(), child);
             Ok(Val::Obj(object))
         }
         (Val::Arr(mut array), Val::Num(number)) => {
-            let items = crate::jq::val::Rc::make_mut(&mut array);
+            let items = Rc::make_mut(&mut array);
             if let Some(index) = array_index(number.as_isize(), items.len()) {
                 items[index] = child;
             }
             Ok(Val::Arr(array))
         }
         (Val::Arr(mut array), Val::Obj(_)) => {
-            let items = crate::jq::val::Rc::make_mut(&mut array);
+            let items = Rc::make_mut(&mut array);
             let (start, end) = slice_bounds(key, items.len())?;
             let Val::Arr(replacement) = child else {
                 return Err("A slice of an array can only be assigned another array".to_string());
@@ -735,7 +731,7 @@ fn delete_keys(value: Val, keys: &[Val]) -> Result<Val, String> {
     match value {
         Val::Null => Ok(Val::Null),
         Val::Obj(mut object) => {
-            let map = crate::jq::val::Rc::make_mut(&mut object);
+            let map = Rc::make_mut(&mut object);
             for key in keys {
                 if !matches!(key, Val::TStr(_) | Val::BStr(_)) {
                     return Err(cannot_delete(&Val::Obj(object.clone()), key));
@@ -807,7 +803,7 @@ fn slice_bounds(slice: &Val, length: usize) -> Result<(usize, usize), String> {
 /// The names and values of jq's global variables: `$ENV`, `$__prog_args`
 /// style `$ARGS`, and one per `--arg`-like option.
 pub(super) fn global_variables(options: &CompileOptions) -> (Vec<String>, Vec<Val>) {
-    let environment: crate::jq::val::Map = std::env::vars_os()
+    let environment: Map = std::env::vars_os()
         .map(|(key, value)| {
             (
                 Val::from(key.to_string_lossy().into_owned()),
@@ -815,12 +811,12 @@ pub(super) fn global_variables(options: &CompileOptions) -> (Vec<String>, Vec<Va
             )
         })
         .collect();
-    let named: crate::jq::val::Map = options
+    let named: Map = options
         .named
         .iter()
         .map(|(name, value)| (Val::from(name.clone()), value.clone()))
         .collect();
-    let args: crate::jq::val::Map = [
+    let args: Map = [
         (
             Val::from("positional".to_string()),
             options.positional.iter().cloned().collect::<Val>(),

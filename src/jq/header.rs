@@ -10,7 +10,7 @@
 //! of a module that includes them all in order, and [`module_meta`] builds
 //! `modulemeta`'s answer.
 
-use super::Val;
+use super::{Map, Val};
 use jaq_core::load::lex::{StrPart, Tok, Token};
 use jaq_core::load::parse::Term;
 use jaq_core::load::{Lexer, Parser};
@@ -200,7 +200,7 @@ pub(super) fn constant(term: &Term<&str>) -> Option<Val> {
             values.into_iter().collect()
         }
         Term::Obj(entries) => {
-            let mut map = crate::jq::val::Map::default();
+            let mut map = Map::default();
             for (key, value) in entries {
                 let key = match key {
                     Term::Var(_) => return None,
@@ -306,7 +306,7 @@ pub(super) const MERGED_PREFIX: &str = "/merged-import/";
 pub(super) fn module_meta(header: &Header) -> Val {
     let mut map = match &header.meta {
         Some(Val::Obj(meta)) => (**meta).clone(),
-        _ => crate::jq::val::Map::default(),
+        _ => Map::default(),
     };
     let deps: Val = header
         .directives
@@ -314,7 +314,7 @@ pub(super) fn module_meta(header: &Header) -> Val {
         .map(|directive| {
             let mut dep = match &directive.meta {
                 Some(Val::Obj(meta)) => (**meta).clone(),
-                _ => crate::jq::val::Map::default(),
+                _ => Map::default(),
             };
             if let Some(alias) = &directive.alias {
                 dep.insert(

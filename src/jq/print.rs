@@ -188,12 +188,10 @@ pub fn from_serde(value: &serde_json::Value) -> Val {
 }
 
 fn number_from_text(text: &str) -> Num {
-    if text != "-0" {
-        if let Some(integer) = Num::from_str_radix(text, 10) {
-            return integer;
-        }
+    match text {
+        "-0" => Num::Dec(Rc::new(text.to_owned())),
+        _ => crate::jq::val::number_literal(text),
     }
-    Num::Dec(Rc::new(text.to_owned()))
 }
 
 /// Converts a jq value to a serde_json value, keeping key order and number

@@ -437,17 +437,24 @@ fn split(text: &bytes::Bytes, separator: &[u8], kind: fn(Rc<bytes::Bytes>) -> Va
     Val::Arr(Rc::new(parts))
 }
 
-/// `array[part]`: where `part` occurs in `array` as a run of elements
-/// (overlapping runs each count); an empty part occurs nowhere.
+/// Where `part` (not empty) starts as a run of `array`'s elements,
+/// overlapping runs each counted: `.[part]` and `indices(part)`.
+pub(super) fn run_positions<'a>(
+    array: &'a [Val],
+    part: &'a [Val],
+) -> impl Iterator<Item = usize> + 'a {
+    let found = array.windows(part.len()).enumerate();
+    found
+        .filter(move |(_, window)| *window == part)
+        .map(|(at, _)| at)
+}
+
+/// `array[part]`: an empty part occurs nowhere.
 fn positions(array: &[Val], part: &[Val]) -> Val {
     if part.is_empty() {
         return Val::Arr(Rc::default());
     }
-    let found = array.windows(part.len()).enumerate();
-    found
-        .filter(|(_, window)| *window == part)
-        .map(|(at, _)| Val::from(at))
-        .collect()
+    run_positions(array, part).map(Val::from).collect()
 }
 
 /// `a / b` of integers when it is one.
@@ -567,15 +574,9 @@ impl jaq_core::ValT for Value {
     }
 
     fn values(self) -> Box<dyn Iterator<Item = ValR<Self>>> {
-        match self.0 {
-            other @ (Val::Arr(_) | Val::Obj(_)) => Box::new(
-                other
-                    .into_members()
-                    .into_iter()
-                    .flatten()
-                    .map(|v| Ok(Value(v))),
-            ),
-            other => Box::new(std::iter::once(Err(error_message(format!(
+        match self.0.into_members() {
+            Ok(members) => Box::new(members.map(|v| Ok(Value(v)))),
+            Err(other) => Box::new(std::iter::once(Err(error_message(format!(
                 "Cannot iterate over {}",
                 describe(&other)
             ))))),
