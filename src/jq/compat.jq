@@ -13,8 +13,12 @@ def INDEX(idx_expr): INDEX(.[]; idx_expr);
 
 # jq's getpath: an object indexed by a non-string is an error, as our
 # value's indexing says (jaq's own values answer null). Written as a path
-# expression so setpath/paths work.
-def getpath($path): reduce $path[] as $key (.; .[$key]);
+# expression so setpath/paths work; a path that is not an array is refused
+# in jq's words, by setpath too.
+def getpath($path):
+  if $path | type == "array" then reduce $path[] as $key (.; .[$key])
+  else error("Path must be specified as an array") end;
+def setpath($path; $x): getpath($path) = $x;
 
 # pick builds arrays for numeric paths, as jq does.
 def pick(pathexps): . as $top | reduce path(pathexps) as $p (null; setpath($p; $top | getpath($p)));

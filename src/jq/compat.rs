@@ -5,6 +5,7 @@
 //! definition and then to the first native that matches.
 
 use super::lexemes;
+use super::print::jq_text;
 use super::val::{Map, Rc};
 use super::value::{compact_text, describe, run_positions, type_name, Value};
 use super::{CompileOptions, Data, ModulePath, Val};
@@ -603,25 +604,43 @@ fn from_json(value: &Val) -> Result<Val, String> {
     }
 }
 
-/// jq decodes base64 with or without padding.
+/// jq 1.7.1's base64 decoding: the standard alphabet, read up to the first
+/// `=` (so padding is optional and anything after it is ignored), a last
+/// group of two or three symbols giving one or two bytes, a lone last
+/// symbol refused, and bytes that are not UTF-8 replaced.
 fn base64_decode(value: &Val) -> Result<Val, String> {
-    use base64::engine::{
-        general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig,
-    };
-    use base64::Engine;
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        GeneralPurposeConfig::new()
-            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    );
     let (Val::TStr(text) | Val::BStr(text)) = value else {
-        return Err(format!("{} cannot be base64-decoded", compact_text(value)));
+        return Err(format!("{} cannot be base64-decoded", describe(value)));
     };
-    let decoded = LENIENT
-        .decode(text.as_ref())
-        .map_err(|_| format!("{} is not valid base64 data", compact_text(value)))?;
-    Ok(Val::from(String::from_utf8_lossy(&decoded).into_owned()))
+    let refuse = |reason: &str| format!("{} {reason}", describe(value));
+    let symbol = |byte: u8| -> Option<u32> {
+        Some(match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut decoded = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    let (mut group, mut count) = (0u32, 0);
+    for &byte in text.iter().take_while(|&&byte| byte != b'=') {
+        let bits = symbol(byte).ok_or_else(|| refuse("is not valid base64 data"))?;
+        group = group << 6 | bits;
+        count += 1;
+        if count == 4 {
+            decoded.extend_from_slice(&group.to_be_bytes()[1..]);
+            (group, count) = (0, 0);
+        }
+    }
+    match count {
+        3 => decoded.extend_from_slice(&(group >> 2).to_be_bytes()[2..]),
+        2 => decoded.push((group >> 4) as u8),
+        1 => return Err(refuse("trailing base64 byte found")),
+        _ => {}
+    }
+    Ok(Val::from(jq_text(&decoded).into_owned()))
 }
 
 /// jq's `delpaths`: the paths are sorted and grouped by their first key;
@@ -635,7 +654,10 @@ fn delete_paths(value: Val, paths: Val) -> Result<Val, String> {
     let mut sorted: Vec<&[Val]> = Vec::with_capacity(paths.len());
     for path in paths.iter() {
         let Val::Arr(keys) = path else {
-            return Err("Path must be specified as an array".to_string());
+            return Err(format!(
+                "Path must be specified as array, not {}",
+                type_name(path)
+            ));
         };
         sorted.push(keys);
     }
@@ -675,25 +697,10 @@ fn delete_sorted(mut value: Val, paths: &[&[Val]], depth: usize) -> Result<Val, 
 
 fn get_child(value: &Val, key: &Val) -> Result<Val, String> {
     use jaq_core::ValT;
-    let value = Value(value.clone());
-    let result = match key {
-        Val::Obj(_) => {
-            let (start, end) = slice_of(key);
-            value.range(start.as_ref()..end.as_ref())
-        }
-        _ => value.index(&Value(key.clone())),
-    };
-    result
+    Value(value.clone())
+        .index(&Value(key.clone()))
         .map(|child| child.0)
         .map_err(|error| super::error_message(&error.into_val().0))
-}
-
-fn slice_of(key: &Val) -> (Option<Value>, Option<Value>) {
-    let Val::Obj(bounds) = key else {
-        return (None, None);
-    };
-    let bound = |name: &str| bounds.get(&Val::from(name.to_string())).cloned().map(Value);
-    (bound("start"), bound("end"))
 }
 
 fn set_child(value: Val, key: &Val, child: Val) -> Result<Val, String> {
@@ -709,16 +716,21 @@ fn set_child(value: Val, key: &Val, child: Val) -> Result<Val, String> {
             }
             Ok(Val::Arr(array))
         }
-        (Val::Arr(mut array), Val::Obj(_)) => {
+        (Val::Arr(mut array), Val::Obj(slice)) => {
             let items = Rc::make_mut(&mut array);
-            let (start, end) = slice_bounds(key, items.len())?;
+            let (start, end) = slice_bounds(slice, items.len())?;
             let Val::Arr(replacement) = child else {
                 return Err("A slice of an array can only be assigned another array".to_string());
             };
             items.splice(start..end, replacement.iter().cloned());
             Ok(Val::Arr(array))
         }
-        (value, key) => Err(cannot_delete(&value, key)),
+        // jq's `jv_set`: it could read this key but cannot write it.
+        (value, key) => Err(format!(
+            "Cannot update field at {} index of {}",
+            type_name(key),
+            type_name(&value)
+        )),
     }
 }
 
@@ -734,7 +746,7 @@ fn delete_keys(value: Val, keys: &[Val]) -> Result<Val, String> {
             let map = Rc::make_mut(&mut object);
             for key in keys {
                 if !matches!(key, Val::TStr(_) | Val::BStr(_)) {
-                    return Err(cannot_delete(&Val::Obj(object.clone()), key));
+                    return Err(cannot_delete("object", key));
                 }
                 map.shift_remove(key);
             }
@@ -751,11 +763,11 @@ fn delete_keys(value: Val, keys: &[Val]) -> Result<Val, String> {
                             doomed[index] = true;
                         }
                     }
-                    Val::Obj(_) => {
-                        let (start, end) = slice_bounds(key, length)?;
+                    Val::Obj(slice) => {
+                        let (start, end) = slice_bounds(slice, length)?;
                         doomed[start..end].iter_mut().for_each(|slot| *slot = true);
                     }
-                    other => return Err(cannot_delete(&Val::Arr(array.clone()), other)),
+                    other => return Err(cannot_delete("array", other)),
                 }
             }
             let kept = super::val::unshare(array)
@@ -765,16 +777,18 @@ fn delete_keys(value: Val, keys: &[Val]) -> Result<Val, String> {
                 .map(|(item, _)| item);
             Ok(kept.collect())
         }
-        value => Err(cannot_delete(&value, &keys[0])),
+        value => Err(cannot_delete(type_name(&value), &keys[0])),
     }
 }
 
-fn cannot_delete(value: &Val, key: &Val) -> String {
-    format!(
-        "Cannot delete field at {} index of {}",
-        type_name(key),
-        type_name(value)
-    )
+/// jq's words for a deletion it refuses: by the container, and for an
+/// array or object by the kind of key.
+fn cannot_delete(container: &str, key: &Val) -> String {
+    match container {
+        "array" => format!("Cannot delete {} element of array", type_name(key)),
+        "object" => format!("Cannot delete {} field of object", type_name(key)),
+        other => format!("Cannot delete fields from {other}"),
+    }
 }
 
 /// jq counts negative indices from the end; out of range is a no-op.
@@ -790,13 +804,9 @@ fn array_index(index: Option<isize>, length: usize) -> Option<usize> {
         .then_some(index as usize)
 }
 
-/// `{"start": s, "end": e}` as jq's path() gives it for `.[s:e]`.
-fn slice_bounds(slice: &Val, length: usize) -> Result<(usize, usize), String> {
-    let Val::Obj(object) = slice else {
-        return Err("Invalid slice".to_string());
-    };
-    let start = object.get(&Val::from("start".to_string()));
-    let end = object.get(&Val::from("end".to_string()));
+/// The positions a slice key (`{"start": s, "end": e}`) covers.
+fn slice_bounds(slice: &Map, length: usize) -> Result<(usize, usize), String> {
+    let (start, end) = super::value::slice_key(slice)?;
     super::value::slice_bounds(start, end, length)
 }
 

@@ -7,6 +7,7 @@
 //! line-by-line reader had taken in when the value was complete.
 
 use super::builtins::stream_events;
+use super::print::jq_text;
 use super::read::{Input, ReportError};
 use super::{InputPlace, Val};
 use std::cell::RefCell;
@@ -71,13 +72,13 @@ fn values(
             return Box::new(std::iter::once_with(move || {
                 let (text, end) = input.rest();
                 *place.borrow_mut() = end;
-                Ok(Val::from(String::from_utf8_lossy(&text).into_owned()))
+                Ok(Val::from(jq_text(&text).into_owned()))
             }));
         }
         return Box::new(std::iter::from_fn(move || {
             let (line, at) = input.next_line()?;
             *place.borrow_mut() = at;
-            Some(Ok(Val::from(String::from_utf8_lossy(&line).into_owned())))
+            Some(Ok(Val::from(jq_text(&line).into_owned())))
         }));
     }
     if mode.seq {

@@ -835,7 +835,8 @@ fn key_text<'a>(key: &Key<'a>, sort_keys: bool) -> KeyText<'a> {
 }
 
 /// The text jq would hold for these bytes: jq replaces invalid UTF-8 when it
-/// makes a string, so we do it when printing. Valid text is borrowed as is.
+/// makes a string, so we do it when printing, and where we make a string
+/// from bytes (raw input, `@base64d`). Valid text is borrowed as is.
 ///
 /// The replacement follows jq's `jvp_utf8_next`, not Rust's lossy decoding:
 /// one U+FFFD per bad sequence, where a lead byte claims its whole sequence
@@ -843,7 +844,7 @@ fn key_text<'a>(key: &Key<'a>, sort_keys: bool) -> KeyText<'a> {
 /// end of the string swallows the rest (`E2 61` at the end is one U+FFFD,
 /// the `a` included), and a sequence cut short by a non-continuation byte
 /// ends just before that byte.
-fn jq_text(bytes: &[u8]) -> Cow<'_, str> {
+pub(crate) fn jq_text(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => Cow::Owned(replace_invalid_utf8(bytes)),

@@ -75,6 +75,22 @@ fn index_number(value: &Val) -> Option<isize> {
     }
 }
 
+/// jq's refusal of slice bounds that are not numbers (or null), whether
+/// written `.["a":]` or given as a path's `{"start": "a", "end": null}`.
+pub(super) const SLICE_INDICES: &str = "Array/string slice indices must be integers";
+
+/// The bounds of a slice key, `{"start": s, "end": e}` as `path(.[s:e])`
+/// gives it: jq wants both keys (either may be null, for no bound) and
+/// ignores any others.
+pub(super) fn slice_key(key: &Map) -> Result<(Option<&Val>, Option<&Val>), String> {
+    let bound = |name: &str| match key.get(&Val::from(name.to_string())) {
+        Some(Val::Null) => Ok(None),
+        Some(number @ Val::Num(_)) => Ok(Some(number)),
+        _ => Err(SLICE_INDICES.to_string()),
+    };
+    Ok((bound("start")?, bound("end")?))
+}
+
 /// A slice's bounds as jq 1.7.1 computes them: negative bounds count from
 /// the end, both are clamped, the start is floored and the end rounded up
 /// (`.[1.2:3.5]` is `.[1:4]`), a NaN start is 0 and a NaN end the length.
@@ -91,7 +107,7 @@ pub(super) fn slice_bounds(
                 let float = Val::as_f64(number).unwrap_or(default);
                 Ok(if float.is_nan() { default } else { float })
             }
-            Some(_) => Err("Start and end indices of an array slice must be numbers".to_string()),
+            Some(_) => Err(SLICE_INDICES.to_string()),
         }
     };
     let mut start = bound(start, 0.0)?;
@@ -164,11 +180,16 @@ impl From<String> for Value {
 }
 
 impl From<Range<Value>> for Value {
+    /// A slice's step in a path: jq writes both bounds, a missing one as
+    /// null (`path(.[1:])` is `[{"start":1,"end":null}]`).
     fn from(range: Range<Value>) -> Self {
         let bounds = [("start", range.start), ("end", range.end)];
-        let entries = bounds
-            .into_iter()
-            .filter_map(|(name, bound)| Some((Val::from(name.to_owned()), bound?.0)));
+        let entries = bounds.into_iter().map(|(name, bound)| {
+            (
+                Val::from(name.to_owned()),
+                bound.map_or(Val::Null, |bound| bound.0),
+            )
+        });
         Self(Val::obj(entries.collect()))
     }
 }
@@ -591,10 +612,12 @@ impl jaq_core::ValT for Value {
             (Val::Null, Val::TStr(_) | Val::BStr(_) | Val::Num(_) | Val::Obj(_)) => {
                 Ok(Value(Val::Null))
             }
-            // An object index is a slice to jq, and its bounds are missing.
-            (Val::Arr(_) | Val::TStr(_) | Val::BStr(_), Val::Obj(_)) => Err(error_message(
-                "Array/string slice indices must be integers".to_string(),
-            )),
+            // An object index is a slice to jq (a path's slice step).
+            (Val::Arr(_) | Val::TStr(_) | Val::BStr(_), Val::Obj(key)) => {
+                let (start, end) = slice_key(key).map_err(error_message)?;
+                let bound = |bound: Option<&Val>| bound.cloned().map(Value);
+                self.range(bound(start).as_ref()..bound(end).as_ref())
+            }
             (Val::Obj(object), Val::TStr(_)) => {
                 // A few keys are compared in order for less than hashing
                 // the one looked up costs (most objects a filter builds or
@@ -648,13 +671,7 @@ impl jaq_core::ValT for Value {
                 Ok(Value(items[start..end].iter().cloned().collect()))
             }
             Val::TStr(bytes) | Val::BStr(bytes) => {
-                let bounds = |count: usize| {
-                    slice_bounds(start, end, count).map_err(|_| {
-                        error_message(
-                            "Start and end indices of an string slice must be numbers".to_string(),
-                        )
-                    })
-                };
+                let bounds = |count: usize| slice_bounds(start, end, count).map_err(error_message);
                 let Ok(text) = std::str::from_utf8(bytes) else {
                     // Invalid UTF-8 counts as jq's replacement characters.
                     let text = String::from_utf8_lossy(bytes);
@@ -730,9 +747,11 @@ impl jaq_core::ValT for Value {
         opt: Opt,
         f: impl Fn(Self) -> I,
     ) -> ValX<'a, Self> {
-        if let (Val::Null | Val::Arr(_), Val::Obj(bounds)) = (&self.0, &index.0) {
-            let start = bounds.get(&Val::from("start".to_string()));
-            let end = bounds.get(&Val::from("end".to_string()));
+        if let (Val::Null | Val::Arr(_) | Val::TStr(_) | Val::BStr(_), Val::Obj(key)) =
+            (&self.0, &index.0)
+        {
+            let (start, end) =
+                slice_key(key).map_err(|message| Exn::from(error_message(message)))?;
             let range = start.cloned().map(Value)..end.cloned().map(Value);
             return self.map_range(range.start.as_ref()..range.end.as_ref(), opt, f);
         }
@@ -813,6 +832,11 @@ impl jaq_core::ValT for Value {
                 }
                 Ok(Value(Val::Arr(Rc::new(items))))
             }
+            // jq looks an array up by an array (`indices`), but cannot set it.
+            (container @ Val::Arr(_), Val::Arr(_)) => {
+                let message = "Cannot update field at array index of array".to_string();
+                opt.fail(Value(container), |_| Exn::from(error_message(message)))
+            }
             (container, key) => {
                 let described = match key {
                     Val::TStr(_) => format!("string {}", compact_text(key)),
@@ -836,12 +860,11 @@ impl jaq_core::ValT for Value {
             Val::Arr(array) => unshare(array),
             Val::Null => Vec::new(),
             other => {
+                // jq reads the slice before it sets it, so only a string
+                // gets as far as the update.
                 let message = match other {
                     Val::TStr(_) | Val::BStr(_) => "Cannot update string slices".to_string(),
-                    _ => format!(
-                        "Cannot update field at object index of {}",
-                        type_name(&other)
-                    ),
+                    _ => format!("Cannot index {} with object", type_name(&other)),
                 };
                 return opt.fail(Value(other), |_| Exn::from(error_message(message)));
             }
