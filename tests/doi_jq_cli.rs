@@ -510,6 +510,14 @@ const CASES: &[Case] = &[
     ),
     // Engine messages users match in try/catch, through the command line.
     case("halt_error null", &["-n", "null | halt_error"], b""),
+    // jq casts the code to a C int and exits 0 for a negative one.
+    case("halt_error fractional code", &["-n", "\"x\" | halt_error(2.9)"], b""),
+    case("halt_error negative code", &["-n", "\"x\" | halt_error(-1)"], b""),
+    case("halt_error nan code", &["-n", "\"x\" | halt_error(nan)"], b""),
+    case("halt_error code past 255", &["-n", "\"x\" | halt_error(257)"], b""),
+    case("halt_error code not a number", &["-n", "\"x\" | halt_error(\"a\")"], b""),
+    // jq prints an error message as a C string, up to a NUL.
+    case("error message with a NUL", &["-n", "error(\"a\\u0000b\")"], b""),
     case("range of null", &["-n", "[range(null)]"], b""),
     case("regex on a non-string", &["-n", "1 | test(\"a\")"], b""),
     case("splits on null", &["-n", "[splits(\"a, b\"; \", \")]"], b""),

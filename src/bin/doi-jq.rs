@@ -500,11 +500,16 @@ impl Printer {
                 }
                 Err(RunError::Halt(code)) => {
                     self.halted = true;
-                    ret = Outcome::Exit(u8::try_from(code.rem_euclid(256)).unwrap_or(EXIT_RUNTIME));
+                    // jq 1.7.1 exits 0 for a negative code (so for
+                    // `halt_error(nan)`, whose code is C's INT_MIN), and
+                    // the low byte of any other.
+                    ret = Outcome::Exit(if code < 0 { 0 } else { (code & 0xFF) as u8 });
                 }
                 Err(RunError::Error(value)) => {
                     failure = Some(match &value {
+                        // jq prints the message as a C string: up to a NUL.
                         Val::TStr(text) | Val::BStr(text) => {
+                            let text = text.split(|&byte| byte == 0).next().unwrap_or_default();
                             format!("): {}", String::from_utf8_lossy(text))
                         }
                         other => format!(

@@ -164,12 +164,14 @@ def index($i): indices($i) | .[0];
 def rindex($i): indices($i) | .[-1:][0];
 def bsearch($target): if type == "array" then _jq_bsearch($target) elif length == 0 then -1 else .[0] end;
 
-# jq 1.7.1's nth counts down from `$n + 1` (so `nth(1.5; f)` is the
-# third output, and a string `$n` fails to add), and its `last` of
+# jq 1.7.1's nth counts down from `$n + 1`, so `nth(1.5; f)` is the
+# third output (skip's count), a `$n` that is not a number fails to add,
+# and it is a path expression (`path(nth(1; .[]))`). Its `last` of
 # nothing is null.
 def nth($n; f):
   if $n < 0 then error("nth doesn't support negative indices")
-  else label $out | foreach f as $item ($n + 1; . - 1; if . <= 0 then $item, break $out else empty end) end;
+  elif ($n | type) != "number" then $n + 1
+  else first(skip($n; f)) end;
 def last(f): _jq_one(_jaq_last(f), null);
 def nth($n): .[$n];
 # jq 1.7.1's _flatten (native) recurses while the depth is not 0, so a

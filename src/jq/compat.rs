@@ -52,9 +52,10 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
         )
         .chain(jaq_core::funs())
         .chain(jaq_std::funs())
-        .map(|(name, args, run)| {
+        .map(|(name, args, native)| {
+            let native = super::select_update::with_update(name, native);
             let name = super::visible::hidden(name, args.len()).unwrap_or(name);
-            (name, args, run)
+            (name, args, native)
         })
 }
 
@@ -257,7 +258,7 @@ fn natives() -> Vec<Fun<Data>> {
         ("_jq_match", v(2), |cv| regex(cv, false)),
         ("_jq_test", v(2), |cv| regex(cv, true)),
         ("_jq_number_class", v(0), |cv| {
-            bome(number_class(&cv.1 .0).map(Value).map_err(jaq_error))
+            bome(Ok(Value(Val::from(number_class(&cv.1 .0).to_string()))))
         }),
         ("_jq_utf8bytelength", v(0), |cv| {
             bome(utf8_byte_length(&cv.1 .0).map(Value).map_err(jaq_error))
@@ -313,13 +314,11 @@ fn natives() -> Vec<Fun<Data>> {
             bome(Ok(cv.1))
         }),
         ("_jq_halt_error", v(1), |mut cv| {
+            // jq casts the code to a C int (`halt_error(2.9)` exits 2).
             let code = cv.0.pop_var().0;
-            let code = match &code {
-                Val::Num(number) => number.as_isize().and_then(|n| i32::try_from(n).ok()),
-                _ => None,
-            };
-            let Some(code) = code else {
-                return bome(Err(jaq_error("halt_error/1: number required".to_string())));
+            let Some(code) = Val::as_f64(&code).map(super::math::c_int) else {
+                let message = format!("{} halt_error/1: number required", describe(&cv.1 .0));
+                return bome(Err(jaq_error(message)));
             };
             match &cv.1 .0 {
                 Val::TStr(text) | Val::BStr(text) => {
@@ -387,21 +386,15 @@ fn length(value: &Val) -> Result<Val, String> {
 }
 
 /// What jq's `isnan`, `isinfinite` and `isnormal` test: `"nan"`,
-/// `"infinite"`, `"normal"` or `"other"` (zero, subnormal); numbers only.
-fn number_class(value: &Val) -> Result<Val, String> {
-    let Some(number) = Val::as_f64(value).filter(|_| matches!(value, Val::Num(_))) else {
-        return Err("number required".to_string());
-    };
-    let class = if number.is_nan() {
-        "nan"
-    } else if number.is_infinite() {
-        "infinite"
-    } else if number.is_normal() {
-        "normal"
-    } else {
-        "other"
-    };
-    Ok(Val::from(class.to_string()))
+/// `"infinite"`, `"normal"` or `"other"` (zero, subnormal, and anything
+/// that is not a number: jq 1.7.1 answers false for `"1" | isnan`).
+fn number_class(value: &Val) -> &'static str {
+    match Val::as_f64(value) {
+        Some(number) if number.is_nan() => "nan",
+        Some(number) if number.is_infinite() => "infinite",
+        Some(number) if number.is_normal() => "normal",
+        _ => "other",
+    }
 }
 
 /// jq 1.7.1's `implode`: code points are truncated to integers, and those

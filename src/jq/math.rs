@@ -41,9 +41,11 @@ fn number(value: &Value) -> Result<f64, Error<Value>> {
     }
 }
 
-/// C's `(int)` of a double as x86 computes it.
-fn c_int(value: f64) -> i32 {
-    if !(-2147483648.0..2147483648.0).contains(&value) {
+/// C's `(int)` of a double as x86 computes it (`cvttsd2si`, on the
+/// machines jq runs on): truncated toward zero, and `INT_MIN` for NaN and
+/// whatever does not fit once truncated.
+pub(super) fn c_int(value: f64) -> i32 {
+    if value.is_nan() || value <= -2_147_483_649.0 || value >= 2_147_483_648.0 {
         i32::MIN
     } else {
         value as i32

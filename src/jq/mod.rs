@@ -30,6 +30,7 @@ pub mod read;
 mod regex;
 pub mod run_tests;
 mod scope;
+mod select_update;
 mod time;
 mod tree;
 mod unparse;

@@ -56,6 +56,26 @@ const NEW_VALUE: &[(&str, usize)] = &[
     ("split", 1),
     ("explode", 0),
     ("implode", 0),
+    // jq defines these by `reduce`, `foreach`, `label` over a new value or
+    // in C, so they give no path (`path(last(.[]))` fails in jq 1.7.1).
+    ("last", 1),
+    ("range", 1),
+    ("range", 2),
+    ("range", 3),
+    ("isempty", 1),
+    ("any", 0),
+    ("any", 1),
+    ("any", 2),
+    ("all", 0),
+    ("all", 1),
+    ("all", 2),
+    ("paths", 0),
+    ("paths", 1),
+    ("leaf_paths", 0),
+    ("tostream", 0),
+    ("del", 1),
+    ("walk", 1),
+    ("env", 0),
 ];
 
 const RESULT: &str = "_jq_path_result";

@@ -12,17 +12,9 @@
 //! Errors are jq's words. `localtime` and `strflocaltime` are the same
 //! arithmetic at the local zone's offset ([`super::zone`]).
 
+use super::math::c_int;
 use super::Val;
 use crate::calendar::{civil_from_days, days_from_civil};
-
-/// x86's `cvttsd2si`: C's cast of a double on the machines jq runs on.
-fn c_int(number: f64) -> i32 {
-    if number.is_nan() || number <= -2_147_483_649.0 || number >= 2_147_483_648.0 {
-        i32::MIN
-    } else {
-        number as i32
-    }
-}
 
 fn c_time(number: f64) -> i64 {
     // 2^63: the first double past the range of an `i64`.
@@ -460,7 +452,13 @@ pub(super) fn strptime(value: &Val, format: &Val) -> Result<Val, String> {
         pm: None,
     };
     let rest = read_format(&input, &pattern, &mut parsed).ok_or_else(mismatch)?;
-    if !rest.chars().all(char::is_whitespace) {
+    // jq takes whatever follows the date if it starts with C's `isspace`,
+    // and keeps it as a last element.
+    if rest
+        .bytes()
+        .next()
+        .is_some_and(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r'))
+    {
         return Err(mismatch());
     }
     let tm = &mut parsed.tm;
