@@ -719,11 +719,7 @@ fn set_child(value: Val, key: &Val, child: Val) -> Result<Val, String> {
             Ok(Val::Arr(array))
         }
         // jq's `jv_set`: it could read this key but cannot write it.
-        (value, key) => Err(format!(
-            "Cannot update field at {} index of {}",
-            type_name(key),
-            type_name(&value)
-        )),
+        (value, key) => Err(super::value::cannot_update(&value, key)),
     }
 }
 

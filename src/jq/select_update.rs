@@ -13,15 +13,6 @@ use super::Data;
 use jaq_core::path::Opt;
 use jaq_core::{Exn, Native, ValT, ValX, ValXs};
 
-/// Which of `f`'s paths a native selects, counted as jaq's natives count
-/// (`$n` goes down by one per path while above zero, so `limit(1.5; f)`
-/// takes two; a count that cannot go down fails as theirs does).
-enum Selection {
-    First,
-    Limit(Value),
-    Skip(Value),
-}
-
 /// The paths of the native's filter argument on the input, each in order
 /// (jaq builds a path as a list, most recent step first).
 macro_rules! selected {
@@ -39,75 +30,71 @@ macro_rules! selected {
 }
 
 /// jaq's natives, by the names they are registered under, with an update
-/// where they select paths.
+/// where they select paths: how many of `f`'s paths they skip, then how
+/// many they take.
 pub(super) fn with_update(name: &str, native: Native<Data>) -> Native<Data> {
     match name {
         "first" | "_jq_one" => native.with_update(|mut cv, f| {
             let selected = selected!(cv);
-            update_along(cv.1, selected, Selection::First, &|value| f(value))
+            let (skip, take) = (Value::from(0isize), Value::from(1isize));
+            update_along(cv.1, selected, skip, take, &|value| f(value))
         }),
         "limit" | "_jaq_limit" => native.with_update(|mut cv, f| {
             let selected = selected!(cv);
-            let count = cv.0.pop_var();
-            update_along(cv.1, selected, Selection::Limit(count), &|value| f(value))
+            let take = cv.0.pop_var();
+            update_along(cv.1, selected, Value::from(0isize), take, &|value| f(value))
         }),
         "skip" => native.with_update(|mut cv, f| {
             let selected = selected!(cv);
-            let count = cv.0.pop_var();
-            update_along(cv.1, selected, Selection::Skip(count), &|value| f(value))
+            let (skip, take) = (cv.0.pop_var(), Value::from(f64::INFINITY));
+            update_along(cv.1, selected, skip, take, &|value| f(value))
         }),
         _ => native,
     }
 }
 
-/// Updates `value` along each selected path of `paths`, in order.
+/// Updates `value` along the selected paths of `paths`, in order. The
+/// counts go down as jaq's natives count (by one per path while above
+/// zero, so `limit(1.5; f)` takes two; a count that cannot go down fails
+/// as theirs does), and the skipped paths are still evaluated (their
+/// errors count).
 fn update_along<'a>(
     value: Value,
     paths: impl Iterator<Item = Result<Vec<Value>, Exn<'a, Value>>>,
-    selection: Selection,
+    skip: Value,
+    take: Value,
     f: &dyn Fn(Value) -> ValXs<'a, Value>,
 ) -> ValXs<'a, Value> {
-    let mut value = value;
-    let mut paths = paths;
-    let mut count = match selection {
-        Selection::First => Value::from(1isize),
-        Selection::Limit(count) => count,
-        Selection::Skip(count) => {
-            // The skipped paths are still evaluated (their errors count).
-            let mut count = count;
-            while count > Value::from(0isize) {
-                match paths.next() {
-                    None => return Box::new(std::iter::once(Ok(value))),
-                    Some(Err(exn)) => return Box::new(std::iter::once(Err(exn))),
-                    Some(Ok(_)) => {}
-                }
-                count = match count - Value::from(1isize) {
-                    Ok(count) => count,
-                    Err(error) => return Box::new(std::iter::once(Err(Exn::from(error)))),
-                };
+    let outcome = (|| {
+        let (mut value, mut paths) = (value, paths);
+        let zero = Value::from(0isize);
+        let down = |count: Value| (count - Value::from(1isize)).map_err(Exn::from);
+        let mut skip = skip;
+        while skip > zero {
+            if paths.next().transpose()?.is_none() {
+                return Ok(Some(value));
             }
-            // Every path after the skipped ones.
-            Value::from(f64::INFINITY)
+            skip = down(skip)?;
         }
-    };
-    while count > Value::from(0isize) {
-        let path = match paths.next() {
-            None => break,
-            Some(Err(exn)) => return Box::new(std::iter::once(Err(exn))),
-            Some(Ok(path)) => path,
-        };
-        value = match update_at(value, &path, f).next() {
-            Some(Ok(updated)) => updated,
-            Some(Err(exn)) => return Box::new(std::iter::once(Err(exn))),
-            // An update that gives nothing for the whole value.
-            None => return Box::new(std::iter::empty()),
-        };
-        count = match count - Value::from(1isize) {
-            Ok(count) => count,
-            Err(error) => return Box::new(std::iter::once(Err(Exn::from(error)))),
-        };
+        let mut take = take;
+        while take > zero {
+            let Some(path) = paths.next().transpose()? else {
+                break;
+            };
+            // Nothing from `f` for the whole value (an empty path) is
+            // nothing at all.
+            let Some(updated) = update_at(value, &path, f).next().transpose()? else {
+                return Ok(None);
+            };
+            value = updated;
+            take = down(take)?;
+        }
+        Ok(Some(value))
+    })();
+    match outcome {
+        Ok(value) => Box::new(value.map(Ok).into_iter()),
+        Err(exn) => Box::new(std::iter::once(Err(exn))),
     }
-    Box::new(std::iter::once(Ok(value)))
 }
 
 /// `value` with `f` applied at `path`, as jaq's own update does a step at

@@ -91,6 +91,21 @@ pub(super) fn slice_key(key: &Map) -> Result<(Option<&Val>, Option<&Val>), Strin
     Ok((bound("start")?, bound("end")?))
 }
 
+/// A slice key's bounds as the range jaq's `.[a:b]` takes.
+fn slice_range(key: &Map) -> Result<Range<Value>, Error<Value>> {
+    let (start, end) = slice_key(key).map_err(error_message)?;
+    Ok(start.cloned().map(Value)..end.cloned().map(Value))
+}
+
+/// jq's `jv_set` refusing a key it could read but cannot write.
+pub(super) fn cannot_update(container: &Val, key: &Val) -> String {
+    format!(
+        "Cannot update field at {} index of {}",
+        type_name(key),
+        type_name(container)
+    )
+}
+
 /// A slice's bounds as jq 1.7.1 computes them: negative bounds count from
 /// the end, both are clamped, the start is floored and the end rounded up
 /// (`.[1.2:3.5]` is `.[1:4]`), a NaN start is 0 and a NaN end the length.
@@ -614,9 +629,8 @@ impl jaq_core::ValT for Value {
             }
             // An object index is a slice to jq (a path's slice step).
             (Val::Arr(_) | Val::TStr(_) | Val::BStr(_), Val::Obj(key)) => {
-                let (start, end) = slice_key(key).map_err(error_message)?;
-                let bound = |bound: Option<&Val>| bound.cloned().map(Value);
-                self.range(bound(start).as_ref()..bound(end).as_ref())
+                let range = slice_range(key)?;
+                self.range(range.start.as_ref()..range.end.as_ref())
             }
             (Val::Obj(object), Val::TStr(_)) => {
                 // A few keys are compared in order for less than hashing
@@ -750,9 +764,7 @@ impl jaq_core::ValT for Value {
         if let (Val::Null | Val::Arr(_) | Val::TStr(_) | Val::BStr(_), Val::Obj(key)) =
             (&self.0, &index.0)
         {
-            let (start, end) =
-                slice_key(key).map_err(|message| Exn::from(error_message(message)))?;
-            let range = start.cloned().map(Value)..end.cloned().map(Value);
+            let range = slice_range(key).map_err(Exn::from)?;
             return self.map_range(range.start.as_ref()..range.end.as_ref(), opt, f);
         }
         match (self.0, &index.0) {
@@ -833,8 +845,8 @@ impl jaq_core::ValT for Value {
                 Ok(Value(Val::Arr(Rc::new(items))))
             }
             // jq looks an array up by an array (`indices`), but cannot set it.
-            (container @ Val::Arr(_), Val::Arr(_)) => {
-                let message = "Cannot update field at array index of array".to_string();
+            (container @ Val::Arr(_), key @ Val::Arr(_)) => {
+                let message = cannot_update(&container, key);
                 opt.fail(Value(container), |_| Exn::from(error_message(message)))
             }
             (container, key) => {
