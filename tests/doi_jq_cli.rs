@@ -1085,3 +1085,65 @@ fn streaming_reads_as_jq_1_7_1_streams() {
         differing.join("\n")
     );
 }
+
+/// A value is run as soon as its line is in, before the writer sends the
+/// next (`tail -f log | doi-jq`, a program talking to doi-jq over a
+/// pipe): each input is written only after the output of the one before
+/// has come back. jq 1.7.1 reads the same way; a reader that waited for
+/// more bytes (a third byte to rule out a byte-order mark, the rest of a
+/// 4095-byte piece to count lines) would leave this test waiting, so each
+/// answer has ten seconds.
+#[test]
+fn each_input_is_answered_before_the_next_is_written() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let runs: [(&[&str], [&str; 2], [&str; 2]); 5] = [
+        (&["--unbuffered", "-c", "."], ["1", "2"], ["1", "2"]),
+        (&["--unbuffered", "-c", "."], ["{}", "[3]"], ["{}", "[3]"]),
+        (&["--unbuffered", "-R", "."], ["a", "b"], ["\"a\"", "\"b\""]),
+        (
+            &["--unbuffered", "-c", "--stream", "."],
+            ["7", "8"],
+            ["[[],7]", "[[],8]"],
+        ),
+        (
+            &["--unbuffered", "-n", "-c", "input, input"],
+            ["[1]", "2"],
+            ["[1]", "2"],
+        ),
+    ];
+    for (args, inputs, outputs) in runs {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_doi-jq"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("doi-jq starts");
+        let (lines_tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if lines_tx.send(line.unwrap_or_default()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        for (input, output) in inputs.iter().zip(outputs) {
+            writeln!(stdin, "{input}").expect("doi-jq takes input");
+            let answer = lines.recv_timeout(Duration::from_secs(10));
+            if answer.is_err() {
+                let _ = child.kill();
+            }
+            assert_eq!(
+                answer.as_deref(),
+                Ok(output),
+                "{args:?}: no answer to {input:?} while the pipe stays open"
+            );
+        }
+        drop(stdin);
+        assert!(child.wait().expect("doi-jq ends").success(), "{args:?}");
+    }
+}

@@ -530,10 +530,16 @@ impl<'t> Reader<'t> {
 }
 
 impl Reader<'_> {
+    /// Reads no further than the bytes that still match the mark: a
+    /// value shorter than it (`1` and a newline, typed or piped) must not
+    /// wait for a third byte.
     fn skip_bom(&mut self) {
-        if self.ensure(BOM.len()) && self.text.starts_with(BOM) {
-            self.position = BOM.len();
+        for (index, byte) in BOM.iter().enumerate() {
+            if self.at(index) != Some(*byte) {
+                return;
+            }
         }
+        self.position = BOM.len();
     }
 
     fn absolute(&self, index: usize) -> u64 {
@@ -730,16 +736,28 @@ impl Reader<'_> {
             .map_or(0, |index| self.files[index].offset);
         let origin = line_start.max(file_start);
         let boundary = origin + ((at - origin) / LINE_PIECE + 1) * LINE_PIECE;
-        self.ensure((boundary - self.dropped) as usize);
-        let mut end = boundary.min(self.absolute(self.text.len()));
-        if let Some(next_file) = self.files.get(file) {
-            end = end.min(next_file.offset);
-        }
-        let (from, to) = ((at - self.dropped) as usize, (end - self.dropped) as usize);
-        let rest = self.text.get(from..to).unwrap_or_default();
-        match rest.iter().position(|byte| *byte == b'\n') {
-            Some(newline) => at + newline as u64 + 1,
-            None => end.max(at),
+        // Read only as far as the newline: from a pipe or a terminal the
+        // rest of the piece may not have been written yet, and the value
+        // before it must be run now, as jq runs it.
+        let mut searched = at;
+        loop {
+            let mut end = boundary.min(self.absolute(self.text.len()));
+            let next_file = self.files.get(file).map(|next| next.offset);
+            if let Some(next_file) = next_file {
+                end = end.min(next_file);
+            }
+            let (from, to) = (
+                (searched.max(self.dropped) - self.dropped) as usize,
+                (end.max(self.dropped) - self.dropped) as usize,
+            );
+            let rest = self.text.get(from..to).unwrap_or_default();
+            if let Some(newline) = rest.iter().position(|byte| *byte == b'\n') {
+                return searched.max(self.dropped) + newline as u64 + 1;
+            }
+            searched = searched.max(end);
+            if end == boundary || next_file.is_some() || !self.fill() {
+                return end.max(at);
+            }
         }
     }
 
