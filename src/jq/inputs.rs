@@ -9,6 +9,7 @@
 use super::builtins::stream_events;
 use super::print::jq_text;
 use super::read::{Input, ReportError};
+use super::seq::Records;
 use super::{InputPlace, Val};
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -48,15 +49,7 @@ impl Sources {
             );
             failed.set(failed.get() + 1);
         });
-        let mut values = values(Input::new(files, mode.raw, report), mode, place.clone());
-        std::iter::from_fn(move || {
-            let next = values.next();
-            if next.is_none() {
-                // jq forgets where it was once the inputs are done.
-                *place.borrow_mut() = InputPlace::default();
-            }
-            next
-        })
+        values(Input::new(files, mode.raw, report), mode, place)
     }
 }
 
@@ -69,14 +62,22 @@ fn values(
 ) -> Box<dyn Iterator<Item = Result<Val, String>>> {
     if mode.raw {
         if mode.slurp {
-            return Box::new(std::iter::once_with(move || {
+            let mut slurped = false;
+            return Box::new(std::iter::from_fn(move || {
+                if std::mem::replace(&mut slurped, true) {
+                    *place.borrow_mut() = input.place_after_values();
+                    return None;
+                }
                 let (text, end) = input.rest();
                 *place.borrow_mut() = end;
-                Ok(Val::from(jq_text(&text).into_owned()))
+                Some(Ok(Val::from(jq_text(&text).into_owned())))
             }));
         }
         return Box::new(std::iter::from_fn(move || {
-            let (line, at) = input.next_line()?;
+            let Some((line, at)) = input.next_line() else {
+                *place.borrow_mut() = input.place_after_values();
+                return None;
+            };
             *place.borrow_mut() = at;
             Some(Ok(Val::from(jq_text(&line).into_owned())))
         }));
@@ -87,10 +88,13 @@ fn values(
     if mode.stream && !mode.slurp {
         return streamed(input, mode, place);
     }
-    let values = std::iter::from_fn(move || {
+    let mut ended = false;
+    let mut values = std::iter::from_fn(move || {
         let Some(next) = input.next_value() else {
-            // What `-s` reports: jq has read to the end.
-            if let Some(end) = input.end_place() {
+            if !mode.slurp || std::mem::replace(&mut ended, true) {
+                *place.borrow_mut() = input.place_after_values();
+            } else if let Some(end) = input.end_place() {
+                // What `-s` reports: jq has read to the end.
                 *place.borrow_mut() = end;
             }
             return None;
@@ -104,181 +108,44 @@ fn values(
         })
     });
     if mode.slurp {
-        return Box::new(std::iter::once_with(move || {
+        let mut slurped = false;
+        return Box::new(std::iter::from_fn(move || {
+            if std::mem::replace(&mut slurped, true) {
+                // Asking again after the one value closes the input.
+                return values.next().and(None);
+            }
             let mut all = Vec::new();
-            for value in values {
-                let value = value?;
+            for value in values.by_ref() {
+                let value = match value {
+                    Ok(value) => value,
+                    Err(error) => return Some(Err(error)),
+                };
                 if mode.stream {
                     all.extend(stream_events(value));
                 } else {
                     all.push(value);
                 }
             }
-            Ok(all.into_iter().collect())
+            Some(Ok(all.into_iter().collect()))
         }));
     }
     Box::new(values)
 }
 
-/// jq's place of byte `at`: "line L, column C" (C counts the bytes of the
-/// line up to and including it).
-fn position(text: &[u8], at: usize) -> String {
-    let before = &text[..at.min(text.len())];
-    let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|byte| *byte == b'\n')
-        .map_or(0, |n| n + 1);
-    format!(
-        "line {line}, column {}",
-        at.min(text.len()) + 1 - line_start
-    )
-}
-
-/// jq's place at the end of the text: the line after a final newline is
-/// counted, at column 0.
-fn end_position(text: &[u8]) -> String {
-    let line = text.iter().filter(|byte| **byte == b'\n').count() + 1;
-    let line_start = text
-        .iter()
-        .rposition(|byte| *byte == b'\n')
-        .map_or(0, |n| n + 1);
-    format!("line {line}, column {}", text.len() - line_start)
-}
-
-/// `--seq`: texts that each follow a record separator (RS), as jq 1.7.1
-/// reads them. What comes before the first RS is dropped (reported only
-/// when no RS comes at all); a text cut short by the next RS (quietly
-/// when it is an array or object), a number that ends right at one or at
-/// the very end are reported as errors jq ignores; any other error skips
-/// to the next RS. The errors are the messages after `jq: ignoring parse
-/// error: `.
-///
-/// One more habit of jq 1.7.1's, recorded, not explained: when the first
-/// record gives nothing at all (`\x1e\x1e[2]`), a value is given out
-/// only once a newline follows it in the input; values after the last
-/// newline are lost.
-fn seq_values(text: &[u8]) -> Vec<Result<(Val, usize), String>> {
-    const RS: u8 = 0x1e;
-    let mut out = Vec::new();
-    let separators: Vec<usize> = text
-        .iter()
-        .enumerate()
-        .filter(|(_, byte)| **byte == RS)
-        .map(|(at, _)| at)
-        .collect();
-    if separators.is_empty() {
-        // jq waits for a separator from the start: whatever came, even
-        // nothing, was abandoned.
-        return vec![Err(format!(
-            "Unfinished abandoned text at EOF at {}",
-            end_position(text)
-        ))];
-    }
-    let mut starts = separators.iter().map(|at| at + 1).peekable();
-    // Where the values that wait for a newline begin in `out`.
-    let mut held_from = None;
-    while let Some(start) = starts.next() {
-        let end = starts.peek().map_or(text.len(), |next| next - 1);
-        let chunk = &text[start..end];
-        let at_eof = end == text.len();
-        let before = out.len();
-        // Where the value being read starts, for a text cut short.
-        let mut value_start = 0;
-        for value in super::read::parse_many_with_ends(chunk) {
-            match value {
-                Ok((value, stop)) => {
-                    value_start = stop;
-                    let is_number = matches!(value, Val::Num(_));
-                    if stop == chunk.len() {
-                        // Nothing after the value: jq cannot tell it is whole.
-                        if at_eof && is_number {
-                            let column = end_position(text);
-                            out.push((
-                                Err(format!(
-                                    "Potentially truncated top-level numeric value at EOF at {column}"
-                                )),
-                                text.len(),
-                            ));
-                        } else if is_number {
-                            out.push((
-                                Err(format!(
-                                    "Potentially truncated top-level numeric value at {}",
-                                    position(text, end)
-                                )),
-                                end,
-                            ));
-                        } else {
-                            out.push((Ok((value, start + stop)), start + stop));
-                        }
-                        continue;
-                    }
-                    out.push((Ok((value, start + stop)), start + stop));
-                }
-                Err(error) if error.offset >= chunk.len() => {
-                    let container = chunk[value_start..]
-                        .iter()
-                        .find(|byte| !byte.is_ascii_whitespace())
-                        .is_some_and(|byte| matches!(byte, b'[' | b'{'));
-                    if at_eof {
-                        let message = format!("{} at {}", error.message, end_position(text));
-                        out.push((Err(message), text.len()));
-                    } else if !container {
-                        out.push((
-                            Err(format!("Truncated value at {}", position(text, end))),
-                            end,
-                        ));
-                    }
-                }
-                Err(error) => {
-                    let at = start + error.offset;
-                    let message = format!(
-                        "{} at {} (need RS to resync)",
-                        error.message,
-                        position(text, at)
-                    );
-                    out.push((Err(message), at));
-                }
-            }
-        }
-        if start == separators[0] + 1 && out.len() == before {
-            held_from = Some(before);
-        }
-    }
-    let last_newline = text.iter().rposition(|byte| *byte == b'\n');
-    out.into_iter()
-        .enumerate()
-        .filter(|(index, (_, at))| {
-            held_from.is_none_or(|from| {
-                *index < from || last_newline.is_some_and(|newline| newline >= *at)
-            })
-        })
-        .map(|(_, (item, _))| item)
-        .collect()
-}
-
-/// `--seq` inputs: jq's rules need the separators' places, so the text is
-/// read whole (`--seq` streams are small records), then taken apart by
-/// [`seq_values`]; each value's place counts the lines before its end.
+/// `--seq` inputs ([`Records`]), each value updating `place`.
 fn sequenced(
-    mut input: Input,
+    input: Input,
     mode: InputMode,
     place: Rc<RefCell<InputPlace>>,
 ) -> Box<dyn Iterator<Item = Result<Val, String>>> {
-    let (text, end) = input.rest();
-    let values = seq_values(&text);
-    let mut counted = (0, 0);
-    let items = values.into_iter().map(move |value| {
-        value.map(|(value, stop)| {
-            let (at, lines) = counted;
-            let more = text[at..stop].iter().filter(|byte| **byte == b'\n').count();
-            counted = (stop, lines + more);
-            *place.borrow_mut() = InputPlace {
-                file: end.file.clone(),
-                line: lines + more,
-            };
-            value
-        })
+    let mut records = Records::new(input, mode.slurp);
+    let items = std::iter::from_fn(move || {
+        let Some((item, at)) = records.next() else {
+            *place.borrow_mut() = records.end_place();
+            return None;
+        };
+        *place.borrow_mut() = at;
+        Some(item)
     });
     if mode.stream {
         return Box::new(items.flat_map(|value| -> Box<dyn Iterator<Item = _>> {
@@ -299,20 +166,26 @@ fn streamed(
     mode: InputMode,
     place: Rc<RefCell<InputPlace>>,
 ) -> Box<dyn Iterator<Item = Result<Val, String>>> {
-    Box::new(std::iter::from_fn(move || match input.next_event()? {
-        Ok((event, at)) => {
-            *place.borrow_mut() = at;
-            Some(Ok(event))
+    Box::new(std::iter::from_fn(move || {
+        let Some(next) = input.next_event() else {
+            *place.borrow_mut() = input.place_after_values();
+            return None;
+        };
+        match next {
+            Ok((event, at)) => {
+                *place.borrow_mut() = at;
+                Some(Ok(event))
+            }
+            Err(error) if mode.stream_errors => {
+                let path = input.event_path();
+                *place.borrow_mut() = input.error_place(&error);
+                input.resume_after(&error);
+                Some(Ok([Val::from(error.to_string()), path]
+                    .into_iter()
+                    .collect()))
+            }
+            Err(error) => Some(Err(error.to_string())),
         }
-        Err(error) if mode.stream_errors => {
-            let path = input.event_path();
-            *place.borrow_mut() = input.error_place(&error);
-            input.resume_after(&error);
-            Some(Ok([Val::from(error.to_string()), path]
-                .into_iter()
-                .collect()))
-        }
-        Err(error) => Some(Err(error.to_string())),
     }))
 }
 
@@ -351,31 +224,6 @@ mod tests {
                 ("\"b\"".to_string(), 2)
             ]
         );
-    }
-
-    /// jq 1.7.1's `--seq` habits, recorded (`printf ... | jq -c --seq .`).
-    #[test]
-    fn seq_records_as_jq_reads_them() {
-        let shown = |text: &[u8]| -> Vec<String> {
-            seq_values(text)
-                .into_iter()
-                .map(|item| match item {
-                    Ok((value, _)) => super::super::value::compact_text(&value),
-                    Err(message) => message,
-                })
-                .collect()
-        };
-        // An empty record between values, and a value right at the end.
-        assert_eq!(shown(b"\x1e[1]\x1e\x1e[2]"), ["[1]", "[2]"]);
-        // An array cut short by the next RS goes quietly; a literal does not.
-        assert_eq!(shown(b"\x1e[1]\x1e[1 \x1e[2]"), ["[1]", "[2]"]);
-        assert_eq!(
-            shown(b"\x1e[1]\x1ex\x1e[2]"),
-            ["[1]", "Truncated value at line 1, column 7", "[2]"]
-        );
-        // After an empty first record, only values a newline follows.
-        assert_eq!(shown(b"\x1e\x1e[2]\x1e[3]\n\x1e[4]"), ["[2]", "[3]"]);
-        assert!(shown(b"\x1e\x1e[2]").is_empty());
     }
 
     /// Recorded with `printf TEXT | jq -c --stream-errors '[.,

@@ -31,6 +31,7 @@ mod regex;
 pub mod run_tests;
 mod scope;
 mod select_update;
+mod seq;
 mod time;
 mod tree;
 mod unparse;

@@ -19,7 +19,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// jq 1.7.1 refuses input nested deeper than this (`MAX_PARSING_DEPTH`).
-const MAX_DEPTH: usize = 256;
+pub(super) const MAX_DEPTH: usize = 256;
 
 /// The depth [`parse_many_deep`] allows: deeper than jq reads, so that a
 /// caller that checks depth itself (deploy input) can name the field; the
@@ -111,7 +111,19 @@ const CHUNK: usize = 1 << 16;
 /// comes in pieces of 4095. The pieces read so far are the lines jq
 /// counts (`input_line_number`), a `--stream-errors` mistake throws away
 /// the rest of its piece, and a piece without a newline ends at a NUL.
-const LINE_PIECE: u64 = 4095;
+pub(super) const LINE_PIECE: u64 = 4095;
+
+/// What ended a line piece: a newline, the piece's size, the end of a
+/// file with more after it, or the end of the input. Only a piece the
+/// input's end cuts short is the last one jq's reader knows of while it
+/// parses it (`fgets` found the end reading it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PieceEnd {
+    Newline,
+    Full,
+    File,
+    Input,
+}
 
 /// jq's inputs, read as they are needed: the files in turn (`-` or none
 /// for stdin) as one stream of bytes, so a value or a line may run on
@@ -125,6 +137,31 @@ pub struct Input {
     streaming: stream::Streaming,
     /// Where the step that gave the last `--stream` event ended.
     event_end: u64,
+    /// What finished the last value or event handed out, and how many
+    /// times the values have run out since ([`Input::place_after_values`]).
+    finish: Finish,
+    ends: u32,
+}
+
+/// What finished the last value handed out, as jq's reading loop sees it:
+/// whether it made its last read (the one that found the end of the
+/// input) for that value decides what asking again does.
+#[derive(Debug, Clone, Copy)]
+enum Finish {
+    Nothing,
+    /// A byte of a line piece that ended so.
+    InPiece(PieceEnd),
+    /// The end of the input (a number or literal, or a raw line without
+    /// its newline, that nothing follows).
+    AtTheEnd,
+}
+
+impl Finish {
+    /// Whether jq's last read was made for the value: the value was
+    /// finished by the end of the input, or in the piece that found it.
+    fn took_last_read(self) -> bool {
+        matches!(self, Self::AtTheEnd | Self::InPiece(PieceEnd::Input))
+    }
 }
 
 /// What an input's file does when it cannot be opened or read: report it
@@ -156,12 +193,15 @@ impl Input {
             scratch: Vec::new(),
             nul_cut: (!raw).then(NulCut::default),
             report,
+            unreported: Default::default(),
         };
         Self {
             reader: Reader::new(Cow::Owned(Vec::new()), Some(source)),
             failed: false,
             streaming: stream::Streaming::default(),
             event_end: 0,
+            finish: Finish::Nothing,
+            ends: 0,
         }
     }
 
@@ -178,16 +218,19 @@ impl Input {
                 // A number or literal is complete once the byte after it
                 // is read; anything else at its last byte.
                 let scalar = matches!(value, Val::Null | Val::Bool(_) | Val::Num(_));
-                let last = if scalar && self.reader.ensure(self.reader.position + 1) {
-                    end
+                let place = if !scalar {
+                    self.finished_at(end.saturating_sub(1))
+                } else if self.reader.ensure(self.reader.position + 1) {
+                    self.finished_at(end)
                 } else {
-                    end.saturating_sub(1)
+                    self.finished_by_the_end()
                 };
-                Some(Ok((value, self.reader.place_at(last))))
+                Some(Ok((value, place)))
             }
             Ok(None) => None,
             Err(error) => {
                 self.failed = true;
+                self.report_until(error.offset as u64 + 1);
                 Some(Err(error))
             }
         }
@@ -204,23 +247,77 @@ impl Input {
         match self.reader.event(&mut self.streaming) {
             Ok(Some(event)) => {
                 let reader = &mut self.reader;
-                self.event_end = reader.absolute(reader.position);
-                let place = if !event.kept {
-                    reader.place_at(reader.absolute(reader.position).saturating_sub(1))
-                } else if reader.at(reader.position).is_some() {
-                    reader.place_after_file_end(reader.absolute(reader.position))
+                let at = reader.absolute(reader.position);
+                self.event_end = at;
+                let more = reader.at(reader.position).is_some();
+                let last = at.saturating_sub(1);
+                let in_token = reader
+                    .position
+                    .checked_sub(1)
+                    .and_then(|index| reader.text.get(index))
+                    .is_some_and(|byte| byte.is_ascii_alphanumeric() || b".+-".contains(byte));
+                let place = if !event.kept && (more || !in_token) {
+                    self.finished_at(last)
+                } else if !event.kept {
+                    // A number or literal that only the end finishes.
+                    self.finished_by_the_end()
+                } else if more {
+                    let place = reader.place_after_file_end(at);
+                    self.finish = Finish::InPiece(reader.cursor_end);
+                    self.report_until(at + 1);
+                    place
                 } else {
-                    // jq asked for more, found the end and closed the
-                    // input before giving the kept event.
-                    InputPlace::default()
+                    // jq gives the kept event only after asking for more:
+                    // that one read closed the file, and opened the next
+                    // if there is one (all that are left are empty or
+                    // could not be opened).
+                    self.report_until(u64::MAX);
+                    let reader = &mut self.reader;
+                    let next = reader.files.partition_point(|file| file.offset <= last);
+                    self.finish = match reader.files.len() - next {
+                        0 | 1 => Finish::AtTheEnd,
+                        _ => Finish::InPiece(PieceEnd::File),
+                    };
+                    reader
+                        .files
+                        .get(next)
+                        .map_or_else(InputPlace::default, |file| InputPlace {
+                            file: Some(file.name.clone()),
+                            line: 0,
+                        })
                 };
                 Some(Ok((event.value, place)))
             }
             Ok(None) => None,
             Err(error) => {
                 self.failed = true;
+                self.report_until(error.offset as u64 + 1);
                 Some(Err(error))
             }
+        }
+    }
+
+    /// The place of a value the byte at offset `at` finished.
+    fn finished_at(&mut self, at: u64) -> InputPlace {
+        let place = self.reader.place_at(at);
+        self.finish = Finish::InPiece(self.reader.cursor_end);
+        self.report_until(self.reader.cursor);
+        place
+    }
+
+    /// The place of a value only the end of the input finished: jq's
+    /// last read found that end, after opening what files were left
+    /// (however empty or unopenable), so the place is the end's.
+    fn finished_by_the_end(&mut self) -> InputPlace {
+        self.finish = Finish::AtTheEnd;
+        self.place_at_end()
+    }
+
+    /// Reports the files that failed before offset `offset`, which jq's
+    /// reader has got to.
+    fn report_until(&mut self, offset: u64) {
+        if let Some(files) = self.reader.source.as_mut() {
+            files.report_until(offset);
         }
     }
 
@@ -272,6 +369,7 @@ impl Input {
         let reader = &mut self.reader;
         reader.compact();
         if !reader.ensure(reader.position + 1) {
+            self.report_until(u64::MAX);
             return None;
         }
         let start = reader.position;
@@ -285,19 +383,53 @@ impl Input {
                 break None;
             }
         };
-        let (line_end, last) = match found {
-            Some(newline) => (newline, newline),
-            None => (reader.text.len(), reader.text.len() - 1),
-        };
+        let line_end = found.unwrap_or(reader.text.len());
         let line = reader.text[start..line_end].to_vec();
-        let place = reader.place_at(reader.absolute(last));
         reader.position = found.map_or(line_end, |newline| newline + 1);
+        let place = match found {
+            Some(newline) => {
+                let newline = self.reader.absolute(newline);
+                self.finished_at(newline)
+            }
+            None => self.finished_by_the_end(),
+        };
         Some((line, place))
+    }
+
+    /// The next line piece as jq's reader takes it in (`fgets`, read no
+    /// further than its newline), and what ended it; `None` at the end.
+    /// `--seq` parses pieces itself, as jq does.
+    pub fn next_piece(&mut self) -> Option<(Vec<u8>, PieceEnd)> {
+        let reader = &mut self.reader;
+        reader.compact();
+        if !reader.ensure(reader.position + 1) {
+            self.report_until(u64::MAX);
+            return None;
+        }
+        let at = reader.absolute(reader.position);
+        // The files that failed before this piece were tried on the way.
+        self.report_until(at + 1);
+        let reader = &mut self.reader;
+        let line_start = reader.line_start(reader.position);
+        let (end, ended_by) = reader.piece_end(at, line_start);
+        let end = (end - reader.dropped) as usize;
+        let piece = reader.text[reader.position..end].to_vec();
+        reader.position = end;
+        Some((piece, ended_by))
+    }
+
+    /// The place jq reports for a value whose last byte (the byte after
+    /// it for a number or literal) is at offset `last` of the pieces
+    /// [`Input::next_piece`] gave out.
+    pub fn place_at(&mut self, last: u64) -> InputPlace {
+        let last = last.max(self.reader.dropped);
+        self.reader.place_at(last)
     }
 
     /// All the remaining text (`jq -R -s`) and the place after it.
     pub fn rest(&mut self) -> (Vec<u8>, InputPlace) {
         let place = self.place_at_end();
+        self.ends = 1;
         let reader = &mut self.reader;
         let text = reader.text[reader.position..].to_vec();
         reader.position = reader.text.len();
@@ -307,14 +439,35 @@ impl Input {
     /// The place once all the input is read (what `-s` reports), or
     /// `None` after a mistake: jq reads no further.
     pub fn end_place(&mut self) -> Option<InputPlace> {
+        self.ends = 1;
         (!self.failed).then(|| self.place_at_end())
+    }
+
+    /// The place once the values (lines, events) have run out, as jq's
+    /// reading loop leaves it: having found the end it keeps the place
+    /// [`Input::end_place`] says, unless it had already made that last
+    /// read for the last value, so that asking again closed the file and
+    /// forgot it. Every later ask closes it too. Nothing is closed when
+    /// the last file could not be opened: jq stays on its name.
+    pub fn place_after_values(&mut self) -> InputPlace {
+        if self.failed {
+            return InputPlace::default();
+        }
+        let end = self.place_at_end();
+        let closes = self.ends > 0 || self.finish.took_last_read();
+        self.ends = self.ends.saturating_add(1);
+        match self.reader.files.last() {
+            Some(file) if closes && file.opened => InputPlace::default(),
+            _ => end,
+        }
     }
 
     fn place_at_end(&mut self) -> InputPlace {
         let reader = &mut self.reader;
         while reader.fill() {}
         let end = reader.absolute(reader.text.len());
-        reader.place_at(end)
+        self.report_until(u64::MAX);
+        self.reader.place_at(end)
     }
 }
 
@@ -335,6 +488,22 @@ struct Files {
     /// input is raw lines).
     nul_cut: Option<NulCut>,
     report: ReportError,
+    /// Files that failed, at the offset where they did, not yet
+    /// reported: our reader looks ahead of jq's, which opens (and fails)
+    /// a file only when it reads on from there, and its main loop stops
+    /// at the first failure it has counted ([`Input::report_until`]).
+    unreported: std::collections::VecDeque<(u64, PathBuf, std::io::Error)>,
+}
+
+impl Files {
+    /// Reports the failures at offsets before `offset`.
+    fn report_until(&mut self, offset: u64) {
+        while self.unreported.front().is_some_and(|(at, ..)| *at < offset) {
+            if let Some((_, path, error)) = self.unreported.pop_front() {
+                (self.report)(&path, &error);
+            }
+        }
+    }
 }
 
 /// jq's parser reads a line piece ([`LINE_PIECE`]) that has no newline
@@ -348,11 +517,16 @@ struct NulCut {
     /// The current piece from its first NUL on, held until the piece
     /// ends: kept if a newline ends it, dropped if not.
     held: Option<Vec<u8>>,
+    /// Where, in the bytes the parser sees, each piece cut short ended:
+    /// the next piece starts there, not a whole piece on
+    /// ([`Reader::piece_end`]).
+    cut_ends: Vec<u64>,
 }
 
 impl NulCut {
-    /// Appends to `out` what the parser sees of the file's next `chunk`.
-    fn pass(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+    /// Appends to `out`, which starts at offset `base` of what the parser
+    /// sees, what it sees of the file's next `chunk`.
+    fn pass(&mut self, chunk: &[u8], out: &mut Vec<u8>, base: u64) {
         if self.held.is_none() && !chunk.contains(&0) {
             self.into_piece = match chunk.iter().rposition(|byte| *byte == b'\n') {
                 Some(newline) => (chunk.len() - newline - 1) as u64,
@@ -382,8 +556,10 @@ impl NulCut {
             rest = &rest[segment.len()..];
             match ends {
                 Some(by_newline) => {
-                    if let Some(held) = self.held.take().filter(|_| by_newline) {
-                        out.extend_from_slice(&held);
+                    match self.held.take() {
+                        Some(held) if by_newline => out.extend_from_slice(&held),
+                        Some(_) => self.cut_ends.push(base + out.len() as u64),
+                        None => {}
                     }
                     self.into_piece = 0;
                 }
@@ -394,7 +570,8 @@ impl NulCut {
 
     /// The file ended, and with it a piece without a newline.
     fn end_of_file(&mut self) {
-        *self = Self::default();
+        self.into_piece = 0;
+        self.held = None;
     }
 }
 
@@ -404,6 +581,9 @@ struct FileStart {
     offset: u64,
     lines_before: u64,
     name: String,
+    /// False for a file jq could not open: it has no bytes, but jq's
+    /// reader is on its name until the next file opens.
+    opened: bool,
 }
 
 struct Reader<'t> {
@@ -422,6 +602,8 @@ struct Reader<'t> {
     cursor: u64,
     cursor_lines: u64,
     cursor_line_start: u64,
+    /// How the line piece that `cursor` ends was ended.
+    cursor_end: PieceEnd,
     /// Where reading last resumed after a mistake, if it did
     /// ([`Reader::skip_rest_of_piece`]).
     resumed: Option<Resumed>,
@@ -456,7 +638,7 @@ enum Open {
 
 /// The map of an object's entries in input order: as jq's objects, a
 /// repeated key keeps its first position and takes the last value.
-fn entries_map(entries: Vec<(Val, Val)>) -> Map {
+pub(super) fn entries_map(entries: Vec<(Val, Val)>) -> Map {
     entries.into_iter().collect()
 }
 
@@ -519,6 +701,7 @@ impl<'t> Reader<'t> {
             cursor: 0,
             cursor_lines: 0,
             cursor_line_start: 0,
+            cursor_end: PieceEnd::Input,
             resumed: None,
             max_depth: MAX_DEPTH,
         };
@@ -593,20 +776,19 @@ impl Reader<'_> {
                             (path, name, opened)
                         }
                     };
+                let offset = self.dropped + self.text.len() as u64;
+                let unseen = &self.text[(self.cursor - self.dropped) as usize..];
+                let lines_before = self.cursor_lines + newlines(unseen);
+                self.files.push(FileStart {
+                    offset,
+                    lines_before,
+                    name,
+                    opened: opened.is_ok(),
+                });
                 match opened {
-                    Ok(handle) => {
-                        let offset = self.dropped + self.text.len() as u64;
-                        let unseen = &self.text[(self.cursor - self.dropped) as usize..];
-                        let lines_before = self.cursor_lines + newlines(unseen);
-                        self.files.push(FileStart {
-                            offset,
-                            lines_before,
-                            name,
-                        });
-                        files.current = Some((path, handle));
-                    }
+                    Ok(handle) => files.current = Some((path, handle)),
                     Err(error) => {
-                        (files.report)(&path, &error);
+                        files.unreported.push_back((offset, path, error));
                         continue;
                     }
                 }
@@ -626,7 +808,7 @@ impl Reader<'_> {
                     let chunk = &files.scratch[..count];
                     let before = self.text.len();
                     match files.nul_cut.as_mut() {
-                        Some(cut) => cut.pass(chunk, self.text.to_mut()),
+                        Some(cut) => cut.pass(chunk, self.text.to_mut(), self.dropped),
                         None => self.text.to_mut().extend_from_slice(chunk),
                     }
                     // A chunk the parser sees none of: read on.
@@ -636,7 +818,8 @@ impl Reader<'_> {
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(error) => {
-                    (files.report)(path, &error);
+                    let offset = self.dropped + self.text.len() as u64;
+                    files.unreported.push_back((offset, path.clone(), error));
                     files.current = None;
                     if let Some(cut) = files.nul_cut.as_mut() {
                         cut.end_of_file();
@@ -671,6 +854,15 @@ impl Reader<'_> {
         self.advance_cursor(end);
         self.text.to_mut().drain(..cut);
         self.dropped = end;
+        // Of the cut pieces gone, the last still starts a piece.
+        if let Some(cut) = self
+            .source
+            .as_mut()
+            .and_then(|files| files.nul_cut.as_mut())
+        {
+            let gone = cut.cut_ends.partition_point(|cut_end| *cut_end <= end);
+            cut.cut_ends.drain(..gone.saturating_sub(1));
+        }
         self.position -= cut;
     }
 
@@ -687,8 +879,9 @@ impl Reader<'_> {
         // it (a document on one line has millions of events) cost nothing.
         if last >= self.cursor {
             self.advance_cursor(last);
-            let end = self.piece_end(last, self.cursor_line_start);
+            let (end, ended_by) = self.piece_end(last, self.cursor_line_start);
             self.advance_cursor(end);
+            self.cursor_end = ended_by;
         }
         let file = &self.files[file];
         InputPlace {
@@ -726,16 +919,25 @@ impl Reader<'_> {
     }
 
     /// Where the line piece jq's reader holds with the byte at offset `at`
-    /// ends ([`LINE_PIECE`]): after the line's newline, after the piece's
-    /// 4095th byte, or at the end of the file, whichever comes first.
-    /// `line_start` is where the line holding `at` starts.
-    fn piece_end(&mut self, at: u64, line_start: u64) -> u64 {
+    /// ends ([`LINE_PIECE`]), and how: after the line's newline, after the
+    /// piece's 4095th byte (or where [`NulCut`] cut it), or at the end of
+    /// the file, whichever comes first. `line_start` is where the line
+    /// holding `at` starts.
+    fn piece_end(&mut self, at: u64, line_start: u64) -> (u64, PieceEnd) {
         let file = self.files.partition_point(|file| file.offset <= at);
         let file_start = file
             .checked_sub(1)
             .map_or(0, |index| self.files[index].offset);
-        let origin = line_start.max(file_start);
-        let boundary = origin + ((at - origin) / LINE_PIECE + 1) * LINE_PIECE;
+        let cut_ends = self
+            .source
+            .as_ref()
+            .and_then(|files| files.nul_cut.as_ref())
+            .map_or(&[][..], |cut| &cut.cut_ends[..]);
+        let cut = cut_ends.partition_point(|end| *end <= at);
+        let cut_before = cut.checked_sub(1).map_or(0, |index| cut_ends[index]);
+        let cut_after = cut_ends.get(cut).copied().unwrap_or(u64::MAX);
+        let origin = line_start.max(file_start).max(cut_before);
+        let boundary = (origin + ((at - origin) / LINE_PIECE + 1) * LINE_PIECE).min(cut_after);
         // Read only as far as the newline: from a pipe or a terminal the
         // rest of the piece may not have been written yet, and the value
         // before it must be run now, as jq runs it.
@@ -752,11 +954,27 @@ impl Reader<'_> {
             );
             let rest = self.text.get(from..to).unwrap_or_default();
             if let Some(newline) = rest.iter().position(|byte| *byte == b'\n') {
-                return searched.max(self.dropped) + newline as u64 + 1;
+                return (
+                    searched.max(self.dropped) + newline as u64 + 1,
+                    PieceEnd::Newline,
+                );
             }
             searched = searched.max(end);
-            if end == boundary || next_file.is_some() || !self.fill() {
-                return end.max(at);
+            if end == boundary {
+                return (end.max(at), PieceEnd::Full);
+            }
+            if next_file.is_some() {
+                return (end.max(at), PieceEnd::File);
+            }
+            if !self.fill() {
+                // Looking on may have opened files with nothing in them:
+                // jq's reader is not at the end until it tries them.
+                let ended_by = if self.files.len() > file {
+                    PieceEnd::File
+                } else {
+                    PieceEnd::Input
+                };
+                return (end.max(at), ended_by);
             }
         }
     }
@@ -808,7 +1026,7 @@ impl Reader<'_> {
         let Some(at) = failed.checked_sub(self.dropped).map(|at| at as usize) else {
             return;
         };
-        let end = self.piece_end(failed, self.line_start(at));
+        let (end, _) = self.piece_end(failed, self.line_start(at));
         // The newline that ends the piece goes unread unless it failed.
         let newline = end > failed + 1 && self.text[(end - self.dropped) as usize - 1] == b'\n';
         let skipped = self.resumed.map_or(0, |resumed| resumed.skipped_lines);
@@ -1149,7 +1367,7 @@ impl Reader<'_> {
 /// number as decNumber reads one, else the message jq checks it with. A
 /// token is a literal to jq when it starts with `t`, `f` or `nu`; any
 /// other is a number (so `nan`, `na` and `NULL` are numbers, good or bad).
-fn literal(word: &[u8]) -> Result<Val, &'static str> {
+pub(super) fn literal(word: &[u8]) -> Result<Val, &'static str> {
     match word {
         b"true" => return Ok(Val::Bool(true)),
         b"false" => return Ok(Val::Bool(false)),
