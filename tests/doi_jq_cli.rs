@@ -59,6 +59,29 @@ const fn with_files(mut case: Case) -> Case {
     case
 }
 
+/// Files ending every way jq's reader tells apart: after a newline,
+/// without one after a number (which only the end finishes) or after a
+/// bracket, with nothing in them at all, or with only newlines.
+const END_FILES: &[(&str, &[u8])] = &[
+    ("ends.json", b"1\n2\n"),
+    ("bare.json", b"3"),
+    ("closed.json", b"[1]\n[2]"),
+    ("empty.json", b""),
+    ("empty2.json", b""),
+    ("blank.json", b"\n\n"),
+];
+
+const fn with_end_files(mut case: Case) -> Case {
+    case.files = END_FILES;
+    case
+}
+
+/// Where jq says it is once the inputs have run out, and after a file
+/// that cannot be opened.
+const AFTER_THE_END: &str = "[inputs], input_line_number, input_filename";
+const ASKED_AGAIN: &str = "[inputs], (try input catch .), input_line_number, input_filename";
+const EACH: &str = "[., input_line_number, input_filename]";
+
 const fn with_env(mut case: Case, env: &'static [(&'static str, &'static str)]) -> Case {
     case.env = env;
     case
@@ -208,6 +231,22 @@ const CASES: &[Case] = &[
         &["-c", "[., input_filename, input_line_number]", "two.json"],
         b"",
     )),
+    with_end_files(case("end: kept after a newline", &["-nc", AFTER_THE_END, "ends.json"], b"")),
+    with_end_files(case("end: forgotten after a bare number", &["-nc", AFTER_THE_END, "bare.json"], b"")),
+    with_end_files(case("end: forgotten after a bracket", &["-nc", AFTER_THE_END, "closed.json"], b"")),
+    with_end_files(case("end: kept in a file of newlines", &["-nc", AFTER_THE_END, "ends.json", "blank.json"], b"")),
+    with_end_files(case("end: kept in an empty file", &["-nc", AFTER_THE_END, "closed.json", "empty.json"], b"")),
+    with_end_files(case("end: kept on a missing file", &["-nc", AFTER_THE_END, "bare.json", "missing.json"], b"")),
+    with_end_files(case("end: asking again forgets", &["-nc", ASKED_AGAIN, "ends.json"], b"")),
+    with_end_files(case("end: raw lines", &["-nRc", AFTER_THE_END, "ends.json", "blank.json"], b"")),
+    with_end_files(case("end: stream events", &["-nc", "--stream", AFTER_THE_END, "closed.json", "empty.json", "empty2.json"], b"")),
+    with_end_files(case("end: after slurping, asking again forgets", &["-sc", "[input_line_number, (try input catch .), input_line_number, input_filename]", "ends.json"], b"")),
+    with_end_files(case("a number the end finishes is in the empty file after it", &["-c", EACH, "bare.json", "empty.json"], b"")),
+    with_end_files(case("a number the end finishes is on the missing file after it", &["-Rc", EACH, "bare.json", "missing.json"], b"")),
+    with_end_files(case("a missing file stops the main loop after the value in hand", &["-c", EACH, "closed.json", "missing.json", "ends.json"], b"")),
+    with_end_files(case("a missing file stops the main loop, raw", &["-Rc", EACH, "ends.json", "missing.json", "ends.json"], b"")),
+    with_end_files(case("a missing file does not stop inputs", &["-nc", AFTER_THE_END, "bare.json", "missing.json", "ends.json"], b"")),
+    with_end_files(case("a kept event after the end opens the next file", &["-c", "--stream", EACH, "closed.json", "missing.json", "empty.json"], b"")),
     case("stream", &["-c", "--stream", "."], b"[1,{\"a\":2}] 3 []"),
     case(
         "seq input",
@@ -1098,7 +1137,7 @@ fn each_input_is_answered_before_the_next_is_written() {
     use std::io::{BufRead, BufReader};
     use std::sync::mpsc;
     use std::time::Duration;
-    let runs: [(&[&str], [&str; 2], [&str; 2]); 5] = [
+    let runs: [(&[&str], [&str; 2], [&str; 2]); 6] = [
         (&["--unbuffered", "-c", "."], ["1", "2"], ["1", "2"]),
         (&["--unbuffered", "-c", "."], ["{}", "[3]"], ["{}", "[3]"]),
         (&["--unbuffered", "-R", "."], ["a", "b"], ["\"a\"", "\"b\""]),
@@ -1111,6 +1150,11 @@ fn each_input_is_answered_before_the_next_is_written() {
             &["--unbuffered", "-n", "-c", "input, input"],
             ["[1]", "2"],
             ["[1]", "2"],
+        ),
+        (
+            &["--unbuffered", "--seq", "-c", "."],
+            ["\u{1e}5", "\u{1e}6"],
+            ["\u{1e}5", "\u{1e}6"],
         ),
     ];
     for (args, inputs, outputs) in runs {

@@ -315,7 +315,13 @@ fn run_program(mut options: Options) -> Result<u8, Failure> {
     if options.null_input {
         ret = printer.process(&program, &inputs, Val::Null);
     } else {
-        while let Some(next) = inputs.next_input() {
+        // jq's main loop asks for the next input only while no file has
+        // failed to open or read: the value in hand when one fails is
+        // the last it runs (`input` and `inputs` read on regardless).
+        while open_errors.get() == 0 {
+            let Some(next) = inputs.next_input() else {
+                break;
+            };
             match next {
                 Ok(value) => {
                     ret = printer.process(&program, &inputs, value);
