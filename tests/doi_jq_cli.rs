@@ -247,6 +247,31 @@ const CASES: &[Case] = &[
     with_end_files(case("a missing file stops the main loop, raw", &["-Rc", EACH, "ends.json", "missing.json", "ends.json"], b"")),
     with_end_files(case("a missing file does not stop inputs", &["-nc", AFTER_THE_END, "bare.json", "missing.json", "ends.json"], b"")),
     with_end_files(case("a kept event after the end opens the next file", &["-c", "--stream", EACH, "closed.json", "missing.json", "empty.json"], b"")),
+    case(
+        "a caught mistake: reading goes on at the next line",
+        &["-nc", "[range(4) as $i | try input catch .]"],
+        b"1 x 2\n3\n",
+    ),
+    case(
+        "a mistake in the main loop after a program asked on",
+        &["-c", "try (., input) catch \"mistake\""],
+        b"1 x 2\n3\n",
+    ),
+    case(
+        "a mistake the end shows once the file is closed",
+        &["-nc", "[inputs]"],
+        b"\n\n\ntrue{",
+    ),
+    case(
+        "a mistake the end shows in bytes still held",
+        &["-nc", "--stream", "[inputs]"],
+        b"\n\n[1][1]x",
+    ),
+    case(
+        "a streamed number is finished by the byte after it",
+        &["-c", "--stream", EACH],
+        b"\n\n{\"a\":1}[1]null\n\n23true",
+    ),
     case("stream", &["-c", "--stream", "."], b"[1,{\"a\":2}] 3 []"),
     case(
         "seq input",

@@ -104,7 +104,15 @@ fn values(
                 *place.borrow_mut() = at;
                 Ok(value)
             }
-            Err(error) => Err(error.to_string()),
+            Err(error) => {
+                *place.borrow_mut() = input.error_place(&error);
+                // jq's parser starts again after a mistake, so a program
+                // that asks again reads on; `-s` ends at the first.
+                if !mode.slurp {
+                    input.resume_after(&error);
+                }
+                Err(error.to_string())
+            }
         })
     });
     if mode.slurp {
@@ -158,8 +166,8 @@ fn sequenced(
     Box::new(items)
 }
 
-/// `--stream`: the events as the reader finds them; a parse error ends
-/// them, or with `--stream-errors` is the input `[message, path]` and
+/// `--stream`: the events as the reader finds them. A parse error is an
+/// error (with `--stream-errors` the input `[message, path]`), and
 /// reading goes on after it as jq's does ([`Input::resume_after`]).
 fn streamed(
     mut input: Input,
@@ -176,15 +184,17 @@ fn streamed(
                 *place.borrow_mut() = at;
                 Some(Ok(event))
             }
-            Err(error) if mode.stream_errors => {
+            Err(error) => {
                 let path = input.event_path();
                 *place.borrow_mut() = input.error_place(&error);
                 input.resume_after(&error);
-                Some(Ok([Val::from(error.to_string()), path]
-                    .into_iter()
-                    .collect()))
+                let message = error.to_string();
+                Some(if mode.stream_errors {
+                    Ok([Val::from(message), path].into_iter().collect())
+                } else {
+                    Err(message)
+                })
             }
-            Err(error) => Some(Err(error.to_string())),
         }
     }))
 }

@@ -135,12 +135,13 @@ pub struct Input {
     failed: bool,
     /// Where `--stream` reading is ([`Input::next_event`]).
     streaming: stream::Streaming,
-    /// Where the step that gave the last `--stream` event ended.
-    event_end: u64,
     /// What finished the last value or event handed out, and how many
     /// times the values have run out since ([`Input::place_after_values`]).
     finish: Finish,
     ends: u32,
+    /// How far jq's parser has taken bytes in: through the byte that
+    /// finished a number or literal, the last byte of anything else.
+    consumed: u64,
 }
 
 /// What finished the last value handed out, as jq's reading loop sees it:
@@ -199,9 +200,9 @@ impl Input {
             reader: Reader::new(Cow::Owned(Vec::new()), Some(source)),
             failed: false,
             streaming: stream::Streaming::default(),
-            event_end: 0,
             finish: Finish::Nothing,
             ends: 0,
+            consumed: 0,
         }
     }
 
@@ -219,10 +220,13 @@ impl Input {
                 // is read; anything else at its last byte.
                 let scalar = matches!(value, Val::Null | Val::Bool(_) | Val::Num(_));
                 let place = if !scalar {
+                    self.consumed = end;
                     self.finished_at(end.saturating_sub(1))
                 } else if self.reader.ensure(self.reader.position + 1) {
+                    self.consumed = end + 1;
                     self.finished_at(end)
                 } else {
+                    self.consumed = end;
                     self.finished_by_the_end()
                 };
                 Some(Ok((value, place)))
@@ -248,7 +252,6 @@ impl Input {
             Ok(Some(event)) => {
                 let reader = &mut self.reader;
                 let at = reader.absolute(reader.position);
-                self.event_end = at;
                 let more = reader.at(reader.position).is_some();
                 let last = at.saturating_sub(1);
                 let in_token = reader
@@ -256,10 +259,16 @@ impl Input {
                     .checked_sub(1)
                     .and_then(|index| reader.text.get(index))
                     .is_some_and(|byte| byte.is_ascii_alphanumeric() || b".+-".contains(byte));
-                let place = if !event.kept && (more || !in_token) {
+                let place = if !event.kept && !in_token {
+                    self.consumed = at;
                     self.finished_at(last)
+                } else if !event.kept && more {
+                    // A number or literal, which the byte after finishes.
+                    self.consumed = at + 1;
+                    self.finished_at(at)
                 } else if !event.kept {
                     // A number or literal that only the end finishes.
+                    self.consumed = at;
                     self.finished_by_the_end()
                 } else if more {
                     let place = reader.place_after_file_end(at);
@@ -333,25 +342,25 @@ impl Input {
         self.streaming.path()
     }
 
-    /// The place jq reports for `error` made into an input.
+    /// The place jq reports for `error` (made into an input, or raised
+    /// by `input`).
     pub fn error_place(&mut self, error: &ReadError) -> InputPlace {
         let reader = &mut self.reader;
         let at = error.offset as u64;
-        // A step at the last byte that gave an event ended jq's call;
-        // if that byte ended the file without a newline, jq closed the
-        // file when it next asked for more, before it found the end.
-        let last = reader
-            .text
-            .len()
-            .checked_sub(1)
-            .map(|last| reader.text[last]);
         let at_end = reader
             .at(at.saturating_sub(reader.dropped) as usize)
             .is_none();
-        if at_end && self.event_end == at && last.is_some_and(|byte| byte != b'\n') {
-            return InputPlace::default();
+        if at_end {
+            // Only the end shows this mistake. jq found it in the bytes
+            // it still held, with nothing more to read, or asking for
+            // more once the last value (or event) had taken them all.
+            if self.consumed < at {
+                self.finish = Finish::AtTheEnd;
+                return self.place_at_end();
+            }
+            return self.place_once_ended();
         }
-        reader.place_at(at)
+        self.finished_at(at)
     }
 
     /// Reads on after `error` as `jq --stream-errors` does: the rest of
@@ -453,6 +462,10 @@ impl Input {
         if self.failed {
             return InputPlace::default();
         }
+        self.place_once_ended()
+    }
+
+    fn place_once_ended(&mut self) -> InputPlace {
         let end = self.place_at_end();
         let closes = self.ends > 0 || self.finish.took_last_read();
         self.ends = self.ends.saturating_add(1);
