@@ -135,10 +135,10 @@ pub struct Input {
     failed: bool,
     /// Where `--stream` reading is ([`Input::next_event`]).
     streaming: stream::Streaming,
-    /// What finished the last value or event handed out, and how many
-    /// times the values have run out since ([`Input::place_after_values`]).
+    /// What finished the last value or event handed out, and whether the
+    /// values have run out since ([`Input::place_after_values`]).
     finish: Finish,
-    ends: u32,
+    ended: bool,
     /// How far jq's parser has taken bytes in: through the byte that
     /// finished a number or literal, the last byte of anything else.
     consumed: u64,
@@ -201,7 +201,7 @@ impl Input {
             failed: false,
             streaming: stream::Streaming::default(),
             finish: Finish::Nothing,
-            ends: 0,
+            ended: false,
             consumed: 0,
         }
     }
@@ -232,11 +232,7 @@ impl Input {
                 Some(Ok((value, place)))
             }
             Ok(None) => None,
-            Err(error) => {
-                self.failed = true;
-                self.report_until(error.offset as u64 + 1);
-                Some(Err(error))
-            }
+            Err(error) => Some(Err(self.mistake(error))),
         }
     }
 
@@ -298,12 +294,16 @@ impl Input {
                 Some(Ok((event.value, place)))
             }
             Ok(None) => None,
-            Err(error) => {
-                self.failed = true;
-                self.report_until(error.offset as u64 + 1);
-                Some(Err(error))
-            }
+            Err(error) => Some(Err(self.mistake(error))),
         }
+    }
+
+    /// A mistake ends the values until [`Input::resume_after`]; the files
+    /// that failed before it were tried on the way.
+    fn mistake(&mut self, error: ReadError) -> ReadError {
+        self.failed = true;
+        self.report_until(error.offset as u64 + 1);
+        error
     }
 
     /// The place of a value the byte at offset `at` finished.
@@ -375,12 +375,10 @@ impl Input {
 
     /// The next line (`jq -R`), without its newline, and its place.
     pub fn next_line(&mut self) -> Option<(Vec<u8>, InputPlace)> {
-        let reader = &mut self.reader;
-        reader.compact();
-        if !reader.ensure(reader.position + 1) {
-            self.report_until(u64::MAX);
+        if !self.more_to_read() {
             return None;
         }
+        let reader = &mut self.reader;
         let start = reader.position;
         let mut end = start;
         let found = loop {
@@ -405,17 +403,25 @@ impl Input {
         Some((line, place))
     }
 
+    /// Whether a byte is left to read (the bytes read before are let go);
+    /// at the end, every file that failed has been tried.
+    fn more_to_read(&mut self) -> bool {
+        self.reader.compact();
+        let more = self.reader.ensure(self.reader.position + 1);
+        if !more {
+            self.report_until(u64::MAX);
+        }
+        more
+    }
+
     /// The next line piece as jq's reader takes it in (`fgets`, read no
     /// further than its newline), and what ended it; `None` at the end.
     /// `--seq` parses pieces itself, as jq does.
     pub fn next_piece(&mut self) -> Option<(Vec<u8>, PieceEnd)> {
-        let reader = &mut self.reader;
-        reader.compact();
-        if !reader.ensure(reader.position + 1) {
-            self.report_until(u64::MAX);
+        if !self.more_to_read() {
             return None;
         }
-        let at = reader.absolute(reader.position);
+        let at = self.reader.absolute(self.reader.position);
         // The files that failed before this piece were tried on the way.
         self.report_until(at + 1);
         let reader = &mut self.reader;
@@ -438,7 +444,7 @@ impl Input {
     /// All the remaining text (`jq -R -s`) and the place after it.
     pub fn rest(&mut self) -> (Vec<u8>, InputPlace) {
         let place = self.place_at_end();
-        self.ends = 1;
+        self.ended = true;
         let reader = &mut self.reader;
         let text = reader.text[reader.position..].to_vec();
         reader.position = reader.text.len();
@@ -448,7 +454,7 @@ impl Input {
     /// The place once all the input is read (what `-s` reports), or
     /// `None` after a mistake: jq reads no further.
     pub fn end_place(&mut self) -> Option<InputPlace> {
-        self.ends = 1;
+        self.ended = true;
         (!self.failed).then(|| self.place_at_end())
     }
 
@@ -467,8 +473,8 @@ impl Input {
 
     fn place_once_ended(&mut self) -> InputPlace {
         let end = self.place_at_end();
-        let closes = self.ends > 0 || self.finish.took_last_read();
-        self.ends = self.ends.saturating_add(1);
+        let closes = self.ended || self.finish.took_last_read();
+        self.ended = true;
         match self.reader.files.last() {
             Some(file) if closes && file.opened => InputPlace::default(),
             _ => end,
