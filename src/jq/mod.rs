@@ -24,6 +24,7 @@ pub(crate) mod modules;
 mod object_values;
 mod order;
 mod path_expr;
+mod precedence;
 mod prelude;
 pub mod print;
 pub mod read;
@@ -350,6 +351,7 @@ fn prepare_text(code: &str, path: &ModulePath, merged: &MergedImports) -> Result
     // What jq refuses and jaq's parser would take, placed in `code`.
     let refused = alternatives::stray(code)
         .or_else(|| object_values::problem(code))
+        .or_else(|| precedence::problem(code))
         .or_else(|| lexemes::carriage_return(code));
     if let Some(problem) = refused {
         return Err(format!(

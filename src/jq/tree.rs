@@ -1,4 +1,5 @@
-//! The rewrites that need the syntax tree (jq's order of evaluation,
+//! The rewrites that need the syntax tree (jq's operator grouping,
+//! `precedence`; jq's order of evaluation,
 //! `order`; path expressions, `path_expr`; formats jq does not know,
 //! `visible`), run on a module's parsed body,
 //! which is printed back (`unparse`) only when one changed something.
@@ -8,7 +9,7 @@
 //! compiles it again, unrewritten, when the rewritten one fails.
 
 use super::scope::{Names, Scope};
-use super::{header, order, path_expr, unparse, visible};
+use super::{header, order, path_expr, precedence, unparse, visible};
 use jaq_core::load::lex::StrPart;
 use jaq_core::load::parse::{Def, Term};
 use jaq_core::path::{Part, Path};
@@ -43,32 +44,38 @@ pub(super) fn rewrite(code: &str, body: Body, included: Included) -> Option<Stri
         }
     }
     let start = module_header.body_start;
-    let text = &code[start..];
+    // Brackets marked for `precedence`, which removes the marks.
+    let marked = precedence::mark_brackets(&code[start..]);
+    let text = marked.as_deref().unwrap_or(&code[start..]);
     let mut scope = Scope::new(Names::get(), names);
     let printed = match body {
         Body::Term => {
             let term = jaq_core::load::parse(text, |parser| parser.term())?;
-            let mut formats = false;
+            let (mut regrouped, mut formats) = (false, false);
+            let term = precedence::regroup(term, &mut regrouped);
             let term = visible::unknown_formats(term, &mut formats);
             let mut paths = path_expr::Rewrite::new(&scope);
             let term = paths.term(term);
-            let wrapped = paths.changed || formats;
+            let wrapped = regrouped || paths.changed || formats;
             let (term, changed) = order::rewrite_term(term, &mut scope);
             (wrapped || changed).then(|| unparse::term(&term))?
         }
         Body::Defs => {
             let defs = jaq_core::load::parse(text, |parser| parser.defs())?;
-            let mut formats = false;
+            let (mut regrouped, mut formats) = (false, false);
             let defs = defs
                 .into_iter()
-                .map(|def| Def {
-                    body: visible::unknown_formats(def.body, &mut formats),
-                    ..def
+                .map(|def| {
+                    let body = precedence::regroup(def.body, &mut regrouped);
+                    Def {
+                        body: visible::unknown_formats(body, &mut formats),
+                        ..def
+                    }
                 })
                 .collect();
             let mut paths = path_expr::Rewrite::new(&scope);
             let defs = paths.defs(defs);
-            let wrapped = paths.changed || formats;
+            let wrapped = regrouped || paths.changed || formats;
             let (defs, changed) = order::rewrite_defs(defs, &mut scope);
             (wrapped || changed).then(|| unparse::defs(&defs))?
         }
