@@ -28,7 +28,7 @@ def ltrimstr($prefix):
   if type == "string" and ($prefix | type) == "string" and startswith($prefix) then .[($prefix | length):] else . end;
 def rtrimstr($suffix):
   if type == "string" and ($suffix | type) == "string" and endswith($suffix) and ($suffix | length) > 0
-  then .[:length - ($suffix | length)] else . end;
+  then ($suffix | length) as $cut | .[:length - $cut] else . end;
 
 # A negative limit emits everything (jq 1.7); jaq's native counts the
 # rest (as jq's foreach does, `limit(1.5; f)` takes two).
@@ -68,8 +68,8 @@ def with_entries(f): to_entries | map(f) | from_entries;
 def join($separator):
   _jq_join($separator) //
   reduce .[] as $item (null;
-    (if . == null then "" else . + $separator end)
-    + ($item | if . == null then "" elif type == "number" or type == "boolean" then tojson else . end)) // "";
+    ($item | if . == null then "" elif type == "number" or type == "boolean" then tojson else . end) as $text
+    | (if . == null then "" else . + $separator end) + $text) // "";
 
 # Text conversions use our jq-exact printer (tojson and tostring are native).
 def @text: tostring;
@@ -151,7 +151,7 @@ def min_by(f):
   if type == "array" then reduce min_by_or_empty(f) as $x (null; $x) else _jq_by_refused(f; "iterated over") end;
 def max_by(f):
   if type == "array" then reduce max_by_or_empty(f) as $x (null; $x) else _jq_by_refused(f; "iterated over") end;
-def reverse: if type == "array" then _jaq_reverse else [.[length - 1 - range(0; length)]] end;
+def reverse: if type == "array" then _jaq_reverse else [range(0; length) as $at | .[length - 1 - $at]] end;
 
 # jq 1.7.1 searches arrays and strings (the natives); anything else gets
 # what `.[$i]` gives it, and bsearch what `length` and `.[0]` give.
@@ -191,7 +191,7 @@ def fromstream(f):
   | foreach f as $i ($init;
       if .e then $init else . end
       | if $i | length == 2
-        then setpath(["e"]; $i[0] | length == 0) | setpath(["x"] + $i[0]; $i[1])
+        then setpath(["e"]; $i[0] | length == 0) | $i[1] as $value | setpath(["x"] + $i[0]; $value)
         else setpath(["e"]; $i[0] | length == 1) end;
       if .e then .x else empty end);
 def truncate_stream(stream): . as $n | null | stream | . as $input | if (.[0] | length) > $n then setpath([0]; .[0][$n:]) else empty end;
@@ -210,8 +210,8 @@ def scan(re; flags):
   ("g" + flags) as $flags | match(re; $flags) | if .captures | length > 0 then [.captures[].string] else .string end;
 # The pieces between the matches, by jq's code point offsets.
 def split(re; flags): re as $re | . as $text
-  | [0, (("g" + flags) as $flags | match($re; $flags) | .offset, .offset + .length), length] as $bounds
-  | [range(0; $bounds | length; 2) as $at | $text[$bounds[$at]:$bounds[$at + 1]]];
+  | [0, (("g" + flags) as $flags | match($re; $flags) | .offset, (.length as $length | .offset + $length)), length] as $bounds
+  | [range(0; $bounds | length; 2) as $at | $bounds[$at] as $from | $bounds[$at + 1] as $to | $text[$from:$to]];
 def splits(re; flags): split(re; flags)[];
 def splits(re): splits(re; null);
 # The one-argument forms take a regex or `[regex, flags]`.
@@ -231,11 +231,11 @@ def scan(re): scan(re; null);
 # and `$flags` parameters).
 def sub(re; f; flags): re as $re | flags as $flags | . as $text
   | reduce match($re; $flags) as $edit ({results: [], previous: 0};
-      $text[.previous:$edit.offset] as $gap
+      (.previous as $from | $edit.offset as $to | $text[$from:$to]) as $gap
       | [$edit | _jq_groups | f] as $inserts
       | reduce range($inserts | length) as $at (.; .results[$at] += $gap + $inserts[$at])
-      | .previous = $edit.offset + $edit.length)
-  | if .results == [] then $text else .results[] + $text[.previous:] end;
+      | .previous = ($edit.length as $length | $edit.offset + $length))
+  | if .results == [] then $text else $text[.previous:] as $rest | .results[] + $rest end;
 def sub(re; f): sub(re; f; "");
 def gsub(re; f; flags): sub(re; f; flags + "g");
 def gsub(re; f): sub(re; f; "g");

@@ -11,12 +11,11 @@
 //!
 //! The syntax tree is rewritten so that jaq evaluates in jq's order: the
 //! term jq evaluates first is bound to a variable outside, `l + r` becoming
-//! `r as $v | l + $v`. Only where the order of outputs can be seen: when at
-//! least two of the terms involved may give several outputs ([`Count`]);
-//! the common `. + $x`, `.a + .b` or `.[$k]` is left as written and costs
-//! nothing. (So where both sides of `.a + .b` fail, jaq still reports the
-//! left one's error and jq the right one's: binding every operand would
-//! cost a variable per operation everywhere.)
+//! `r as $v | l + $v`. Only where the order can be seen: when at least
+//! two of the terms involved may give several outputs or none, fail, or
+//! read or print (`.a + .b`: where both fail, jq reports the right one's
+//! error; `empty + error("x")` fails in jq). The common `. + $x`,
+//! `.a + 1` or `.[$k]` is left as written and costs nothing.
 //!
 //! Also here, because it is a rewrite of the same kind: jq lets a value
 //! parameter be called as a filter (`def f($a): a;`), jaq does not; such a
@@ -667,22 +666,29 @@ impl<'s> Order<'_, 's> {
         quiet
     }
 
-    /// Whether where `term` is evaluated can be seen in the outputs: it
-    /// may give several, or read an input or print.
+    /// Whether where `term` is evaluated can be seen: it may give several
+    /// outputs or none, fail, read an input or print. Two such terms are
+    /// evaluated in jq's order.
     fn seen(&self, term: &Term<&str>) -> bool {
-        self.count(term).several() || self.has_effect(term)
+        !self.certain(term)
     }
 
-    fn has_effect(&self, term: &Term<&str>) -> bool {
-        if let Term::Call(name, args) = term {
-            let builtin = self.scope.resolve(name, args.len()).is_builtin();
-            if builtin && EFFECTS.contains(&(*name, args.len())) {
-                return true;
+    /// Whether `term` surely gives one output and does nothing else (it
+    /// cannot fail): where it is evaluated cannot be seen.
+    fn certain(&self, term: &Term<&str>) -> bool {
+        match term {
+            Term::Id | Term::Num(_) | Term::Var(_) | Term::Arr(None) => true,
+            Term::Obj(entries) => entries.is_empty(),
+            Term::Arr(Some(inner)) => self.certain(inner),
+            Term::Str(_, parts) => parts.iter().all(|part| match part {
+                StrPart::Term(inner) => self.certain(inner),
+                _ => true,
+            }),
+            Term::Call(name @ ("null" | "true" | "false" | "infinite" | "nan"), args) => {
+                args.is_empty() && self.scope.resolve(name, 0).is_builtin()
             }
+            _ => false,
         }
-        let mut inner = Vec::new();
-        super::header::children(term, &mut inner);
-        inner.into_iter().any(|child| self.has_effect(child))
     }
 
     /// How many outputs `term` can give.

@@ -204,7 +204,12 @@ mod tests {
     #[test]
     fn only_changed_bodies_are_printed() {
         assert_eq!(rewrite(".a + 1", Body::Term, &none), None);
-        assert_eq!(rewrite(".a + .b", Body::Term, &none), None);
+        assert_eq!(rewrite(". + .b", Body::Term, &none), None);
+        // Where both fail, jq reports the right one's error.
+        assert_eq!(
+            rewrite(".a + .b", Body::Term, &none).as_deref(),
+            Some(" (.[\"b\"] as $__jq_v0 | (.[\"a\"] + $__jq_v0))")
+        );
         assert_eq!(
             rewrite("(1,2) + (10,20)", Body::Term, &none).as_deref(),
             Some(" ((10, 20) as $__jq_v0 | ((1, 2) + $__jq_v0))")
