@@ -101,7 +101,7 @@ thread_local! {
     static DELETED: Val = Val::Arr(Rc::new(Vec::new()));
 }
 
-fn is_deleted(value: &Val) -> bool {
+pub(super) fn is_deleted(value: &Val) -> bool {
     match value {
         Val::Arr(items) => DELETED.with(|marker| match marker {
             Val::Arr(marker) => Rc::ptr_eq(items, marker),

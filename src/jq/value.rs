@@ -797,6 +797,7 @@ impl jaq_core::ValT for Value {
                 Ok(Value(Val::Obj(object)))
             }
             (container @ (Val::Null | Val::Arr(_)), Val::Num(_)) => {
+                let was_null = matches!(container, Val::Null);
                 let mut items = match container {
                     Val::Arr(array) => unshare(array),
                     _ => Vec::new(),
@@ -811,10 +812,22 @@ impl jaq_core::ValT for Value {
                 } else {
                     position
                 };
+                // jq updates what getpath finds there (null) first; only
+                // setting it fails, and deleting it leaves all as it was.
                 let Ok(position) = usize::try_from(position) else {
-                    return Err(Exn::from(error_message(
-                        "Out of bounds negative array index".to_string(),
-                    )));
+                    let result = f(Value(Val::Null)).next();
+                    // `_modify`'s "delete this" is a deletion too.
+                    let deleted =
+                        matches!(&result, Some(Ok(value)) if super::compat::is_deleted(&value.0));
+                    return match result.filter(|_| !deleted) {
+                        Some(result) => result.and_then(|_| {
+                            Err(Exn::from(error_message(
+                                "Out of bounds negative array index".to_string(),
+                            )))
+                        }),
+                        None if items.is_empty() && was_null => Ok(Value(Val::Null)),
+                        None => Ok(Value(Val::Arr(Rc::new(items)))),
+                    };
                 };
                 // jq refuses to grow an array past INT_MAX >> 2 elements.
                 if position > (i32::MAX >> 2) as usize {
