@@ -186,6 +186,8 @@ def JOIN($idx; stream; idx_expr; join_expr): stream | [., $idx[idx_expr]] | join
 def utf8bytelength: _jq_utf8bytelength;
 
 # Streaming forms (jq 1.5+; tostream is native).
+# `l |= r` where l recurses (update.rs): paths found first, as jq's _modify.
+def _jq_modify_paths(paths; update): _jq_modify_each(path(paths); update);
 def fromstream(f):
   { x: null, e: false } as $init
   | foreach f as $i ($init;

@@ -95,6 +95,62 @@ fn modify(mut cv: jaq_core::Cv<'_, Data>) -> jaq_core::ValXs<'_, Value> {
     )
 }
 
+/// `_jq_modify_each(path(l); update)`: jq 1.7.1's `_modify`, the paths
+/// found on the value as it was and each updated in turn on the value as
+/// it has become; what `l |= r` (and `=`, `+=`, ...) means where `l`
+/// recurses (`..`), which jaq's own update walks from the leaves up
+/// instead (see `update::recursive`). The paths are read as they come, as
+/// jq's `reduce path(l) as $p` reads them.
+fn modify_each<'a>(mut cv: jaq_core::Cv<'a, Data>) -> jaq_core::ValXs<'a, Value> {
+    fn one<'a>(result: jaq_core::ValX<'a, Value>) -> jaq_core::ValXs<'a, Value> {
+        Box::new(std::iter::once(result))
+    }
+    let (update, update_ctx) = cv.0.pop_fun();
+    let (paths, paths_ctx) = cv.0.pop_fun();
+    let deletions = std::cell::Cell::new(false);
+    let mut value = cv.1.clone();
+    for path in paths.run((paths_ctx, cv.1)) {
+        let keys = match path {
+            Ok(Value(Val::Arr(keys))) => keys,
+            Ok(_) => continue,
+            Err(error) => return one(Err(error)),
+        };
+        let first = |old: Value| match update.run((update_ctx.clone(), old)).next() {
+            Some(result) => result,
+            None => {
+                deletions.set(true);
+                Ok(Value(DELETED.with(Clone::clone)))
+            }
+        };
+        value = match update_at(value, &keys, &first) {
+            Ok(value) => value,
+            Err(error) => return one(Err(error)),
+        };
+    }
+    one(Ok(match deletions.get() {
+        true => Value(purge(value.0)),
+        false => value,
+    }))
+}
+
+/// `value` with what is at `keys` replaced by `f` of it, each step as
+/// `.[key] |= ...` takes it (jq's getpath and setpath rules).
+fn update_at<'a>(
+    value: Value,
+    keys: &[Val],
+    f: &dyn Fn(Value) -> jaq_core::ValX<'a, Value>,
+) -> jaq_core::ValX<'a, Value> {
+    use jaq_core::ValT;
+    match keys.split_first() {
+        None => f(value),
+        Some((key, rest)) => value.map_index(
+            &Value(key.clone()),
+            jaq_core::path::Opt::Essential,
+            |inner| std::iter::once(update_at(inner, rest, f)),
+        ),
+    }
+}
+
 thread_local! {
     /// The marker for "delete this": an array no program can hold, told
     /// apart by its address.
@@ -342,9 +398,14 @@ fn natives() -> Vec<Fun<Data>> {
         [jaq_core::Bind::Fun(()), jaq_core::Bind::Fun(())].into(),
         modify,
     );
+    let modify_each: Native = (
+        "_jq_modify_each",
+        [jaq_core::Bind::Fun(()), jaq_core::Bind::Fun(())].into(),
+        modify_each,
+    );
     natives
         .into_iter()
-        .chain([modify])
+        .chain([modify, modify_each])
         .map(run::<Data>)
         .collect()
 }

@@ -9,7 +9,7 @@
 //! compiles it again, unrewritten, when the rewritten one fails.
 
 use super::scope::{Names, Scope};
-use super::{header, order, path_expr, precedence, unparse, visible};
+use super::{header, order, path_expr, precedence, unparse, update, visible};
 use jaq_core::load::lex::StrPart;
 use jaq_core::load::parse::{Def, Term};
 use jaq_core::path::{Part, Path};
@@ -51,22 +51,22 @@ pub(super) fn rewrite(code: &str, body: Body, included: Included) -> Option<Stri
     let printed = match body {
         Body::Term => {
             let term = jaq_core::load::parse(text, |parser| parser.term())?;
-            let (mut regrouped, mut formats) = (false, false);
-            let term = precedence::regroup(term, &mut regrouped);
+            let (mut rewritten, mut formats) = (false, false);
+            let term = precedence::regroup(term, &mut rewritten);
             let term = visible::unknown_formats(term, &mut formats);
             let mut paths = path_expr::Rewrite::new(&scope);
-            let term = paths.term(term);
-            let wrapped = regrouped || paths.changed || formats;
+            let term = update::recursive(paths.term(term), &mut rewritten);
+            let wrapped = rewritten || paths.changed || formats;
             let (term, changed) = order::rewrite_term(term, &mut scope);
             (wrapped || changed).then(|| unparse::term(&term))?
         }
         Body::Defs => {
             let defs = jaq_core::load::parse(text, |parser| parser.defs())?;
-            let (mut regrouped, mut formats) = (false, false);
+            let (mut rewritten, mut formats) = (false, false);
             let defs = defs
                 .into_iter()
                 .map(|def| {
-                    let body = precedence::regroup(def.body, &mut regrouped);
+                    let body = precedence::regroup(def.body, &mut rewritten);
                     Def {
                         body: visible::unknown_formats(body, &mut formats),
                         ..def
@@ -74,8 +74,15 @@ pub(super) fn rewrite(code: &str, body: Body, included: Included) -> Option<Stri
                 })
                 .collect();
             let mut paths = path_expr::Rewrite::new(&scope);
-            let defs = paths.defs(defs);
-            let wrapped = regrouped || paths.changed || formats;
+            let defs = paths
+                .defs(defs)
+                .into_iter()
+                .map(|def| Def {
+                    body: update::recursive(def.body, &mut rewritten),
+                    ..def
+                })
+                .collect();
+            let wrapped = rewritten || paths.changed || formats;
             let (defs, changed) = order::rewrite_defs(defs, &mut scope);
             (wrapped || changed).then(|| unparse::defs(&defs))?
         }

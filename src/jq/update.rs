@@ -15,6 +15,7 @@
 //! side, an `if ... end` counting as one term.
 
 use jaq_core::load::lex::{StrPart, Tok, Token};
+use jaq_core::load::parse::Term;
 use jaq_core::load::Lexer;
 use std::borrow::Cow;
 use std::ops::Range;
@@ -173,6 +174,59 @@ fn nested(code: &str, tokens: &[Token<&str>], range: Range<usize>, out: &mut Str
 fn block(code: &str, inner: &[Token<&str>], place: Range<usize>, out: &mut String) {
     out.push_str(&code[place.start..place.start + 1]);
     level(code, inner, place.start + 1..place.end, out);
+}
+
+/// The value an assignment sets, bound before its paths are found.
+const ASSIGNED: &str = "$__jq_assigned";
+
+/// Updates whose left side recurses (`..`, `recurse`), rewritten to
+/// `_jq_modify_paths` (see `compat::modify_each`): jq finds every path on
+/// the value as it was and updates from the root down, so
+/// `{"d":1} | .. |= tostream` fails on the second path, where jaq's own
+/// update walks from the leaves up. `l = r`, `l op= r` and `l //= r` are
+/// jq's `r as $x | _modify(l; $x)` (`. op $x`, `. // $x`) there too.
+pub(super) fn recursive<'s>(term: Term<&'s str>, changed: &mut bool) -> Term<&'s str> {
+    use jaq_core::load::parse::{BinaryOp, Pattern};
+    let term = super::tree::children(term, &mut |inner| recursive(inner, changed));
+    match term {
+        Term::Call("_modify", args) if args.len() == 2 && recurses(&args[0]) => {
+            *changed = true;
+            Term::Call("_jq_modify_paths", args)
+        }
+        Term::BinOp(left, op, right)
+            if matches!(
+                op,
+                BinaryOp::Assign | BinaryOp::UpdateMath(_) | BinaryOp::UpdateAlt
+            ) && recurses(&left) =>
+        {
+            *changed = true;
+            let assigned = Box::new(Term::Var(ASSIGNED));
+            let update = match op {
+                BinaryOp::UpdateMath(math) => {
+                    Term::BinOp(Box::new(Term::Id), BinaryOp::Math(math), assigned)
+                }
+                BinaryOp::UpdateAlt => Term::BinOp(Box::new(Term::Id), BinaryOp::Alt, assigned),
+                _ => *assigned,
+            };
+            let modify = Term::Call("_jq_modify_paths", vec![*left, update]);
+            Term::BinOp(
+                right,
+                BinaryOp::Pipe(Some(Pattern::Var(ASSIGNED))),
+                Box::new(modify),
+            )
+        }
+        other => other,
+    }
+}
+
+/// Whether `term` recurses through a value (`..` or `recurse`).
+fn recurses(term: &Term<&str>) -> bool {
+    if matches!(term, Term::Recurse | Term::Call("recurse", _)) {
+        return true;
+    }
+    let mut inner = Vec::new();
+    super::header::children(term, &mut inner);
+    inner.into_iter().any(recurses)
 }
 
 #[cfg(test)]
