@@ -193,7 +193,7 @@ struct Chain<'s> {
 impl<'s> Chain<'s> {
     fn flatten(&mut self, term: Term<&'s str>, changed: &mut bool) {
         let Term::BinOp(left, op, right) = term else {
-            self.operands.push(Some(regroup(term, changed)));
+            self.operands.push(Some(regroup_operand(term, changed)));
             return;
         };
         let (rank, to_right) = jaq_rank(&op);
@@ -210,7 +210,7 @@ impl<'s> Chain<'s> {
         if climbed(&left, false) {
             self.flatten(*left, changed);
         } else {
-            self.operands.push(Some(regroup(*left, changed)));
+            self.operands.push(Some(regroup_operand(*left, changed)));
         }
         let index = self.ops.len();
         let binding = matches!(op, BinaryOp::Pipe(Some(_)));
@@ -219,7 +219,7 @@ impl<'s> Chain<'s> {
         if !binding && climbed(&right, true) {
             self.flatten(*right, changed);
         } else {
-            self.operands.push(Some(regroup(*right, changed)));
+            self.operands.push(Some(regroup_operand(*right, changed)));
         }
         self.jaq_order.push(index);
     }
@@ -232,7 +232,7 @@ impl<'s> Chain<'s> {
             let (negations, term) =
                 strip_negations(self.operands.pop().flatten().unwrap_or_default());
             let op = self.ops.pop().flatten().unwrap_or(BinaryOp::Pipe(None));
-            let bound = Term::BinOp(Box::new(term), op, Box::new(body));
+            let bound = Term::BinOp(Box::new(unmark(term)), op, Box::new(unmark(body)));
             *changed |= negations > 0;
             self.operands.push(Some(negate(bound, negations)));
             self.binding = Some(last);
@@ -257,6 +257,7 @@ impl<'s> Chain<'s> {
             self.jq_order.extend(self.binding);
         }
         let (negations, term) = strip_negations(term);
+        let term = unmark(term);
         if negations == 0 {
             return term;
         }
@@ -289,7 +290,30 @@ impl<'s> Chain<'s> {
     }
 }
 
-/// The unary minuses jaq bound to an atom, and the atom.
+/// An operand of a chain, regrouped inside but still marked if it was
+/// bracketed: `(-1) as $x` is not `-1 as $x`.
+fn regroup_operand<'s>(term: Term<&'s str>, changed: &mut bool) -> Term<&'s str> {
+    match term {
+        Term::Call(MARK, mut args) if args.len() == 1 => {
+            let inner = regroup(args.pop().unwrap_or_default(), changed);
+            Term::Call(MARK, vec![inner])
+        }
+        Term::Neg(inner) => Term::Neg(Box::new(regroup_operand(*inner, changed))),
+        other => regroup(other, changed),
+    }
+}
+
+/// An operand without its bracket mark.
+fn unmark(term: Term<&str>) -> Term<&str> {
+    match term {
+        Term::Call(MARK, mut args) if args.len() == 1 => args.pop().unwrap_or_default(),
+        Term::Neg(inner) => Term::Neg(Box::new(unmark(*inner))),
+        other => other,
+    }
+}
+
+/// The unary minuses jaq bound to an atom (a bracketed one keeps its
+/// own), and the atom.
 fn strip_negations(term: Term<&str>) -> (usize, Term<&str>) {
     match term {
         Term::Neg(inner) => {
@@ -381,6 +405,8 @@ mod tests {
             "($a // 1) = 3",
             "-1 + 2",
             "-(1 + 2)",
+            "(-1) as $x | $x + 1",
+            "(-.) as $x | 2 * (-3)",
             "-(1 + 2) + 3",
             "f(1) * (2) | {(1 % 2): 3, a: (4 % 5)} | reduce (1, 2) as [$x] (0; 1)",
             "if (1) then (2) else (3) end | try (1) catch (2) | \"\\((1 % 2) * 3)\"",

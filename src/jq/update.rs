@@ -84,6 +84,11 @@ fn left_start(tokens: &[Token<&str>], at: usize) -> usize {
 /// Where the right operand of the `|=` at `at` ends (exclusive).
 fn right_end(tokens: &[Token<&str>], at: usize) -> usize {
     let mut index = at + 1;
+    // `reduce` and `foreach` whose `as` has not come yet.
+    let mut folds = 0usize;
+    // After `t as $x |`: one operand in jq's grammar, whose body runs to
+    // the end of the expression (a closing bracket, `;`, `then`, ...).
+    let mut binding = false;
     while index < tokens.len() {
         let token = &tokens[index];
         if is_word(token, &["if"]) {
@@ -102,7 +107,24 @@ fn right_end(tokens: &[Token<&str>], at: usize) -> usize {
             index += 1;
             continue;
         }
-        if is_sym(token, LOOSER) || is_word(token, &["then", "else", "elif", "end", "as"]) {
+        if is_word(token, &["reduce", "foreach"]) {
+            folds += 1;
+        } else if is_word(token, &["as"]) {
+            if folds == 0 {
+                binding = true;
+            }
+            folds = folds.saturating_sub(1);
+        }
+        if binding {
+            if is_sym(token, &[")", "]", "}", ";"])
+                || is_word(token, &["then", "else", "elif", "end"])
+            {
+                return index;
+            }
+            index += 1;
+            continue;
+        }
+        if is_sym(token, LOOSER) || is_word(token, &["then", "else", "elif", "end"]) {
             return index;
         }
         index += 1;
