@@ -43,15 +43,7 @@ pub(super) fn rewrite(code: &str) -> Cow<'_, str> {
     if offsets.is_empty() {
         return Cow::Borrowed(code);
     }
-    let mut out = String::with_capacity(code.len() + offsets.len() * TRUTHY.len());
-    let mut copied = 0;
-    for offset in offsets {
-        out.push_str(&code[copied..offset]);
-        out.push_str(TRUTHY);
-        copied = offset;
-    }
-    out.push_str(&code[copied..]);
-    Cow::Owned(out)
+    Cow::Owned(super::lexemes::inserted(code, &offsets, TRUTHY))
 }
 
 /// The offsets of the `then` keywords among `tokens` (and in the blocks

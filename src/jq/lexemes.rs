@@ -152,6 +152,20 @@ pub(super) fn lexemes(code: &str) -> Vec<Lexeme> {
     lexemes
 }
 
+/// `code` with `text` inserted at each of `offsets` (ascending): how the
+/// text rewrites mark the places they found.
+pub(super) fn inserted(code: &str, offsets: &[usize], text: &str) -> String {
+    let mut out = String::with_capacity(code.len() + offsets.len() * text.len());
+    let mut copied = 0;
+    for &offset in offsets {
+        out.push_str(&code[copied..offset]);
+        out.push_str(text);
+        copied = offset;
+    }
+    out.push_str(&code[copied..]);
+    out
+}
+
 /// The end of the run of escapes starting at `index` (a `\`): jq's rule
 /// `(\\[^u(]|\\u[a-zA-Z0-9]{0,4})+`.
 fn escapes_end(code: &str, index: usize) -> usize {

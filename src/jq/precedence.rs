@@ -145,18 +145,7 @@ pub(super) fn mark_brackets(code: &str) -> Option<String> {
         }
         previous = Some((lexeme.kind, token));
     }
-    if marks.is_empty() {
-        return None;
-    }
-    let mut marked = String::with_capacity(code.len() + marks.len() * MARK.len());
-    let mut from = 0;
-    for at in marks {
-        marked.push_str(&code[from..at]);
-        marked.push_str(MARK);
-        from = at;
-    }
-    marked.push_str(&code[from..]);
-    Some(marked)
+    (!marks.is_empty()).then(|| super::lexemes::inserted(code, &marks, MARK))
 }
 
 /// `term` (parsed from [`mark_brackets`]' text) grouped as jq groups it,

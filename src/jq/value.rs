@@ -825,7 +825,7 @@ impl jaq_core::ValT for Value {
                                 "Out of bounds negative array index".to_string(),
                             )))
                         }),
-                        None if items.is_empty() && was_null => Ok(Value(Val::Null)),
+                        None if was_null => Ok(Value(Val::Null)),
                         None => Ok(Value(Val::Arr(Rc::new(items)))),
                     };
                 };
